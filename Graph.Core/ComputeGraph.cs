@@ -1,0 +1,192 @@
+namespace Graph.Core;
+
+/// <summary>Standard collection names (TF's tf.GraphKeys).</summary>
+public static class GraphKeys
+{
+    /// <summary>Every variable.</summary>
+    public const string GlobalVariables = "variables";
+    /// <summary>Variables an optimizer trains by default.</summary>
+    public const string TrainableVariables = "trainable_variables";
+}
+
+/// <summary>
+/// A static dataflow graph (TF1's tf.Graph): operations with unique names, name scopes, collections, control
+/// dependency scopes and a graph-level random seed. Ops are added by the functions of <see cref="TF"/> to the
+/// default graph (<see cref="Default"/>), or to another graph made default with <see cref="AsDefault"/>.
+/// </summary>
+public sealed class ComputeGraph
+{
+    private static ComputeGraph _global = new();
+    [ThreadStatic] private static Stack<ComputeGraph>? _defaultStack;
+
+    private readonly List<Operation> _ops = new();
+    private readonly Dictionary<string, Operation> _byName = new();
+    private readonly Dictionary<string, int> _namesInUse = new();
+    private readonly Dictionary<string, List<object>> _collections = new();
+    private readonly List<Operation[]> _controlStack = new();
+    private string _nameStack = "";
+
+    /// <summary>The graph that <see cref="TF"/> functions add ops to on this thread.</summary>
+    public static ComputeGraph Default => _defaultStack is { Count: > 0 } s ? s.Peek() : _global;
+
+    /// <summary>
+    /// Replaces the global default graph with a new empty one (tf.reset_default_graph), optionally setting its
+    /// graph-level seed (the notebook's <c>reset_graph()</c>). Throws inside an <see cref="AsDefault"/> scope.
+    /// </summary>
+    public static ComputeGraph ResetDefault(int? seed = null)
+    {
+        if (_defaultStack is { Count: > 0 })
+            throw new InvalidOperationException("Do not reset the default graph inside a ComputeGraph.AsDefault() scope.");
+        _global = new ComputeGraph { Seed = seed };
+        return _global;
+    }
+
+    /// <summary>The graph-level random seed (tf.set_random_seed), or null.</summary>
+    public int? Seed { get; set; }
+
+    /// <summary>The operations in creation order.</summary>
+    public IReadOnlyList<Operation> Operations => _ops;
+
+    /// <summary>
+    /// Number of ops created so far (TF's <c>_last_id</c>): with only a graph seed set, a random op's op seed is
+    /// this count at the moment it asks for its seed.
+    /// </summary>
+    public int LastId => _ops.Count;
+
+    /// <summary>Makes this graph the default one on this thread until the returned scope is disposed.</summary>
+    public IDisposable AsDefault()
+    {
+        (_defaultStack ??= new Stack<ComputeGraph>()).Push(this);
+        return new Scope(() => _defaultStack!.Pop());
+    }
+
+    /// <summary>The op named <paramref name="name"/>; throws when there is none.</summary>
+    public Operation GetOperation(string name) =>
+        _byName.TryGetValue(name, out var op) ? op : throw new KeyNotFoundException($"The graph has no operation named '{name}'.");
+
+    /// <summary>The tensor named <c>op:index</c>.</summary>
+    public Tensor GetTensor(string name)
+    {
+        var colon = name.LastIndexOf(':');
+        if (colon < 0) throw new ArgumentException($"Tensor names have the form 'op:index', got '{name}'.");
+        return GetOperation(name[..colon]).Outputs[int.Parse(name[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture)];
+    }
+
+    /// <summary>The current name scope prefix (empty at top level, otherwise ending without a slash).</summary>
+    public string CurrentNameScope => _nameStack;
+
+    /// <summary>
+    /// Opens a name scope (tf.name_scope): ops created inside are named <c>scope/op</c>. A scope name already used
+    /// gets a suffix (<c>rnn_1</c>); a name ending in '/' re-enters that exact scope.
+    /// </summary>
+    public IDisposable NameScope(string name)
+    {
+        var previous = _nameStack;
+        string scope;
+        if (name.EndsWith('/')) scope = name.TrimEnd('/');
+        else scope = UniqueName(name);
+        _nameStack = scope;
+        return new Scope(() => _nameStack = previous);
+    }
+
+    /// <summary>
+    /// Makes every op created inside the scope depend on <paramref name="ops"/> (tf.control_dependencies);
+    /// pass null to clear the inherited dependencies.
+    /// </summary>
+    public IDisposable ControlDependencies(IEnumerable<Operation>? ops)
+    {
+        var saved = _controlStack.ToList();
+        if (ops == null) _controlStack.Clear();
+        else
+        {
+            var list = ops.ToArray();
+            foreach (var op in list) CheckOwned(op, "control_dependencies");
+            _controlStack.Add(list);
+        }
+        return new Scope(() =>
+        {
+            _controlStack.Clear();
+            _controlStack.AddRange(saved);
+        });
+    }
+
+    /// <summary>Adds <paramref name="value"/> to collection <paramref name="key"/>.</summary>
+    public void AddToCollection(string key, object value)
+    {
+        if (!_collections.TryGetValue(key, out var list)) _collections[key] = list = new List<object>();
+        list.Add(value);
+    }
+
+    /// <summary>The items of collection <paramref name="key"/> of type <typeparamref name="T"/>, in insertion order.</summary>
+    public IReadOnlyList<T> GetCollection<T>(string key) =>
+        _collections.TryGetValue(key, out var list) ? list.OfType<T>().ToList() : new List<T>();
+
+    /// <summary>
+    /// Returns a unique op name within the current name scope (TF's <c>unique_name</c>): <c>MatMul</c>, then
+    /// <c>MatMul_1</c>, … Names are compared case-insensitively as in TF.
+    /// </summary>
+    public string UniqueName(string name, bool markAsUsed = true)
+    {
+        if (_nameStack.Length > 0) name = _nameStack + "/" + name;
+        var key = name.ToLowerInvariant();
+        _namesInUse.TryGetValue(key, out var i);
+        if (markAsUsed) _namesInUse[key] = i + 1;
+        if (i > 0)
+        {
+            var baseKey = key;
+            while (_namesInUse.ContainsKey(key))
+            {
+                key = $"{baseKey}_{i}";
+                i++;
+            }
+            if (markAsUsed) _namesInUse[key] = 1;
+            name = $"{name}_{i - 1}";
+        }
+        return name;
+    }
+
+    /// <summary>
+    /// Adds an op: checks that every input belongs to this graph, gives it a unique name, attaches the current
+    /// control dependencies and runs the op's shape rule. Op definitions call this; users call <see cref="TF"/>.
+    /// </summary>
+    public Operation AddOp(OpDef def, IEnumerable<Tensor> inputs, Dictionary<string, object>? attrs = null, string? name = null)
+    {
+        var inputArray = inputs.ToArray();
+        // A name ending in '/' is a scope's own name, used exactly (as TF names a variable after its scope).
+        var opName = name is not null && name.EndsWith('/') ? name[..^1] : UniqueName(string.IsNullOrEmpty(name) ? def.Type : name);
+        foreach (var t in inputArray) CheckOwned(t, $"{def.Type} '{opName}'");
+        attrs ??= new Dictionary<string, object>();
+        var specs = def.Infer(new OpBuildContext(opName, inputArray, attrs));
+        var controls = _controlStack.SelectMany(c => c).Distinct().ToArray();
+        var op = new Operation(this, _ops.Count + 1, opName, def, inputArray, controls, attrs);
+        op.SetOutputs(specs.Select((s, i) => new Tensor(op, i, s.DType, s.Shape)).ToArray());
+        _ops.Add(op);
+        _byName[opName] = op;
+        return op;
+    }
+
+    /// <summary>Throws naming <paramref name="usage"/> when <paramref name="t"/> belongs to another graph.</summary>
+    public void CheckOwned(Tensor t, string usage)
+    {
+        if (t.Graph != this)
+            throw new InvalidArgumentException($"{usage}: tensor {t.Name} must be from the same graph as the op being created; it belongs to another graph.");
+    }
+
+    private void CheckOwned(Operation op, string usage)
+    {
+        if (op.Graph != this)
+            throw new InvalidArgumentException($"{usage}: operation {op.Name} must be from the same graph; it belongs to another graph.");
+    }
+
+    private sealed class Scope(Action onDispose) : IDisposable
+    {
+        private bool _disposed;
+
+        public void Dispose()
+        {
+            if (_disposed) return;
+            _disposed = true;
+            onDispose();
+        }
+    }
+}

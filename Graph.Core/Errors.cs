@@ -1,0 +1,22 @@
+namespace Graph.Core;
+
+/// <summary>Base class of the errors Graph raises for bad graphs, feeds or state.</summary>
+public class GraphException : Exception
+{
+    /// <summary>Creates the error with its message.</summary>
+    public GraphException(string message) : base(message) { }
+}
+
+/// <summary>An op received arguments of the wrong shape, dtype or value (TF's InvalidArgumentError).</summary>
+public class InvalidArgumentException : GraphException
+{
+    /// <summary>Creates the error with its message.</summary>
+    public InvalidArgumentException(string message) : base(message) { }
+}
+
+/// <summary>The session's state does not allow the run, e.g. an uninitialised variable (TF's FailedPreconditionError).</summary>
+public class FailedPreconditionException : GraphException
+{
+    /// <summary>Creates the error with its message.</summary>
+    public FailedPreconditionException(string message) : base(message) { }
+}

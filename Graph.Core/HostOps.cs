@@ -1,0 +1,147 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+
+namespace Graph.Core;
+
+/// <summary>
+/// Dtype-agnostic data movement over flat row-major arrays: the one strided copy that transpose, slice, broadcast
+/// and tile reduce to, shared by host tensors and the CPU kernels.
+/// </summary>
+public static class HostOps
+{
+    /// <summary>Row-major strides (in elements) of concrete dimensions.</summary>
+    public static int[] Strides(ReadOnlySpan<int> dims)
+    {
+        var strides = new int[dims.Length];
+        var s = 1;
+        for (var i = dims.Length - 1; i >= 0; i--)
+        {
+            strides[i] = s;
+            s *= dims[i];
+        }
+        return strides;
+    }
+
+    /// <summary>The raw bytes of a primitive array.</summary>
+    public static Span<byte> BytesOf(Array data) =>
+        MemoryMarshal.CreateSpan(ref MemoryMarshal.GetArrayDataReference(data), Buffer.ByteLength(data));
+
+    /// <summary>
+    /// Writes into <paramref name="dst"/> (row-major, dimensions <paramref name="outDims"/>) the elements of
+    /// <paramref name="src"/> found at <c>offset + Σ index[i]·srcStrides[i]</c>. A stride of 0 broadcasts an axis.
+    /// </summary>
+    public static void StridedCopy(Array src, int offset, ReadOnlySpan<int> srcStrides, ReadOnlySpan<int> outDims, Array dst)
+    {
+        if (src.GetType() != dst.GetType()) throw new ArgumentException("Strided copy between arrays of different element types.");
+        switch (Buffer.ByteLength(src) / Math.Max(1, src.Length))
+        {
+            case 1: StridedCopy(MemoryMarshal.Cast<byte, byte>(BytesOf(src)), offset, srcStrides, outDims, BytesOf(dst)); break;
+            case 4: StridedCopy(MemoryMarshal.Cast<byte, uint>(BytesOf(src)), offset, srcStrides, outDims, MemoryMarshal.Cast<byte, uint>(BytesOf(dst))); break;
+            case 8: StridedCopy(MemoryMarshal.Cast<byte, ulong>(BytesOf(src)), offset, srcStrides, outDims, MemoryMarshal.Cast<byte, ulong>(BytesOf(dst))); break;
+            default:
+                if (src.Length == 0) return;
+                throw new ArgumentException($"Unsupported element type {src.GetType().GetElementType()!.Name}.");
+        }
+    }
+
+    /// <summary>Typed form of <see cref="StridedCopy(Array,int,ReadOnlySpan{int},ReadOnlySpan{int},Array)"/>.</summary>
+    public static void StridedCopy<T>(ReadOnlySpan<T> src, int offset, ReadOnlySpan<int> srcStrides, ReadOnlySpan<int> outDims, Span<T> dst)
+    {
+        var rank = outDims.Length;
+        var total = Shape.Product(outDims);
+        if (total == 0) return;
+        if (rank == 0)
+        {
+            dst[0] = src[offset];
+            return;
+        }
+        var inner = outDims[rank - 1];
+        var innerStride = srcStrides[rank - 1];
+        Span<int> index = stackalloc int[rank];
+        var srcPos = offset;
+        for (var o = 0; o < total; o += inner)
+        {
+            var row = dst.Slice(o, inner);
+            if (innerStride == 1) src.Slice(srcPos, inner).CopyTo(row);
+            else if (innerStride == 0) row.Fill(src[srcPos]);
+            else
+                for (int j = 0, p = srcPos; j < inner; j++, p += innerStride) row[j] = src[p];
+            // Advance the multi-index over the outer axes (odometer order).
+            for (var axis = rank - 2; axis >= 0; axis--)
+            {
+                index[axis]++;
+                srcPos += srcStrides[axis];
+                if (index[axis] < outDims[axis]) break;
+                srcPos -= srcStrides[axis] * outDims[axis];
+                index[axis] = 0;
+            }
+        }
+    }
+
+    /// <summary>Permutes the axes of <paramref name="x"/> (a copy); output axis i is input axis perm[i].</summary>
+    public static HostTensor Transpose(HostTensor x, int[] perm)
+    {
+        ValidatePermutation(perm, x.Rank, "Transpose");
+        var inStrides = Strides(x.DimsSpan);
+        var outDims = new int[perm.Length];
+        var strides = new int[perm.Length];
+        for (var i = 0; i < perm.Length; i++)
+        {
+            outDims[i] = x.DimsSpan[perm[i]];
+            strides[i] = inStrides[perm[i]];
+        }
+        var result = HostTensor.Zeros(x.DType, outDims);
+        StridedCopy(x.Data, 0, strides, outDims, result.Data);
+        return result;
+    }
+
+    /// <summary>Throws naming <paramref name="opName"/> unless <paramref name="perm"/> is a permutation of 0..rank-1.</summary>
+    public static void ValidatePermutation(int[] perm, int rank, string opName)
+    {
+        var seen = new bool[rank];
+        if (perm.Length != rank)
+            throw new InvalidArgumentException($"{opName}: perm {Shape.Format(perm)} has {perm.Length} entries but the input has rank {rank}.");
+        foreach (var p in perm)
+        {
+            if (p < 0 || p >= rank || seen[p])
+                throw new InvalidArgumentException($"{opName}: perm {Shape.Format(perm)} is not a permutation of the {rank} axes.");
+            seen[p] = true;
+        }
+    }
+}
+
+/// <summary>Element conversion between the dtypes, with C cast semantics.</summary>
+public static class DTypeConversion
+{
+    /// <summary>Converts every element of <paramref name="src"/> into <paramref name="dst"/> (same length).</summary>
+    public static void Convert(Array src, Array dst)
+    {
+        if (src.Length != dst.Length) throw new ArgumentException("Conversion between arrays of different lengths.");
+        switch (src)
+        {
+            case float[] s: From<float>(s, dst); break;
+            case double[] s: From<double>(s, dst); break;
+            case int[] s: From<int>(s, dst); break;
+            case long[] s: From<long>(s, dst); break;
+            case bool[] s:
+                var bytes = new byte[s.Length];
+                for (var i = 0; i < s.Length; i++) bytes[i] = s[i] ? (byte)1 : (byte)0;
+                From<byte>(bytes, dst);
+                break;
+            default: throw new ArgumentException($"Unsupported element type {src.GetType().GetElementType()!.Name}.");
+        }
+    }
+
+    private static void From<TSrc>(TSrc[] s, Array dst) where TSrc : INumber<TSrc>
+    {
+        switch (dst)
+        {
+            case float[] d: for (var i = 0; i < s.Length; i++) d[i] = float.CreateTruncating(s[i]); break;
+            case double[] d: for (var i = 0; i < s.Length; i++) d[i] = double.CreateTruncating(s[i]); break;
+            case int[] d: for (var i = 0; i < s.Length; i++) d[i] = int.CreateTruncating(s[i]); break;
+            case long[] d: for (var i = 0; i < s.Length; i++) d[i] = long.CreateTruncating(s[i]); break;
+            case bool[] d: for (var i = 0; i < s.Length; i++) d[i] = s[i] != TSrc.Zero; break;
+            default: throw new ArgumentException($"Unsupported element type {dst.GetType().GetElementType()!.Name}.");
+        }
+    }
+}

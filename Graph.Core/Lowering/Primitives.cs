@@ -1,0 +1,397 @@
+using System.Globalization;
+
+namespace Graph.Core;
+
+/// <summary>Element-wise functions of one operand.</summary>
+public enum UnaryOp
+{
+    /// <summary>-x</summary>
+    Neg,
+    /// <summary>|x|</summary>
+    Abs,
+    /// <summary>x²</summary>
+    Square,
+    /// <summary>√x</summary>
+    Sqrt,
+    /// <summary>1/√x</summary>
+    Rsqrt,
+    /// <summary>eˣ</summary>
+    Exp,
+    /// <summary>ln x</summary>
+    Log,
+    /// <summary>tanh x</summary>
+    Tanh,
+    /// <summary>1/(1+e⁻ˣ)</summary>
+    Sigmoid,
+    /// <summary>max(x, 0)</summary>
+    Relu,
+    /// <summary>ln(1+eˣ)</summary>
+    Softplus,
+    /// <summary>sign(x): -1, 0 or 1</summary>
+    Sign,
+    /// <summary>1/x</summary>
+    Reciprocal,
+    /// <summary>!x (bool)</summary>
+    LogicalNot,
+}
+
+/// <summary>Element-wise functions of two broadcast operands.</summary>
+public enum BinaryOp
+{
+    /// <summary>a+b</summary>
+    Add,
+    /// <summary>a-b</summary>
+    Sub,
+    /// <summary>a·b</summary>
+    Mul,
+    /// <summary>a/b (integer division truncates toward zero, as TF's Div on ints)</summary>
+    Div,
+    /// <summary>aᵇ</summary>
+    Pow,
+    /// <summary>max(a, b)</summary>
+    Max,
+    /// <summary>min(a, b)</summary>
+    Min,
+    /// <summary>a == b (bool result)</summary>
+    Equal,
+    /// <summary>a != b (bool result)</summary>
+    NotEqual,
+    /// <summary>a &lt; b (bool result)</summary>
+    Less,
+    /// <summary>a &lt;= b (bool result)</summary>
+    LessEqual,
+    /// <summary>a &gt; b (bool result)</summary>
+    Greater,
+    /// <summary>a &gt;= b (bool result)</summary>
+    GreaterEqual,
+    /// <summary>a ∧ b (bool)</summary>
+    LogicalAnd,
+    /// <summary>a ∨ b (bool)</summary>
+    LogicalOr,
+}
+
+/// <summary>Reductions over axes.</summary>
+public enum ReduceOp
+{
+    /// <summary>Σ</summary>
+    Sum,
+    /// <summary>max</summary>
+    Max,
+    /// <summary>min</summary>
+    Min,
+    /// <summary>Π</summary>
+    Prod,
+    /// <summary>Index of the first maximum along one axis.</summary>
+    ArgMax,
+    /// <summary>Index of the first minimum along one axis.</summary>
+    ArgMin,
+}
+
+/// <summary>The distributions of the random primitive (TF1's Philox streams).</summary>
+public enum RandomKind
+{
+    /// <summary>N(0, 1).</summary>
+    StandardNormal,
+    /// <summary>U[0, 1).</summary>
+    Uniform,
+    /// <summary>N(0, 1) truncated to ±2 standard deviations by resampling.</summary>
+    TruncatedNormal,
+}
+
+/// <summary>Facts about primitive operators used by lowering, fusion and kernels.</summary>
+public static class PrimitiveFacts
+{
+    /// <summary>Whether a binary op yields bool.</summary>
+    public static bool IsComparison(this BinaryOp op) => op is BinaryOp.Equal or BinaryOp.NotEqual or BinaryOp.Less
+        or BinaryOp.LessEqual or BinaryOp.Greater or BinaryOp.GreaterEqual;
+
+    /// <summary>Whether a binary op takes and yields bool.</summary>
+    public static bool IsLogical(this BinaryOp op) => op is BinaryOp.LogicalAnd or BinaryOp.LogicalOr;
+}
+
+/// <summary>
+/// A node of the primitive IR that every op lowers onto and that fusion and backends see. Its dimensions are concrete:
+/// a plan is lowered for concrete feed shapes.
+/// </summary>
+public abstract class Prim
+{
+    private protected Prim(DType dtype, int[] dims, params Prim[] inputs)
+    {
+        DType = dtype;
+        Dims = dims;
+        Inputs = inputs;
+    }
+
+    /// <summary>Element type of the result.</summary>
+    public DType DType { get; }
+
+    /// <summary>Concrete dimensions of the result.</summary>
+    public int[] Dims { get; }
+
+    /// <summary>Number of elements of the result.</summary>
+    public long Size => Shape.Product(Dims);
+
+    /// <summary>Operand primitives.</summary>
+    public IReadOnlyList<Prim> Inputs { get; }
+
+    /// <summary>The graph op this primitive was lowered from (for error messages and reports).</summary>
+    public Operation? Origin { get; internal set; }
+
+    /// <summary>Short description of the primitive and its attributes (for plan reports).</summary>
+    public abstract string Describe();
+
+    /// <summary>The name of the origin op for messages.</summary>
+    public string OriginName => Origin is null ? "<internal>" : $"{Origin.Type} '{Origin.Name}'";
+
+    /// <inheritdoc/>
+    public override string ToString() => $"{Describe()} -> {DType.Name()}{Shape.Format(Dims)}";
+
+    private protected static string Fmt(ReadOnlySpan<int> v) => Shape.Format(v);
+}
+
+/// <summary>A constant value.</summary>
+public sealed class ConstantPrim(HostTensor value) : Prim(value.DType, value.Dims)
+{
+    /// <summary>The value.</summary>
+    public HostTensor Value { get; } = value;
+    /// <inheritdoc/>
+    public override string Describe() => Value.Size == 1 ? $"const {Value.Data.GetValue(0)}" : "const";
+}
+
+/// <summary>A value fed into the run for graph tensor <see cref="Tensor"/>.</summary>
+public sealed class FeedPrim : Prim
+{
+    /// <summary>Creates the feed of <paramref name="tensor"/> with the fed value's dtype and dimensions.</summary>
+    public FeedPrim(Tensor tensor, DType dtype, int[] dims) : base(dtype, dims)
+    {
+        Tensor = tensor;
+        Origin = tensor.Op;
+    }
+
+    /// <summary>The fed graph tensor.</summary>
+    public Tensor Tensor { get; }
+    /// <inheritdoc/>
+    public override string Describe() => $"feed {Tensor.Name}";
+}
+
+/// <summary>The current value of a variable.</summary>
+public sealed class ReadVariablePrim(Operation variable, DType dtype, int[] dims) : Prim(dtype, dims)
+{
+    /// <summary>The variable op.</summary>
+    public Operation Variable { get; } = variable;
+    /// <inheritdoc/>
+    public override string Describe() => $"read {Variable.Name}";
+}
+
+/// <summary>Sets a variable to its operand and yields the new value.</summary>
+public sealed class AssignVariablePrim(Operation variable, Prim value) : Prim(value.DType, value.Dims, value)
+{
+    /// <summary>The variable op.</summary>
+    public Operation Variable { get; } = variable;
+    /// <inheritdoc/>
+    public override string Describe() => $"assign {Variable.Name}";
+}
+
+/// <summary>
+/// Random values from TF1's Philox stream for seeds (<see cref="Seed"/>, <see cref="Seed2"/>); the stream advances
+/// across runs of the same <see cref="StreamKey"/> as TF's stateful random ops do.
+/// </summary>
+public sealed class RandomPrim(RandomKind kind, DType dtype, int[] dims, long seed, long seed2, Operation streamKey) : Prim(dtype, dims)
+{
+    /// <summary>The distribution.</summary>
+    public RandomKind Kind { get; } = kind;
+    /// <summary>Graph-level seed.</summary>
+    public long Seed { get; } = seed;
+    /// <summary>Op-level seed.</summary>
+    public long Seed2 { get; } = seed2;
+    /// <summary>The op whose stream this is (its position persists in the session).</summary>
+    public Operation StreamKey { get; } = streamKey;
+    /// <inheritdoc/>
+    public override string Describe() => $"random-{Kind} seeds ({Seed}, {Seed2})";
+}
+
+/// <summary>The index along <see cref="Axis"/> at every position (an iota).</summary>
+public sealed class IotaPrim(DType dtype, int[] dims, int axis) : Prim(dtype, dims)
+{
+    /// <summary>The axis whose index is produced.</summary>
+    public int Axis { get; } = axis;
+    /// <inheritdoc/>
+    public override string Describe() => $"iota axis {Axis}";
+}
+
+/// <summary>An element-wise unary function.</summary>
+public sealed class UnaryPrim(UnaryOp op, Prim x) : Prim(x.DType, x.Dims, x)
+{
+    /// <summary>The function.</summary>
+    public UnaryOp Op { get; } = op;
+    /// <inheritdoc/>
+    public override string Describe() => Op.ToString().ToLowerInvariant();
+}
+
+/// <summary>An element-wise binary function with numpy broadcasting.</summary>
+public sealed class BinaryPrim : Prim
+{
+    /// <summary>Creates the primitive; the result has the broadcast dimensions of the operands.</summary>
+    public BinaryPrim(BinaryOp op, Prim a, Prim b)
+        : base(op.IsComparison() ? DType.Bool : a.DType, Shape.Broadcast(a.Dims, b.Dims, op.ToString()), a, b)
+    {
+        if (a.DType != b.DType) throw new InvalidOperationException($"Binary primitive {op} on {a.DType.Name()} and {b.DType.Name()}.");
+        Op = op;
+    }
+
+    /// <summary>The function.</summary>
+    public BinaryOp Op { get; }
+    /// <inheritdoc/>
+    public override string Describe() => Op.ToString().ToLowerInvariant();
+}
+
+/// <summary>Element-wise <c>cond ? a : b</c> with broadcasting.</summary>
+public sealed class SelectPrim(Prim cond, Prim a, Prim b)
+    : Prim(a.DType, Shape.Broadcast(Shape.Broadcast(cond.Dims, a.Dims, "Select"), b.Dims, "Select"), cond, a, b)
+{
+    /// <inheritdoc/>
+    public override string Describe() => "select";
+}
+
+/// <summary>Element-wise dtype conversion with C cast semantics.</summary>
+public sealed class CastPrim(Prim x, DType to) : Prim(to, x.Dims, x)
+{
+    /// <inheritdoc/>
+    public override string Describe() => $"cast {Inputs[0].DType.Name()}->{DType.Name()}";
+}
+
+/// <summary>
+/// A reduction over <see cref="Axes"/> (sorted, distinct); the reduced axes are removed from the result. ArgMax/ArgMin
+/// reduce exactly one axis and yield <see cref="DType"/> int32 or int64 indices.
+/// </summary>
+public sealed class ReducePrim : Prim
+{
+    /// <summary>Creates the reduction.</summary>
+    public ReducePrim(ReduceOp op, Prim x, int[] axes, DType? indexType = null)
+        : base(op is ReduceOp.ArgMax or ReduceOp.ArgMin ? indexType ?? DType.Int64 : x.DType,
+            x.Dims.Where((_, i) => !axes.Contains(i)).ToArray(), x)
+    {
+        Op = op;
+        Axes = axes.Order().ToArray();
+    }
+
+    /// <summary>The reduction.</summary>
+    public ReduceOp Op { get; }
+    /// <summary>The reduced axes of the input.</summary>
+    public int[] Axes { get; }
+    /// <inheritdoc/>
+    public override string Describe() => $"reduce-{Op.ToString().ToLowerInvariant()} axes {Fmt(Axes)}";
+}
+
+/// <summary>Matrix product of rank-2 operands, or batched product of rank-3 operands with equal batch size.</summary>
+public sealed class MatMulPrim : Prim
+{
+    /// <summary>Creates the product; the transpose flags apply to the last two axes.</summary>
+    public MatMulPrim(Prim a, Prim b, bool transposeA, bool transposeB) : base(a.DType, OutDims(a, b, transposeA, transposeB), a, b)
+    {
+        TransposeA = transposeA;
+        TransposeB = transposeB;
+    }
+
+    /// <summary>Whether A is transposed.</summary>
+    public bool TransposeA { get; }
+    /// <summary>Whether B is transposed.</summary>
+    public bool TransposeB { get; }
+
+    /// <summary>Batch count (1 for rank 2), M, N, K.</summary>
+    public (int Batch, int M, int N, int K) Sizes
+    {
+        get
+        {
+            var a = Inputs[0].Dims;
+            var r = a.Length;
+            var batch = r == 3 ? a[0] : 1;
+            var m = TransposeA ? a[r - 1] : a[r - 2];
+            var k = TransposeA ? a[r - 2] : a[r - 1];
+            return (batch, m, Dims[^1], k);
+        }
+    }
+
+    private static int[] OutDims(Prim a, Prim b, bool ta, bool tb)
+    {
+        var r = a.Dims.Length;
+        var m = ta ? a.Dims[r - 1] : a.Dims[r - 2];
+        var n = tb ? b.Dims[r - 2] : b.Dims[r - 1];
+        return r == 3 ? new[] { a.Dims[0], m, n } : new[] { m, n };
+    }
+
+    /// <inheritdoc/>
+    public override string Describe() => $"matmul{(TransposeA ? " tA" : "")}{(TransposeB ? " tB" : "")}";
+}
+
+/// <summary>The same elements with new dimensions (a view).</summary>
+public sealed class ReshapePrim(Prim x, int[] dims) : Prim(x.DType, dims, x)
+{
+    /// <inheritdoc/>
+    public override string Describe() => $"reshape {Fmt(Dims)}";
+}
+
+/// <summary>
+/// A strided view copied out: element <c>index</c> of the result is input element
+/// <c>Offset + Σ index[i]·Strides[i]</c>. Transpose, slice, broadcast and tile lower to this.
+/// </summary>
+public sealed class StridedPrim(Prim x, int offset, int[] strides, int[] dims) : Prim(x.DType, dims, x)
+{
+    /// <summary>Flat element offset into the input.</summary>
+    public int Offset { get; } = offset;
+    /// <summary>Input stride (elements) of each result axis; 0 broadcasts.</summary>
+    public int[] Strides { get; } = strides;
+    /// <inheritdoc/>
+    public override string Describe() => $"strided offset {Offset} strides {Fmt(Strides)}";
+}
+
+/// <summary>Concatenation along <see cref="Axis"/>.</summary>
+public sealed class ConcatPrim : Prim
+{
+    /// <summary>Creates the concatenation (shapes already validated).</summary>
+    public ConcatPrim(Prim[] parts, int axis) : base(parts[0].DType, ConcatDims(parts, axis), parts) => Axis = axis;
+
+    /// <summary>The axis.</summary>
+    public int Axis { get; }
+
+    private static int[] ConcatDims(Prim[] parts, int axis)
+    {
+        var dims = (int[])parts[0].Dims.Clone();
+        dims[axis] = parts.Sum(p => p.Dims[axis]);
+        return dims;
+    }
+
+    /// <inheritdoc/>
+    public override string Describe() => $"concat axis {Axis}";
+}
+
+/// <summary>
+/// Gathers slices of <c>params</c> along <see cref="Axis"/> at int32/int64 <c>indices</c>; an index outside
+/// [0, dim) fails the run with a message naming the origin op.
+/// </summary>
+public sealed class GatherPrim : Prim
+{
+    /// <summary>Creates the gather: result dims = params[:axis] + indices + params[axis+1:].</summary>
+    public GatherPrim(Prim parameters, Prim indices, int axis)
+        : base(parameters.DType, parameters.Dims[..axis].Concat(indices.Dims).Concat(parameters.Dims[(axis + 1)..]).ToArray(), parameters, indices) =>
+        Axis = axis;
+
+    /// <summary>The gathered axis of params.</summary>
+    public int Axis { get; }
+    /// <inheritdoc/>
+    public override string Describe() => $"gather axis {Axis}";
+}
+
+/// <summary>
+/// Passes integer indices through unchanged after checking each lies in [0, <see cref="Limit"/>); otherwise the
+/// run fails with a message naming the origin op and the offending value (TF's label range check).
+/// </summary>
+public sealed class CheckIndicesPrim(Prim indices, long limit, string what) : Prim(indices.DType, indices.Dims, indices)
+{
+    /// <summary>Exclusive upper bound.</summary>
+    public long Limit { get; } = limit;
+    /// <summary>What the indices are, for the message (e.g. "label").</summary>
+    public string What { get; } = what;
+    /// <inheritdoc/>
+    public override string Describe() => $"check {What} in [0, {Limit.ToString(CultureInfo.InvariantCulture)})";
+}

@@ -1,0 +1,196 @@
+namespace Graph.Core;
+
+/// <summary>Which dtypes an element-wise op accepts.</summary>
+internal enum DTypeClass
+{
+    /// <summary>float32, float64.</summary>
+    Floating,
+    /// <summary>Every numeric type.</summary>
+    Numeric,
+    /// <summary>Every type including bool.</summary>
+    Any,
+    /// <summary>bool only.</summary>
+    Bool,
+}
+
+internal static class DTypeClassExtensions
+{
+    public static bool Accepts(this DTypeClass c, DType d) => c switch
+    {
+        DTypeClass.Floating => d.IsFloating(),
+        DTypeClass.Numeric => d.IsNumeric(),
+        DTypeClass.Bool => d == DType.Bool,
+        _ => true,
+    };
+
+    public static string Describe(this DTypeClass c) => c switch
+    {
+        DTypeClass.Floating => "a float32 or float64 tensor",
+        DTypeClass.Numeric => "a numeric (float32, float64, int32, int64) tensor",
+        DTypeClass.Bool => "a bool tensor",
+        _ => "a tensor",
+    };
+}
+
+/// <summary>An element-wise op of one operand that lowers to one unary primitive.</summary>
+internal sealed class UnaryDef(string type, UnaryOp op, DTypeClass accepts) : OpDef
+{
+    public override string Type => type;
+
+    public override OutputSpec[] Infer(OpBuildContext ctx)
+    {
+        OpRules.RequireDType(ctx, type, ctx.Inputs[0], accepts);
+        return [new(ctx.Inputs[0].DType, ctx.Inputs[0].Shape)];
+    }
+
+    public override void Lower(LoweringContext ctx) => ctx.SetOutput(0, ctx.Unary(op, ctx.Input(0)));
+}
+
+/// <summary>An element-wise op of two broadcast operands that lowers to one binary primitive.</summary>
+internal sealed class BinaryDef(string type, BinaryOp op, DTypeClass accepts) : OpDef
+{
+    public override string Type => type;
+
+    public override OutputSpec[] Infer(OpBuildContext ctx)
+    {
+        var dtype = OpRules.SameDType(ctx, type, "x", "y");
+        OpRules.RequireDType(ctx, type, ctx.Inputs[0], accepts);
+        var shape = Shape.Broadcast(ctx.Inputs[0].Shape, ctx.Inputs[1].Shape, ctx.Label(type));
+        return [new(op.IsComparison() ? DType.Bool : dtype, shape)];
+    }
+
+    public override void Lower(LoweringContext ctx) => ctx.SetOutput(0, ctx.Binary(op, ctx.Input(0), ctx.Input(1)));
+}
+
+/// <summary><c>where(cond, x, y)</c> with broadcasting (TF's SelectV2).</summary>
+internal sealed class SelectDef : OpDef
+{
+    public static readonly SelectDef Instance = new();
+    public override string Type => "SelectV2";
+
+    public override OutputSpec[] Infer(OpBuildContext ctx)
+    {
+        var (c, x, y) = (ctx.Inputs[0], ctx.Inputs[1], ctx.Inputs[2]);
+        OpRules.RequireDType(ctx, Type, c, d => d == DType.Bool, "a bool condition");
+        if (x.DType != y.DType)
+            throw new InvalidArgumentException($"{ctx.Label(Type)}: x and y must have the same dtype, got {x.DType.Name()} and {y.DType.Name()}.");
+        var label = ctx.Label(Type);
+        return [new(x.DType, Shape.Broadcast(Shape.Broadcast(c.Shape, x.Shape, label), y.Shape, label))];
+    }
+
+    public override void Lower(LoweringContext ctx) => ctx.SetOutput(0, ctx.Select(ctx.Input(0), ctx.Input(1), ctx.Input(2)));
+}
+
+/// <summary>Dtype conversion (tf.cast).</summary>
+internal sealed class CastDef : OpDef
+{
+    public static readonly CastDef Instance = new();
+    public override string Type => "Cast";
+    public override OutputSpec[] Infer(OpBuildContext ctx) => [new(ctx.Attr<DType>("DstT"), ctx.Inputs[0].Shape)];
+    public override void Lower(LoweringContext ctx) => ctx.SetOutput(0, ctx.Cast(ctx.Input(0), ctx.Op.Attr<DType>("DstT")));
+}
+
+public static partial class TF
+{
+    private static readonly UnaryDef NegDef = new("Neg", UnaryOp.Neg, DTypeClass.Numeric);
+    private static readonly UnaryDef AbsDef = new("Abs", UnaryOp.Abs, DTypeClass.Numeric);
+    private static readonly UnaryDef SquareDef = new("Square", UnaryOp.Square, DTypeClass.Numeric);
+    private static readonly UnaryDef SqrtDef = new("Sqrt", UnaryOp.Sqrt, DTypeClass.Floating);
+    private static readonly UnaryDef RsqrtDef = new("Rsqrt", UnaryOp.Rsqrt, DTypeClass.Floating);
+    private static readonly UnaryDef ExpDef = new("Exp", UnaryOp.Exp, DTypeClass.Floating);
+    private static readonly UnaryDef LogDef = new("Log", UnaryOp.Log, DTypeClass.Floating);
+    private static readonly UnaryDef TanhDef = new("Tanh", UnaryOp.Tanh, DTypeClass.Floating);
+    private static readonly UnaryDef SigmoidDef = new("Sigmoid", UnaryOp.Sigmoid, DTypeClass.Floating);
+    private static readonly UnaryDef ReluDef = new("Relu", UnaryOp.Relu, DTypeClass.Numeric);
+    private static readonly UnaryDef SoftplusDef = new("Softplus", UnaryOp.Softplus, DTypeClass.Floating);
+    private static readonly UnaryDef SignDef = new("Sign", UnaryOp.Sign, DTypeClass.Numeric);
+    private static readonly UnaryDef ReciprocalDef = new("Reciprocal", UnaryOp.Reciprocal, DTypeClass.Floating);
+    private static readonly UnaryDef LogicalNotDef = new("LogicalNot", UnaryOp.LogicalNot, DTypeClass.Bool);
+
+    private static readonly BinaryDef AddDef = new("Add", BinaryOp.Add, DTypeClass.Numeric);
+    private static readonly BinaryDef SubDef = new("Sub", BinaryOp.Sub, DTypeClass.Numeric);
+    private static readonly BinaryDef MulDef = new("Mul", BinaryOp.Mul, DTypeClass.Numeric);
+    private static readonly BinaryDef DivDef = new("RealDiv", BinaryOp.Div, DTypeClass.Numeric);
+    private static readonly BinaryDef PowDef = new("Pow", BinaryOp.Pow, DTypeClass.Numeric);
+    private static readonly BinaryDef MaximumDef = new("Maximum", BinaryOp.Max, DTypeClass.Numeric);
+    private static readonly BinaryDef MinimumDef = new("Minimum", BinaryOp.Min, DTypeClass.Numeric);
+    private static readonly BinaryDef EqualDef = new("Equal", BinaryOp.Equal, DTypeClass.Any);
+    private static readonly BinaryDef NotEqualDef = new("NotEqual", BinaryOp.NotEqual, DTypeClass.Any);
+    private static readonly BinaryDef LessDef = new("Less", BinaryOp.Less, DTypeClass.Numeric);
+    private static readonly BinaryDef LessEqualDef = new("LessEqual", BinaryOp.LessEqual, DTypeClass.Numeric);
+    private static readonly BinaryDef GreaterDef = new("Greater", BinaryOp.Greater, DTypeClass.Numeric);
+    private static readonly BinaryDef GreaterEqualDef = new("GreaterEqual", BinaryOp.GreaterEqual, DTypeClass.Numeric);
+    private static readonly BinaryDef LogicalAndDef = new("LogicalAnd", BinaryOp.LogicalAnd, DTypeClass.Bool);
+    private static readonly BinaryDef LogicalOrDef = new("LogicalOr", BinaryOp.LogicalOr, DTypeClass.Bool);
+
+    private static Tensor Unary(UnaryDef def, Tensor x, string? name) => G.AddOp(def, [x], name: name).Output;
+    private static Tensor Binary(BinaryDef def, Tensor x, Tensor y, string? name) => G.AddOp(def, [x, y], name: name).Output;
+
+    /// <summary>-x (tf.negative).</summary>
+    public static Tensor Negative(Tensor x, string? name = null) => Unary(NegDef, x, name);
+    /// <summary>|x| (tf.abs).</summary>
+    public static Tensor Abs(Tensor x, string? name = null) => Unary(AbsDef, x, name);
+    /// <summary>x² (tf.square).</summary>
+    public static Tensor Square(Tensor x, string? name = null) => Unary(SquareDef, x, name);
+    /// <summary>√x (tf.sqrt).</summary>
+    public static Tensor Sqrt(Tensor x, string? name = null) => Unary(SqrtDef, x, name);
+    /// <summary>1/√x (tf.rsqrt).</summary>
+    public static Tensor Rsqrt(Tensor x, string? name = null) => Unary(RsqrtDef, x, name);
+    /// <summary>eˣ (tf.exp).</summary>
+    public static Tensor Exp(Tensor x, string? name = null) => Unary(ExpDef, x, name);
+    /// <summary>ln x (tf.log).</summary>
+    public static Tensor Log(Tensor x, string? name = null) => Unary(LogDef, x, name);
+    /// <summary>tanh x (tf.tanh).</summary>
+    public static Tensor Tanh(Tensor x, string? name = null) => Unary(TanhDef, x, name);
+    /// <summary>1/(1+e⁻ˣ) (tf.sigmoid).</summary>
+    public static Tensor Sigmoid(Tensor x, string? name = null) => Unary(SigmoidDef, x, name);
+    /// <summary>max(x, 0) (tf.nn.relu).</summary>
+    public static Tensor Relu(Tensor x, string? name = null) => Unary(ReluDef, x, name);
+    /// <summary>ln(1+eˣ) (tf.nn.softplus).</summary>
+    public static Tensor Softplus(Tensor x, string? name = null) => Unary(SoftplusDef, x, name);
+    /// <summary>sign(x) (tf.sign).</summary>
+    public static Tensor Sign(Tensor x, string? name = null) => Unary(SignDef, x, name);
+    /// <summary>1/x (tf.reciprocal).</summary>
+    public static Tensor Reciprocal(Tensor x, string? name = null) => Unary(ReciprocalDef, x, name);
+    /// <summary>!x (tf.logical_not).</summary>
+    public static Tensor LogicalNot(Tensor x, string? name = null) => Unary(LogicalNotDef, x, name);
+
+    /// <summary>x + y with broadcasting (tf.add).</summary>
+    public static Tensor Add(Tensor x, Tensor y, string? name = null) => Binary(AddDef, x, y, name);
+    /// <summary>x - y with broadcasting (tf.subtract).</summary>
+    public static Tensor Subtract(Tensor x, Tensor y, string? name = null) => Binary(SubDef, x, y, name);
+    /// <summary>x · y with broadcasting (tf.multiply).</summary>
+    public static Tensor Multiply(Tensor x, Tensor y, string? name = null) => Binary(MulDef, x, y, name);
+    /// <summary>x / y with broadcasting (tf.divide; integers truncate toward zero).</summary>
+    public static Tensor Divide(Tensor x, Tensor y, string? name = null) => Binary(DivDef, x, y, name);
+    /// <summary>xʸ with broadcasting (tf.pow).</summary>
+    public static Tensor Pow(Tensor x, Tensor y, string? name = null) => Binary(PowDef, x, y, name);
+    /// <summary>max(x, y) with broadcasting (tf.maximum).</summary>
+    public static Tensor Maximum(Tensor x, Tensor y, string? name = null) => Binary(MaximumDef, x, y, name);
+    /// <summary>min(x, y) with broadcasting (tf.minimum).</summary>
+    public static Tensor Minimum(Tensor x, Tensor y, string? name = null) => Binary(MinimumDef, x, y, name);
+    /// <summary>x == y (tf.equal).</summary>
+    public static Tensor Equal(Tensor x, Tensor y, string? name = null) => Binary(EqualDef, x, y, name);
+    /// <summary>x != y (tf.not_equal).</summary>
+    public static Tensor NotEqual(Tensor x, Tensor y, string? name = null) => Binary(NotEqualDef, x, y, name);
+    /// <summary>x &lt; y (tf.less).</summary>
+    public static Tensor Less(Tensor x, Tensor y, string? name = null) => Binary(LessDef, x, y, name);
+    /// <summary>x &lt;= y (tf.less_equal).</summary>
+    public static Tensor LessEqual(Tensor x, Tensor y, string? name = null) => Binary(LessEqualDef, x, y, name);
+    /// <summary>x &gt; y (tf.greater).</summary>
+    public static Tensor Greater(Tensor x, Tensor y, string? name = null) => Binary(GreaterDef, x, y, name);
+    /// <summary>x &gt;= y (tf.greater_equal).</summary>
+    public static Tensor GreaterEqual(Tensor x, Tensor y, string? name = null) => Binary(GreaterEqualDef, x, y, name);
+    /// <summary>x ∧ y (tf.logical_and).</summary>
+    public static Tensor LogicalAnd(Tensor x, Tensor y, string? name = null) => Binary(LogicalAndDef, x, y, name);
+    /// <summary>x ∨ y (tf.logical_or).</summary>
+    public static Tensor LogicalOr(Tensor x, Tensor y, string? name = null) => Binary(LogicalOrDef, x, y, name);
+
+    /// <summary>Element-wise <paramref name="condition"/> ? x : y with broadcasting (tf.where in its three-argument form, TF2 semantics).</summary>
+    public static Tensor Where(Tensor condition, Tensor x, Tensor y, string? name = null) =>
+        G.AddOp(SelectDef.Instance, [condition, x, y], name: name).Output;
+
+    /// <summary>Converts to <paramref name="dtype"/> (tf.cast): floats truncate toward zero into ints, bools are 0/1.</summary>
+    public static Tensor Cast(Tensor x, DType dtype, string? name = null) =>
+        x.DType == dtype ? x : G.AddOp(CastDef.Instance, [x], OpRules.Attrs(("DstT", dtype)), name).Output;
+}

@@ -1,0 +1,92 @@
+using Graph.Core;
+
+namespace Graph.Kernels.Cpu;
+
+/// <summary>Data movement, indexing and generator primitives on host arrays.</summary>
+internal static class CpuMovement
+{
+    public static HostTensor Strided(StridedPrim p, HostTensor x)
+    {
+        var y = HostTensor.Zeros(p.DType, p.Dims);
+        HostOps.StridedCopy(x.Data, p.Offset, p.Strides, p.Dims, y.Data);
+        return y;
+    }
+
+    public static HostTensor Concat(ConcatPrim p, IReadOnlyList<HostTensor> parts)
+    {
+        var y = HostTensor.Zeros(p.DType, p.Dims);
+        var outer = (int)Shape.Product(p.Dims.AsSpan(0, p.Axis));
+        var inner = (int)Shape.Product(p.Dims.AsSpan(p.Axis + 1));
+        var outRow = p.Dims[p.Axis] * inner;
+        var offset = 0;
+        foreach (var part in parts)
+        {
+            var block = part.DimsSpan[p.Axis] * inner;
+            for (var o = 0; o < outer; o++) Array.Copy(part.Data, o * block, y.Data, o * outRow + offset, block);
+            offset += block;
+        }
+        return y;
+    }
+
+    public static HostTensor Gather(GatherPrim p, HostTensor parameters, HostTensor indices)
+    {
+        var y = HostTensor.Zeros(p.DType, p.Dims);
+        var outer = (int)Shape.Product(parameters.DimsSpan[..p.Axis]);
+        var inner = (int)Shape.Product(parameters.DimsSpan[(p.Axis + 1)..]);
+        var axisSize = parameters.DimsSpan[p.Axis];
+        var idx = ToLongs(indices.Data);
+        var pos = 0;
+        for (var o = 0; o < outer; o++)
+            foreach (var i in idx)
+            {
+                Array.Copy(parameters.Data, (o * axisSize + (int)i) * inner, y.Data, pos, inner);
+                pos += inner;
+            }
+        return y;
+    }
+
+    public static HostTensor CheckIndices(CheckIndicesPrim p, HostTensor indices)
+    {
+        var idx = ToLongs(indices.Data);
+        for (var i = 0; i < idx.Length; i++)
+            if (idx[i] < 0 || idx[i] >= p.Limit)
+                throw new InvalidArgumentException(p.What == "label"
+                    ? $"{p.OriginName}: Received a label value of {idx[i]} which is outside the valid range of [0, {p.Limit}). Label values: {string.Join(' ', idx.Take(20))}{(idx.Length > 20 ? " ..." : "")}"
+                    : $"{p.OriginName}: {p.What}s[{i}] = {idx[i]} is not in [0, {p.Limit}).");
+        return indices;
+    }
+
+    private static long[] ToLongs(Array data) => data switch
+    {
+        long[] l => l,
+        int[] i => Array.ConvertAll(i, v => (long)v),
+        _ => throw new InvalidArgumentException("Indices must be int32 or int64."),
+    };
+
+    public static HostTensor Iota(IotaPrim p)
+    {
+        var y = HostTensor.Zeros(p.DType, p.Dims);
+        var inner = (int)Shape.Product(p.Dims.AsSpan(p.Axis + 1));
+        var dim = p.Dims[p.Axis];
+        var values = new long[y.Size];
+        for (var i = 0; i < values.Length; i++) values[i] = i / inner % dim;
+        DTypeConversion.Convert(values, y.Data);
+        return y;
+    }
+
+    public static HostTensor Random(RandomPrim p, (long Seed, long Seed2) seeds, ulong skip)
+    {
+        var y = HostTensor.Zeros(p.DType, p.Dims);
+        switch (y.Data, p.Kind)
+        {
+            case (float[] f, RandomKind.StandardNormal): TfRandomStreams.StandardNormal(f, seeds.Seed, seeds.Seed2, skip); break;
+            case (double[] d, RandomKind.StandardNormal): TfRandomStreams.StandardNormal(d, seeds.Seed, seeds.Seed2, skip); break;
+            case (float[] f, RandomKind.Uniform): TfRandomStreams.Uniform(f, seeds.Seed, seeds.Seed2, skip); break;
+            case (double[] d, RandomKind.Uniform): TfRandomStreams.Uniform(d, seeds.Seed, seeds.Seed2, skip); break;
+            case (float[] f, RandomKind.TruncatedNormal): TfRandomStreams.TruncatedNormal(f, seeds.Seed, seeds.Seed2, skip); break;
+            case (double[] d, RandomKind.TruncatedNormal): TfRandomStreams.TruncatedNormal(d, seeds.Seed, seeds.Seed2, skip); break;
+            default: throw new InvalidArgumentException($"{p.OriginName}: random values of {p.DType.Name()} are not supported.");
+        }
+        return y;
+    }
+}

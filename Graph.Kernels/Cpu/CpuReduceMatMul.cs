@@ -1,0 +1,131 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using Graph.Core;
+
+namespace Graph.Kernels.Cpu;
+
+/// <summary>Reductions and matrix products on host arrays.</summary>
+internal static class CpuReduceMatMul
+{
+    public static HostTensor Reduce(ReducePrim p, HostTensor x)
+    {
+        var y = HostTensor.Zeros(p.DType, p.Dims);
+        var rank = x.Rank;
+        var kept = Enumerable.Range(0, rank).Where(i => !p.Axes.Contains(i)).ToArray();
+        var reduceCount = (int)p.Axes.Aggregate(1L, (n, a) => n * x.DimsSpan[a]);
+        var keptCount = (int)kept.Aggregate(1L, (n, a) => n * x.DimsSpan[a]);
+        // Reduced axes leading (e.g. a bias gradient over the batch): accumulate whole rows.
+        var prefix = p.Axes.Select((a, i) => a == i).All(b => b);
+        if (prefix && p.Op is ReduceOp.Sum or ReduceOp.Max or ReduceOp.Min or ReduceOp.Prod && reduceCount > 0 && keptCount >= 16)
+        {
+            switch (x.Data)
+            {
+                case float[] f: ReduceRows(p.Op, f, (float[])y.Data, reduceCount, keptCount); break;
+                case double[] d: ReduceRows(p.Op, d, (double[])y.Data, reduceCount, keptCount); break;
+                case int[] i: ReduceRows(p.Op, i, (int[])y.Data, reduceCount, keptCount); break;
+                case long[] l: ReduceRows(p.Op, l, (long[])y.Data, reduceCount, keptCount); break;
+                default: throw new InvalidArgumentException($"{p.OriginName}: cannot reduce {x.DType.Name()}.");
+            }
+            return y;
+        }
+        // Otherwise bring the reduced axes last, then reduce contiguous runs.
+        var perm = kept.Concat(p.Axes).ToArray();
+        var data = x.Data;
+        if (!perm.Select((a, i) => a == i).All(b => b)) data = HostOps.Transpose(x, perm).Data;
+        switch (data)
+        {
+            case float[] f: ReduceRuns(p, f, y.Data, reduceCount, keptCount); break;
+            case double[] d: ReduceRuns(p, d, y.Data, reduceCount, keptCount); break;
+            case int[] i: ReduceRuns(p, i, y.Data, reduceCount, keptCount); break;
+            case long[] l: ReduceRuns(p, l, y.Data, reduceCount, keptCount); break;
+            default: throw new InvalidArgumentException($"{p.OriginName}: cannot reduce {x.DType.Name()}.");
+        }
+        return y;
+    }
+
+    private static void ReduceRows<T>(ReduceOp op, T[] x, T[] y, int rows, int width) where T : unmanaged, INumber<T>, IMinMaxValue<T>
+    {
+        x.AsSpan(0, width).CopyTo(y);
+        for (var r = 1; r < rows; r++)
+        {
+            var row = x.AsSpan(r * width, width);
+            switch (op)
+            {
+                case ReduceOp.Sum: TensorPrimitives.Add(y, row, y); break;
+                case ReduceOp.Max: TensorPrimitives.Max(y, row, y); break;
+                case ReduceOp.Min: TensorPrimitives.Min(y, row, y); break;
+                default: TensorPrimitives.Multiply(y, row, y); break;
+            }
+        }
+    }
+
+    private static void ReduceRuns<T>(ReducePrim p, T[] x, Array output, int run, int count) where T : unmanaged, INumber<T>, IMinMaxValue<T>
+    {
+        switch (p.Op)
+        {
+            case ReduceOp.ArgMax or ReduceOp.ArgMin:
+                for (var o = 0; o < count; o++)
+                {
+                    var span = x.AsSpan(o * run, run);
+                    long index = p.Op == ReduceOp.ArgMax ? TensorPrimitives.IndexOfMax<T>(span) : TensorPrimitives.IndexOfMin<T>(span);
+                    if (output is long[] l) l[o] = index;
+                    else ((int[])output)[o] = (int)index;
+                }
+                break;
+            default:
+                var y = (T[])output;
+                for (var o = 0; o < count; o++)
+                {
+                    var span = x.AsSpan(o * run, run);
+                    y[o] = p.Op switch
+                    {
+                        ReduceOp.Sum => TensorPrimitives.Sum<T>(span),
+                        ReduceOp.Prod => run == 0 ? T.One : TensorPrimitives.Product<T>(span),
+                        ReduceOp.Max => TensorPrimitives.Max<T>(span),
+                        _ => TensorPrimitives.Min<T>(span),
+                    };
+                }
+                break;
+        }
+    }
+
+    public static HostTensor MatMul(MatMulPrim p, HostTensor a, HostTensor b)
+    {
+        var (batch, m, n, k) = p.Sizes;
+        var y = HostTensor.Zeros(p.DType, p.Dims);
+        // Bring both operands to row-major [batch, m, k] and [batch, k, n].
+        var rank = a.Rank;
+        var swap = Enumerable.Range(0, rank).Select(i => i < rank - 2 ? i : 2 * rank - 3 - i).ToArray();
+        var aData = p.TransposeA ? HostOps.Transpose(a, swap).Data : a.Data;
+        var bData = p.TransposeB ? HostOps.Transpose(b, swap).Data : b.Data;
+        switch (y.Data)
+        {
+            case float[] c: Gemm((float[])aData, (float[])bData, c, batch, m, n, k); break;
+            case double[] c: Gemm((double[])aData, (double[])bData, c, batch, m, n, k); break;
+            case int[] c: Gemm((int[])aData, (int[])bData, c, batch, m, n, k); break;
+            case long[] c: Gemm((long[])aData, (long[])bData, c, batch, m, n, k); break;
+            default: throw new InvalidArgumentException($"{p.OriginName}: matmul is not defined for {p.DType.Name()}.");
+        }
+        return y;
+    }
+
+    /// <summary>C = A·B per batch: each output row accumulates scaled rows of B (vectorised axpy), rows in parallel when large.</summary>
+    private static void Gemm<T>(T[] a, T[] b, T[] c, int batch, int m, int n, int k) where T : unmanaged, INumber<T>
+    {
+        var work = (long)batch * m * n * k;
+        void Row(int index)
+        {
+            var (bi, i) = (index / m, index % m);
+            var crow = c.AsSpan((bi * m + i) * n, n);
+            var arow = a.AsSpan((bi * m + i) * k, k);
+            var bBase = bi * k * n;
+            for (var kk = 0; kk < k; kk++)
+            {
+                TensorPrimitives.MultiplyAdd(b.AsSpan(bBase + kk * n, n), arow[kk], crow, crow);
+            }
+        }
+        if (work >= 1 << 20) Parallel.For(0, batch * m, Row);
+        else
+            for (var r = 0; r < batch * m; r++) Row(r);
+    }
+}

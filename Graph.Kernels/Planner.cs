@@ -1,0 +1,124 @@
+using Graph.Core;
+using Graph.Kernels.Cpu;
+
+namespace Graph.Kernels;
+
+/// <summary>
+/// Compiles the part of a graph that a Run needs: prunes to the fetched tensors and target ops (stopping at fed
+/// tensors), lowers each op onto primitives with the concrete feed shapes, drops dead primitives and assigns
+/// buffer slots with liveness.
+/// </summary>
+internal static class Planner
+{
+    public static ExecutionPlan Compile(ComputeGraph graph, IReadOnlyList<Tensor> fetches, IReadOnlyList<Operation> targets,
+        IReadOnlyDictionary<Tensor, HostTensor> feeds)
+    {
+        var ops = Prune(fetches, targets, feeds);
+
+        // Lower in creation order, which is topological for data and control edges alike.
+        var values = new Dictionary<Tensor, Prim>();
+        var effects = new List<Prim>();
+        var emitted = new List<Prim>();
+        var known = new HashSet<Prim>();
+        Prim ValueOf(Tensor t)
+        {
+            if (values.TryGetValue(t, out var p)) return p;
+            if (feeds.TryGetValue(t, out var fed))
+            {
+                p = new FeedPrim(t, t.DType, fed.Dims);
+                emitted.Add(p);
+                known.Add(p);
+                return values[t] = p;
+            }
+            throw new InvalidOperationException($"Planner: {t.Name} was needed before its op was lowered.");
+        }
+        foreach (var op in ops)
+        {
+            var ctx = new LoweringContext(op, op.Inputs.Select(ValueOf).ToArray());
+            op.Def.Lower(ctx);
+            for (var i = 0; i < op.Outputs.Count; i++)
+            {
+                var t = op.Outputs[i];
+                if (feeds.ContainsKey(t)) continue;
+                values[t] = ctx.Output(i);
+            }
+            CollectNew(op, values, known, emitted, effects);
+        }
+
+        var fetchPrims = fetches.Select(ValueOf).ToArray();
+        return Schedule(ops, emitted, fetchPrims, effects);
+    }
+
+    /// <summary>Adds the primitives <paramref name="op"/> created (reachable from its outputs or effects) in dependency order.</summary>
+    private static void CollectNew(Operation op, Dictionary<Tensor, Prim> values, HashSet<Prim> known, List<Prim> emitted, List<Prim> effects)
+    {
+        var roots = op.Outputs.Where(values.ContainsKey).Select(t => values[t]).ToList();
+        var added = new List<Prim>();
+        void Visit(Prim p)
+        {
+            if (!known.Add(p)) return;
+            foreach (var i in p.Inputs) Visit(i);
+            added.Add(p);
+        }
+        foreach (var r in roots) Visit(r);
+        emitted.AddRange(added);
+        effects.AddRange(added.Where(p => p is AssignVariablePrim));
+    }
+
+    /// <summary>The ops needed for the fetches and targets, in creation order; fed tensors cut the walk.</summary>
+    private static List<Operation> Prune(IReadOnlyList<Tensor> fetches, IReadOnlyList<Operation> targets, IReadOnlyDictionary<Tensor, HostTensor> feeds)
+    {
+        var needed = new HashSet<Operation>();
+        var stack = new Stack<Operation>();
+        void Need(Operation op)
+        {
+            if (needed.Add(op)) stack.Push(op);
+        }
+        foreach (var t in fetches)
+            if (!feeds.ContainsKey(t)) Need(t.Op);
+        foreach (var op in targets) Need(op);
+        while (stack.Count > 0)
+        {
+            var op = stack.Pop();
+            foreach (var input in op.Inputs)
+                if (!feeds.ContainsKey(input)) Need(input.Op);
+            foreach (var c in op.ControlInputs) Need(c);
+        }
+        return needed.OrderBy(o => o.Id).ToList();
+    }
+
+    /// <summary>Keeps the live primitives in emission order, compiles each into a kernel and assigns slots.</summary>
+    private static ExecutionPlan Schedule(List<Operation> ops, List<Prim> emitted, Prim[] fetches, List<Prim> effects)
+    {
+        var live = new HashSet<Prim>();
+        void Mark(Prim p)
+        {
+            if (!live.Add(p)) return;
+            foreach (var i in p.Inputs) Mark(i);
+        }
+        foreach (var p in fetches) Mark(p);
+        foreach (var p in effects) Mark(p);
+
+        var order = emitted.Where(live.Contains).ToList();
+        var slotOf = new Dictionary<Prim, int>();
+        for (var i = 0; i < order.Count; i++) slotOf[order[i]] = i;
+        var steps = order.Select(p => new PlanStep(p, p.Inputs.Select(i => slotOf[i]).ToArray(), slotOf[p], CpuBackend.Compile(p))).ToList();
+
+        // Liveness: release each slot after its last reader, unless it is fetched.
+        var fetchSlots = fetches.Select(p => slotOf[p]).ToArray();
+        var lastUse = new int[order.Count];
+        Array.Fill(lastUse, -1);
+        for (var s = 0; s < steps.Count; s++)
+        {
+            lastUse[s] = Math.Max(lastUse[s], s);
+            foreach (var i in steps[s].InputSlots) lastUse[i] = s;
+        }
+        foreach (var f in fetchSlots) lastUse[f] = int.MaxValue;
+        var released = steps.Select(_ => new List<int>()).ToArray();
+        for (var i = 0; i < lastUse.Length; i++)
+            if (lastUse[i] < steps.Count) released[lastUse[i]].Add(i);
+        for (var s = 0; s < steps.Count; s++) steps[s].ReleasedSlots = released[s];
+
+        return new ExecutionPlan(ops, steps, order.Count, fetchSlots);
+    }
+}

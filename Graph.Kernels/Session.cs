@@ -1,0 +1,182 @@
+using System.Text;
+using Graph.Core;
+
+namespace Graph.Kernels;
+
+/// <summary>Values to feed into a run, keyed by the tensor they replace (TF's feed_dict). Any tensor may be fed.</summary>
+public sealed class FeedDict : Dictionary<Tensor, HostTensor>
+{
+}
+
+/// <summary>Options of a <see cref="Session"/>.</summary>
+public sealed class SessionOptions
+{
+    /// <summary>The device that runs the kernels. <c>cpu</c> (managed SIMD) is the default.</summary>
+    public string Device { get; init; } = "cpu";
+}
+
+/// <summary>
+/// Runs a graph (tf.Session): compiles the subgraph each (fetches, targets, fed tensors, feed shapes) key needs into
+/// an <see cref="ExecutionPlan"/> once, caches it, and executes it; keeps variable values and random stream positions
+/// across runs. Dispose it to free its memory.
+/// </summary>
+public sealed class Session : IDisposable
+{
+    private readonly Dictionary<string, ExecutionPlan> _plans = new();
+    private readonly SessionState _state = new();
+    private bool _disposed;
+
+    /// <summary>Creates a session on <paramref name="graph"/> (default: the default graph).</summary>
+    public Session(ComputeGraph? graph = null, SessionOptions? options = null)
+    {
+        Graph = graph ?? ComputeGraph.Default;
+        Options = options ?? new SessionOptions();
+        if (Options.Device != "cpu")
+            throw new ArgumentException($"Device '{Options.Device}' is not available; available devices: cpu.");
+    }
+
+    /// <summary>The graph this session runs.</summary>
+    public ComputeGraph Graph { get; }
+
+    /// <summary>The options it was created with.</summary>
+    public SessionOptions Options { get; }
+
+    /// <summary>How many execution plans this session has compiled (a repeated Run with the same key compiles none).</summary>
+    public int PlansCompiled { get; private set; }
+
+    /// <summary>The plan the last Run executed.</summary>
+    public ExecutionPlan? LastPlan { get; private set; }
+
+    /// <summary>Computes one tensor.</summary>
+    public HostTensor Run(Tensor fetch, FeedDict? feeds = null) => Run([fetch], [], feeds)[0];
+
+    /// <summary>Computes two tensors in one run.</summary>
+    public (HostTensor, HostTensor) Run(Tensor fetch1, Tensor fetch2, FeedDict? feeds = null)
+    {
+        var r = Run([fetch1, fetch2], [], feeds);
+        return (r[0], r[1]);
+    }
+
+    /// <summary>Computes several tensors in one run.</summary>
+    public HostTensor[] Run(IReadOnlyList<Tensor> fetches, FeedDict? feeds = null) => Run(fetches, [], feeds);
+
+    /// <summary>Runs an op for its effects (e.g. an initializer or a training op).</summary>
+    public void Run(Operation target, FeedDict? feeds = null) => Run([], [target], feeds);
+
+    /// <summary>
+    /// Runs <paramref name="targets"/> and computes <paramref name="fetches"/> in one step, with
+    /// <paramref name="feeds"/> replacing the values of the tensors they name.
+    /// </summary>
+    public HostTensor[] Run(IReadOnlyList<Tensor> fetches, IReadOnlyList<Operation> targets, FeedDict? feeds = null)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var fed = PrepareFeeds(feeds);
+        foreach (var t in fetches)
+            if (t.Graph != Graph) throw new InvalidArgumentException($"Fetch {t.Name} is not an element of this session's graph.");
+        foreach (var op in targets)
+            if (op.Graph != Graph) throw new InvalidArgumentException($"Target op {op.Name} is not an element of this session's graph.");
+
+        var key = PlanKey(fetches, targets, fed);
+        if (!_plans.TryGetValue(key, out var plan))
+        {
+            plan = Planner.Compile(Graph, fetches, targets, fed);
+            _plans[key] = plan;
+            PlansCompiled++;
+        }
+        LastPlan = plan;
+        return Execute(plan, fed);
+    }
+
+    private HostTensor[] Execute(ExecutionPlan plan, IReadOnlyDictionary<Tensor, HostTensor> feeds)
+    {
+        var state = new RunState(_state, feeds);
+        var slots = new HostTensor?[plan.SlotCount];
+        foreach (var step in plan.Steps)
+        {
+            var inputs = new HostTensor[step.InputSlots.Count];
+            for (var i = 0; i < inputs.Length; i++) inputs[i] = slots[step.InputSlots[i]]!;
+            slots[step.OutputSlot] = step.Kernel(inputs, state);
+            foreach (var r in step.ReleasedSlots) slots[r] = null;
+        }
+        var results = new HostTensor[plan.FetchSlots.Count];
+        for (var i = 0; i < results.Length; i++)
+        {
+            var value = slots[plan.FetchSlots[i]]!;
+            // Hand out copies of values the session or caller still holds (variables, constants, feeds).
+            results[i] = IsShared(plan.Steps[plan.FetchSlots[i]].Prim) ? new HostTensor((Array)value.Data.Clone(), value.Dims) : value;
+        }
+        return results;
+    }
+
+    private static bool IsShared(Prim p)
+    {
+        while (p is ReshapePrim or CheckIndicesPrim) p = p.Inputs[0];
+        return p is ReadVariablePrim or ConstantPrim or FeedPrim or AssignVariablePrim;
+    }
+
+    /// <summary>Checks each feed against its tensor's graph, dtype and static shape; converts ints fed to float tensors, as TF does.</summary>
+    private Dictionary<Tensor, HostTensor> PrepareFeeds(FeedDict? feeds)
+    {
+        var result = new Dictionary<Tensor, HostTensor>();
+        if (feeds == null) return result;
+        foreach (var (tensor, value) in feeds)
+        {
+            if (tensor.Graph != Graph) throw new InvalidArgumentException($"Cannot feed {tensor.Name}: it is not an element of this session's graph.");
+            ArgumentNullException.ThrowIfNull(value, $"feed for {tensor.Name}");
+            var v = value;
+            if (v.DType != tensor.DType)
+            {
+                var convertible = tensor.DType.IsFloating() ? v.DType.IsNumeric() : tensor.DType == DType.Int64 && v.DType == DType.Int32;
+                if (!convertible)
+                    throw new InvalidArgumentException(
+                        $"Cannot feed a value of dtype {v.DType.Name()} for Tensor '{tensor.Name}', which has dtype {tensor.DType.Name()}.");
+                v = v.AsType(tensor.DType);
+            }
+            if (!tensor.Shape.IsCompatibleWith(v.Shape))
+                throw new InvalidArgumentException(
+                    $"Cannot feed value of shape {v.Shape} for Tensor '{tensor.Name}', which has shape {tensor.Shape}.");
+            result[tensor] = v;
+        }
+        return result;
+    }
+
+    private static string PlanKey(IReadOnlyList<Tensor> fetches, IReadOnlyList<Operation> targets, Dictionary<Tensor, HostTensor> feeds)
+    {
+        var sb = new StringBuilder();
+        foreach (var t in fetches) sb.Append(t.Op.Id).Append(':').Append(t.Index).Append(',');
+        sb.Append('|');
+        foreach (var op in targets) sb.Append(op.Id).Append(',');
+        sb.Append('|');
+        foreach (var (t, v) in feeds.OrderBy(f => f.Key.Op.Id).ThenBy(f => f.Key.Index))
+        {
+            sb.Append(t.Op.Id).Append(':').Append(t.Index).Append('[');
+            foreach (var d in v.DimsSpan) sb.Append(d).Append(',');
+            sb.Append(']');
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>Frees the session's variable values and compiled plans.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _plans.Clear();
+        _state.Variables.Clear();
+        _state.RandomPositions.Clear();
+        _state.RandomSeeds.Clear();
+    }
+}
+
+/// <summary>TF1's <c>tensor.eval()</c> and <c>op.run()</c> conveniences.</summary>
+public static class SessionExtensions
+{
+    /// <summary>Computes <paramref name="tensor"/> in <paramref name="session"/> (tensor.eval(session=...)).</summary>
+    public static HostTensor Eval(this Tensor tensor, Session session, FeedDict? feeds = null) => session.Run(tensor, feeds);
+
+    /// <summary>Computes a variable's value in <paramref name="session"/>.</summary>
+    public static HostTensor Eval(this Variable variable, Session session) => session.Run(variable.Value);
+
+    /// <summary>Runs <paramref name="op"/> in <paramref name="session"/> (op.run(session=...)).</summary>
+    public static void Run(this Operation op, Session session, FeedDict? feeds = null) => session.Run(op, feeds);
+}
