@@ -103,4 +103,10 @@ public abstract class OpDef
 
     /// <summary>Whether the op has effects or state beyond its outputs (never pruned, never merged).</summary>
     public virtual bool IsStateful => false;
+
+    /// <summary>
+    /// Whether the op's output is state read when it is used (a variable): the planner lowers it afresh for each
+    /// consumer, at the consumer's place, so a read ordered after an assignment sees the assigned value.
+    /// </summary>
+    public virtual bool ReadsStateAtUse => false;
 }

@@ -20,8 +20,22 @@ internal static class Planner
         var effects = new List<Prim>();
         var emitted = new List<Prim>();
         var known = new HashSet<Prim>();
+        // Appends a primitive after its not yet emitted operands, keeping emission order topological.
+        void Emit(Prim p)
+        {
+            if (!known.Add(p)) return;
+            foreach (var i in p.Inputs) Emit(i);
+            emitted.Add(p);
+            if (p is AssignVariablePrim) effects.Add(p);
+        }
         Prim ValueOf(Tensor t)
         {
+            if (t.Op.Def.ReadsStateAtUse && !feeds.ContainsKey(t))
+            {
+                var read = new LoweringContext(t.Op, []);
+                t.Op.Def.Lower(read);
+                return read.Output(t.Index);
+            }
             if (values.TryGetValue(t, out var p)) return p;
             if (feeds.TryGetValue(t, out var fed))
             {
@@ -34,6 +48,7 @@ internal static class Planner
         }
         foreach (var op in ops)
         {
+            if (op.Def.ReadsStateAtUse) continue; // lowered at each use instead
             var ctx = new LoweringContext(op, op.Inputs.Select(ValueOf).ToArray());
             op.Def.Lower(ctx);
             for (var i = 0; i < op.Outputs.Count; i++)
@@ -42,27 +57,13 @@ internal static class Planner
                 if (feeds.ContainsKey(t)) continue;
                 values[t] = ctx.Output(i);
             }
-            CollectNew(op, values, known, emitted, effects);
+            foreach (var t in op.Outputs)
+                if (values.TryGetValue(t, out var p)) Emit(p);
         }
 
         var fetchPrims = fetches.Select(ValueOf).ToArray();
+        foreach (var p in fetchPrims) Emit(p);
         return Schedule(ops, emitted, fetchPrims, effects);
-    }
-
-    /// <summary>Adds the primitives <paramref name="op"/> created (reachable from its outputs or effects) in dependency order.</summary>
-    private static void CollectNew(Operation op, Dictionary<Tensor, Prim> values, HashSet<Prim> known, List<Prim> emitted, List<Prim> effects)
-    {
-        var roots = op.Outputs.Where(values.ContainsKey).Select(t => values[t]).ToList();
-        var added = new List<Prim>();
-        void Visit(Prim p)
-        {
-            if (!known.Add(p)) return;
-            foreach (var i in p.Inputs) Visit(i);
-            added.Add(p);
-        }
-        foreach (var r in roots) Visit(r);
-        emitted.AddRange(added);
-        effects.AddRange(added.Where(p => p is AssignVariablePrim));
     }
 
     /// <summary>The ops needed for the fetches and targets, in creation order; fed tensors cut the walk.</summary>

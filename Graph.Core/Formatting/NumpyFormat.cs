@@ -24,7 +24,9 @@ namespace Graph.Core;
 /// scientific notation when its largest finite non-zero magnitude is at least 1e8, its smallest is
 /// below 1e-4, or their ratio exceeds 1e3, for every float width; 0-d floats print positionally
 /// for magnitudes in [1e-4, 1e16). (numpy 2.3 lowered the float32/float16 cut-offs; that later
-/// change is deliberately not followed.) Output is culture invariant.
+/// change is deliberately not followed.) The 1e-4 test compares exact values, as numpy 1.x does
+/// (numpy 2.0 – 2.2 compare float32 arrays against float32(1e-4), so there the one float32 value
+/// nearest 1e-4 stays positional). Output is culture invariant.
 /// </para>
 /// </remarks>
 public static class NumpyFormat
@@ -468,6 +470,7 @@ public static class NumpyFormat
                     FloatKind.Single => (float)maxVal / (float)minVal,
                     _ => (double)(Half)((float)maxVal / (float)minVal),
                 };
+                // The cut-offs are compared exactly (numpy 1.x promotes the float32 scalar to float64 here).
                 _expFormat = maxVal >= ExpCutoffMax || minVal < ExpCutoffMin || ratio > ExpCutoffRatio;
             }
 

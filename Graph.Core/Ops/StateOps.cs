@@ -43,6 +43,7 @@ internal sealed class VariableDef : OpDef
     public static readonly VariableDef Instance = new();
     public override string Type => "VariableV2";
     public override bool IsStateful => true;
+    public override bool ReadsStateAtUse => true;
 
     public override OutputSpec[] Infer(OpBuildContext ctx) => [new(ctx.Attr<DType>("dtype"), ctx.Attr<Shape>("shape"))];
 

@@ -113,6 +113,11 @@ public class NumpyFormatTests
 
         // test_arrayprint.py TestPrintOptions.test_gh_28679.
         Print(new[] { 999999f, 999999f }, 2).Should().Be("[999999. 999999.]");
+
+        // Derived: float32(1e-4) = 9.99999974738e-05 is below 1e-4 in numpy 1.x's float64 comparison.
+        Print(new[] { 1e-4f }, 1).Should().Be("[1.e-04]");
+        Print(new[] { 1e-4f, 0.5f }, 2).Should().Be("[1.e-04 5.e-01]");
+        Print(new[] { 0.00010001f, 0.05f }, 2).Should().Be("[0.00010001 0.05      ]");
     }
 
     /// <summary>maxprec prints every integer digit of large float32 values.</summary>
@@ -451,6 +456,10 @@ public class NumpyFormatTests
         // test_scalarprint.py TestRealScalars.test_legacy_mode_scalars (legacy=False).
         Print(new[] { 1.123456789123456789 }).Should().Be("1.1234567891234568");
 
+        // Derived: float32(1e-4) is below 1e-4, so its 0-d str is scientific (scalartypes.c.src compares exactly).
+        Print(new[] { 1e-4f }).Should().Be("1e-04");
+        Print(new[] { 1e-4 }).Should().Be("0.0001");
+
         // Derived: the float32 example from the brief, ints and bools.
         Print(new[] { (float)-0.0664006099104881 }).Should().Be("-0.06640061");
         Print(new[] { -5 }).Should().Be("-5");
@@ -509,13 +518,36 @@ public class NumpyFormatTests
 
     /// <summary>The output does not depend on the current culture.</summary>
     [Test]
-    [SetCulture("de-DE")]
     public void Output_IsCultureInvariant()
     {
-        Print(new[] { 1.5, -2.25 }, 2).Should().Be("[ 1.5  -2.25]");
-        Print(new[] { 1e-5, 1.5 }, 2).Should().Be("[1.0e-05 1.5e+00]");
-        Print(new[] { -3, 12 }, 2).Should().Be("[-3 12]");
-        Print(new[] { -0.5f }).Should().Be("-0.5");
+        // sv-SE formats numbers with ',' and U+2212 as the minus sign.
+        CultureInfo culture;
+        try
+        {
+            culture = CultureInfo.GetCultureInfo("sv-SE");
+        }
+        catch (CultureNotFoundException)
+        {
+            Assert.Ignore("sv-SE culture data is not available (invariant globalization mode).");
+            return;
+        }
+
+        Assume.That(culture.NumberFormat.NumberDecimalSeparator, Is.EqualTo(","));
+
+        CultureInfo saved = CultureInfo.CurrentCulture;
+        try
+        {
+            CultureInfo.CurrentCulture = culture;
+            Print(new[] { 1.5, -2.25 }, 2).Should().Be("[ 1.5  -2.25]");
+            Print(new[] { 1e-5, 1.5 }, 2).Should().Be("[1.0e-05 1.5e+00]");
+            Print(new[] { -3, 12 }, 2).Should().Be("[-3 12]");
+            Print(new[] { -0.5f }).Should().Be("-0.5");
+            Print(new[] { -7L }).Should().Be("-7");
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = saved;
+        }
     }
 
     /// <summary>Bad arguments are rejected.</summary>
