@@ -77,13 +77,13 @@ public sealed class ComputeGraph
 
     /// <summary>
     /// Opens a name scope (tf.name_scope): ops created inside are named <c>scope/op</c>. A scope name already used
-    /// gets a suffix (<c>rnn_1</c>); a name ending in '/' re-enters that exact scope.
+    /// gets a suffix (<c>rnn_1</c>); a name ending in '/' re-enters that exact scope, and "" or "/" returns to the top level.
     /// </summary>
     public IDisposable NameScope(string name)
     {
         var previous = _nameStack;
         string scope;
-        if (name.EndsWith('/')) scope = name.TrimEnd('/');
+        if (name.Length == 0 || name.EndsWith('/')) scope = name.TrimEnd('/');
         else scope = UniqueName(name);
         _nameStack = scope;
         return new Scope(() => _nameStack = previous);

@@ -109,4 +109,12 @@ public abstract class OpDef
     /// consumer, at the consumer's place, so a read ordered after an assignment sees the assigned value.
     /// </summary>
     public virtual bool ReadsStateAtUse => false;
+
+    /// <summary>
+    /// The gradient of the op (reverse mode): given the gradients flowing into its outputs (null where none flows),
+    /// returns one gradient per data input, null for inputs that get none (integer inputs, indices, …). Built from
+    /// graph ops, so the gradient is part of the graph. The default says the op has no gradient.
+    /// </summary>
+    public virtual Tensor?[] Gradient(Operation op, Tensor?[] outputGradients) =>
+        throw new InvalidArgumentException($"No gradient defined for operation '{op.Name}' (op type: {Type}).");
 }

@@ -57,10 +57,18 @@ public sealed class LoweringContext
     public Prim Unary(UnaryOp op, Prim x) => Add(new UnaryPrim(op, x));
 
     /// <summary>An element-wise binary function with broadcasting.</summary>
-    public Prim Binary(BinaryOp op, Prim a, Prim b) => Add(new BinaryPrim(op, a, b));
+    public Prim Binary(BinaryOp op, Prim a, Prim b)
+    {
+        Shape.Broadcast(a.Dims, b.Dims, OpLabel); // names this op if the runtime shapes do not broadcast
+        return Add(new BinaryPrim(op, a, b));
+    }
 
     /// <summary><c>cond ? a : b</c> with broadcasting.</summary>
-    public Prim Select(Prim cond, Prim a, Prim b) => Add(new SelectPrim(cond, a, b));
+    public Prim Select(Prim cond, Prim a, Prim b)
+    {
+        Shape.Broadcast(Shape.Broadcast(cond.Dims, a.Dims, OpLabel), b.Dims, OpLabel);
+        return Add(new SelectPrim(cond, a, b));
+    }
 
     /// <summary>Converts to <paramref name="dtype"/> (no-op when equal).</summary>
     public Prim Cast(Prim x, DType dtype) => x.DType == dtype ? x : Add(new CastPrim(x, dtype));

@@ -395,3 +395,15 @@ public sealed class CheckIndicesPrim(Prim indices, long limit, string what) : Pr
     /// <inheritdoc/>
     public override string Describe() => $"check {What} in [0, {Limit.ToString(CultureInfo.InvariantCulture)})";
 }
+
+/// <summary>
+/// Adds slices of <c>updates</c> into zeros of shape <see cref="Prim.Dims"/> at <c>indices</c> along
+/// <see cref="Axis"/> (repeated indices accumulate): the dense gradient of a gather.
+/// </summary>
+public sealed class ScatterAddPrim(Prim updates, Prim indices, int axis, int[] dims) : Prim(updates.DType, dims, updates, indices)
+{
+    /// <summary>The scattered axis of the result.</summary>
+    public int Axis { get; } = axis;
+    /// <inheritdoc/>
+    public override string Describe() => $"scatter-add axis {Axis}";
+}

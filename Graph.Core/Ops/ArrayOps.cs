@@ -25,6 +25,9 @@ internal sealed class FillDef(string type, double? likeValue) : OpDef
         if (likeValue is { } v) ctx.SetOutput(0, ctx.BroadcastTo(ctx.Scalar(x.DType, v), x.Dims));
         else ctx.SetOutput(0, ctx.BroadcastTo(x, ctx.Op.Attr<int[]>("dims")));
     }
+
+    /// <summary>Fill's value gets the sum of the gradient; the *Like ops pass none.</summary>
+    public override Tensor?[] Gradient(Operation op, Tensor?[] grads) => likeValue != null ? [null] : [TF.ReduceSum(grads[0]!)];
 }
 
 /// <summary>Reshape to attribute <c>shape</c>, where one entry may be -1 (inferred).</summary>
@@ -66,6 +69,8 @@ internal sealed class ReshapeDef : OpDef
         var x = ctx.Input(0);
         ctx.SetOutput(0, ctx.Reshape(x, Resolve(ctx.OpLabel, ctx.Op.Attr<int[]>("shape"), x.Size)));
     }
+
+    public override Tensor?[] Gradient(Operation op, Tensor?[] grads) => [TF.ReshapeLike(grads[0]!, op.Inputs[0])];
 }
 
 /// <summary>Transpose by attribute <c>perm</c> (output axis i is input axis perm[i]).</summary>
@@ -88,6 +93,15 @@ internal sealed class TransposeDef : OpDef
         var perm = ctx.Op.Attr<int[]>("perm");
         HostOps.ValidatePermutation(perm, ctx.Input(0).Dims.Length, ctx.OpLabel);
         ctx.SetOutput(0, ctx.Transpose(ctx.Input(0), perm));
+    }
+
+    /// <summary>Transposes the gradient by the inverse permutation.</summary>
+    public override Tensor?[] Gradient(Operation op, Tensor?[] grads)
+    {
+        var perm = op.Attr<int[]>("perm");
+        var inverse = new int[perm.Length];
+        for (var i = 0; i < perm.Length; i++) inverse[perm[i]] = i;
+        return [TF.Transpose(grads[0]!, inverse)];
     }
 }
 
@@ -136,6 +150,8 @@ internal sealed class ExpandSqueezeDef(string type) : OpDef
         var x = ctx.Input(0);
         ctx.SetOutput(0, ctx.Reshape(x, OutDims(ctx.OpLabel, x.Dims, ctx.Op.Attributes, allowUnknown: false)!));
     }
+
+    public override Tensor?[] Gradient(Operation op, Tensor?[] grads) => [TF.ReshapeLike(grads[0]!, op.Inputs[0])];
 }
 
 /// <summary>ConcatV2 and Pack (stack): join tensors along an existing or a new axis.</summary>
@@ -212,6 +228,22 @@ internal sealed class ConcatDef(string type) : OpDef
                     $"{ctx.OpLabel}: inputs must match in every dimension but {ax}, got {Shape.Format(parts[0].Dims)} and {Shape.Format(p.Dims)}.");
         ctx.SetOutput(0, ctx.Concat(parts, ax));
     }
+
+    /// <summary>Pack's gradient is the unstacked gradient; ConcatV2's the gradient split like the inputs.</summary>
+    public override Tensor?[] Gradient(Operation op, Tensor?[] grads)
+    {
+        var g = grads[0]!;
+        var axis = op.Attr<int>("axis");
+        if (IsPack)
+        {
+            var rank = g.Shape.HasRank ? g.Shape.Rank : op.Inputs[0].Shape.Rank + 1;
+            var a = axis < 0 ? axis + rank : axis;
+            return op.Graph.AddOp(SplitDef.Unpack, [g], OpRules.Attrs(("axis", a), ("sizes", Enumerable.Repeat(1, op.Inputs.Count).ToArray())), "unstack").Outputs.ToArray();
+        }
+        var rankC = op.Inputs.First(t => t.Shape.HasRank).Shape.Rank;
+        var ax = OpRules.Axis($"{Type} '{op.Name}'", axis, rankC);
+        return op.Graph.AddOp(GradHelperDef.SplitLike, op.Inputs.Prepend(g), OpRules.Attrs(("axis", ax))).Outputs.ToArray();
+    }
 }
 
 /// <summary>Unpack (unstack) and Split: slice a tensor into several outputs along an axis.</summary>
@@ -259,6 +291,14 @@ internal sealed class SplitDef(string type) : OpDef
             begin[axis] += sizes[i];
         }
     }
+
+    /// <summary>The gradients of the parts joined back (zeros for parts that got none).</summary>
+    public override Tensor?[] Gradient(Operation op, Tensor?[] grads)
+    {
+        var parts = grads.Select((g, i) => g ?? TF.ZerosLike(op.Outputs[i])).ToArray();
+        var axis = op.Attr<int>("axis");
+        return [type == "Unpack" ? TF.Stack(parts, axis) : TF.Concat(parts, axis)];
+    }
 }
 
 /// <summary>Slice of attribute <c>size</c> (-1 = to the end) starting at attribute <c>begin</c>.</summary>
@@ -298,6 +338,10 @@ internal sealed class SliceDef : OpDef
         }
         ctx.SetOutput(0, ctx.Slice(x, begin, size));
     }
+
+    /// <summary>The gradient placed at <c>begin</c> inside zeros of the input's shape.</summary>
+    public override Tensor?[] Gradient(Operation op, Tensor?[] grads) =>
+        [op.Graph.AddOp(GradHelperDef.PadLike, [grads[0]!, op.Inputs[0]], OpRules.Attrs(("begin", op.Attr<int[]>("begin")))).Output];
 }
 
 /// <summary>GatherV2: slices of params along attribute <c>axis</c> at integer indices.</summary>
@@ -322,6 +366,14 @@ internal sealed class GatherDef : OpDef
         var axis = OpRules.Axis(ctx.OpLabel, ctx.Op.Attr<int>("axis"), p.Dims.Length);
         var indices = ctx.Add(new CheckIndicesPrim(ctx.Input(1), p.Dims[axis], "index"));
         ctx.SetOutput(0, ctx.Add(new GatherPrim(p, indices, axis)));
+    }
+
+    /// <summary>A dense gradient: slices of the gradient added into zeros of params' shape at the gathered indices.</summary>
+    public override Tensor?[] Gradient(Operation op, Tensor?[] grads)
+    {
+        var (p, indices) = (op.Inputs[0], op.Inputs[1]);
+        var axis = OpRules.Axis($"{Type} '{op.Name}'", op.Attr<int>("axis"), p.Shape.Rank);
+        return [op.Graph.AddOp(GradHelperDef.ScatterAddLike, [grads[0]!, indices, p], OpRules.Attrs(("axis", axis))).Output, null];
     }
 }
 
@@ -359,6 +411,10 @@ internal sealed class TileDef : OpDef
         var view = ctx.Add(new StridedPrim(x, 0, viewStrides, viewDims));
         ctx.SetOutput(0, ctx.Reshape(view, x.Dims.Select((d, i) => d * multiples[i]).ToArray()));
     }
+
+    /// <summary>The tiles of the gradient summed.</summary>
+    public override Tensor?[] Gradient(Operation op, Tensor?[] grads) =>
+        [op.Graph.AddOp(GradHelperDef.TileGrad, [grads[0]!, op.Inputs[0]], OpRules.Attrs(("multiples", op.Attr<int[]>("multiples")))).Output];
 }
 
 /// <summary>OneHot along the last axis: attributes <c>depth</c>; inputs indices, on value, off value.</summary>
@@ -379,6 +435,8 @@ internal sealed class OneHotDef : OpDef
 
     public override void Lower(LoweringContext ctx) =>
         ctx.SetOutput(0, ctx.OneHot(ctx.Input(0), ctx.Op.Attr<int>("depth"), ctx.Input(1), ctx.Input(2)));
+
+    public override Tensor?[] Gradient(Operation op, Tensor?[] grads) => [null, null, null];
 }
 
 /// <summary>Shape, Size and Rank: int32 facts about the input, constant once shapes are concrete.</summary>
@@ -409,6 +467,8 @@ internal sealed class ShapeOfDef(string type) : OpDef
         };
         ctx.SetOutput(0, ctx.Add(new ConstantPrim(value)));
     }
+
+    public override Tensor?[] Gradient(Operation op, Tensor?[] grads) => [null];
 }
 
 public static partial class TF

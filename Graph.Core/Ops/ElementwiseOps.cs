@@ -44,6 +44,29 @@ internal sealed class UnaryDef(string type, UnaryOp op, DTypeClass accepts) : Op
     }
 
     public override void Lower(LoweringContext ctx) => ctx.SetOutput(0, ctx.Unary(op, ctx.Input(0)));
+
+    public override Tensor?[] Gradient(Operation o, Tensor?[] grads)
+    {
+        var (g, x, y) = (grads[0]!, o.Inputs[0], o.Output);
+        Tensor One() => TF.OnesLike(y);
+        return op switch
+        {
+            UnaryOp.Neg => [-g],
+            UnaryOp.Abs => [g * TF.Sign(x)],
+            UnaryOp.Square => [g * (x * 2.0)],
+            UnaryOp.Sqrt => [g * 0.5 / y],
+            UnaryOp.Rsqrt => [g * -0.5 * y * y * y],
+            UnaryOp.Exp => [g * y],
+            UnaryOp.Log => [g / x],
+            UnaryOp.Tanh => [g * (One() - TF.Square(y))],
+            UnaryOp.Sigmoid => [g * y * (One() - y)],
+            UnaryOp.Relu => [TF.Where(TF.Greater(x, TF.ZerosLike(x)), g, TF.ZerosLike(g))],
+            UnaryOp.Softplus => [g * TF.Sigmoid(x)],
+            UnaryOp.Sign => [TF.ZerosLike(x)],
+            UnaryOp.Reciprocal => [-g * TF.Square(y)],
+            _ => base.Gradient(o, grads),
+        };
+    }
 }
 
 /// <summary>An element-wise op of two broadcast operands that lowers to one binary primitive.</summary>
@@ -60,6 +83,41 @@ internal sealed class BinaryDef(string type, BinaryOp op, DTypeClass accepts) : 
     }
 
     public override void Lower(LoweringContext ctx) => ctx.SetOutput(0, ctx.Binary(op, ctx.Input(0), ctx.Input(1)));
+
+    /// <summary>Each operand's gradient is summed back over the axes it was broadcast along.</summary>
+    public override Tensor?[] Gradient(Operation o, Tensor?[] grads)
+    {
+        if (op.IsComparison() || op.IsLogical()) return [null, null];
+        var (g, a, b) = (grads[0]!, o.Inputs[0], o.Inputs[1]);
+        (Tensor ga, Tensor gb) = op switch
+        {
+            BinaryOp.Add => (g, g),
+            BinaryOp.Sub => (g, -g),
+            BinaryOp.Mul => (g * b, g * a),
+            BinaryOp.Div => (g / b, -g * a / TF.Square(b)),
+            BinaryOp.Pow => PowGrad(g, a, b, o.Output),
+            BinaryOp.Max => MaxMinGrad(g, TF.GreaterEqual(a, b)),
+            BinaryOp.Min => MaxMinGrad(g, TF.LessEqual(a, b)),
+            _ => throw new InvalidOperationException($"No gradient rule for {op}."),
+        };
+        return [TF.SumToShape(ga, a), TF.SumToShape(gb, b)];
+    }
+
+    private static (Tensor, Tensor) PowGrad(Tensor g, Tensor x, Tensor y, Tensor z)
+    {
+        var gx = g * y * TF.Pow(x, y - 1.0);
+        // d/dy x^y = x^y · ln x, taken as 0 where x <= 0 (as TF does).
+        var positive = TF.Greater(x, TF.ZerosLike(x));
+        var safeLog = TF.Where(positive, TF.Log(TF.Where(positive, x, TF.OnesLike(x))), TF.ZerosLike(x));
+        return (gx, g * z * safeLog);
+    }
+
+    /// <summary>TF's Maximum/Minimum gradient: the whole gradient goes to x where the mask holds (ties included), else to y.</summary>
+    private static (Tensor, Tensor) MaxMinGrad(Tensor g, Tensor xMask)
+    {
+        var zeros = TF.ZerosLike(g);
+        return (TF.Where(xMask, g, zeros), TF.Where(xMask, zeros, g));
+    }
 }
 
 /// <summary><c>where(cond, x, y)</c> with broadcasting (TF's SelectV2).</summary>
@@ -79,6 +137,13 @@ internal sealed class SelectDef : OpDef
     }
 
     public override void Lower(LoweringContext ctx) => ctx.SetOutput(0, ctx.Select(ctx.Input(0), ctx.Input(1), ctx.Input(2)));
+
+    public override Tensor?[] Gradient(Operation op, Tensor?[] grads)
+    {
+        var (g, c, x, y) = (grads[0]!, op.Inputs[0], op.Inputs[1], op.Inputs[2]);
+        var zeros = TF.ZerosLike(g);
+        return [null, TF.SumToShape(TF.Where(c, g, zeros), x), TF.SumToShape(TF.Where(c, zeros, g), y)];
+    }
 }
 
 /// <summary>Dtype conversion (tf.cast).</summary>
@@ -88,6 +153,13 @@ internal sealed class CastDef : OpDef
     public override string Type => "Cast";
     public override OutputSpec[] Infer(OpBuildContext ctx) => [new(ctx.Attr<DType>("DstT"), ctx.Inputs[0].Shape)];
     public override void Lower(LoweringContext ctx) => ctx.SetOutput(0, ctx.Cast(ctx.Input(0), ctx.Op.Attr<DType>("DstT")));
+
+    /// <summary>Only casts between float types pass a gradient.</summary>
+    public override Tensor?[] Gradient(Operation op, Tensor?[] grads)
+    {
+        var x = op.Inputs[0];
+        return x.DType.IsFloating() && op.Output.DType.IsFloating() ? [TF.Cast(grads[0]!, x.DType)] : [null];
+    }
 }
 
 public static partial class TF

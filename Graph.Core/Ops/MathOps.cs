@@ -45,6 +45,20 @@ internal sealed class MatMulDef(string type) : OpDef
                 $"{ctx.OpLabel}: matrix size-incompatible: In[0]: {Shape.Format(a.Dims)}, In[1]: {Shape.Format(b.Dims)} (transpose_a={ta}, transpose_b={tb}).");
         ctx.SetOutput(0, ctx.MatMul(a, b, ta, tb));
     }
+
+    /// <summary>For C = op(A)·op(B): dA and dB are products of dC with the other operand, transposed to match.</summary>
+    public override Tensor?[] Gradient(Operation op, Tensor?[] grads)
+    {
+        var (g, a, b) = (grads[0]!, op.Inputs[0], op.Inputs[1]);
+        var (ta, tb) = (op.Attr<bool>("transpose_a"), op.Attr<bool>("transpose_b"));
+        return (ta, tb) switch
+        {
+            (false, false) => [TF.MatMul(g, b, transposeB: true), TF.MatMul(a, g, transposeA: true)],
+            (true, false) => [TF.MatMul(b, g, transposeB: true), TF.MatMul(a, g)],
+            (false, true) => [TF.MatMul(g, b), TF.MatMul(g, a, transposeA: true)],
+            (true, true) => [TF.MatMul(b, g, transposeA: true, transposeB: true), TF.MatMul(g, a, transposeA: true, transposeB: true)],
+        };
+    }
 }
 
 /// <summary>Sum, Mean, Max, Min and Prod over axes (attribute <c>axes</c>: null = all; <c>keep_dims</c>).</summary>
@@ -90,6 +104,39 @@ internal sealed class ReduceDef(string type, ReduceOp op, bool mean = false) : O
         }
         ctx.SetOutput(0, result);
     }
+
+    /// <summary>
+    /// Sum and Mean spread the gradient back over the reduced axes; Max and Min split it evenly between the tied
+    /// extreme elements (as TF does); Prod multiplies by the product of the other elements, safely with zeros.
+    /// </summary>
+    public override Tensor?[] Gradient(Operation o, Tensor?[] grads)
+    {
+        var (g, x, y) = (grads[0]!, o.Inputs[0], o.Output);
+        var axes = o.Attributes.TryGetValue("axes", out var a) ? (int[])a : null;
+        Tensor Spread(Tensor t) => TF.BroadcastLike(t, x, axes, allAxes: axes == null);
+        switch (op)
+        {
+            case ReduceOp.Sum when mean:
+                var count = TF.Cast(TF.Divide(TF.Size(x), TF.Size(y)), x.DType);
+                return [Spread(g) / count];
+            case ReduceOp.Sum:
+                return [Spread(g)];
+            case ReduceOp.Max or ReduceOp.Min:
+                var hits = TF.Cast(TF.Equal(Spread(y), x), x.DType);
+                var ties = Spread(TF.ReduceSum(hits, axes));
+                return [hits / ties * Spread(g)];
+            default:
+                var zero = TF.Equal(x, TF.ZerosLike(x));
+                var nonZero = TF.Where(zero, TF.OnesLike(x), x);
+                var productOfNonZero = Spread(TF.ReduceProd(nonZero, axes));
+                var zeroCount = Spread(TF.ReduceSum(TF.Cast(zero, x.DType), axes));
+                var zeros = TF.ZerosLike(x);
+                var others = TF.Where(zero,
+                    TF.Where(TF.Equal(zeroCount, TF.OnesLike(x)), productOfNonZero, zeros),
+                    TF.Where(TF.Equal(zeroCount, zeros), productOfNonZero / nonZero, zeros));
+                return [others * Spread(g)];
+        }
+    }
 }
 
 /// <summary>ArgMax and ArgMin along one axis; attribute <c>output_type</c> is int32 or int64.</summary>
@@ -118,6 +165,8 @@ internal sealed class ArgReduceDef(string type, ReduceOp op) : OpDef
         if (x.Dims[axis] == 0) throw new InvalidArgumentException($"{ctx.OpLabel}: reduction axis {axis} of shape {Shape.Format(x.Dims)} is empty.");
         ctx.SetOutput(0, ctx.Add(new ReducePrim(op, x, [axis], ctx.Op.Attr<DType>("output_type"))));
     }
+
+    public override Tensor?[] Gradient(Operation op, Tensor?[] grads) => [null];
 }
 
 public static partial class TF

@@ -18,6 +18,15 @@ internal sealed class SoftmaxDef(string type, bool log) : OpDef
 
     public override void Lower(LoweringContext ctx) => ctx.SetOutput(0, log ? LogSoftmaxOf(ctx, ctx.Input(0)) : SoftmaxOf(ctx, ctx.Input(0)));
 
+    /// <summary>softmax: (g − Σ g·y)·y; log_softmax: g − exp(y)·Σ g (sums over the last axis).</summary>
+    public override Tensor?[] Gradient(Operation op, Tensor?[] grads)
+    {
+        var (g, y) = (grads[0]!, op.Output);
+        return log
+            ? [g - TF.Exp(y) * TF.ReduceSum(g, [-1], keepDims: true)]
+            : [(g - TF.ReduceSum(g * y, [-1], keepDims: true)) * y];
+    }
+
     /// <summary>x - max(x) over the last axis (kept).</summary>
     private static Prim Shifted(LoweringContext ctx, Prim x)
     {
@@ -78,6 +87,16 @@ internal sealed class SparseXentDef : OpDef
         var picked = ctx.OneHot(checkedLabels, classes, logp, zero);
         ctx.SetOutput(0, ctx.Unary(UnaryOp.Neg, ctx.Reduce(ReduceOp.Sum, picked, [logits.Dims.Length - 1], keepDims: false)));
     }
+
+    /// <summary>d loss / d logits = g · (softmax(logits) − one_hot(labels)); labels get none.</summary>
+    public override Tensor?[] Gradient(Operation op, Tensor?[] grads)
+    {
+        var (g, logits, labels) = (grads[0]!, op.Inputs[0], op.Inputs[1]);
+        var classes = logits.Shape.HasRank ? logits.Shape[-1] : -1;
+        if (classes < 0) throw new InvalidArgumentException($"{Type} '{op.Name}': the number of classes must be known to build its gradient, logits have shape {logits.Shape}.");
+        var oneHot = TF.OneHot(labels, classes, dtype: logits.DType);
+        return [TF.ExpandDims(g, -1) * (TF.Nn.Softmax(logits) - oneHot), null];
+    }
 }
 
 /// <summary>Cross-entropy between a probability distribution over classes and logits, both [..., classes].</summary>
@@ -102,6 +121,13 @@ internal sealed class SoftmaxXentDef : OpDef
         var logp = SoftmaxDef.LogSoftmaxOf(ctx, logits);
         var product = ctx.Binary(BinaryOp.Mul, labels, logp);
         ctx.SetOutput(0, ctx.Unary(UnaryOp.Neg, ctx.Reduce(ReduceOp.Sum, product, [logits.Dims.Length - 1], keepDims: false)));
+    }
+
+    /// <summary>d/d logits = g · (softmax − labels); d/d labels = −g · log_softmax.</summary>
+    public override Tensor?[] Gradient(Operation op, Tensor?[] grads)
+    {
+        var (g, logits, labels) = (TF.ExpandDims(grads[0]!, -1), op.Inputs[0], op.Inputs[1]);
+        return [g * (TF.Nn.Softmax(logits) - labels), -g * TF.Nn.LogSoftmax(logits)];
     }
 }
 
@@ -144,6 +170,8 @@ internal sealed class InTopKDef : OpDef
             ctx.Binary(BinaryOp.Less, targets, ctx.Scalar(targets.DType, classes)));
         ctx.SetOutput(0, ctx.Binary(BinaryOp.LogicalAnd, inTop, ctx.Binary(BinaryOp.LogicalAnd, finite, inRange)));
     }
+
+    public override Tensor?[] Gradient(Operation op, Tensor?[] grads) => [null, null];
 }
 
 public static partial class TF

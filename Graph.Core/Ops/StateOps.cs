@@ -85,6 +85,8 @@ internal sealed class AssignDef(string type, BinaryOp? combine) : OpDef
         if (combine is { } op) value = ctx.Binary(op, ctx.Input(0), value);
         ctx.SetOutput(0, ctx.Add(new AssignVariablePrim(variable, value)));
     }
+
+    public override Tensor?[] Gradient(Operation op, Tensor?[] grads) => [null, null];
 }
 
 /// <summary>Identity and StopGradient: the input unchanged (StopGradient blocks the gradient pass).</summary>
@@ -96,6 +98,9 @@ internal sealed class IdentityDef(string type) : OpDef
     public override string Type => type;
     public override OutputSpec[] Infer(OpBuildContext ctx) => [new(ctx.Inputs[0].DType, ctx.Inputs[0].Shape)];
     public override void Lower(LoweringContext ctx) => ctx.SetOutput(0, ctx.Input(0));
+
+    /// <summary>Identity passes the gradient through; the gradient pass never calls StopGradient's.</summary>
+    public override Tensor?[] Gradient(Operation op, Tensor?[] grads) => [grads[0]];
 }
 
 /// <summary>Does nothing; used with control inputs to group ops (tf.no_op, tf.group).</summary>

@@ -24,6 +24,7 @@ internal static class CpuBackend
         StridedPrim s => (x, _) => CpuMovement.Strided(s, x[0]),
         ConcatPrim c => (x, _) => CpuMovement.Concat(c, x),
         GatherPrim g => (x, _) => CpuMovement.Gather(g, x[0], x[1]),
+        ScatterAddPrim s => (x, _) => CpuMovement.ScatterAdd(s, x[0], x[1]),
         CheckIndicesPrim c => (x, _) => CpuMovement.CheckIndices(c, x[0]),
         _ => throw new InvalidOperationException($"The cpu device has no kernel for primitive {p.GetType().Name} ({p.OriginName})."),
     };

@@ -46,14 +46,21 @@ internal static class CpuElementwise
             case UnaryOp.Relu: TensorPrimitives.Max(x, T.Zero, y); break;
             case UnaryOp.Reciprocal: TensorPrimitives.Reciprocal(x, y); break;
             case UnaryOp.Softplus:
-                // max(x, 0) + log1p(exp(-|x|)) never overflows.
-                for (var i = 0; i < x.Length; i++) y[i] = T.Max(x[i], T.Zero) + T.LogP1(T.Exp(-T.Abs(x[i])));
+                // max(x, 0) + log1p(exp(-|x|)) never overflows; log1p must stay accurate for tiny arguments.
+                for (var i = 0; i < x.Length; i++) y[i] = T.Max(x[i], T.Zero) + Log1P(T.Exp(-T.Abs(x[i])));
                 break;
             case UnaryOp.Sign:
                 for (var i = 0; i < x.Length; i++) y[i] = x[i] > T.Zero ? T.One : x[i] < T.Zero ? -T.One : x[i];
                 break;
             default: throw new InvalidOperationException($"Unary {op} is not defined for {typeof(T).Name}.");
         }
+    }
+
+    /// <summary>ln(1+v) without the cancellation of computing 1+v first (Goldberg's correction).</summary>
+    private static T Log1P<T>(T v) where T : IFloatingPointIeee754<T>
+    {
+        var u = T.One + v;
+        return u == T.One ? v : T.Log(u) * v / (u - T.One);
     }
 
     private static void UnaryInt<T>(UnaryPrim p, ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IBinaryInteger<T>, ISignedNumber<T>

@@ -45,6 +45,35 @@ internal static class CpuMovement
         return y;
     }
 
+    public static HostTensor ScatterAdd(ScatterAddPrim p, HostTensor updates, HostTensor indices)
+    {
+        var y = HostTensor.Zeros(p.DType, p.Dims);
+        switch (y.Data)
+        {
+            case float[] f: ScatterAdd(p, (float[])updates.Data, ToLongs(indices.Data), f); break;
+            case double[] d: ScatterAdd(p, (double[])updates.Data, ToLongs(indices.Data), d); break;
+            case int[] i: ScatterAdd(p, (int[])updates.Data, ToLongs(indices.Data), i); break;
+            case long[] l: ScatterAdd(p, (long[])updates.Data, ToLongs(indices.Data), l); break;
+            default: throw new InvalidArgumentException($"{p.OriginName}: scatter-add is not defined for {p.DType.Name()}.");
+        }
+        return y;
+    }
+
+    private static void ScatterAdd<T>(ScatterAddPrim p, T[] updates, long[] idx, T[] y) where T : unmanaged, System.Numerics.INumber<T>
+    {
+        var outer = (int)Shape.Product(p.Dims.AsSpan(0, p.Axis));
+        var inner = (int)Shape.Product(p.Dims.AsSpan(p.Axis + 1));
+        var axisSize = p.Dims[p.Axis];
+        var pos = 0;
+        for (var o = 0; o < outer; o++)
+            foreach (var i in idx)
+            {
+                var dst = y.AsSpan((o * axisSize + (int)i) * inner, inner);
+                System.Numerics.Tensors.TensorPrimitives.Add(dst, updates.AsSpan(pos, inner), dst);
+                pos += inner;
+            }
+    }
+
     public static HostTensor CheckIndices(CheckIndicesPrim p, HostTensor indices)
     {
         var idx = ToLongs(indices.Data);

@@ -1,0 +1,116 @@
+namespace Graph.Core;
+
+/// <summary>
+/// Base of the TF1 optimizers (tf.train.Optimizer): <see cref="ComputeGradients"/> adds the gradient ops,
+/// <see cref="ApplyGradients"/> the update ops, <see cref="Minimize"/> both. Slot variables (moments, accumulators)
+/// are ordinary non-trainable variables in the graph, initialised by the global variables initializer.
+/// </summary>
+public abstract class Optimizer
+{
+    /// <summary>Creates the optimizer; <paramref name="name"/> prefixes its ops and slots.</summary>
+    protected Optimizer(string name) => Name = name;
+
+    /// <summary>The optimizer's name (e.g. <c>Adam</c>).</summary>
+    public string Name { get; }
+
+    private readonly Dictionary<(Variable, string), Variable> _slots = new();
+
+    /// <summary>
+    /// Gradients of <paramref name="loss"/> with respect to <paramref name="varList"/> (default: the trainable variables
+    /// of its graph), paired with their variables; a variable the loss does not depend on gets a null gradient.
+    /// A non-scalar loss is summed, as in TF.
+    /// </summary>
+    public IReadOnlyList<(Tensor? Gradient, Variable Variable)> ComputeGradients(Tensor loss, IEnumerable<Variable>? varList = null)
+    {
+        var vars = (varList ?? loss.Graph.GetCollection<Variable>(GraphKeys.TrainableVariables)).ToList();
+        if (vars.Count == 0) throw new InvalidArgumentException($"{Name}: no variables to optimize (the graph of {loss.Name} has no trainable variables and no var_list was given).");
+        if (!loss.DType.IsFloating())
+            throw new InvalidArgumentException($"{Name}: the loss {loss.Name} must be float32 or float64, got {loss.DType.Name()}.");
+        var grads = TF.Gradients([loss], vars.Select(v => v.Value).ToList());
+        return grads.Zip(vars, (g, v) => (g, v)).ToList();
+    }
+
+    /// <summary>
+    /// An op applying the gradients to their variables, then incrementing <paramref name="globalStep"/> when given.
+    /// Throws when no variable has a gradient.
+    /// </summary>
+    public Operation ApplyGradients(IReadOnlyList<(Tensor? Gradient, Variable Variable)> gradsAndVars, Variable? globalStep = null, string? name = null)
+    {
+        var withGrads = gradsAndVars.Where(p => p.Gradient != null).Select(p => (Gradient: p.Gradient!, p.Variable)).ToList();
+        if (withGrads.Count == 0)
+            throw new InvalidArgumentException(
+                $"{Name}: no gradients provided for any variable, check your graph for ops that do not support gradients, between variables " +
+                $"[{string.Join(", ", gradsAndVars.Select(p => p.Variable.Name))}] and the loss.");
+        var g = withGrads[0].Variable.Graph;
+        using var _ = g.AsDefault();
+        foreach (var (_, v) in withGrads) CreateSlots(v);
+        PrepareNonSlot(withGrads[0].Variable);
+        using var scope = g.NameScope(name ?? Name);
+        var updates = new List<Operation>();
+        foreach (var (grad, v) in withGrads)
+        {
+            if (grad.DType != v.DType) throw new InvalidArgumentException($"{Name}: gradient {grad.Name} is {grad.DType.Name()} but variable {v.Name} is {v.DType.Name()}.");
+            using (g.NameScope("update_" + v.Name.Replace('/', '_')))
+                updates.Add(ApplyDense(grad, v));
+        }
+        var finish = Finish(updates);
+        if (globalStep == null) return finish;
+        using (g.ControlDependencies([finish]))
+            return TF.AssignAdd(globalStep, TF.Cast(TF.Constant(1), globalStep.DType), name: "global_step_inc").Op;
+    }
+
+    /// <summary>ComputeGradients then ApplyGradients (tf.train.Optimizer.minimize).</summary>
+    public Operation Minimize(Tensor loss, Variable? globalStep = null, IEnumerable<Variable>? varList = null, string? name = null)
+    {
+        var gradsAndVars = ComputeGradients(loss, varList);
+        if (gradsAndVars.All(p => p.Gradient == null))
+            throw new InvalidArgumentException(
+                $"{Name}: no gradients provided for any variable: none of [{string.Join(", ", gradsAndVars.Select(p => p.Variable.Name))}] is in reach of the loss {loss.Name}.");
+        return ApplyGradients(gradsAndVars, globalStep, name);
+    }
+
+    /// <summary>The slot <paramref name="slotName"/> of <paramref name="v"/> (e.g. Adam's <c>m</c>), or null.</summary>
+    public Variable? GetSlot(Variable v, string slotName) => _slots.GetValueOrDefault((v, slotName));
+
+    /// <summary>Creates the per-variable slots this optimizer needs (call <see cref="Slot"/>).</summary>
+    protected virtual void CreateSlots(Variable v) { }
+
+    /// <summary>Creates variables shared by all updates (e.g. Adam's β powers), once.</summary>
+    protected virtual void PrepareNonSlot(Variable first) { }
+
+    /// <summary>The update op of one variable.</summary>
+    protected abstract Operation ApplyDense(Tensor grad, Variable v);
+
+    /// <summary>Groups the updates; optimizers with per-step state update it here, after them.</summary>
+    protected virtual Operation Finish(IReadOnlyList<Operation> updates) => TF.Group(updates, Name);
+
+    /// <summary>
+    /// A slot variable of <paramref name="v"/> named <c>{v}/{Name}</c> (then <c>_1</c>, …, as TF names them), filled with
+    /// <paramref name="fill"/>; created once and outside any control-dependency scope.
+    /// </summary>
+    protected Variable Slot(Variable v, string slotName, double fill)
+    {
+        if (_slots.TryGetValue((v, slotName), out var existing)) return existing;
+        var g = v.Graph;
+        using var _ = g.AsDefault();
+        using var noDeps = g.ControlDependencies(null);
+        using var top = g.NameScope("/");
+        var init = TF.Constant(HostTensor.Scalar(fill).AsType(v.DType), shape: v.Shape.ToArray(), name: v.Name + "/" + Name + "/Initializer");
+        var slot = TF.Variable(init, name: v.Name + "/" + Name, trainable: false);
+        _slots[(v, slotName)] = slot;
+        return slot;
+    }
+
+    /// <summary>A non-trainable scalar variable shared by all updates, created once in the variable's graph.</summary>
+    protected static Variable NonSlot(Variable like, string name, double value)
+    {
+        var g = like.Graph;
+        using var _ = g.AsDefault();
+        using var noDeps = g.ControlDependencies(null);
+        using var top = g.NameScope("/");
+        return TF.Variable(TF.Constant(HostTensor.Scalar(value).AsType(like.DType), name: name + "/initial_value"), name: name, trainable: false);
+    }
+
+    /// <summary>A scalar constant of the variable's dtype.</summary>
+    protected static Tensor Scalar(Variable v, double value, string name) => TF.Constant(HostTensor.Scalar(value).AsType(v.DType), name: name);
+}
