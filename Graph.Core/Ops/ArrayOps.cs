@@ -183,6 +183,9 @@ internal sealed class ConcatDef(string type) : OpDef
         var ranked = ctx.Inputs.Where(t => t.Shape.HasRank).ToList();
         if (ranked.Count == 0) return [new(dtype, Shape.Unknown)];
         var rank = ranked[0].Shape.Rank;
+        foreach (var t in ranked)
+            if (t.Shape.Rank != rank)
+                throw new InvalidArgumentException($"{label}: all inputs must have rank {rank}, but {t.Name} has shape {t.Shape}.");
         var ax = OpRules.Axis(label, axis, rank);
         var outDims = new int[rank];
         for (var i = 0; i < rank; i++)
@@ -364,7 +367,7 @@ internal sealed class GatherDef : OpDef
     {
         var p = ctx.Input(0);
         var axis = OpRules.Axis(ctx.OpLabel, ctx.Op.Attr<int>("axis"), p.Dims.Length);
-        var indices = ctx.Add(new CheckIndicesPrim(ctx.Input(1), p.Dims[axis], "index"));
+        var indices = ctx.Add(new CheckIndicesPrim(ctx.Input(1), p.Dims[axis], "indices"));
         ctx.SetOutput(0, ctx.Add(new GatherPrim(p, indices, axis)));
     }
 
@@ -535,6 +538,7 @@ public static partial class TF
     /// <summary>Splits into <paramref name="numSplits"/> equal parts along <paramref name="axis"/> (tf.split with an integer).</summary>
     public static Tensor[] Split(Tensor value, int numSplits, int axis = 0, string? name = null)
     {
+        if (value.Shape.HasRank) axis = OpRules.Axis("Split", axis, value.Shape.Rank);
         if (!value.Shape.HasRank || value.Shape[axis] < 0)
             throw new InvalidArgumentException($"Split: dimension {axis} of {value.Name} ({value.Shape}) must be known to split it into {numSplits}.");
         var dim = value.Shape[axis];
@@ -548,12 +552,16 @@ public static partial class TF
     {
         if (sizeSplits.Count(s => s == -1) > 1 || sizeSplits.Any(s => s < -1))
             throw new InvalidArgumentException($"Split: size_splits {Shape.Format(sizeSplits)} may contain at most one -1 and no other negative entry.");
+        if (value.Shape.HasRank) axis = OpRules.Axis("Split", axis, value.Shape.Rank);
         if (sizeSplits.Contains(-1))
         {
             if (!value.Shape.HasRank || value.Shape[axis] < 0)
                 throw new InvalidArgumentException($"Split: dimension {axis} of {value.Name} must be known to infer the -1 in size_splits.");
+            var rest = value.Shape[axis] - sizeSplits.Where(s => s >= 0).Sum();
+            if (rest < 0)
+                throw new InvalidArgumentException($"Split: size_splits {Shape.Format(sizeSplits)} exceed dimension {axis} of shape {value.Shape} ({value.Shape[axis]}).");
             sizeSplits = (int[])sizeSplits.Clone();
-            sizeSplits[Array.IndexOf(sizeSplits, -1)] = value.Shape[axis] - sizeSplits.Where(s => s >= 0).Sum();
+            sizeSplits[Array.IndexOf(sizeSplits, -1)] = rest;
         }
         var a = value.Shape.HasRank ? OpRules.Axis("Split", axis, value.Shape.Rank) : axis;
         return G.AddOp(SplitDef.Split, [value], OpRules.Attrs(("axis", a), ("sizes", sizeSplits)), name ?? "split").Outputs.ToArray();

@@ -73,7 +73,7 @@ internal sealed class SparseXentDef : OpDef
                     $"{label}: labels shape {labels.Shape} must equal logits shape {logits.Shape} without its last dimension, i.e. {expected}.");
             return [new(logits.DType, expected.MergeWith(labels.Shape))];
         }
-        return [new(logits.DType, labels.Shape)];
+        return [new(logits.DType, logits.Shape.HasRank ? new Shape(logits.Shape.Dims[..^1]) : labels.Shape)];
     }
 
     public override void Lower(LoweringContext ctx)

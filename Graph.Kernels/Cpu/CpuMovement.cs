@@ -81,7 +81,7 @@ internal static class CpuMovement
             if (idx[i] < 0 || idx[i] >= p.Limit)
                 throw new InvalidArgumentException(p.What == "label"
                     ? $"{p.OriginName}: Received a label value of {idx[i]} which is outside the valid range of [0, {p.Limit}). Label values: {string.Join(' ', idx.Take(20))}{(idx.Length > 20 ? " ..." : "")}"
-                    : $"{p.OriginName}: {p.What}s[{i}] = {idx[i]} is not in [0, {p.Limit}).");
+                    : $"{p.OriginName}: {p.What}[{i}] = {idx[i]} is not in [0, {p.Limit}).");
         return indices;
     }
 

@@ -67,7 +67,7 @@ internal static class CpuReduceMatMul
                 for (var o = 0; o < count; o++)
                 {
                     var span = x.AsSpan(o * run, run);
-                    long index = p.Op == ReduceOp.ArgMax ? TensorPrimitives.IndexOfMax<T>(span) : TensorPrimitives.IndexOfMin<T>(span);
+                    long index = ArgExtreme(span, p.Op == ReduceOp.ArgMax);
                     if (output is long[] l) l[o] = index;
                     else ((int[])output)[o] = (int)index;
                 }
@@ -87,6 +87,15 @@ internal static class CpuReduceMatMul
                 }
                 break;
         }
+    }
+
+    /// <summary>First index of the largest (or smallest) value; -0 and +0 tie as in TF and numpy.</summary>
+    private static int ArgExtreme<T>(ReadOnlySpan<T> values, bool max) where T : INumber<T>
+    {
+        var best = 0;
+        for (var i = 1; i < values.Length; i++)
+            if (max ? values[i] > values[best] : values[i] < values[best]) best = i;
+        return best;
     }
 
     public static HostTensor MatMul(MatMulPrim p, HostTensor a, HostTensor b)
