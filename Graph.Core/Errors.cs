@@ -20,3 +20,10 @@ public class FailedPreconditionException : GraphException
     /// <summary>Creates the error with its message.</summary>
     public FailedPreconditionException(string message) : base(message) { }
 }
+
+/// <summary>A device ran out of memory, or a run would exceed the configured memory limit (TF's ResourceExhaustedError).</summary>
+public class ResourceExhaustedException : GraphException
+{
+    /// <summary>Creates the error with its message.</summary>
+    public ResourceExhaustedException(string message) : base(message) { }
+}

@@ -30,43 +30,64 @@ public static class HostOps
     /// Writes into <paramref name="dst"/> (row-major, dimensions <paramref name="outDims"/>) the elements of
     /// <paramref name="src"/> found at <c>offset + Σ index[i]·srcStrides[i]</c>. A stride of 0 broadcasts an axis.
     /// </summary>
-    public static void StridedCopy(Array src, int offset, ReadOnlySpan<int> srcStrides, ReadOnlySpan<int> outDims, Array dst)
+    public static void StridedCopy(Array src, int offset, ReadOnlySpan<int> srcStrides, ReadOnlySpan<int> outDims, Array dst) =>
+        StridedCopyRange(src, offset, srcStrides, outDims, 0, dst.Length, dst, 0);
+
+    /// <summary>
+    /// The elements <c>[start, start + count)</c> (in row-major order over <paramref name="outDims"/>) of the strided view
+    /// of <paramref name="src"/>, written to <paramref name="dst"/> from <paramref name="dstOffset"/>.
+    /// </summary>
+    public static void StridedCopyRange(Array src, int offset, ReadOnlySpan<int> srcStrides, ReadOnlySpan<int> outDims, long start, int count, Array dst, int dstOffset)
     {
         if (src.GetType() != dst.GetType()) throw new ArgumentException("Strided copy between arrays of different element types.");
+        if (count == 0) return;
         switch (Buffer.ByteLength(src) / Math.Max(1, src.Length))
         {
-            case 1: StridedCopy(MemoryMarshal.Cast<byte, byte>(BytesOf(src)), offset, srcStrides, outDims, BytesOf(dst)); break;
-            case 4: StridedCopy(MemoryMarshal.Cast<byte, uint>(BytesOf(src)), offset, srcStrides, outDims, MemoryMarshal.Cast<byte, uint>(BytesOf(dst))); break;
-            case 8: StridedCopy(MemoryMarshal.Cast<byte, ulong>(BytesOf(src)), offset, srcStrides, outDims, MemoryMarshal.Cast<byte, ulong>(BytesOf(dst))); break;
-            default:
-                if (src.Length == 0) return;
-                throw new ArgumentException($"Unsupported element type {src.GetType().GetElementType()!.Name}.");
+            case 1: StridedCopyRange(BytesOf(src), offset, srcStrides, outDims, start, BytesOf(dst).Slice(dstOffset, count)); break;
+            case 4: StridedCopyRange(MemoryMarshal.Cast<byte, uint>(BytesOf(src)), offset, srcStrides, outDims, start, MemoryMarshal.Cast<byte, uint>(BytesOf(dst)).Slice(dstOffset, count)); break;
+            case 8: StridedCopyRange(MemoryMarshal.Cast<byte, ulong>(BytesOf(src)), offset, srcStrides, outDims, start, MemoryMarshal.Cast<byte, ulong>(BytesOf(dst)).Slice(dstOffset, count)); break;
+            default: throw new ArgumentException($"Unsupported element type {src.GetType().GetElementType()!.Name}.");
         }
     }
 
-    /// <summary>Typed form of <see cref="StridedCopy(Array,int,ReadOnlySpan{int},ReadOnlySpan{int},Array)"/>.</summary>
-    public static void StridedCopy<T>(ReadOnlySpan<T> src, int offset, ReadOnlySpan<int> srcStrides, ReadOnlySpan<int> outDims, Span<T> dst)
+    /// <summary>Typed form of <see cref="StridedCopyRange(Array,int,ReadOnlySpan{int},ReadOnlySpan{int},long,int,Array,int)"/>; <paramref name="dst"/> has the range's length.</summary>
+    public static void StridedCopyRange<T>(ReadOnlySpan<T> src, int offset, ReadOnlySpan<int> srcStrides, ReadOnlySpan<int> outDims, long start, Span<T> dst)
     {
         var rank = outDims.Length;
-        var total = Shape.Product(outDims);
-        if (total == 0) return;
+        if (dst.Length == 0) return;
         if (rank == 0)
         {
             dst[0] = src[offset];
             return;
         }
+        // Multi-index of the first element, and its source position.
+        Span<int> index = stackalloc int[rank];
+        var rem = start;
+        var srcPos = offset;
+        for (var axis = rank - 1; axis >= 0; axis--)
+        {
+            index[axis] = (int)(rem % outDims[axis]);
+            rem /= outDims[axis];
+            srcPos += index[axis] * srcStrides[axis];
+        }
         var inner = outDims[rank - 1];
         var innerStride = srcStrides[rank - 1];
-        Span<int> index = stackalloc int[rank];
-        var srcPos = offset;
-        for (var o = 0; o < total; o += inner)
+        var written = 0;
+        while (written < dst.Length)
         {
-            var row = dst.Slice(o, inner);
-            if (innerStride == 1) src.Slice(srcPos, inner).CopyTo(row);
+            var run = Math.Min(inner - index[rank - 1], dst.Length - written);
+            var row = dst.Slice(written, run);
+            if (innerStride == 1) src.Slice(srcPos, run).CopyTo(row);
             else if (innerStride == 0) row.Fill(src[srcPos]);
             else
-                for (int j = 0, p = srcPos; j < inner; j++, p += innerStride) row[j] = src[p];
-            // Advance the multi-index over the outer axes (odometer order).
+                for (int j = 0, p = srcPos; j < run; j++, p += innerStride) row[j] = src[p];
+            written += run;
+            // Advance to the start of the next inner run (odometer over the outer axes).
+            srcPos += run * innerStride;
+            index[rank - 1] += run;
+            if (index[rank - 1] < inner) continue;
+            srcPos -= inner * innerStride;
+            index[rank - 1] = 0;
             for (var axis = rank - 2; axis >= 0; axis--)
             {
                 index[axis]++;

@@ -1,71 +1,267 @@
 using System.Text;
 using Graph.Core;
+using Graph.Kernels.Cpu;
+using Graph.Kernels.Fusion;
 
 namespace Graph.Kernels;
 
-/// <summary>A compiled kernel: computes one value from the values in its input slots.</summary>
-internal delegate HostTensor KernelFunc(HostTensor[] inputs, RunState state);
+/// <summary>What the planner needs from the session's options.</summary>
+internal sealed record PlanOptions(bool Fusion);
 
-/// <summary>One kernel of a plan: the primitives it computes, where it reads its inputs and where it writes.</summary>
-public sealed class PlanStep
+/// <summary>Where a value lives while a plan runs.</summary>
+internal enum StorageKind
 {
-    internal PlanStep(Prim prim, int[] inputSlots, int outputSlot, KernelFunc kernel)
+    /// <summary>A constant, feed, variable read or view of another value: no storage of its own.</summary>
+    Binding,
+    /// <summary>A plan buffer, reused by later values once this one is dead.</summary>
+    Pooled,
+    /// <summary>A new array each run, handed to the caller (a fetched value).</summary>
+    Fresh,
+    /// <summary>The variable's storage (a variable update).</summary>
+    Variable,
+    /// <summary>An array the kernel allocates itself.</summary>
+    KernelOwned,
+}
+
+/// <summary>One compiled kernel of a plan, for reports and tests.</summary>
+public sealed class PlanKernel
+{
+    internal PlanKernel(KernelGroup group, long bytesRead, long bytesWritten)
     {
-        Prim = prim;
-        InputSlots = inputSlots;
-        OutputSlot = outputSlot;
-        Kernel = kernel;
+        Group = group;
+        BytesRead = bytesRead;
+        BytesWritten = bytesWritten;
     }
 
-    /// <summary>The primitive this kernel computes.</summary>
-    public Prim Prim { get; }
+    /// <summary>The fused group: its primitives, inputs and outputs.</summary>
+    public KernelGroup Group { get; }
 
-    /// <summary>Buffer slots read.</summary>
-    public IReadOnlyList<int> InputSlots { get; }
+    /// <summary>Bytes the kernel reads from memory (its inputs, once each).</summary>
+    public long BytesRead { get; }
 
-    /// <summary>Buffer slot written.</summary>
-    public int OutputSlot { get; }
+    /// <summary>Bytes it writes (its stored outputs).</summary>
+    public long BytesWritten { get; }
 
-    /// <summary>Slots whose last reader is this step (released after it runs).</summary>
-    public IReadOnlyList<int> ReleasedSlots { get; internal set; } = Array.Empty<int>();
-
-    internal KernelFunc Kernel { get; }
+    /// <summary>The graph ops whose primitives it computes.</summary>
+    public IReadOnlyList<Operation> Ops => Group.Origins.ToList();
 }
 
 /// <summary>
-/// What a Session compiled for one (fetches, targets, fed tensors and their shapes) key: the graph ops it needs,
-/// lowered to primitives, as a list of kernels over buffer slots. Reused by every Run with the same key.
+/// What a Session compiled for one (fetches, targets, fed tensors and their shapes) key: the needed graph ops lowered to
+/// primitives, grouped by the fusion pass into kernels over buffers assigned by liveness. Reused by every Run with
+/// the same key.
 /// </summary>
 public sealed class ExecutionPlan
 {
-    internal ExecutionPlan(IReadOnlyList<Operation> ops, IReadOnlyList<PlanStep> steps, int slotCount, int[] fetchSlots)
+    private readonly List<KernelGroup> _groups;
+    private readonly Dictionary<Prim, int> _valueIndex = new();
+    private readonly List<Prim> _valuePrims = new();
+    private readonly List<(StorageKind Kind, int Buffer)> _storage = new();
+    private readonly List<(DType DType, int Length)> _buffers = new();
+    private readonly Action<Array?[], RunState>[] _steps;
+    private readonly int[] _fetchValues;
+    private readonly Prim[] _fetchPrims;
+    private Array[]? _bufferArrays;
+
+    internal ExecutionPlan(IReadOnlyList<Operation> ops, List<KernelGroup> groups, Prim[] fetches, PlanOptions options)
     {
         Operations = ops;
-        Steps = steps;
-        SlotCount = slotCount;
-        FetchSlots = fetchSlots;
+        _groups = groups;
+        Options = options;
+        _fetchPrims = fetches;
+        var fetched = new HashSet<Prim>(fetches);
+
+        // Values: every stored output of a group.
+        foreach (var g in groups)
+            foreach (var o in g.Outputs)
+            {
+                _valueIndex[o] = _storage.Count;
+                _valuePrims.Add(o);
+                var kind = g.Kind == GroupKind.Binding ? StorageKind.Binding
+                    : o is AssignVariablePrim ? StorageKind.Variable
+                    : fetched.Contains(o) ? StorageKind.Fresh
+                    : g.Kind == GroupKind.Single ? StorageKind.KernelOwned
+                    : StorageKind.Pooled;
+                _storage.Add((kind, -1));
+            }
+        AssignBuffers();
+        _steps = groups.Select(CompileStep).ToArray();
+        _fetchValues = fetches.Select(p => _valueIndex[p]).ToArray();
+        Kernels = groups.Where(g => g.Kind != GroupKind.Binding).Select(g => new PlanKernel(g,
+            g.Inputs.Where(i => i is not ConstantPrim { Size: 1 }).Sum(i => i.Size * i.DType.Size()),
+            g.Outputs.Sum(o => o.Size * o.DType.Size()))).ToList();
     }
+
+    internal PlanOptions Options { get; }
 
     /// <summary>The graph ops the plan executes, in execution order.</summary>
     public IReadOnlyList<Operation> Operations { get; }
 
-    /// <summary>The kernels in execution order.</summary>
-    public IReadOnlyList<PlanStep> Steps { get; }
+    /// <summary>The compiled kernels in execution order (sources and views need none).</summary>
+    public IReadOnlyList<PlanKernel> Kernels { get; }
 
-    /// <summary>Number of buffer slots.</summary>
-    public int SlotCount { get; }
+    /// <summary>All groups, including bindings (constants, feeds, variable reads, reshapes).</summary>
+    public IReadOnlyList<KernelGroup> Groups => _groups;
 
-    /// <summary>The slot holding each fetched tensor.</summary>
-    public IReadOnlyList<int> FetchSlots { get; }
+    /// <summary>Most bytes of intermediate and fetched values alive at once while the plan runs.</summary>
+    public long PeakBytes { get; private set; }
 
-    /// <summary>One line per kernel: slot, primitive, origin op and result type.</summary>
+    /// <summary>The kernel during which <see cref="PeakBytes"/> is reached.</summary>
+    public KernelGroup? PeakAt { get; private set; }
+
+    /// <summary>Number of distinct plan buffers (after reuse by liveness).</summary>
+    public int BufferCount => _buffers.Count;
+
+    /// <summary>
+    /// The fusion report: one block per kernel with the primitives it fused, the ops they came from and the bytes it
+    /// reads and writes, ending with <c>kernels {K} ops {M}</c>.
+    /// </summary>
     public string Describe()
     {
         var sb = new StringBuilder();
-        foreach (var s in Steps)
-            sb.AppendLine($"%{s.OutputSlot} = {s.Prim.Describe()}({string.Join(", ", s.InputSlots.Select(i => "%" + i))}) " +
-                          $": {s.Prim.DType.Name()}{Shape.Format(s.Prim.Dims)}  <- {s.Prim.OriginName}");
-        sb.Append($"kernels {Steps.Count} ops {Operations.Count}");
+        var n = 0;
+        foreach (var k in Kernels)
+        {
+            var g = k.Group;
+            sb.AppendLine($"kernel {n++}: {string.Join(" -> ", g.Members.Select(m => m.Describe()))}");
+            sb.AppendLine($"  dims {Shape.Format(g.Dims)}  reads {k.BytesRead} B  writes {k.BytesWritten} B  ops {string.Join(", ", k.Ops.Select(o => o.Name))}");
+        }
+        sb.Append($"kernels {Kernels.Count} ops {Operations.Count}");
         return sb.ToString();
     }
+
+    /// <summary>Liveness: a pooled value's buffer returns to the free list after its last reader; equal (dtype, length) buffers are reused.</summary>
+    private void AssignBuffers()
+    {
+        var lastUse = new int[_storage.Count];
+        for (var i = 0; i < lastUse.Length; i++) lastUse[i] = -1;
+        // A view (reshape) keeps its source alive as long as the view is read.
+        Prim Root(Prim p)
+        {
+            while (p is ReshapePrim r && _valueIndex.ContainsKey(r.Inputs[0])) p = r.Inputs[0];
+            return p;
+        }
+        for (var k = 0; k < _groups.Count; k++)
+        {
+            var g = _groups[k];
+            foreach (var o in g.Outputs) lastUse[_valueIndex[Root(o)]] = Math.Max(lastUse[_valueIndex[Root(o)]], k);
+            var reads = g.Kind == GroupKind.Binding ? g.Members.SelectMany(m => m.Inputs) : g.Inputs;
+            foreach (var i in reads)
+                if (_valueIndex.TryGetValue(Root(i), out var v)) lastUse[v] = Math.Max(lastUse[v], k);
+        }
+        foreach (var f in _fetchPrims) lastUse[_valueIndex[Root(f)]] = int.MaxValue;
+
+        var free = new List<int>();
+        long live = 0;
+        var liveValues = new List<int>();
+        for (var k = 0; k < _groups.Count; k++)
+        {
+            var g = _groups[k];
+            foreach (var o in g.Outputs)
+            {
+                var v = _valueIndex[o];
+                var (kind, _) = _storage[v];
+                if (kind is StorageKind.Binding or StorageKind.Variable) continue;
+                live += o.Size * o.DType.Size();
+                liveValues.Add(v);
+                if (kind != StorageKind.Pooled) continue;
+                var reuse = free.FindIndex(b => _buffers[b].DType == o.DType && _buffers[b].Length == o.Size);
+                int buffer;
+                if (reuse >= 0)
+                {
+                    buffer = free[reuse];
+                    free.RemoveAt(reuse);
+                }
+                else
+                {
+                    buffer = _buffers.Count;
+                    _buffers.Add((o.DType, checked((int)o.Size)));
+                }
+                _storage[v] = (kind, buffer);
+            }
+            if (live > PeakBytes)
+            {
+                PeakBytes = live;
+                PeakAt = g;
+            }
+            foreach (var v in liveValues.ToList())
+                if (lastUse[v] <= k)
+                {
+                    liveValues.Remove(v);
+                    var prim = _valuePrims[v];
+                    live -= prim.Size * prim.DType.Size();
+                    if (_storage[v].Kind == StorageKind.Pooled) free.Add(_storage[v].Buffer);
+                }
+        }
+    }
+
+    private Action<Array?[], RunState> CompileStep(KernelGroup g)
+    {
+        if (g.Kind == GroupKind.Binding)
+        {
+            var p = g.Members[0];
+            var v = _valueIndex[p];
+            return p switch
+            {
+                ConstantPrim c => (values, _) => values[v] = c.Value.Data,
+                FeedPrim f => (values, state) => values[v] = state.Feed(f.Tensor).Data,
+                ReadVariablePrim r => (values, state) => values[v] = state.ReadVariable(r.Variable).Data,
+                ReshapePrim r => (values, _) => values[v] = values[_valueIndex[r.Inputs[0]]],
+                _ => throw new InvalidOperationException($"{p.Describe()} is not a binding."),
+            };
+        }
+        if (g.Kind == GroupKind.Single)
+        {
+            var p = g.Members[0];
+            var kernel = CpuBackend.Compile(p);
+            var inputs = p.Inputs.Select(i => _valueIndex[i]).ToArray();
+            var output = _valueIndex[p];
+            return (values, state) =>
+            {
+                var args = new HostTensor[inputs.Length];
+                for (var i = 0; i < args.Length; i++) args[i] = new HostTensor(values[inputs[i]]!, p.Inputs[i].Dims);
+                values[output] = kernel(args, state).Data;
+            };
+        }
+        var fused = new CpuFusedKernel(g);
+        var outputs = g.Outputs.Select(o => (Prim: o, Value: _valueIndex[o])).ToArray();
+        return (values, state) =>
+        {
+            foreach (var (o, v) in outputs) values[v] = Allocate(o, v, state);
+            fused.Run(p => values[_valueIndex[p]]!, p => values[_valueIndex[p]]!);
+            foreach (var (o, v) in outputs)
+                if (o is AssignVariablePrim a) state.CommitVariable(a.Variable, new HostTensor(values[v]!, o.Dims));
+        };
+    }
+
+    private Array Allocate(Prim o, int v, RunState state)
+    {
+        var (kind, buffer) = _storage[v];
+        return kind switch
+        {
+            StorageKind.Pooled => _bufferArrays![buffer] ??= Array.CreateInstance(o.DType.ClrType(), checked((int)o.Size)),
+            StorageKind.Variable => state.VariableTarget(((AssignVariablePrim)o).Variable, o.DType, o.Dims),
+            _ => Array.CreateInstance(o.DType.ClrType(), checked((int)o.Size)),
+        };
+    }
+
+    /// <summary>Runs the plan and returns the fetched values (copies where the session or caller still holds the array).</summary>
+    internal HostTensor[] Execute(RunState state)
+    {
+        _bufferArrays ??= new Array[_buffers.Count];
+        var values = new Array?[_storage.Count];
+        foreach (var step in _steps) step(values, state);
+        var results = new HostTensor[_fetchValues.Length];
+        for (var i = 0; i < results.Length; i++)
+        {
+            var p = _fetchPrims[i];
+            var data = values[_fetchValues[i]]!;
+            var owned = _storage[_fetchValues[i]].Kind is StorageKind.Fresh or StorageKind.KernelOwned && !SharedSource(p);
+            results[i] = new HostTensor(owned ? data : (Array)data.Clone(), p.Dims);
+        }
+        return results;
+    }
+
+    /// <summary>Whether a value's array may be a constant's, feed's or variable's (kernels that pass their input through).</summary>
+    private static bool SharedSource(Prim p) => p is CheckIndicesPrim;
 }

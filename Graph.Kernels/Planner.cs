@@ -1,5 +1,5 @@
 using Graph.Core;
-using Graph.Kernels.Cpu;
+using Graph.Kernels.Fusion;
 
 namespace Graph.Kernels;
 
@@ -10,8 +10,8 @@ namespace Graph.Kernels;
 /// </summary>
 internal static class Planner
 {
-    public static ExecutionPlan Compile(ComputeGraph graph, IReadOnlyList<Tensor> fetches, IReadOnlyList<Operation> targets,
-        IReadOnlyDictionary<Tensor, HostTensor> feeds)
+    public static ExecutionPlan Compile(IReadOnlyList<Tensor> fetches, IReadOnlyList<Operation> targets,
+        IReadOnlyDictionary<Tensor, HostTensor> feeds, PlanOptions options)
     {
         var ops = Prune(fetches, targets, feeds);
 
@@ -63,7 +63,7 @@ internal static class Planner
 
         var fetchPrims = fetches.Select(ValueOf).ToArray();
         foreach (var p in fetchPrims) Emit(p);
-        return Schedule(ops, emitted, fetchPrims, effects);
+        return Schedule(ops, emitted, fetchPrims, effects, options);
     }
 
     /// <summary>The ops needed for the fetches and targets, in creation order; fed tensors cut the walk.</summary>
@@ -88,8 +88,8 @@ internal static class Planner
         return needed.OrderBy(o => o.Id).ToList();
     }
 
-    /// <summary>Keeps the live primitives in emission order, compiles each into a kernel and assigns slots.</summary>
-    private static ExecutionPlan Schedule(List<Operation> ops, List<Prim> emitted, Prim[] fetches, List<Prim> effects)
+    /// <summary>Keeps the live primitives in emission order, then fuses, assigns buffers and compiles kernels.</summary>
+    private static ExecutionPlan Schedule(List<Operation> ops, List<Prim> emitted, Prim[] fetches, List<Prim> effects, PlanOptions options)
     {
         var live = new HashSet<Prim>();
         void Mark(Prim p)
@@ -99,27 +99,8 @@ internal static class Planner
         }
         foreach (var p in fetches) Mark(p);
         foreach (var p in effects) Mark(p);
-
         var order = emitted.Where(live.Contains).ToList();
-        var slotOf = new Dictionary<Prim, int>();
-        for (var i = 0; i < order.Count; i++) slotOf[order[i]] = i;
-        var steps = order.Select(p => new PlanStep(p, p.Inputs.Select(i => slotOf[i]).ToArray(), slotOf[p], CpuBackend.Compile(p))).ToList();
-
-        // Liveness: release each slot after its last reader, unless it is fetched.
-        var fetchSlots = fetches.Select(p => slotOf[p]).ToArray();
-        var lastUse = new int[order.Count];
-        Array.Fill(lastUse, -1);
-        for (var s = 0; s < steps.Count; s++)
-        {
-            lastUse[s] = Math.Max(lastUse[s], s);
-            foreach (var i in steps[s].InputSlots) lastUse[i] = s;
-        }
-        foreach (var f in fetchSlots) lastUse[f] = int.MaxValue;
-        var released = steps.Select(_ => new List<int>()).ToArray();
-        for (var i = 0; i < lastUse.Length; i++)
-            if (lastUse[i] < steps.Count) released[lastUse[i]].Add(i);
-        for (var s = 0; s < steps.Count; s++) steps[s].ReleasedSlots = released[s];
-
-        return new ExecutionPlan(ops, steps, order.Count, fetchSlots);
+        var groups = FusionPass.Run(order, new HashSet<Prim>(fetches), options.Fusion);
+        return new ExecutionPlan(ops, groups, fetches, options);
     }
 }

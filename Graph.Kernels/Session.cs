@@ -13,6 +13,15 @@ public sealed class SessionOptions
 {
     /// <summary>The device that runs the kernels. <c>cpu</c> (managed SIMD) is the default.</summary>
     public string Device { get; init; } = "cpu";
+
+    /// <summary>Whether element-wise primitives are fused into shared kernels (on by default; off runs one kernel per primitive).</summary>
+    public bool Fusion { get; init; } = true;
+
+    /// <summary>
+    /// An upper bound on the bytes a Run may hold (intermediate and fetched values plus variables); a plan that would
+    /// exceed it fails before it runs with a <see cref="ResourceExhaustedException"/> naming the op. Null: no limit.
+    /// </summary>
+    public long? MemoryLimitBytes { get; init; }
 }
 
 /// <summary>
@@ -47,6 +56,9 @@ public sealed class Session : IDisposable
     /// <summary>The plan the last Run executed.</summary>
     public ExecutionPlan? LastPlan { get; private set; }
 
+    /// <summary>Peak device bytes of the last Run: intermediate and fetched values alive at once, plus variable storage.</summary>
+    public long LastRunPeakBytes { get; private set; }
+
     /// <summary>Computes one tensor.</summary>
     public HostTensor Run(Tensor fetch, FeedDict? feeds = null) => Run([fetch], [], feeds)[0];
 
@@ -79,39 +91,22 @@ public sealed class Session : IDisposable
         var key = PlanKey(fetches, targets, fed);
         if (!_plans.TryGetValue(key, out var plan))
         {
-            plan = Planner.Compile(Graph, fetches, targets, fed);
+            plan = Planner.Compile(fetches, targets, fed, new PlanOptions(Options.Fusion));
             _plans[key] = plan;
             PlansCompiled++;
         }
         LastPlan = plan;
-        return Execute(plan, fed);
-    }
-
-    private HostTensor[] Execute(ExecutionPlan plan, IReadOnlyDictionary<Tensor, HostTensor> feeds)
-    {
-        var state = new RunState(_state, feeds);
-        var slots = new HostTensor?[plan.SlotCount];
-        foreach (var step in plan.Steps)
+        var peak = plan.PeakBytes + _state.VariableBytes;
+        if (Options.MemoryLimitBytes is { } limit && peak > limit)
         {
-            var inputs = new HostTensor[step.InputSlots.Count];
-            for (var i = 0; i < inputs.Length; i++) inputs[i] = slots[step.InputSlots[i]]!;
-            slots[step.OutputSlot] = step.Kernel(inputs, state);
-            foreach (var r in step.ReleasedSlots) slots[r] = null;
+            var at = plan.PeakAt?.Members.Select(m => m.Origin).FirstOrDefault(o => o != null);
+            throw new ResourceExhaustedException(
+                $"OOM when running {(at is null ? "the plan" : $"{at.Type} '{at.Name}'")}: the run needs {peak} bytes ({plan.PeakBytes} for values, " +
+                $"{_state.VariableBytes} for variables) but the device memory limit is {limit} bytes.");
         }
-        var results = new HostTensor[plan.FetchSlots.Count];
-        for (var i = 0; i < results.Length; i++)
-        {
-            var value = slots[plan.FetchSlots[i]]!;
-            // Hand out copies of values the session or caller still holds (variables, constants, feeds).
-            results[i] = IsShared(plan.Steps[plan.FetchSlots[i]].Prim) ? new HostTensor((Array)value.Data.Clone(), value.Dims) : value;
-        }
+        var results = plan.Execute(new RunState(_state, fed));
+        LastRunPeakBytes = plan.PeakBytes + _state.VariableBytes;
         return results;
-    }
-
-    private static bool IsShared(Prim p)
-    {
-        while (p is ReshapePrim or CheckIndicesPrim) p = p.Inputs[0];
-        return p is ReadVariablePrim or ConstantPrim or FeedPrim or AssignVariablePrim;
     }
 
     /// <summary>Checks each feed against its tensor's graph, dtype and static shape; converts ints fed to float tensors, as TF does.</summary>
@@ -163,6 +158,7 @@ public sealed class Session : IDisposable
         _disposed = true;
         _plans.Clear();
         _state.Variables.Clear();
+        _state.Spares.Clear();
         _state.RandomPositions.Clear();
         _state.RandomSeeds.Clear();
     }

@@ -166,6 +166,33 @@ public sealed class Variable
     /// <summary>The variable's value tensor.</summary>
     public static implicit operator Tensor(Variable v) => v.Value;
 
+    /// <summary>Sum of two variables' values.</summary>
+    public static Tensor operator +(Variable a, Variable b) => a.Value + b.Value;
+    /// <summary>Difference of two variables' values.</summary>
+    public static Tensor operator -(Variable a, Variable b) => a.Value - b.Value;
+    /// <summary>Product of two variables' values.</summary>
+    public static Tensor operator *(Variable a, Variable b) => a.Value * b.Value;
+    /// <summary>Quotient of two variables' values.</summary>
+    public static Tensor operator /(Variable a, Variable b) => a.Value / b.Value;
+    /// <summary>Negated value.</summary>
+    public static Tensor operator -(Variable a) => -a.Value;
+    /// <summary>Value plus a scalar.</summary>
+    public static Tensor operator +(Variable a, double b) => a.Value + b;
+    /// <summary>Scalar plus value.</summary>
+    public static Tensor operator +(double a, Variable b) => a + b.Value;
+    /// <summary>Value minus a scalar.</summary>
+    public static Tensor operator -(Variable a, double b) => a.Value - b;
+    /// <summary>Scalar minus value.</summary>
+    public static Tensor operator -(double a, Variable b) => a - b.Value;
+    /// <summary>Value times a scalar.</summary>
+    public static Tensor operator *(Variable a, double b) => a.Value * b;
+    /// <summary>Scalar times value.</summary>
+    public static Tensor operator *(double a, Variable b) => a * b.Value;
+    /// <summary>Value divided by a scalar.</summary>
+    public static Tensor operator /(Variable a, double b) => a.Value / b;
+    /// <summary>Scalar divided by value.</summary>
+    public static Tensor operator /(double a, Variable b) => a / b.Value;
+
     /// <inheritdoc/>
     public override string ToString() => $"<Variable '{Name}:0' shape={Shape} dtype={DType.Name()}>";
 }

@@ -43,20 +43,24 @@ public abstract class Optimizer
                 $"[{string.Join(", ", gradsAndVars.Select(p => p.Variable.Name))}] and the loss.");
         var g = withGrads[0].Variable.Graph;
         using var _ = g.AsDefault();
-        foreach (var (_, v) in withGrads) CreateSlots(v);
         PrepareNonSlot(withGrads[0].Variable);
+        foreach (var (_, v) in withGrads) CreateSlots(v);
+        // As TF1: the returned op is named after the scope (the optimizer's name by default); with a global step the
+        // updates are grouped as "update" and the step increment carries the name.
         using var scope = g.NameScope(name ?? Name);
+        var scopeName = g.CurrentNameScope + "/";
         var updates = new List<Operation>();
         foreach (var (grad, v) in withGrads)
         {
             if (grad.DType != v.DType) throw new InvalidArgumentException($"{Name}: gradient {grad.Name} is {grad.DType.Name()} but variable {v.Name} is {v.DType.Name()}.");
+            if (!grad.Shape.IsCompatibleWith(v.Shape)) throw new InvalidArgumentException($"{Name}: gradient {grad.Name} has shape {grad.Shape} but variable {v.Name} has shape {v.Shape}.");
             using (g.NameScope("update_" + v.Name.Replace('/', '_')))
                 updates.Add(ApplyDense(grad, v));
         }
-        var finish = Finish(updates);
-        if (globalStep == null) return finish;
+        if (globalStep == null) return Finish(updates, scopeName);
+        var finish = Finish(updates, "update");
         using (g.ControlDependencies([finish]))
-            return TF.AssignAdd(globalStep, TF.Cast(TF.Constant(1), globalStep.DType), name: "global_step_inc").Op;
+            return TF.AssignAdd(globalStep, TF.Cast(TF.Constant(1), globalStep.DType), name: scopeName).Op;
     }
 
     /// <summary>ComputeGradients then ApplyGradients (tf.train.Optimizer.minimize).</summary>
@@ -81,8 +85,8 @@ public abstract class Optimizer
     /// <summary>The update op of one variable.</summary>
     protected abstract Operation ApplyDense(Tensor grad, Variable v);
 
-    /// <summary>Groups the updates; optimizers with per-step state update it here, after them.</summary>
-    protected virtual Operation Finish(IReadOnlyList<Operation> updates) => TF.Group(updates, Name);
+    /// <summary>Groups the updates into an op named <paramref name="name"/>; optimizers with per-step state update it here, after them.</summary>
+    protected virtual Operation Finish(IReadOnlyList<Operation> updates, string name) => TF.Group(updates, name);
 
     /// <summary>
     /// A slot variable of <paramref name="v"/> named <c>{v}/{Name}</c> (then <c>_1</c>, …, as TF names them), filled with

@@ -84,13 +84,13 @@ public sealed class AdamOptimizer(double learningRate = 0.001, double beta1 = 0.
     }
 
     /// <inheritdoc/>
-    protected override Operation Finish(IReadOnlyList<Operation> updates)
+    protected override Operation Finish(IReadOnlyList<Operation> updates, string name)
     {
         using (TF.ControlDependencies(updates.ToArray()))
         {
             var b1 = _beta1Power!.Assign(_beta1Power * Scalar(_beta1Power, Beta1, "beta1"));
             var b2 = _beta2Power!.Assign(_beta2Power * Scalar(_beta2Power, Beta2, "beta2"));
-            return TF.Group(updates.Append(b1.Op).Append(b2.Op), Name);
+            return TF.Group(updates.Append(b1.Op).Append(b2.Op), name);
         }
     }
 }

@@ -5,13 +5,6 @@ namespace Graph.Kernels.Cpu;
 /// <summary>Data movement, indexing and generator primitives on host arrays.</summary>
 internal static class CpuMovement
 {
-    public static HostTensor Strided(StridedPrim p, HostTensor x)
-    {
-        var y = HostTensor.Zeros(p.DType, p.Dims);
-        HostOps.StridedCopy(x.Data, p.Offset, p.Strides, p.Dims, y.Data);
-        return y;
-    }
-
     public static HostTensor Concat(ConcatPrim p, IReadOnlyList<HostTensor> parts)
     {
         var y = HostTensor.Zeros(p.DType, p.Dims);
@@ -91,17 +84,6 @@ internal static class CpuMovement
         int[] i => Array.ConvertAll(i, v => (long)v),
         _ => throw new InvalidArgumentException("Indices must be int32 or int64."),
     };
-
-    public static HostTensor Iota(IotaPrim p)
-    {
-        var y = HostTensor.Zeros(p.DType, p.Dims);
-        var inner = (int)Shape.Product(p.Dims.AsSpan(p.Axis + 1));
-        var dim = p.Dims[p.Axis];
-        var values = new long[y.Size];
-        for (var i = 0; i < values.Length; i++) values[i] = i / inner % dim;
-        DTypeConversion.Convert(values, y.Data);
-        return y;
-    }
 
     public static HostTensor Random(RandomPrim p, (long Seed, long Seed2) seeds, ulong skip)
     {

@@ -7,9 +7,11 @@ namespace Graph.Kernels.Cpu;
 /// <summary>Reductions and matrix products on host arrays.</summary>
 internal static class CpuReduceMatMul
 {
-    public static HostTensor Reduce(ReducePrim p, HostTensor x)
+    /// <summary>Reduces <paramref name="xData"/> (of <paramref name="p"/>'s input shape) into <paramref name="yData"/>.</summary>
+    public static void ReduceInto(ReducePrim p, Array xData, Array yData)
     {
-        var y = HostTensor.Zeros(p.DType, p.Dims);
+        var x = new HostTensor(xData, p.Inputs[0].Dims);
+        var y = new HostTensor(yData, p.Dims);
         var rank = x.Rank;
         var kept = Enumerable.Range(0, rank).Where(i => !p.Axes.Contains(i)).ToArray();
         var reduceCount = (int)p.Axes.Aggregate(1L, (n, a) => n * x.DimsSpan[a]);
@@ -26,7 +28,7 @@ internal static class CpuReduceMatMul
                 case long[] l: ReduceRows(p.Op, l, (long[])y.Data, reduceCount, keptCount); break;
                 default: throw new InvalidArgumentException($"{p.OriginName}: cannot reduce {x.DType.Name()}.");
             }
-            return y;
+            return;
         }
         // Otherwise bring the reduced axes last, then reduce contiguous runs.
         var perm = kept.Concat(p.Axes).ToArray();
@@ -40,7 +42,6 @@ internal static class CpuReduceMatMul
             case long[] l: ReduceRuns(p, l, y.Data, reduceCount, keptCount); break;
             default: throw new InvalidArgumentException($"{p.OriginName}: cannot reduce {x.DType.Name()}.");
         }
-        return y;
     }
 
     private static void ReduceRows<T>(ReduceOp op, T[] x, T[] y, int rows, int width) where T : unmanaged, INumber<T>, IMinMaxValue<T>
@@ -98,16 +99,19 @@ internal static class CpuReduceMatMul
         return best;
     }
 
-    public static HostTensor MatMul(MatMulPrim p, HostTensor a, HostTensor b)
+    /// <summary>Computes the product of <paramref name="aArray"/> and <paramref name="bArray"/> into <paramref name="yData"/>.</summary>
+    public static void MatMulInto(MatMulPrim p, Array aArray, Array bArray, Array yData)
     {
         var (batch, m, n, k) = p.Sizes;
-        var y = HostTensor.Zeros(p.DType, p.Dims);
+        if (yData is float[] yf && Gemm32.TryMultiply(p, (float[])aArray, (float[])bArray, yf)) return;
+        var a = new HostTensor(aArray, p.Inputs[0].Dims);
+        var b = new HostTensor(bArray, p.Inputs[1].Dims);
         // Bring both operands to row-major [batch, m, k] and [batch, k, n].
         var rank = a.Rank;
         var swap = Enumerable.Range(0, rank).Select(i => i < rank - 2 ? i : 2 * rank - 3 - i).ToArray();
         var aData = p.TransposeA ? HostOps.Transpose(a, swap).Data : a.Data;
         var bData = p.TransposeB ? HostOps.Transpose(b, swap).Data : b.Data;
-        switch (y.Data)
+        switch (yData)
         {
             case float[] c: Gemm((float[])aData, (float[])bData, c, batch, m, n, k); break;
             case double[] c: Gemm((double[])aData, (double[])bData, c, batch, m, n, k); break;
@@ -115,12 +119,12 @@ internal static class CpuReduceMatMul
             case long[] c: Gemm((long[])aData, (long[])bData, c, batch, m, n, k); break;
             default: throw new InvalidArgumentException($"{p.OriginName}: matmul is not defined for {p.DType.Name()}.");
         }
-        return y;
     }
 
     /// <summary>C = A·B per batch: each output row accumulates scaled rows of B (vectorised axpy), rows in parallel when large.</summary>
     private static void Gemm<T>(T[] a, T[] b, T[] c, int batch, int m, int n, int k) where T : unmanaged, INumber<T>
     {
+        Array.Clear(c);
         var work = (long)batch * m * n * k;
         void Row(int index)
         {

@@ -42,9 +42,9 @@ public class SessionTests
         using var sess = new Session(_g);
         sess.Run(y, new FeedDict { { x, new float[] { 0, 1 } } });
         var plan = sess.LastPlan!;
-        plan.Steps.Select(s => s.Prim).Should().ContainItemsAssignableTo<Prim>();
-        plan.Steps.Last().InputSlots.Should().HaveCount(2);
-        plan.Describe().Should().EndWith($"kernels {plan.Steps.Count} ops {plan.Operations.Count}");
+        plan.Kernels.Should().ContainSingle("exp and add fuse into one kernel");
+        plan.Kernels[0].Group.Members.Select(m => m.Describe()).Should().Equal("exp", "add");
+        plan.Describe().Should().EndWith($"kernels 1 ops {plan.Operations.Count}");
     }
 
     [Test]

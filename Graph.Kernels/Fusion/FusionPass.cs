@@ -1,0 +1,268 @@
+using Graph.Core;
+
+namespace Graph.Kernels.Fusion;
+
+/// <summary>
+/// Groups primitives into kernels. Element-wise primitives sharing an iteration space fuse into one kernel, which may
+/// start with a matmul (an epilogue: bias add, activation) and may end in one reduction over trailing axes; scalar
+/// element-wise work (e.g. a bias-corrected learning rate) is absorbed into the kernel that consumes it. A fetched
+/// value ends a group (it is stored, and its consumers start new groups); feeds, constants and variable reads are
+/// inputs, never members; a variable update may end a group but nothing reads past it inside the group. Every
+/// member is computed once per element, so no expensive op is ever duplicated; a group reads at most
+/// <see cref="MaxInputs"/> values.
+/// </summary>
+public static class FusionPass
+{
+    /// <summary>The most values one fused kernel reads.</summary>
+    public const int MaxInputs = 16;
+
+    /// <summary>Groups <paramref name="order"/> (topologically sorted, live primitives) into kernels.</summary>
+    public static List<KernelGroup> Run(IReadOnlyList<Prim> order, ISet<Prim> fetched, bool enabled)
+    {
+        var position = new Dictionary<Prim, int>();
+        for (var i = 0; i < order.Count; i++) position[order[i]] = i;
+        var consumers = order.ToDictionary(p => p, _ => new List<Prim>());
+        foreach (var p in order)
+            foreach (var i in p.Inputs.Distinct())
+                consumers[i].Add(p);
+
+        var groupOf = new Dictionary<Prim, KernelGroup>();
+        var groups = new List<KernelGroup>();
+        KernelGroup NewGroup(GroupKind kind, Prim p)
+        {
+            var g = new KernelGroup(kind, p);
+            g.Seal();
+            groups.Add(g);
+            groupOf[p] = g;
+            return g;
+        }
+
+        foreach (var p in order)
+        {
+            if (IsBinding(p))
+            {
+                NewGroup(GroupKind.Binding, p);
+                continue;
+            }
+            if (enabled && IsElementwise(p) && p is not StridedPrim && TryJoin(p)) continue;
+            if (enabled && p is ReducePrim r && TryTail(r)) continue;
+            NewGroup(IsElementwise(p) ? GroupKind.Fused : p is MatMulPrim or ReducePrim ? GroupKind.Fused : GroupKind.Single, p);
+            if (p is MatMulPrim m) groupOf[p].Head = m;
+            if (p is ReducePrim red) groupOf[p].Tail = red;
+        }
+
+        // Joins p to the fused group of one of its inputs (or starts a matmul epilogue), absorbing scalar groups.
+        bool TryJoin(Prim p)
+        {
+            var dims = IterationDims(p);
+            KernelGroup? target = null;
+            foreach (var input in p.Inputs.OrderByDescending(i => position[i]))
+            {
+                var g = groupOf[input];
+                if (g.Kind != GroupKind.Fused || g.Tail != null || fetched.Contains(input)) continue;
+                if (!g.Dims.AsSpan().SequenceEqual(dims)) continue;
+                if (g.Head != null && g.Members.Count == 1 && consumers[g.Head].Count != 1) continue; // a shared matmul result stays stored
+                if (!Acyclic(g, p.Inputs)) continue;
+                if (ReadsAfterUpdate(g, p)) continue;
+                target = g;
+                break;
+            }
+            if (target == null && p.Inputs.Count > 0)
+            {
+                // Start a group with p alone, then absorb scalar producers below.
+                target = new KernelGroup(GroupKind.Fused, p);
+                target.Seal();
+                groups.Add(target);
+            }
+            else if (target == null) return false;
+            else
+            {
+                target.Add(p);
+                if (CountInputs(target) > MaxInputs)
+                {
+                    // Too many operands: p gets its own kernel.
+                    target.Members.Remove(p);
+                    target._members.Remove(p);
+                    return false;
+                }
+            }
+            groupOf[p] = target;
+            AbsorbScalars(target, p);
+            MergeSiblings(target, p, dims);
+            return true;
+        }
+
+        // Other fused groups over the same iteration space that p also reads merge into p's group (e.g. Adam's m and v
+        // updates with the variable update), unless a path outside the groups links them.
+        void MergeSiblings(KernelGroup target, Prim p, int[] dims)
+        {
+            foreach (var input in p.Inputs)
+            {
+                var g = groupOf[input];
+                if (g == target || g.Kind != GroupKind.Fused || g.Tail != null || target.Tail != null) continue;
+                if (!g.Dims.AsSpan().SequenceEqual(dims) || fetched.Contains(input)) continue;
+                if (g.Head != null && target.Head != null) continue;
+                if (!Acyclic(target, g.Members.SelectMany(m => m.Inputs)) || !Acyclic(g, target.Members.SelectMany(m => m.Inputs))) continue;
+                var updatedByG = g.Members.OfType<AssignVariablePrim>().Select(a => a.Variable).ToHashSet();
+                var updatedByTarget = target.Members.OfType<AssignVariablePrim>().Select(a => a.Variable).ToHashSet();
+                if (target.Members.SelectMany(m => m.Inputs).OfType<ReadVariablePrim>().Any(r => updatedByG.Contains(r.Variable))) continue;
+                if (g.Members.SelectMany(m => m.Inputs).OfType<ReadVariablePrim>().Any(r => updatedByTarget.Contains(r.Variable))) continue;
+                target.Members.AddRange(g.Members);
+                target.Head ??= g.Head;
+                target.Seal();
+                if (CountInputs(target) > MaxInputs)
+                {
+                    target.Members.RemoveRange(target.Members.Count - g.Members.Count, g.Members.Count);
+                    target._members.ExceptWith(g.Members);
+                    if (g.Head != null && target.Head == g.Head) target.Head = null;
+                    continue;
+                }
+                foreach (var m in g.Members) groupOf[m] = target;
+                groups.Remove(g);
+            }
+        }
+
+        // Scalar element-wise groups consumed only by this group become broadcast members of it.
+        void AbsorbScalars(KernelGroup target, Prim p)
+        {
+            foreach (var input in p.Inputs)
+            {
+                var g = groupOf[input];
+                if (g == target || g.Kind != GroupKind.Fused || g.Head != null || g.Tail != null) continue;
+                if (!g.Members.All(m => m.Size == 1 && IsElementwise(m) && m is not AssignVariablePrim && !fetched.Contains(m))) continue;
+                if (!g.Members.All(m => consumers[m].All(c => g.Contains(c) || c == p || target.Contains(c)))) continue;
+                if (!Acyclic(target, g.Members.SelectMany(m => m.Inputs).Where(i => !g.Contains(i)))) continue;
+                var insertAt = target.Members.IndexOf(p);
+                target.Members.InsertRange(insertAt, g.Members);
+                target.Seal();
+                foreach (var m in g.Members) groupOf[m] = target;
+                groups.Remove(g);
+            }
+        }
+
+        // A reduction over trailing axes ends the group computing its input (which is still stored if others read it).
+        bool TryTail(ReducePrim r)
+        {
+            if (r.Op is ReduceOp.ArgMax or ReduceOp.ArgMin) return false;
+            var input = r.Inputs[0];
+            var g = groupOf[input];
+            if (g.Kind != GroupKind.Fused || g.Head != null || g.Tail != null || fetched.Contains(input)) return false;
+            var rank = input.Dims.Length;
+            if (!r.Axes.Select((a, i) => a == rank - r.Axes.Length + i).All(b => b)) return false;
+            if (!input.Dims.AsSpan().SequenceEqual(g.Dims)) return false;
+            // Other readers of the group's values are served by storing them as well.
+            g.Add(r);
+            g.Tail = r;
+            groupOf[r] = g;
+            return true;
+        }
+
+        // p must not read (through a variable read) a variable that g updates: the read is ordered against the update.
+        bool ReadsAfterUpdate(KernelGroup g, Prim p)
+        {
+            var updated = g.Members.OfType<AssignVariablePrim>().Select(a => a.Variable).ToHashSet();
+            return updated.Count > 0 && p.Inputs.Any(i => i is ReadVariablePrim r && updated.Contains(r.Variable));
+        }
+
+        // Values may be read by g unless one of them, outside g, depends on g (the group would wait on itself).
+        bool Acyclic(KernelGroup g, IEnumerable<Prim> reads)
+        {
+            var first = g.Members.Min(m => position[m]);
+            var seen = new HashSet<Prim>();
+            var stack = new Stack<Prim>(reads.Where(i => !g.Contains(i)));
+            while (stack.Count > 0)
+            {
+                var q = stack.Pop();
+                if (!seen.Add(q) || position[q] < first) continue;
+                if (g.Contains(q)) return false;
+                foreach (var i in q.Inputs) stack.Push(i);
+            }
+            return true;
+        }
+
+        foreach (var g in groups)
+        {
+            g.Seal();
+            if (g.Kind == GroupKind.Fused)
+            {
+                // Keep dependency order (absorbed scalars were inserted before their consumer).
+                var ordered = g.Members.OrderBy(m => position[m]).ToList();
+                g.Members.Clear();
+                g.Members.AddRange(ordered);
+            }
+            foreach (var m in g.Members)
+                foreach (var i in m.Inputs)
+                    if (!g.Contains(i) && !g.Inputs.Contains(i)) g.Inputs.Add(i);
+            foreach (var m in g.Members)
+                if (fetched.Contains(m) || m is AssignVariablePrim || m == g.Tail || m == g.Head || consumers[m].Any(c => !g.Contains(c)) || g.Kind != GroupKind.Fused)
+                    g.Outputs.Add(m);
+        }
+        var sorted = TopologicalOrder(groups, position);
+        for (var i = 0; i < sorted.Count; i++) sorted[i].Index = i;
+        return sorted;
+
+        int CountInputs(KernelGroup g)
+        {
+            var inputs = new HashSet<Prim>();
+            foreach (var m in g.Members)
+                foreach (var i in m.Inputs)
+                    if (!g.Contains(i) && !(i is ConstantPrim c && c.Size == 1)) inputs.Add(i);
+            return inputs.Count;
+        }
+    }
+
+    /// <summary>
+    /// Orders groups so each runs after the groups producing its inputs, and variable reads and updates keep their
+    /// order from the graph (a read placed after an update sees it; one placed before does not). Among ready groups
+    /// the one whose first primitive came first goes first.
+    /// </summary>
+    private static List<KernelGroup> TopologicalOrder(List<KernelGroup> groups, Dictionary<Prim, int> position)
+    {
+        var groupOf = new Dictionary<Prim, KernelGroup>();
+        foreach (var g in groups)
+            foreach (var m in g.Members) groupOf[m] = g;
+        var deps = groups.ToDictionary(g => g, _ => new HashSet<KernelGroup>());
+        foreach (var g in groups)
+            foreach (var m in g.Members)
+                foreach (var i in m.Inputs)
+                    if (groupOf[i] != g) deps[g].Add(groupOf[i]);
+        // State order per variable.
+        var stateOps = groups.SelectMany(g => g.Members).Where(m => m is ReadVariablePrim or AssignVariablePrim)
+            .GroupBy(m => m is ReadVariablePrim r ? r.Variable : ((AssignVariablePrim)m).Variable);
+        foreach (var perVariable in stateOps)
+        {
+            var ordered = perVariable.OrderBy(m => position[m]).ToList();
+            for (var i = 0; i < ordered.Count; i++)
+                for (var j = i + 1; j < ordered.Count; j++)
+                    if ((ordered[i] is AssignVariablePrim || ordered[j] is AssignVariablePrim) && groupOf[ordered[i]] != groupOf[ordered[j]])
+                        deps[groupOf[ordered[j]]].Add(groupOf[ordered[i]]);
+        }
+        var first = groups.ToDictionary(g => g, g => g.Members.Min(m => position[m]));
+        var pending = groups.ToDictionary(g => g, g => deps[g].Count);
+        var users = groups.ToDictionary(g => g, _ => new List<KernelGroup>());
+        foreach (var g in groups)
+            foreach (var d in deps[g]) users[d].Add(g);
+        var ready = new PriorityQueue<KernelGroup, int>();
+        foreach (var g in groups)
+            if (pending[g] == 0) ready.Enqueue(g, first[g]);
+        var result = new List<KernelGroup>();
+        while (ready.TryDequeue(out var g, out _))
+        {
+            result.Add(g);
+            foreach (var u in users[g])
+                if (--pending[u] == 0) ready.Enqueue(u, first[u]);
+        }
+        if (result.Count != groups.Count)
+            throw new InvalidOperationException("Fusion produced kernels that depend on each other in a cycle.");
+        return result;
+    }
+
+    /// <summary>Sources and views: constants, feeds, variable reads and reshapes.</summary>
+    public static bool IsBinding(Prim p) => p is ConstantPrim or FeedPrim or ReadVariablePrim or ReshapePrim;
+
+    /// <summary>Primitives a fused kernel evaluates element by element.</summary>
+    public static bool IsElementwise(Prim p) => p is UnaryPrim or BinaryPrim or SelectPrim or CastPrim or IotaPrim or AssignVariablePrim
+        || (p is StridedPrim s && s.Inputs[0] is not StridedPrim);
+
+    private static int[] IterationDims(Prim p) => p is AssignVariablePrim a ? a.Inputs[0].Dims : p.Dims;
+}
