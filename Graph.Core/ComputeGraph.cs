@@ -26,6 +26,12 @@ public sealed class ComputeGraph
     private readonly List<Operation[]> _controlStack = new();
     private string _nameStack = "";
 
+    /// <summary>The while-loop frame being built (ops created now belong to it), or null.</summary>
+    public LoopFrame? CurrentFrame { get; internal set; }
+
+    /// <summary>Incremented by every change to the graph (plans compiled before a change are not reused after it).</summary>
+    public int Version { get; private set; }
+
     /// <summary>The graph that <see cref="TF"/> functions add ops to on this thread.</summary>
     public static ComputeGraph Default => _defaultStack is { Count: > 0 } s ? s.Peek() : _global;
 
@@ -158,10 +164,11 @@ public sealed class ComputeGraph
         attrs ??= new Dictionary<string, object>();
         var specs = def.Infer(new OpBuildContext(opName, inputArray, attrs));
         var controls = _controlStack.SelectMany(c => c).Distinct().ToArray();
-        var op = new Operation(this, _ops.Count + 1, opName, def, inputArray, controls, attrs);
+        var op = new Operation(this, _ops.Count + 1, opName, def, inputArray, controls, attrs) { Frame = CurrentFrame };
         op.SetOutputs(specs.Select((s, i) => new Tensor(op, i, s.DType, s.Shape)).ToArray());
         _ops.Add(op);
         _byName[opName] = op;
+        Version++;
         return op;
     }
 

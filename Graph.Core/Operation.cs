@@ -23,6 +23,9 @@ public sealed class Operation
     /// <summary>The graph holding this op.</summary>
     public ComputeGraph Graph { get; }
 
+    /// <summary>The while-loop frame whose body or condition this op belongs to; null at the top level.</summary>
+    public LoopFrame? Frame { get; internal init; }
+
     /// <summary>Creation order in the graph, from 1 (TF's <c>_id</c>; the TF1 seed derivation counts these).</summary>
     public int Id { get; }
 

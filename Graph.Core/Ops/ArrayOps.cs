@@ -237,15 +237,10 @@ internal sealed class ConcatDef(string type) : OpDef
     {
         var g = grads[0]!;
         var axis = op.Attr<int>("axis");
+        // Axes (possibly negative, ranks possibly unknown) are resolved when the gradient is lowered.
         if (IsPack)
-        {
-            var rank = g.Shape.HasRank ? g.Shape.Rank : op.Inputs[0].Shape.Rank + 1;
-            var a = axis < 0 ? axis + rank : axis;
-            return op.Graph.AddOp(SplitDef.Unpack, [g], OpRules.Attrs(("axis", a), ("sizes", Enumerable.Repeat(1, op.Inputs.Count).ToArray())), "unstack").Outputs.ToArray();
-        }
-        var rankC = op.Inputs.First(t => t.Shape.HasRank).Shape.Rank;
-        var ax = OpRules.Axis($"{Type} '{op.Name}'", axis, rankC);
-        return op.Graph.AddOp(GradHelperDef.SplitLike, op.Inputs.Prepend(g), OpRules.Attrs(("axis", ax))).Outputs.ToArray();
+            return op.Graph.AddOp(SplitDef.Unpack, [g], OpRules.Attrs(("axis", axis), ("sizes", Enumerable.Repeat(1, op.Inputs.Count).ToArray())), "unstack").Outputs.ToArray();
+        return op.Graph.AddOp(GradHelperDef.SplitLike, op.Inputs.Prepend(g), OpRules.Attrs(("axis", axis))).Outputs.ToArray();
     }
 }
 
@@ -375,8 +370,7 @@ internal sealed class GatherDef : OpDef
     public override Tensor?[] Gradient(Operation op, Tensor?[] grads)
     {
         var (p, indices) = (op.Inputs[0], op.Inputs[1]);
-        var axis = OpRules.Axis($"{Type} '{op.Name}'", op.Attr<int>("axis"), p.Shape.Rank);
-        return [op.Graph.AddOp(GradHelperDef.ScatterAddLike, [grads[0]!, indices, p], OpRules.Attrs(("axis", axis))).Output, null];
+        return [op.Graph.AddOp(GradHelperDef.ScatterAddLike, [grads[0]!, indices, p], OpRules.Attrs(("axis", op.Attr<int>("axis")))).Output, null];
     }
 }
 

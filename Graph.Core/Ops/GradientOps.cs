@@ -44,6 +44,7 @@ internal sealed class LikeDef(string type) : OpDef
         {
             "SumToShape" => [TF.BroadcastLike(g, x), null],
             "BroadcastLike" when !op.Attributes.ContainsKey("axes") && !op.Attributes.ContainsKey("all_axes") => [TF.SumToShape(g, x), null],
+            "BroadcastLike" => [TF.ReshapeLike(TF.ReduceSum(g, op.Attributes.TryGetValue("axes", out var a) ? (int[])a : null, keepDims: true), x), null],
             "ReshapeLike" => [TF.ReshapeLike(g, x), null],
             _ => base.Gradient(op, grads),
         };
@@ -62,6 +63,7 @@ internal sealed class GradHelperDef(string type) : OpDef
     public static readonly GradHelperDef PadLike = new("PadLike");
     public static readonly GradHelperDef ScatterAddLike = new("ScatterAddLike");
     public static readonly GradHelperDef TileGrad = new("TileGrad");
+    public static readonly GradHelperDef SliceLike = new("SliceLike");
 
     public override string Type => type;
 
@@ -71,6 +73,7 @@ internal sealed class GradHelperDef(string type) : OpDef
         return type switch
         {
             "SplitLike" => ctx.Inputs.Skip(1).Select(t => new OutputSpec(dtype, t.Shape)).ToArray(),
+            "SliceLike" => [new(dtype, ctx.Inputs[1].Shape)],
             "ScatterAddLike" => [new(dtype, ctx.Inputs[2].Shape)],
             _ => [new(dtype, ctx.Inputs[1].Shape)],
         };
@@ -81,9 +84,12 @@ internal sealed class GradHelperDef(string type) : OpDef
         var g = ctx.Input(0);
         switch (type)
         {
+            case "SliceLike":
+                ctx.SetOutput(0, ctx.Slice(g, ctx.Op.Attr<int[]>("begin"), ctx.Input(1).Dims));
+                break;
             case "SplitLike":
             {
-                var axis = ctx.Op.Attr<int>("axis");
+                var axis = OpRules.Axis(ctx.OpLabel, ctx.Op.Attr<int>("axis"), g.Dims.Length);
                 var begin = new int[g.Dims.Length];
                 for (var i = 1; i < ctx.Inputs.Count; i++)
                 {
@@ -112,7 +118,8 @@ internal sealed class GradHelperDef(string type) : OpDef
                 break;
             }
             case "ScatterAddLike":
-                ctx.SetOutput(0, ctx.Add(new ScatterAddPrim(g, ctx.Input(1), ctx.Op.Attr<int>("axis"), ctx.Input(2).Dims)));
+                var target = ctx.Input(2).Dims;
+                ctx.SetOutput(0, ctx.Add(new ScatterAddPrim(g, ctx.Input(1), OpRules.Axis(ctx.OpLabel, ctx.Op.Attr<int>("axis"), target.Length), target)));
                 break;
             default:
             {
@@ -124,6 +131,22 @@ internal sealed class GradHelperDef(string type) : OpDef
                 break;
             }
         }
+    }
+
+    /// <summary>Each helper is linear in input 0; the reference inputs get no gradient.</summary>
+    public override Tensor?[] Gradient(Operation op, Tensor?[] grads)
+    {
+        var g = op.Graph;
+        var x = op.Inputs[0];
+        Tensor?[] WithNulls(Tensor first) => op.Inputs.Select((_, i) => i == 0 ? first : null).ToArray();
+        return type switch
+        {
+            "SplitLike" => WithNulls(TF.Concat(grads.Select((gr, i) => gr ?? TF.ZerosLike(op.Outputs[i])).ToList(), op.Attr<int>("axis"))),
+            "PadLike" => WithNulls(g.AddOp(SliceLike, [grads[0]!, x], OpRules.Attrs(("begin", op.Attr<int[]>("begin")))).Output),
+            "SliceLike" => WithNulls(g.AddOp(PadLike, [grads[0]!, x], OpRules.Attrs(("begin", op.Attr<int[]>("begin")))).Output),
+            "ScatterAddLike" => WithNulls(TF.Gather(grads[0]!, op.Inputs[1], op.Attr<int>("axis"))),
+            _ => WithNulls(TF.Tile(grads[0]!, op.Attr<int[]>("multiples"))),
+        };
     }
 
     private static Prim Zeros(LoweringContext ctx, int[] dims, int axis, int size, DType dtype)

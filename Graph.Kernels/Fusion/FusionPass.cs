@@ -62,7 +62,7 @@ public static class FusionPass
                 if (g.Kind != GroupKind.Fused || g.Tail != null || fetched.Contains(input)) continue;
                 if (!g.Dims.AsSpan().SequenceEqual(dims)) continue;
                 if (g.Head != null && g.Members.Count == 1 && consumers[g.Head].Count != 1) continue; // a shared matmul result stays stored
-                if (!Acyclic(g, p.Inputs)) continue;
+                if (!Acyclic(g, [p])) continue;
                 if (ReadsAfterUpdate(g, p)) continue;
                 target = g;
                 break;
@@ -102,7 +102,7 @@ public static class FusionPass
                 if (g == target || g.Kind != GroupKind.Fused || g.Tail != null || target.Tail != null) continue;
                 if (!g.Dims.AsSpan().SequenceEqual(dims) || fetched.Contains(input)) continue;
                 if (g.Head != null && target.Head != null) continue;
-                if (!Acyclic(target, g.Members.SelectMany(m => m.Inputs)) || !Acyclic(g, target.Members.SelectMany(m => m.Inputs))) continue;
+                if (!Acyclic(target, g.Members)) continue;
                 var updatedByG = g.Members.OfType<AssignVariablePrim>().Select(a => a.Variable).ToHashSet();
                 var updatedByTarget = target.Members.OfType<AssignVariablePrim>().Select(a => a.Variable).ToHashSet();
                 if (target.Members.SelectMany(m => m.Inputs).OfType<ReadVariablePrim>().Any(r => updatedByG.Contains(r.Variable))) continue;
@@ -131,7 +131,7 @@ public static class FusionPass
                 if (g == target || g.Kind != GroupKind.Fused || g.Head != null || g.Tail != null) continue;
                 if (!g.Members.All(m => m.Size == 1 && IsElementwise(m) && m is not AssignVariablePrim && !fetched.Contains(m))) continue;
                 if (!g.Members.All(m => consumers[m].All(c => g.Contains(c) || c == p || target.Contains(c)))) continue;
-                if (!Acyclic(target, g.Members.SelectMany(m => m.Inputs).Where(i => !g.Contains(i)))) continue;
+                if (!Acyclic(target, g.Members)) continue;
                 var insertAt = target.Members.IndexOf(p);
                 target.Members.InsertRange(insertAt, g.Members);
                 target.Seal();
@@ -164,18 +164,28 @@ public static class FusionPass
             return updated.Count > 0 && p.Inputs.Any(i => i is ReadVariablePrim r && updated.Contains(r.Variable));
         }
 
-        // Values may be read by g unless one of them, outside g, depends on g (the group would wait on itself).
-        bool Acyclic(KernelGroup g, IEnumerable<Prim> reads)
+        // Whether g and the extra members may run as one kernel: no value they read from outside may depend on
+        // either of them (otherwise the merged kernel would wait on itself). Kernels run as units, so a path through
+        // any member of another group counts.
+        bool Acyclic(KernelGroup g, IEnumerable<Prim> extra)
         {
-            var first = g.Members.Min(m => position[m]);
+            var merged = new HashSet<Prim>(g.Members);
+            merged.UnionWith(extra);
+            var first = merged.Min(m => position[m]);
             var seen = new HashSet<Prim>();
-            var stack = new Stack<Prim>(reads.Where(i => !g.Contains(i)));
+            var stack = new Stack<Prim>(merged.SelectMany(m => m.Inputs).Where(i => !merged.Contains(i)));
             while (stack.Count > 0)
             {
                 var q = stack.Pop();
                 if (!seen.Add(q) || position[q] < first) continue;
-                if (g.Contains(q)) return false;
-                foreach (var i in q.Inputs) stack.Push(i);
+                if (merged.Contains(q)) return false;
+                var members = groupOf.TryGetValue(q, out var qg) && qg != g ? qg.Members : [q];
+                foreach (var m in members)
+                {
+                    if (merged.Contains(m)) return false;
+                    if (m != q && !seen.Add(m)) continue;
+                    foreach (var i in m.Inputs) stack.Push(i);
+                }
             }
             return true;
         }
@@ -262,7 +272,7 @@ public static class FusionPass
 
     /// <summary>Primitives a fused kernel evaluates element by element.</summary>
     public static bool IsElementwise(Prim p) => p is UnaryPrim or BinaryPrim or SelectPrim or CastPrim or IotaPrim or AssignVariablePrim
-        || (p is StridedPrim s && s.Inputs[0] is not StridedPrim);
+        || p is StridedPrim;
 
     private static int[] IterationDims(Prim p) => p is AssignVariablePrim a ? a.Inputs[0].Dims : p.Dims;
 }

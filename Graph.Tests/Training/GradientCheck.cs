@@ -13,11 +13,24 @@ public static class GradientCheck
     public static void Check(Func<Tensor[], Tensor> f, params HostTensor[] inputs) => Check(f, 1e-6, 1e-5, inputs);
 
     /// <summary>As <see cref="Check(Func{Tensor[], Tensor}, HostTensor[])"/> with explicit step and tolerance.</summary>
-    public static void Check(Func<Tensor[], Tensor> f, double step, double tolerance, params HostTensor[] inputs)
+    public static void Check(Func<Tensor[], Tensor> f, double step, double tolerance, params HostTensor[] inputs) =>
+        CheckCore(f, step, tolerance, inputs.Select(v => v.Shape).ToArray(), inputs);
+
+    /// <summary>
+    /// As <see cref="Check(Func{Tensor[], Tensor}, HostTensor[])"/>, but placeholder i is built with the static shape
+    /// <paramref name="placeholderShapes"/>[i] (which may have unknown dimensions, -1, or be <see cref="Shape.Unknown"/>)
+    /// instead of the fed value's shape.
+    /// </summary>
+    public static void CheckWithPlaceholderShapes(Func<Tensor[], Tensor> f, Shape[] placeholderShapes, params HostTensor[] inputs) =>
+        CheckCore(f, 1e-6, 1e-5, placeholderShapes, inputs);
+
+    private static void CheckCore(Func<Tensor[], Tensor> f, double step, double tolerance, Shape[] placeholderShapes, HostTensor[] inputs)
     {
+        if (placeholderShapes.Length != inputs.Length)
+            throw new ArgumentException($"{placeholderShapes.Length} placeholder shapes for {inputs.Length} inputs.");
         var g = new ComputeGraph();
         using var scope = g.AsDefault();
-        var placeholders = inputs.Select((v, i) => TF.Placeholder(v.DType, v.Shape, "x" + i)).ToArray();
+        var placeholders = inputs.Select((v, i) => TF.Placeholder(v.DType, placeholderShapes[i], "x" + i)).ToArray();
         var y = f(placeholders);
         y.DType.Should().Be(DType.Float64, "gradient checks run in float64");
         var rng = new Random(1234);
@@ -33,6 +46,7 @@ public static class GradientCheck
         var w = TF.Constant(HostTensor.From(weightsData, yShape));
         var objective = TF.ReduceSum(y * w);
         var floatInputs = placeholders.Where(p => p.DType.IsFloating()).ToArray();
+        floatInputs.Should().NotBeEmpty("a gradient check needs at least one float input");
         var grads = TF.Gradients(objective, floatInputs);
         var symbolic = sess.Run(grads.Select((gr, i) => gr ?? throw new AssertionException($"no gradient for input {floatInputs[i].Name}")).ToList(), Feeds(inputs));
         for (var k = 0; k < floatInputs.Length; k++)
@@ -58,10 +72,42 @@ public static class GradientCheck
         }
     }
 
+    /// <summary>
+    /// The symbolic gradients (TF.Gradients) of y = f(placeholders fed with <paramref name="inputs"/>) with respect to
+    /// every input, weighted by <paramref name="gradY"/> (null: TF's default of ones). A null entry means TF.Gradients
+    /// returned null for that input; non-float inputs always get null.
+    /// </summary>
+    public static HostTensor?[] SymbolicGradients(Func<Tensor[], Tensor> f, HostTensor? gradY, params HostTensor[] inputs)
+    {
+        var g = new ComputeGraph();
+        using var scope = g.AsDefault();
+        var placeholders = inputs.Select((v, i) => TF.Placeholder(v.DType, v.Shape, "x" + i)).ToArray();
+        var y = f(placeholders);
+        var floatInputs = placeholders.Where(p => p.DType.IsFloating()).ToArray();
+        var grads = TF.Gradients([y], floatInputs, gradY == null ? null : [TF.Constant(gradY)]);
+        var feeds = new FeedDict();
+        for (var i = 0; i < inputs.Length; i++) feeds[placeholders[i]] = inputs[i];
+        var nonNull = grads.Where(t => t != null).Select(t => t!).ToList();
+        using var sess = new Session(g);
+        HostTensor[] values = nonNull.Count == 0 ? [] : sess.Run(nonNull, feeds);
+        var result = new HostTensor?[inputs.Length];
+        for (int k = 0, v = 0; k < floatInputs.Length; k++)
+            if (grads[k] != null) result[Array.IndexOf(placeholders, floatInputs[k])] = values[v++];
+        return result;
+    }
+
     /// <summary>A float64 tensor of the given dimensions with values uniform in [lo, hi).</summary>
     public static HostTensor Random(int seed, double lo, double hi, params int[] dims)
     {
         var rng = new Random(seed);
         return HostTensor.From(Enumerable.Range(0, (int)Shape.Product(dims)).Select(_ => lo + (hi - lo) * rng.NextDouble()).ToArray(), dims);
+    }
+
+    /// <summary>A float64 tensor whose values have a random sign and a magnitude uniform in [minAbs, maxAbs) (away from 0).</summary>
+    public static HostTensor RandomAwayFromZero(int seed, double minAbs, double maxAbs, params int[] dims)
+    {
+        var rng = new Random(seed);
+        return HostTensor.From(Enumerable.Range(0, (int)Shape.Product(dims))
+            .Select(_ => (rng.Next(2) == 0 ? -1 : 1) * (minAbs + (maxAbs - minAbs) * rng.NextDouble())).ToArray(), dims);
     }
 }
