@@ -88,7 +88,7 @@ public sealed class Session : IDisposable
         foreach (var op in targets)
             if (op.Graph != Graph) throw new InvalidArgumentException($"Target op {op.Name} is not an element of this session's graph.");
 
-        var key = PlanKey(fetches, targets, fed);
+        var key = Graph.Version + "#" + PlanKey(fetches, targets, fed);
         if (!_plans.TryGetValue(key, out var plan))
         {
             plan = Planner.Compile(fetches, targets, fed, new PlanOptions(Options.Fusion));
@@ -149,6 +149,28 @@ public sealed class Session : IDisposable
             sb.Append(']');
         }
         return sb.ToString();
+    }
+
+    /// <summary>The current value of <paramref name="variable"/> in this session (a copy), or null before it is initialised.</summary>
+    public HostTensor? GetVariableValue(Variable variable)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _state.Variables.TryGetValue(variable.Op, out var v) ? new HostTensor((Array)v.Data.Clone(), v.Dims) : null;
+    }
+
+    /// <summary>
+    /// Sets <paramref name="variable"/> to <paramref name="value"/> (copied), as if assigned; the dtype and shape must match
+    /// the variable's.
+    /// </summary>
+    public void SetVariableValue(Variable variable, HostTensor value)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (variable.Graph != Graph) throw new InvalidArgumentException($"Variable {variable.Name} is not an element of this session's graph.");
+        if (value.DType != variable.DType || !variable.Shape.IsCompatibleWith(value.Shape) || !value.Shape.IsFullyDefined)
+            throw new InvalidArgumentException(
+                $"Cannot set variable {variable.Name} ({variable.DType.Name()} {variable.Shape}) to a value of {value.DType.Name()} {value.Shape}.");
+        _state.Variables[variable.Op] = new HostTensor((Array)value.Data.Clone(), value.Dims);
+        _state.Spares.Remove(variable.Op);
     }
 
     /// <summary>Frees the session's variable values and compiled plans.</summary>
