@@ -207,8 +207,22 @@ public sealed class ExecutionPlan
                 FeedPrim f => (values, state) => values[v] = state.Feed(f.Tensor).Data,
                 ReadVariablePrim r => (values, state) => values[v] = state.ReadVariable(r.Variable).Data,
                 ReshapePrim r => (values, _) => values[v] = values[_valueIndex[r.Inputs[0]]],
+                TupleElementPrim e => (values, _) => values[v] = ((Array[])values[_valueIndex[e.Inputs[0]]]!)[e.Index],
                 _ => throw new InvalidOperationException($"{p.Describe()} is not a binding."),
             };
+        }
+        if (g.Kind == GroupKind.Single && g.Members[0] is LoopPrim or LoopGradPrim or UpdateSlicePrim)
+        {
+            var p = g.Members[0];
+            var inputs = p.Inputs.Select(i => _valueIndex[i]).ToArray();
+            var output = _valueIndex[p];
+            Func<Array[], RunState, Array> run = p switch
+            {
+                LoopPrim loop => new Loops.LoopRunner(loop).Run,
+                LoopGradPrim grad => new Loops.LoopGradRunner(grad).Run,
+                _ => (args, state) => CpuMovement.UpdateSlice((UpdateSlicePrim)p, args[0], args[1], args[2], state),
+            };
+            return (values, state) => values[output] = run(inputs.Select(i => values[i]!).ToArray(), state);
         }
         if (g.Kind == GroupKind.Single)
         {
@@ -263,5 +277,5 @@ public sealed class ExecutionPlan
     }
 
     /// <summary>Whether a value's array may be a constant's, feed's or variable's (kernels that pass their input through).</summary>
-    private static bool SharedSource(Prim p) => p is CheckIndicesPrim;
+    private static bool SharedSource(Prim p) => p is CheckIndicesPrim || (p is UpdateSlicePrim u && !u.Donate);
 }

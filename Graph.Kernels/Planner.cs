@@ -88,6 +88,34 @@ internal static class Planner
         return needed.OrderBy(o => o.Id).ToList();
     }
 
+    /// <summary>
+    /// Loop facts only the whole plan knows: a forward loop records values for its gradient when that gradient runs in
+    /// this plan (or the loop is nested, so an enclosing gradient may need them); a loop gradient computes only the
+    /// results the plan reads; a TensorArray write updates a loop variable in place when nothing else reads it.
+    /// </summary>
+    private static void MarkLoops(List<Prim> order, Prim[] fetches)
+    {
+        var consumers = order.ToDictionary(p => p, _ => 0);
+        foreach (var p in order)
+            foreach (var i in p.Inputs.Distinct()) consumers[i]++;
+        var fetched = new HashSet<Prim>(fetches);
+        var gradsOf = order.OfType<LoopGradPrim>().Select(g => g.Spec.Forward).ToHashSet();
+        foreach (var p in order)
+            switch (p)
+            {
+                case LoopPrim loop:
+                    loop.SaveForGradient = loop.Frame.Saved.Count > 0 && (gradsOf.Contains(loop.WhileOp) || loop.WhileOp.Frame != null);
+                    break;
+                case LoopGradPrim grad:
+                    grad.UsedOutputs = new bool[grad.Spec.FloatVars.Length + grad.Spec.FloatCaptures.Length];
+                    foreach (var e in order.OfType<TupleElementPrim>().Where(e => e.Inputs[0] == grad)) grad.UsedOutputs[e.Index] = true;
+                    break;
+                case UpdateSlicePrim update:
+                    update.Donate = update.Inputs[0] is FeedPrim f && f.Tensor.Op.Def.Type == "LoopVar" && consumers[f] == 1 && !fetched.Contains(f);
+                    break;
+            }
+    }
+
     /// <summary>Keeps the live primitives in emission order, then fuses, assigns buffers and compiles kernels.</summary>
     private static ExecutionPlan Schedule(List<Operation> ops, List<Prim> emitted, Prim[] fetches, List<Prim> effects, PlanOptions options)
     {
@@ -100,6 +128,7 @@ internal static class Planner
         foreach (var p in fetches) Mark(p);
         foreach (var p in effects) Mark(p);
         var order = emitted.Where(live.Contains).ToList();
+        MarkLoops(order, fetches);
         var groups = FusionPass.Run(order, new HashSet<Prim>(fetches), options.Fusion);
         return new ExecutionPlan(ops, groups, fetches, options);
     }

@@ -2,12 +2,24 @@ using Graph.Core;
 
 namespace Graph.Kernels;
 
-/// <summary>What kernels may touch during one Run: the feeds of the run and the session's persistent state.</summary>
-internal sealed class RunState(SessionState session, IReadOnlyDictionary<Tensor, HostTensor> feeds)
+/// <summary>
+/// What kernels may touch while one plan executes: its feeds, the session's persistent state, and the context shared
+/// by every plan of one Session.Run (loop bodies run their own plans with their own feeds).
+/// </summary>
+internal sealed class RunState(SessionState session, IReadOnlyDictionary<Tensor, HostTensor> feeds, RunContext context, ISet<Tensor>? donatable = null)
 {
-    private readonly HashSet<Array> _readThisRun = new(ReferenceEqualityComparer.Instance);
+    private readonly HashSet<Array> _readThisRun = context.ReadThisRun;
 
     public HostTensor Feed(Tensor t) => feeds[t];
+
+    /// <summary>The context shared by all plans of this Session.Run.</summary>
+    public RunContext Context => context;
+
+    /// <summary>The session's persistent state.</summary>
+    public SessionState Session => session;
+
+    /// <summary>Whether a kernel may overwrite the array fed for <paramref name="t"/> (a loop variable the loop owns).</summary>
+    public bool MayDonate(Tensor t) => donatable?.Contains(t) == true;
 
     public HostTensor ReadVariable(Operation variable)
     {
@@ -65,4 +77,42 @@ internal sealed class SessionState
     public long VariableBytes => Variables.Values.Sum(v => (long)Buffer.ByteLength(v.Data)) + Spares.Values.Sum(a => (long)Buffer.ByteLength(a));
     public Dictionary<Operation, (long, long)> RandomSeeds { get; } = new();
     public Dictionary<Operation, ulong> RandomPositions { get; } = new();
+}
+
+/// <summary>State shared by every plan one Session.Run executes (the outer plan and loop bodies).</summary>
+internal sealed class RunContext(PlanOptions options)
+{
+    /// <summary>Plan options for loop bodies.</summary>
+    public PlanOptions Options { get; } = options;
+
+    /// <summary>Variable arrays read during this run (never reused as an update target within it).</summary>
+    public HashSet<Array> ReadThisRun { get; } = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>Per forward loop op: a stack of executions, each the values recorded per iteration for its gradient.</summary>
+    public Dictionary<Operation, Stack<LoopRecord>> LoopRecords { get; } = new();
+
+    /// <summary>Bytes of recorded loop values held in device memory right now, and the most held at once.</summary>
+    public long RecordedDeviceBytes { get; set; }
+
+    /// <summary>Bytes of recorded loop values held in host memory (swap_memory) right now.</summary>
+    public long RecordedHostBytes { get; set; }
+
+    /// <summary>The most device bytes used beyond the outer plan's own values at any moment (loop state, body plans, records).</summary>
+    public long PeakExtraBytes { get; private set; }
+
+    /// <summary>Notes the device bytes in use beyond the outer plan right now.</summary>
+    public void NoteExtra(long bytes) => PeakExtraBytes = Math.Max(PeakExtraBytes, bytes);
+}
+
+/// <summary>The values one execution of a loop recorded for its gradient: per iteration, one array per saved tensor.</summary>
+internal sealed class LoopRecord(bool inHostMemory)
+{
+    /// <summary>Whether the values were moved to host memory (swap_memory).</summary>
+    public bool InHostMemory { get; } = inHostMemory;
+
+    /// <summary>Per iteration, the saved values.</summary>
+    public List<HostTensor[]> Iterations { get; } = new();
+
+    /// <summary>Bytes held.</summary>
+    public long Bytes { get; set; }
 }

@@ -104,8 +104,9 @@ public sealed class Session : IDisposable
                 $"OOM when running {(at is null ? "the plan" : $"{at.Type} '{at.Name}'")}: the run needs {peak} bytes ({plan.PeakBytes} for values, " +
                 $"{_state.VariableBytes} for variables) but the device memory limit is {limit} bytes.");
         }
-        var results = plan.Execute(new RunState(_state, fed));
-        LastRunPeakBytes = plan.PeakBytes + _state.VariableBytes;
+        var context = new RunContext(new PlanOptions(Options.Fusion));
+        var results = plan.Execute(new RunState(_state, fed, context));
+        LastRunPeakBytes = plan.PeakBytes + _state.VariableBytes + context.PeakExtraBytes;
         return results;
     }
 

@@ -407,3 +407,60 @@ public sealed class ScatterAddPrim(Prim updates, Prim indices, int axis, int[] d
     /// <inheritdoc/>
     public override string Describe() => $"scatter-add axis {Axis}";
 }
+
+/// <summary>
+/// <c>buffer</c> with the slice at <c>index</c> along axis 0 replaced by <c>value</c> (a TensorArray write). When
+/// <see cref="Donate"/> is set the kernel may update the buffer in place (the planner sets it only for a loop
+/// variable nothing else reads).
+/// </summary>
+public sealed class UpdateSlicePrim(Prim buffer, Prim index, Prim value) : Prim(buffer.DType, buffer.Dims, buffer, index, value)
+{
+    /// <summary>Whether the buffer operand may be overwritten in place.</summary>
+    public bool Donate { get; set; }
+    /// <inheritdoc/>
+    public override string Describe() => Donate ? "update-slice in place" : "update-slice";
+}
+
+/// <summary>
+/// A while loop: runs the loop's condition and body plans until the condition is false. Its value is a tuple; each
+/// result is a <see cref="TupleElementPrim"/>. Inputs: the initial loop variables, then the captured tensors.
+/// </summary>
+public sealed class LoopPrim(Operation whileOp, LoopFrame frame, Prim[] inputs) : Prim(DType.Bool, [], inputs)
+{
+    /// <summary>The While op.</summary>
+    public Operation WhileOp { get; } = whileOp;
+    /// <summary>The loop's frame.</summary>
+    public LoopFrame Frame { get; } = frame;
+    /// <summary>Whether each iteration's <see cref="LoopFrame.Saved"/> values are recorded for the loop's gradient.</summary>
+    public bool SaveForGradient { get; set; }
+    /// <inheritdoc/>
+    public override string Describe() => $"while {Frame.Name}{(SaveForGradient ? " (saving for gradient)" : "")}";
+}
+
+/// <summary>
+/// The gradient of a while loop (backprop through time): runs the gradient body once per recorded forward
+/// iteration, last first, carrying the loop variables' gradients and summing the captured tensors' gradients.
+/// Inputs: the gradients of the loop's float results, then the gradient body's captured tensors.
+/// </summary>
+public sealed class LoopGradPrim(Operation gradOp, WhileGradient spec, Prim[] inputs) : Prim(DType.Bool, [], inputs)
+{
+    /// <summary>The WhileGrad op.</summary>
+    public Operation GradOp { get; } = gradOp;
+    /// <summary>What the gradient body computes.</summary>
+    public WhileGradient Spec { get; } = spec;
+    /// <summary>Which results (variable gradients, then captured-tensor gradients) the plan reads.</summary>
+    public bool[] UsedOutputs { get; set; } = [];
+    /// <summary>Element counts of the captured tensors' gradients (zeros when no iteration ran).</summary>
+    public int[] CaptureSizes { get; set; } = [];
+    /// <inheritdoc/>
+    public override string Describe() => $"while-grad {Spec.ForwardFrame.Name}";
+}
+
+/// <summary>Element <see cref="Index"/> of a loop's result tuple (a view).</summary>
+public sealed class TupleElementPrim(Prim tuple, int index, DType dtype, int[] dims) : Prim(dtype, dims, tuple)
+{
+    /// <summary>The position in the tuple.</summary>
+    public int Index { get; } = index;
+    /// <inheritdoc/>
+    public override string Describe() => $"element {Index}";
+}

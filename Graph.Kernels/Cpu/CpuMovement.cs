@@ -67,6 +67,20 @@ internal static class CpuMovement
             }
     }
 
+    /// <summary>The buffer with row <c>index</c> replaced: in place when the planner allowed it and the array is the loop's own.</summary>
+    public static Array UpdateSlice(UpdateSlicePrim p, Array buffer, Array index, Array value, RunState state)
+    {
+        var rows = p.Dims.Length == 0 ? 1 : p.Dims[0];
+        var i = index switch { int[] a => (long)a[0], long[] l => l[0], _ => throw new InvalidArgumentException($"{p.OriginName}: the index must be int32 or int64.") };
+        if (i < 0 || i >= rows)
+            throw new InvalidArgumentException($"{p.OriginName}: TensorArray index {i} is out of range; the array has size {rows}.");
+        var inPlace = p.Donate && p.Inputs[0] is FeedPrim f && state.MayDonate(f.Tensor);
+        var result = inPlace ? buffer : (Array)buffer.Clone();
+        var row = value.Length;
+        Array.Copy(value, 0, result, i * row, row);
+        return result;
+    }
+
     public static HostTensor CheckIndices(CheckIndicesPrim p, HostTensor indices)
     {
         var idx = ToLongs(indices.Data);

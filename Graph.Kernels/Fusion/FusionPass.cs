@@ -268,7 +268,7 @@ public static class FusionPass
     }
 
     /// <summary>Sources and views: constants, feeds, variable reads and reshapes.</summary>
-    public static bool IsBinding(Prim p) => p is ConstantPrim or FeedPrim or ReadVariablePrim or ReshapePrim;
+    public static bool IsBinding(Prim p) => p is ConstantPrim or FeedPrim or ReadVariablePrim or ReshapePrim or TupleElementPrim;
 
     /// <summary>Primitives a fused kernel evaluates element by element.</summary>
     public static bool IsElementwise(Prim p) => p is UnaryPrim or BinaryPrim or SelectPrim or CastPrim or IotaPrim or AssignVariablePrim

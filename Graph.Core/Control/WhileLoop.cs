@@ -1,0 +1,246 @@
+namespace Graph.Core;
+
+/// <summary>A loop variable inside a while-loop frame: fed by the loop runtime each iteration.</summary>
+internal sealed class LoopVarDef : OpDef
+{
+    public static readonly LoopVarDef Instance = new();
+    public override string Type => "LoopVar";
+    public override bool IsStateful => true;
+    public override OutputSpec[] Infer(OpBuildContext ctx) => [new(ctx.Attr<DType>("dtype"), ctx.Attr<Shape>("shape"))];
+
+    public override void Lower(LoweringContext ctx) =>
+        throw new InvalidOperationException($"Loop variable '{ctx.Op.Name}' is only defined inside its loop; it was used outside it.");
+}
+
+/// <summary>What the gradient of one while loop computes (built by <see cref="WhileDef.Gradient"/>).</summary>
+public sealed class WhileGradient
+{
+    internal WhileGradient(Operation forward, LoopFrame forwardFrame, LoopFrame gradFrame)
+    {
+        Forward = forward;
+        ForwardFrame = forwardFrame;
+        GradFrame = gradFrame;
+    }
+
+    /// <summary>The forward While op.</summary>
+    public Operation Forward { get; }
+    /// <summary>The forward loop's frame.</summary>
+    public LoopFrame ForwardFrame { get; }
+    /// <summary>The frame of the gradient body.</summary>
+    public LoopFrame GradFrame { get; }
+    /// <summary>Indices of the forward loop variables that carry gradients (float ones).</summary>
+    public int[] FloatVars { get; internal set; } = [];
+    /// <summary>Indices of the forward captured tensors that get gradients (float ones).</summary>
+    public int[] FloatCaptures { get; internal set; } = [];
+    /// <summary>Placeholders for the incoming gradients of <see cref="FloatVars"/>, in the gradient frame.</summary>
+    public Tensor[] GradIn { get; internal set; } = [];
+    /// <summary>The gradients of the loop variables at the start of the iteration.</summary>
+    public Tensor[] VarGrads { get; internal set; } = [];
+    /// <summary>This iteration's gradient of each captured tensor in <see cref="FloatCaptures"/> (null: none).</summary>
+    public Tensor?[] CaptureGrads { get; internal set; } = [];
+    /// <summary>Forward body tensors the gradient body reads, fed from the values recorded per iteration.</summary>
+    public Tensor[] Saved { get; internal set; } = [];
+    /// <summary>Tensors from outside both frames that the gradient body reads.</summary>
+    public Tensor[] Captures { get; internal set; } = [];
+}
+
+/// <summary>
+/// A while loop (TF's while_loop): inputs are the initial loop variables then the captured tensors; outputs are the
+/// final loop variables. The condition and body live in its <see cref="LoopFrame"/>.
+/// </summary>
+internal sealed class WhileDef : OpDef
+{
+    public static readonly WhileDef Instance = new();
+    public override string Type => "While";
+    public override bool IsStateful => true;
+
+    public override OutputSpec[] Infer(OpBuildContext ctx)
+    {
+        var frame = ctx.Attr<LoopFrame>("frame");
+        return frame.LoopVars.Select(v => new OutputSpec(v.DType, v.Shape)).ToArray();
+    }
+
+    public override void Lower(LoweringContext ctx)
+    {
+        var frame = ctx.Op.Attr<LoopFrame>("frame");
+        var loop = ctx.Add(new LoopPrim(ctx.Op, frame, ctx.Inputs.ToArray()));
+        for (var i = 0; i < frame.LoopVars.Count; i++)
+            ctx.SetOutput(i, ctx.Add(new TupleElementPrim(loop, i, frame.LoopVars[i].DType, ctx.Input(i).Dims)));
+    }
+
+    /// <summary>
+    /// Backprop through time: differentiates the body once, symbolically, into a gradient body (its own frame) that
+    /// reads the forward values it needs from per-iteration records, and returns the WhileGrad op's results.
+    /// </summary>
+    public override Tensor?[] Gradient(Operation op, Tensor?[] grads)
+    {
+        var frame = op.Attr<LoopFrame>("frame");
+        var g = op.Graph;
+        var n = frame.LoopVars.Count;
+        var spec = new WhileGradient(op, frame, new LoopFrame(op.Name + "_grad", op.Frame))
+        {
+            FloatVars = Enumerable.Range(0, n).Where(i => frame.LoopVars[i].DType.IsFloating()).ToArray(),
+            FloatCaptures = Enumerable.Range(0, frame.Captures.Count).Where(i => frame.Captures[i].DType.IsFloating()).ToArray(),
+        };
+        var gradFrame = spec.GradFrame;
+        var outer = g.CurrentFrame;
+        g.CurrentFrame = gradFrame;
+        try
+        {
+            spec.GradIn = spec.FloatVars.Select(i => g.AddOp(LoopVarDef.Instance, [],
+                OpRules.Attrs(("dtype", frame.LoopVars[i].DType), ("shape", frame.LoopVars[i].Shape)), "grad_in").Output).ToArray();
+            var xs = spec.FloatVars.Select(i => frame.LoopVars[i]).Concat(spec.FloatCaptures.Select(i => frame.Captures[i])).ToList();
+            var ys = spec.FloatVars.Select(i => frame.BodyOutputs[i]).ToList();
+            var gx = ys.Count == 0 ? xs.Select(_ => (Tensor?)null).ToArray() : TF.Gradients(ys, xs, spec.GradIn, name: "body_grad");
+            spec.VarGrads = spec.FloatVars.Select((_, k) => gx[k] ?? TF.ZerosLike(spec.GradIn[k])).ToArray();
+            spec.CaptureGrads = gx.Skip(spec.FloatVars.Length).ToArray();
+        }
+        finally
+        {
+            g.CurrentFrame = outer;
+        }
+
+        // What the gradient body reads from outside itself: forward body values (recorded per iteration) and outer tensors.
+        var saved = new List<Tensor>();
+        var captures = new List<Tensor>();
+        foreach (var gop in g.Operations.Where(o => o.Frame == gradFrame))
+            foreach (var t in gop.Inputs)
+            {
+                if (gradFrame.Encloses(t.Op.Frame)) continue;
+                if (frame.Encloses(t.Op.Frame)) { if (!saved.Contains(t)) saved.Add(t); }
+                else if (!captures.Contains(t)) captures.Add(t);
+            }
+        spec.Saved = saved.ToArray();
+        spec.Captures = captures.ToArray();
+        foreach (var t in saved)
+            if (!frame.Saved.Contains(t)) frame.Saved.Add(t);
+        gradFrame.LoopVars = spec.GradIn;
+        gradFrame.BodyOutputs = spec.VarGrads;
+        gradFrame.Captures = spec.Captures;
+
+        var gradOfOutputs = spec.FloatVars.Select(i => grads[i] ?? TF.ZerosLike(op.Outputs[i])).ToList();
+        var forwardCaptures = spec.FloatCaptures.Select(i => op.Inputs[n + i]);
+        var gradOp = g.AddOp(WhileGradDef.Instance, gradOfOutputs.Concat(spec.Captures).Concat(forwardCaptures).Append(op.Outputs[0]),
+            OpRules.Attrs(("spec", spec)), op.Name.Split('/')[^1] + "_grad");
+        var result = new Tensor?[op.Inputs.Count];
+        for (var k = 0; k < spec.FloatVars.Length; k++) result[spec.FloatVars[k]] = gradOp.Outputs[k];
+        for (var k = 0; k < spec.FloatCaptures.Length; k++)
+            if (spec.CaptureGrads[k] != null) result[n + spec.FloatCaptures[k]] = gradOp.Outputs[spec.FloatVars.Length + k];
+        return result;
+    }
+}
+
+/// <summary>The gradient of a While op: outputs the gradients of its float loop variables, then of its float captures.</summary>
+internal sealed class WhileGradDef : OpDef
+{
+    public static readonly WhileGradDef Instance = new();
+    public override string Type => "WhileGrad";
+    public override bool IsStateful => true;
+
+    public override OutputSpec[] Infer(OpBuildContext ctx)
+    {
+        var spec = ctx.Attr<WhileGradient>("spec");
+        var frame = spec.ForwardFrame;
+        return spec.FloatVars.Select(i => new OutputSpec(frame.LoopVars[i].DType, frame.LoopVars[i].Shape))
+            .Concat(spec.FloatCaptures.Select(i => new OutputSpec(frame.Captures[i].DType, frame.Captures[i].Shape))).ToArray();
+    }
+
+    /// <summary>
+    /// Inputs: the incoming gradients (one per float loop variable), the gradient body's captures, the forward float
+    /// captures (read only for their concrete shapes), and one forward result (which orders this after the loop).
+    /// </summary>
+    public override void Lower(LoweringContext ctx)
+    {
+        var spec = ctx.Op.Attr<WhileGradient>("spec");
+        var nv = spec.FloatVars.Length;
+        var runtimeInputs = ctx.Inputs.Take(nv + spec.Captures.Length).ToArray();
+        // The forward result stays an input so the forward loop runs (and records) first.
+        var loop = ctx.Add(new LoopGradPrim(ctx.Op, spec, runtimeInputs.Append(ctx.Input(ctx.Inputs.Count - 1)).ToArray()));
+        for (var k = 0; k < nv; k++) ctx.SetOutput(k, ctx.Add(new TupleElementPrim(loop, k, spec.GradIn[k].DType, runtimeInputs[k].Dims)));
+        loop.CaptureSizes = new int[spec.FloatCaptures.Length];
+        for (var k = 0; k < spec.FloatCaptures.Length; k++)
+        {
+            var like = ctx.Input(nv + spec.Captures.Length + k);
+            loop.CaptureSizes[k] = checked((int)like.Size);
+            ctx.SetOutput(nv + k, ctx.Add(new TupleElementPrim(loop, nv + k, like.DType, like.Dims)));
+        }
+    }
+
+    public override Tensor?[] Gradient(Operation op, Tensor?[] grads) => throw new InvalidArgumentException($"Second-order gradients through while loops are not supported ('{op.Name}').");
+}
+
+public static partial class TF
+{
+    /// <summary>
+    /// Repeats <paramref name="body"/> while <paramref name="cond"/> holds (tf.while_loop). Both lambdas build graph ops
+    /// over the loop variables (placeholders standing for their current values); tensors from outside that they use
+    /// are loop invariants. The body is compiled once into its own plan and reused every iteration. Trip counts may
+    /// depend on data; loops nest. <paramref name="shapeInvariants"/> relax the static shapes (e.g. an unknown batch);
+    /// at run time a loop variable keeps its shape. With <paramref name="swapMemory"/> the values kept for the gradient
+    /// live in host memory. The gradient (backprop through time) comes from <see cref="Gradients(IReadOnlyList{Tensor}, IReadOnlyList{Tensor}, IReadOnlyList{Tensor}?, string)"/> as for any op.
+    /// </summary>
+    public static Tensor[] WhileLoop(Func<Tensor[], Tensor> cond, Func<Tensor[], Tensor[]> body, IReadOnlyList<Tensor> loopVars,
+        int? maximumIterations = null, IReadOnlyList<Shape>? shapeInvariants = null, bool swapMemory = false, string? name = null)
+    {
+        var g = G;
+        if (loopVars.Count == 0) throw new InvalidArgumentException("WhileLoop: at least one loop variable is needed.");
+        foreach (var v in loopVars) g.CheckOwned(v, "WhileLoop");
+        if (shapeInvariants != null && shapeInvariants.Count != loopVars.Count)
+            throw new InvalidArgumentException($"WhileLoop: {shapeInvariants.Count} shape invariants for {loopVars.Count} loop variables.");
+        var vars = loopVars.ToList();
+        var invariants = shapeInvariants?.ToList() ?? vars.Select(v => v.Shape).ToList();
+        for (var i = 0; i < vars.Count; i++)
+            if (!invariants[i].IsCompatibleWith(vars[i].Shape))
+                throw new InvalidArgumentException($"WhileLoop: loop variable {i} ({vars[i].Name}) has shape {vars[i].Shape}, incompatible with its shape invariant {invariants[i]}.");
+        using var scope = g.NameScope(name ?? "while");
+        var scopeName = g.CurrentNameScope;
+        if (maximumIterations is { } max)
+        {
+            if (max < 0) throw new InvalidArgumentException($"WhileLoop: maximum_iterations must be >= 0, got {max}.");
+            vars.Add(Constant(0, name: "iteration_counter"));
+            invariants.Add(Shape.Scalar);
+        }
+        var frame = new LoopFrame(scopeName, g.CurrentFrame) { SwapMemory = swapMemory, MaximumIterations = maximumIterations };
+        var outer = g.CurrentFrame;
+        g.CurrentFrame = frame;
+        try
+        {
+            var placeholders = vars.Select((v, i) => g.AddOp(LoopVarDef.Instance, [], OpRules.Attrs(("dtype", v.DType), ("shape", invariants[i])), "loop_var").Output).ToArray();
+            var userVars = placeholders.Take(loopVars.Count).ToArray();
+            var condition = cond(userVars);
+            if (condition.DType != DType.Bool || (condition.Shape.HasRank && condition.Shape.Rank != 0))
+                throw new InvalidArgumentException($"WhileLoop: the condition must be a bool scalar, got {condition.DType.Name()} {condition.Shape}.");
+            var next = body(userVars).ToList();
+            if (next.Count != loopVars.Count)
+                throw new InvalidArgumentException($"WhileLoop: the body returned {next.Count} values for {loopVars.Count} loop variables.");
+            for (var i = 0; i < next.Count; i++)
+            {
+                if (next[i].DType != vars[i].DType)
+                    throw new InvalidArgumentException($"WhileLoop: loop variable {i} enters as {vars[i].DType.Name()} but the body returns {next[i].DType.Name()} ({next[i].Name}).");
+                if (!invariants[i].IsCompatibleWith(next[i].Shape))
+                    throw new InvalidArgumentException(
+                        $"WhileLoop: loop variable {i} has shape invariant {invariants[i]} but the body returns shape {next[i].Shape} ({next[i].Name}); pass shape_invariants to allow it.");
+            }
+            if (maximumIterations is { } m)
+            {
+                var counter = placeholders[^1];
+                condition = LogicalAnd(condition, Less(counter, Constant(m, name: "maximum_iterations")));
+                next.Add(Add(counter, Constant(1, name: "one")));
+            }
+            frame.LoopVars = placeholders;
+            frame.Condition = condition;
+            frame.BodyOutputs = next;
+        }
+        finally
+        {
+            g.CurrentFrame = outer;
+        }
+        var captures = new List<Tensor>();
+        foreach (var op in g.Operations.Where(o => o.Frame == frame))
+            foreach (var t in op.Inputs)
+                if (!frame.Encloses(t.Op.Frame) && !captures.Contains(t)) captures.Add(t);
+        frame.Captures = captures;
+        var whileOp = g.AddOp(WhileDef.Instance, vars.Concat(captures), OpRules.Attrs(("frame", frame)), scopeName + "/");
+        return whileOp.Outputs.Take(loopVars.Count).ToArray();
+    }
+}

@@ -1,0 +1,130 @@
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using Graph.Core;
+
+namespace Graph.Kernels.Loops;
+
+/// <summary>
+/// Runs a while loop: its condition and body are compiled once (per concrete shapes) into their own plans and run
+/// each iteration with the loop variables and captured tensors as feeds. The loop owns its variables' arrays, so a
+/// TensorArray write may update them in place. When the loop's gradient is in the plan, each iteration's saved values
+/// are recorded (in host memory with swap_memory).
+/// </summary>
+internal sealed class LoopRunner(LoopPrim loop)
+{
+    private ExecutionPlan? _cond, _body;
+
+    public Array[] Run(Array[] inputs, RunState state)
+    {
+        var frame = loop.Frame;
+        var n = frame.LoopVars.Count;
+        var dims = loop.Inputs.Select(i => i.Dims).ToArray();
+        var vars = new HostTensor[n];
+        for (var i = 0; i < n; i++) vars[i] = new HostTensor((Array)inputs[i].Clone(), dims[i]);
+        var feeds = new Dictionary<Tensor, HostTensor>();
+        for (var j = 0; j < frame.Captures.Count; j++) feeds[frame.Captures[j]] = new HostTensor(inputs[n + j], dims[n + j]);
+        for (var i = 0; i < n; i++) feeds[frame.LoopVars[i]] = vars[i];
+        var options = state.Context.Options;
+        _cond ??= Planner.Compile([frame.Condition!], [], feeds, options);
+        var fetches = frame.BodyOutputs.ToList();
+        if (loop.SaveForGradient) fetches.AddRange(frame.Saved);
+        _body ??= Planner.Compile(fetches, [], feeds, options);
+        var record = loop.SaveForGradient ? new LoopRecord(frame.SwapMemory) : null;
+        var donatable = new HashSet<Tensor>(frame.LoopVars);
+        var stateBytes = vars.Sum(v => (long)Buffer.ByteLength(v.Data));
+        var context = state.Context;
+        long iterations = 0;
+        while (true)
+        {
+            var stepState = new RunState(state.Session, feeds, context, donatable);
+            if (!_cond.Execute(stepState)[0].Item<bool>()) break;
+            var results = _body.Execute(stepState);
+            for (var i = 0; i < n; i++)
+            {
+                if (!results[i].DimsSpan.SequenceEqual(dims[i]))
+                    throw new InvalidArgumentException(
+                        $"While '{loop.WhileOp.Name}': loop variable {i} changed shape from {Shape.Format(dims[i])} to {Shape.Format(results[i].DimsSpan)} in iteration {iterations}; a loop variable must keep its shape.");
+                vars[i] = results[i];
+                feeds[frame.LoopVars[i]] = vars[i];
+            }
+            if (record != null)
+            {
+                var saved = results[n..];
+                record.Iterations.Add(saved);
+                var bytes = saved.Sum(t => (long)Buffer.ByteLength(t.Data));
+                record.Bytes += bytes;
+                if (record.InHostMemory) context.RecordedHostBytes += bytes;
+                else context.RecordedDeviceBytes += bytes;
+            }
+            context.NoteExtra(context.RecordedDeviceBytes + stateBytes + _body.PeakBytes);
+            iterations++;
+        }
+        if (record != null)
+        {
+            if (!context.LoopRecords.TryGetValue(loop.WhileOp, out var stack)) context.LoopRecords[loop.WhileOp] = stack = new Stack<LoopRecord>();
+            stack.Push(record);
+        }
+        return vars.Select(v => v.Data).ToArray();
+    }
+}
+
+/// <summary>
+/// Runs the gradient of a while loop: pops the forward loop's record, then runs the gradient body once per recorded
+/// iteration, last first, carrying the loop variables' gradients and summing the captured tensors' gradients.
+/// </summary>
+internal sealed class LoopGradRunner(LoopGradPrim prim)
+{
+    private ExecutionPlan? _plan;
+
+    public Array[] Run(Array[] inputs, RunState state)
+    {
+        var spec = prim.Spec;
+        var nv = spec.FloatVars.Length;
+        var context = state.Context;
+        if (!context.LoopRecords.TryGetValue(spec.Forward, out var stack) || stack.Count == 0)
+            throw new InvalidOperationException($"WhileGrad '{prim.GradOp.Name}': the forward loop '{spec.Forward.Name}' recorded no values in this run.");
+        var record = stack.Pop();
+        var dims = prim.Inputs.Select(i => i.Dims).ToArray();
+        var grads = new HostTensor[nv];
+        for (var k = 0; k < nv; k++) grads[k] = new HostTensor((Array)inputs[k].Clone(), dims[k]);
+        var feeds = new Dictionary<Tensor, HostTensor>();
+        for (var j = 0; j < spec.Captures.Length; j++) feeds[spec.Captures[j]] = new HostTensor(inputs[nv + j], dims[nv + j]);
+        var savedIndex = spec.Saved.Select(t => spec.ForwardFrame.Saved.IndexOf(t)).ToArray();
+        var captureOutputs = Enumerable.Range(0, spec.FloatCaptures.Length)
+            .Where(k => spec.CaptureGrads[k] != null && (prim.UsedOutputs.Length == 0 || prim.UsedOutputs[nv + k])).ToArray();
+        var sums = new HostTensor?[spec.FloatCaptures.Length];
+        var donatable = new HashSet<Tensor>(spec.GradIn);
+        for (var it = record.Iterations.Count - 1; it >= 0; it--)
+        {
+            for (var k = 0; k < nv; k++) feeds[spec.GradIn[k]] = grads[k];
+            for (var j = 0; j < spec.Saved.Length; j++) feeds[spec.Saved[j]] = record.Iterations[it][savedIndex[j]];
+            _plan ??= Planner.Compile(spec.VarGrads.Concat(captureOutputs.Select(k => spec.CaptureGrads[k]!)).ToList(), [], feeds, context.Options);
+            var results = _plan.Execute(new RunState(state.Session, feeds, context, donatable));
+            for (var k = 0; k < nv; k++) grads[k] = results[k];
+            for (var c = 0; c < captureOutputs.Length; c++)
+            {
+                var k = captureOutputs[c];
+                var r = results[nv + c];
+                if (sums[k] == null) sums[k] = r;
+                else Accumulate(sums[k]!.Data, r.Data);
+            }
+            context.NoteExtra(context.RecordedDeviceBytes + _plan.PeakBytes);
+        }
+        if (record.InHostMemory) context.RecordedHostBytes -= record.Bytes;
+        else context.RecordedDeviceBytes -= record.Bytes;
+        var outputs = new Array[nv + spec.FloatCaptures.Length];
+        for (var k = 0; k < nv; k++) outputs[k] = grads[k].Data;
+        for (var k = 0; k < spec.FloatCaptures.Length; k++)
+            outputs[nv + k] = sums[k]?.Data ?? Array.CreateInstance(spec.ForwardFrame.Captures[spec.FloatCaptures[k]].DType.ClrType(), prim.CaptureSizes[k]);
+        return outputs;
+    }
+
+    private static void Accumulate(Array sum, Array value)
+    {
+        switch (sum)
+        {
+            case float[] s: TensorPrimitives.Add(s, (float[])value, s); break;
+            case double[] d: TensorPrimitives.Add(d, (double[])value, d); break;
+            default: throw new InvalidOperationException("Only float gradients accumulate.");
+        }
+    }
+}

@@ -1,0 +1,112 @@
+using Graph.Core;
+using Graph.Kernels;
+
+namespace Graph.Tests;
+
+[TestFixture]
+public class WhileLoopTests
+{
+    [Test]
+    public void CountsToTen()
+    {
+        var g = new ComputeGraph();
+        using var scope = g.AsDefault();
+        var i0 = TF.Constant(0);
+        var r = TF.WhileLoop(v => TF.Less(v[0], TF.Constant(10)), v => [v[0] + 1.0], [i0]);
+        using var sess = new Session(g);
+        sess.Run(r[0]).Item<int>().Should().Be(10);
+    }
+
+    [Test]
+    public void DataDependentTripCountAndInvariants()
+    {
+        var g = new ComputeGraph();
+        using var scope = g.AsDefault();
+        var limit = TF.Placeholder(DType.Float32, Shape.Scalar, "limit");
+        var step = TF.Placeholder(DType.Float32, Shape.Scalar, "step");
+        var r = TF.WhileLoop(v => TF.Less(v[0], limit), v => [v[0] + step, v[1] + 1.0], [TF.Constant(0f), TF.Constant(0)]);
+        using var sess = new Session(g);
+        var (x, n) = sess.Run(r[0], r[1], new FeedDict { { limit, 10f }, { step, 3f } });
+        x.Item<float>().Should().Be(12f);
+        n.Item<int>().Should().Be(4);
+        sess.Run(r[1], new FeedDict { { limit, 100f }, { step, 25f } }).Item<int>().Should().Be(4);
+        sess.PlansCompiled.Should().Be(2, "fetching different tensors is a new plan; the loop body plan is reused inside");
+    }
+
+    [Test]
+    public void MaximumIterationsStopsTheLoop()
+    {
+        var g = new ComputeGraph();
+        using var scope = g.AsDefault();
+        var r = TF.WhileLoop(v => TF.Constant(true), v => [v[0] * 2.0], [TF.Constant(1f)], maximumIterations: 5);
+        using var sess = new Session(g);
+        sess.Run(r[0]).Item<float>().Should().Be(32f);
+    }
+
+    [Test]
+    public void NestedLoops()
+    {
+        var g = new ComputeGraph();
+        using var scope = g.AsDefault();
+        // sum over i < 4 of sum over j < i of 1 = 0+1+2+3 = 6
+        var r = TF.WhileLoop(v => TF.Less(v[0], TF.Constant(4)), v =>
+        {
+            var inner = TF.WhileLoop(w => TF.Less(w[0], v[0]), w => [w[0] + 1.0, w[1] + 1.0], [TF.Constant(0), v[1]]);
+            return [v[0] + 1.0, inner[1]];
+        }, [TF.Constant(0), TF.Constant(0)]);
+        using var sess = new Session(g);
+        sess.Run(r[1]).Item<int>().Should().Be(6);
+    }
+
+    [Test]
+    public void TensorArrayWritesEachStep()
+    {
+        var g = new ComputeGraph();
+        using var scope = g.AsDefault();
+        var xs = TF.Placeholder(DType.Float32, new Shape(-1, 2), "xs");
+        var output = TensorArray.Zeros(xs, TF.Slice(xs, [0, 0], [1, -1]) * 0.0 + TF.Constant(new float[,] { { 0, 0 } }));
+        var r = TF.WhileLoop(v => TF.Less(v[0], TF.Size(xs) / TF.Constant(2)), v =>
+        {
+            var x = TF.Gather(xs, v[0]);
+            return [v[0] + 1.0, new TensorArray(v[1]).Write(v[0], TF.Reshape(x * 10.0, [1, 2])).Flow];
+        }, [TF.Constant(0), output.Flow]);
+        using var sess = new Session(g);
+        var result = sess.Run(r[1], new FeedDict { { xs, new float[,] { { 1, 2 }, { 3, 4 }, { 5, 6 } } } });
+        result.Dims.Should().Equal(3, 1, 2);
+        result.ToArray<float>().Should().Equal(10f, 20f, 30f, 40f, 50f, 60f);
+    }
+
+    [Test]
+    public void GradientThroughALoopSumsInvariantGradients()
+    {
+        // x_{k+1} = x_k * w for 3 steps: x3 = x0 w³; d/dw = 3 x0 w², d/dx0 = w³.
+        var g = new ComputeGraph();
+        using var scope = g.AsDefault();
+        var w = TF.Placeholder(DType.Float64, Shape.Scalar, "w");
+        var x0 = TF.Placeholder(DType.Float64, Shape.Scalar, "x0");
+        var r = TF.WhileLoop(v => TF.Less(v[1], TF.Constant(3)), v => [v[0] * w, v[1] + 1.0], [x0, TF.Constant(0)]);
+        var grads = TF.Gradients(r[0], w, x0);
+        using var sess = new Session(g);
+        var feeds = new FeedDict { { w, 1.5 }, { x0, 2.0 } };
+        var (gw, gx) = sess.Run(grads[0]!, grads[1]!, feeds);
+        gw.Item<double>().Should().BeApproximately(3 * 2.0 * 1.5 * 1.5, 1e-12);
+        gx.Item<double>().Should().BeApproximately(1.5 * 1.5 * 1.5, 1e-12);
+    }
+
+    [Test]
+    [Category("GradientCheck")]
+    public void BpttMatchesFiniteDifferencesOnATinyRnn()
+    {
+        GradientCheck.Check(x =>
+        {
+            // h_{t+1} = tanh(x_t W + h_t U), 3 steps, loss sums the final state.
+            var (xs, w, u, h0) = (x[0], x[1], x[2], x[3]);
+            var r = TF.WhileLoop(v => TF.Less(v[0], TF.Constant(3)), v =>
+            {
+                var xt = TF.Gather(xs, v[0]);
+                return [v[0] + 1.0, TF.Tanh(TF.MatMul(xt, w) + TF.MatMul(v[1], u))];
+            }, [TF.Constant(0), h0]);
+            return r[1];
+        }, GradientCheck.Random(1, -1, 1, 3, 2, 4), GradientCheck.Random(2, -1, 1, 4, 3), GradientCheck.Random(3, -1, 1, 3, 3), GradientCheck.Random(4, -1, 1, 2, 3));
+    }
+}
