@@ -72,6 +72,34 @@ internal sealed class WhileDef : OpDef
     /// Backprop through time: differentiates the body once, symbolically, into a gradient body (its own frame) that
     /// reads the forward values it needs from per-iteration records, and returns the WhileGrad op's results.
     /// </summary>
+    /// <summary>
+    /// Whether loop variable i's value reaches another variable's next value. A variable that only feeds itself (an
+    /// output TensorArray) and gets no gradient from outside has a zero gradient throughout, so it is left out.
+    /// </summary>
+    private static bool FeedsOtherVariables(LoopFrame frame, int i)
+    {
+        var consumers = new Dictionary<Tensor, List<Operation>>();
+        foreach (var op in frame.LoopVars[0].Graph.Operations.Where(o => frame.Encloses(o.Frame)))
+            foreach (var input in op.Inputs)
+            {
+                if (!consumers.TryGetValue(input, out var list)) consumers[input] = list = new List<Operation>();
+                list.Add(op);
+            }
+        var others = frame.BodyOutputs.Where((_, j) => j != i).ToHashSet();
+        var seen = new HashSet<Tensor>();
+        var stack = new Stack<Tensor>([frame.LoopVars[i]]);
+        while (stack.Count > 0)
+        {
+            var t = stack.Pop();
+            if (!seen.Add(t)) continue;
+            if (others.Contains(t)) return true;
+            if (consumers.TryGetValue(t, out var ops))
+                foreach (var o in ops)
+                    foreach (var output in o.Outputs) stack.Push(output);
+        }
+        return false;
+    }
+
     public override Tensor?[] Gradient(Operation op, Tensor?[] grads)
     {
         var frame = op.Attr<LoopFrame>("frame");
@@ -79,7 +107,7 @@ internal sealed class WhileDef : OpDef
         var n = frame.LoopVars.Count;
         var spec = new WhileGradient(op, frame, new LoopFrame(op.Name + "_grad", op.Frame))
         {
-            FloatVars = Enumerable.Range(0, n).Where(i => frame.LoopVars[i].DType.IsFloating()).ToArray(),
+            FloatVars = Enumerable.Range(0, n).Where(i => frame.LoopVars[i].DType.IsFloating() && (grads[i] != null || FeedsOtherVariables(frame, i))).ToArray(),
             FloatCaptures = Enumerable.Range(0, frame.Captures.Count).Where(i => frame.Captures[i].DType.IsFloating()).ToArray(),
         };
         var gradFrame = spec.GradFrame;

@@ -464,3 +464,13 @@ public sealed class TupleElementPrim(Prim tuple, int index, DType dtype, int[] d
     /// <inheritdoc/>
     public override string Describe() => $"element {Index}";
 }
+
+/// <summary>
+/// Orthonormalises the columns of a tall matrix [m, n] (m ≥ n) by modified Gram–Schmidt in float64: the Q of the QR
+/// decomposition whose R has a positive diagonal (what Keras' orthogonal initializer computes).
+/// </summary>
+public sealed class OrthogonalizePrim(Prim x) : Prim(x.DType, x.Dims, x)
+{
+    /// <inheritdoc/>
+    public override string Describe() => "orthogonalize";
+}

@@ -87,3 +87,37 @@ public static partial class TF
         }
     }
 }
+
+/// <summary>A random op shaped like its input (whose shape may be known only at run time), e.g. for dropout masks.</summary>
+internal sealed class RandomLikeDef(string type, RandomKind kind) : OpDef
+{
+    public static readonly RandomLikeDef Uniform = new("RandomUniformLike", RandomKind.Uniform);
+
+    public override string Type => type;
+    public override bool IsStateful => true;
+
+    public override OutputSpec[] Infer(OpBuildContext ctx)
+    {
+        var dtype = ctx.Attr<DType>("dtype");
+        if (!dtype.IsFloating()) throw new InvalidArgumentException($"{ctx.Label(type)}: dtype must be float32 or float64, got {dtype.Name()}.");
+        return [new(dtype, ctx.Inputs[0].Shape)];
+    }
+
+    public override void Lower(LoweringContext ctx)
+    {
+        var op = ctx.Op;
+        ctx.SetOutput(0, ctx.Add(new RandomPrim(kind, op.Output.DType, ctx.Input(0).Dims, op.Attr<long>("seed"), op.Attr<long>("seed2"), op)));
+    }
+
+    public override Tensor?[] Gradient(Operation op, Tensor?[] grads) => [null];
+}
+
+public static partial class TF
+{
+    /// <summary>Uniform random values in [0, 1) with the shape of <paramref name="like"/>, known at run time.</summary>
+    public static Tensor RandomUniformLike(Tensor like, DType dtype = DType.Float32, int? seed = null, string? name = null)
+    {
+        var (s1, s2) = GetSeed(seed);
+        return G.AddOp(RandomLikeDef.Uniform, [like], OpRules.Attrs(("dtype", dtype), ("seed", s1), ("seed2", s2)), name).Output;
+    }
+}

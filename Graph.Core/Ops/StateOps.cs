@@ -238,8 +238,22 @@ public static partial class TF
     private static Variable MakeVariable(Func<Tensor> makeInitialValue, string? name, bool trainable)
     {
         var g = G;
-        // Variables live outside any control-dependency scope (TF1's init_scope).
+        // Variables live outside any control-dependency scope and any loop frame (TF1's init_scope).
         using var noControl = g.ControlDependencies(null);
+        var frame = g.CurrentFrame;
+        g.CurrentFrame = null;
+        try
+        {
+            return MakeVariableOutsideLoops(g, makeInitialValue, name, trainable);
+        }
+        finally
+        {
+            g.CurrentFrame = frame;
+        }
+    }
+
+    private static Variable MakeVariableOutsideLoops(ComputeGraph g, Func<Tensor> makeInitialValue, string? name, bool trainable)
+    {
         using var scope = g.NameScope(name ?? "Variable");
         var scopeName = g.CurrentNameScope;
         var initialValue = makeInitialValue();

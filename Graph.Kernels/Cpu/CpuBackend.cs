@@ -16,6 +16,7 @@ internal static class CpuBackend
         GatherPrim g => (x, _) => CpuMovement.Gather(g, x[0], x[1]),
         ScatterAddPrim s => (x, _) => CpuMovement.ScatterAdd(s, x[0], x[1]),
         CheckIndicesPrim c => (x, _) => CpuMovement.CheckIndices(c, x[0]),
+        OrthogonalizePrim o => (x, _) => CpuMovement.Orthogonalize(o, x[0]),
         _ => throw new InvalidOperationException($"The cpu device has no single kernel for primitive {p.Describe()} ({p.OriginName})."),
     };
 }

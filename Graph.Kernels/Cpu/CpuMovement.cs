@@ -81,12 +81,36 @@ internal static class CpuMovement
         return result;
     }
 
+    /// <summary>Modified Gram–Schmidt on the columns, in float64.</summary>
+    public static HostTensor Orthogonalize(OrthogonalizePrim p, HostTensor x)
+    {
+        var (m, n) = (p.Dims[0], p.Dims[1]);
+        var a = x.ToArray<double>();
+        for (var j = 0; j < n; j++)
+        {
+            for (var k = 0; k < j; k++)
+            {
+                double dot = 0;
+                for (var i = 0; i < m; i++) dot += a[i * n + k] * a[i * n + j];
+                for (var i = 0; i < m; i++) a[i * n + j] -= dot * a[i * n + k];
+            }
+            double norm = 0;
+            for (var i = 0; i < m; i++) norm += a[i * n + j] * a[i * n + j];
+            norm = Math.Sqrt(norm);
+            if (norm == 0) throw new InvalidArgumentException($"{p.OriginName}: the matrix has linearly dependent columns.");
+            for (var i = 0; i < m; i++) a[i * n + j] /= norm;
+        }
+        return new HostTensor(a, p.Dims).AsType(p.DType);
+    }
+
     public static HostTensor CheckIndices(CheckIndicesPrim p, HostTensor indices)
     {
         var idx = ToLongs(indices.Data);
         for (var i = 0; i < idx.Length; i++)
             if (idx[i] < 0 || idx[i] >= p.Limit)
-                throw new InvalidArgumentException(p.What == "label"
+                throw new InvalidArgumentException(p.What == "sequence_length"
+                    ? $"{p.OriginName}: sequence_length[{i}] = {idx[i]} is outside [0, {p.Limit - 1}]: a sequence length must be between 0 and the number of time steps."
+                    : p.What == "label"
                     ? $"{p.OriginName}: Received a label value of {idx[i]} which is outside the valid range of [0, {p.Limit}). Label values: {string.Join(' ', idx.Take(20))}{(idx.Length > 20 ? " ..." : "")}"
                     : $"{p.OriginName}: {p.What}[{i}] = {idx[i]} is not in [0, {p.Limit}).");
         return indices;

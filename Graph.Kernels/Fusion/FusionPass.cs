@@ -102,6 +102,7 @@ public static class FusionPass
                 if (g == target || g.Kind != GroupKind.Fused || g.Tail != null || target.Tail != null) continue;
                 if (!g.Dims.AsSpan().SequenceEqual(dims) || fetched.Contains(input)) continue;
                 if (g.Head != null && target.Head != null) continue;
+                if (!HeadFirst(target, g.Members) || !HeadFirst(g, target.Members)) continue;
                 if (!Acyclic(target, g.Members)) continue;
                 var updatedByG = g.Members.OfType<AssignVariablePrim>().Select(a => a.Variable).ToHashSet();
                 var updatedByTarget = target.Members.OfType<AssignVariablePrim>().Select(a => a.Variable).ToHashSet();
@@ -131,7 +132,7 @@ public static class FusionPass
                 if (g == target || g.Kind != GroupKind.Fused || g.Head != null || g.Tail != null) continue;
                 if (!g.Members.All(m => m.Size == 1 && IsElementwise(m) && m is not AssignVariablePrim && !fetched.Contains(m))) continue;
                 if (!g.Members.All(m => consumers[m].All(c => g.Contains(c) || c == p || target.Contains(c)))) continue;
-                if (!Acyclic(target, g.Members)) continue;
+                if (!Acyclic(target, g.Members) || !HeadFirst(target, g.Members)) continue;
                 var insertAt = target.Members.IndexOf(p);
                 target.Members.InsertRange(insertAt, g.Members);
                 target.Seal();
@@ -163,6 +164,9 @@ public static class FusionPass
             var updated = g.Members.OfType<AssignVariablePrim>().Select(a => a.Variable).ToHashSet();
             return updated.Count > 0 && p.Inputs.Any(i => i is ReadVariablePrim r && updated.Contains(r.Variable));
         }
+
+        // A head matmul runs before the element-wise members, so none of them may compute its operands.
+        bool HeadFirst(KernelGroup g, IEnumerable<Prim> extra) => g.Head == null || !g.Head.Inputs.Any(extra.Contains);
 
         // Whether g and the extra members may run as one kernel: no value they read from outside may depend on
         // either of them (otherwise the merged kernel would wait on itself). Kernels run as units, so a path through

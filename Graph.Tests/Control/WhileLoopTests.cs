@@ -109,4 +109,35 @@ public class WhileLoopTests
             return r[1];
         }, GradientCheck.Random(1, -1, 1, 3, 2, 4), GradientCheck.Random(2, -1, 1, 4, 3), GradientCheck.Random(3, -1, 1, 3, 3), GradientCheck.Random(4, -1, 1, 2, 3));
     }
+
+    [Test]
+    [Category("Slow")]
+    public void SwapMemoryKeepsDeviceMemoryFlatOnALongRnn()
+    {
+        // A 2,000-step, 256-unit RNN: without swap the values saved for backprop grow with the steps; with swap they
+        // live in host memory and the device peak stays flat.
+        (float[] Grads, long Peak) Run(bool swap)
+        {
+            const int steps = 2000, units = 256, batch = 2;
+            var g = new ComputeGraph { Seed = 5 };
+            using var scope = g.AsDefault();
+            var xs = TF.Placeholder(DType.Float32, new Shape(steps, batch, 1), "xs");
+            var w = TF.Variable(TF.RandomNormal([1, units], stddev: 0.1));
+            var u = TF.Variable(TF.RandomNormal([units, units], stddev: 0.05));
+            var r = TF.WhileLoop(v => TF.Less(v[0], TF.Constant(steps)), v =>
+                [v[0] + 1.0, TF.Tanh(TF.MatMul(TF.Gather(xs, v[0]), w) + TF.MatMul(v[1], u))],
+                [TF.Constant(0), TF.Zeros([batch, units])], swapMemory: swap);
+            var grads = TF.Gradients(TF.ReduceSum(r[1]), w.Value, u.Value);
+            using var sess = new Session(g);
+            sess.Run(TF.GlobalVariablesInitializer());
+            var input = new float[steps, batch, 1];
+            for (var t = 0; t < steps; t++) input[t, 0, 0] = input[t, 1, 0] = MathF.Sin(t * 0.01f);
+            var values = sess.Run([grads[0]!, grads[1]!], new FeedDict { { xs, input } });
+            return (values.SelectMany(v => v.ToArray<float>()).ToArray(), sess.LastRunPeakBytes);
+        }
+        var (off, peakOff) = Run(swap: false);
+        var (on, peakOn) = Run(swap: true);
+        on.Should().Equal(off);
+        (peakOn * 10).Should().BeLessThan(peakOff, $"peak device bytes with swap {peakOn} vs without {peakOff}");
+    }
 }

@@ -1,0 +1,132 @@
+namespace Graph.Core.Data;
+
+/// <summary>How <see cref="Batches.ShuffleBatch"/> cuts an epoch's shuffled indices into batches.</summary>
+public enum BatchSplit
+{
+    /// <summary>
+    /// Consecutive batches of exactly <c>batchSize</c> rows; the last batch holds the remaining
+    /// <c>n % batchSize</c> rows when that is not zero (⌈n / batchSize⌉ batches).
+    /// </summary>
+    Sequential,
+
+    /// <summary>
+    /// The notebook's <c>np.array_split(rnd_idx, n // batch_size)</c>: <c>max(1, n / batchSize)</c> batches whose
+    /// sizes differ by at most one, the first <c>n % batches</c> of them one row larger (so no batch is smaller
+    /// than <c>batchSize</c> unless the whole set is).
+    /// </summary>
+    ArraySplit,
+}
+
+/// <summary>Mini-batching helpers for training loops, in the role of the notebook's <c>shuffle_batch</c>.</summary>
+public static class Batches
+{
+    /// <summary>
+    /// A random permutation of <c>0 … n-1</c>, deterministic for a seed: starting from the identity,
+    /// a Fisher–Yates shuffle with <c>new System.Random(seed)</c> that, for <c>i</c> from <c>n-1</c> down to 1,
+    /// swaps element <c>i</c> with element <c>j = random.Next(i + 1)</c>.
+    /// </summary>
+    /// <param name="n">The number of indices (≥ 0).</param>
+    /// <param name="seed">The seed of the <see cref="System.Random"/> that drives the shuffle.</param>
+    public static int[] Permutation(int n, int seed)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(n);
+        var perm = new int[n];
+        for (var i = 0; i < n; i++) perm[i] = i;
+        var random = new System.Random(seed);
+        for (var i = n - 1; i > 0; i--)
+        {
+            var j = random.Next(i + 1);
+            (perm[i], perm[j]) = (perm[j], perm[i]);
+        }
+        return perm;
+    }
+
+    /// <summary>
+    /// Copies the rows (slices along the leading dimension) <paramref name="rows"/> of <paramref name="tensor"/>, in
+    /// that order, into a new tensor of shape <c>[rows.Length, …]</c>, like numpy's <c>tensor[rows]</c>.
+    /// </summary>
+    /// <param name="tensor">A tensor of rank ≥ 1.</param>
+    /// <param name="rows">Row indices, each in <c>[0, tensor.Dims[0])</c>; repeats are allowed.</param>
+    public static HostTensor TakeRows(HostTensor tensor, ReadOnlySpan<int> rows)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        if (tensor.Rank == 0) throw new ArgumentException("Rows can only be taken from a tensor of rank ≥ 1, not a scalar.", nameof(tensor));
+        var n = tensor.DimsSpan[0];
+        var rowSize = n == 0 ? (int)Shape.Product(tensor.DimsSpan[1..]) : tensor.Size / n;
+        var dims = tensor.Dims;
+        dims[0] = rows.Length;
+        var result = HostTensor.Zeros(tensor.DType, dims);
+        for (var k = 0; k < rows.Length; k++)
+        {
+            var r = rows[k];
+            if ((uint)r >= (uint)n) throw new IndexOutOfRangeException($"Row index {r} is out of bounds for a leading dimension of size {n}.");
+            Array.Copy(tensor.Data, (long)r * rowSize, result.Data, (long)k * rowSize, rowSize);
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// One epoch of shuffled mini-batches of the rows of <paramref name="X"/> and <paramref name="y"/>: the row
+    /// indices are permuted by <see cref="Permutation"/>(n, <paramref name="seed"/>) and cut into batches per
+    /// <paramref name="split"/>, so every row appears in exactly one batch. Rows are copied (any dtype, any
+    /// trailing dimensions); the same seed gives the same batches. Use a different seed per epoch, e.g.
+    /// <c>seed + epoch</c>.
+    /// </summary>
+    /// <remarks>
+    /// The notebook's <c>shuffle_batch</c> shuffles with <c>np.random.permutation</c> and splits with
+    /// <c>np.array_split(rnd_idx, len(X) // batch_size)</c>. The default here, <see cref="BatchSplit.Sequential"/>,
+    /// gives batches of exactly <paramref name="batchSize"/> rows with a smaller last batch when the batch size does
+    /// not divide the set; <see cref="BatchSplit.ArraySplit"/> reproduces the notebook's near-equal batch sizes.
+    /// When the batch size divides the set, both are the same. The permutation is System.Random's, not numpy's.
+    /// Arguments are checked when the method is called; batches are produced lazily.
+    /// </remarks>
+    /// <param name="X">The inputs, rank ≥ 1, one row per example along dimension 0.</param>
+    /// <param name="y">The targets, rank ≥ 1, with the same leading dimension as <paramref name="X"/>.</param>
+    /// <param name="batchSize">Rows per batch (≥ 1).</param>
+    /// <param name="seed">The shuffle's seed.</param>
+    /// <param name="split">How the shuffled indices are cut into batches.</param>
+    public static IEnumerable<(HostTensor X, HostTensor y)> ShuffleBatch(HostTensor X, HostTensor y, int batchSize, int seed, BatchSplit split = BatchSplit.Sequential)
+    {
+        ArgumentNullException.ThrowIfNull(X);
+        ArgumentNullException.ThrowIfNull(y);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        if (X.Rank == 0 || y.Rank == 0)
+            throw new ArgumentException($"ShuffleBatch needs tensors of rank ≥ 1 (one row per example), got X {X.Shape} and y {y.Shape}.");
+        if (X.DimsSpan[0] != y.DimsSpan[0])
+            throw new ArgumentException($"X and y must have the same number of rows, got X {X.Shape} and y {y.Shape}.");
+        if (!Enum.IsDefined(split)) throw new ArgumentOutOfRangeException(nameof(split), split, "Unknown batch split.");
+        return Iterate(X, y, BatchBounds(X.DimsSpan[0], batchSize, split), Permutation(X.DimsSpan[0], seed));
+    }
+
+    private static IEnumerable<(HostTensor X, HostTensor y)> Iterate(HostTensor X, HostTensor y, List<(int Start, int Count)> bounds, int[] perm)
+    {
+        foreach (var (start, count) in bounds)
+        {
+            var rows = perm.AsMemory(start, count);
+            yield return (TakeRows(X, rows.Span), TakeRows(y, rows.Span));
+        }
+    }
+
+    /// <summary>The (start, count) of each batch of an epoch of <paramref name="n"/> rows.</summary>
+    internal static List<(int Start, int Count)> BatchBounds(int n, int batchSize, BatchSplit split)
+    {
+        var bounds = new List<(int, int)>();
+        if (n == 0) return bounds;
+        if (split == BatchSplit.Sequential)
+        {
+            for (var start = 0; start < n; start += batchSize) bounds.Add((start, Math.Min(batchSize, n - start)));
+            return bounds;
+        }
+        // np.array_split(a, sections): the first n % sections parts get n / sections + 1 elements, the rest n / sections.
+        var sections = Math.Max(1, n / batchSize);
+        var (each, extra) = (n / sections, n % sections);
+        var at = 0;
+        for (var s = 0; s < sections; s++)
+        {
+            var count = each + (s < extra ? 1 : 0);
+            bounds.Add((at, count));
+            at += count;
+        }
+        return bounds;
+    }
+}

@@ -1,0 +1,65 @@
+namespace Graph.Core;
+
+/// <summary>The Q factor (positive-diagonal R) of a tall matrix, for the orthogonal initializer.</summary>
+internal sealed class OrthogonalizeDef : OpDef
+{
+    public static readonly OrthogonalizeDef Instance = new();
+    public override string Type => "Orthogonalize";
+
+    public override OutputSpec[] Infer(OpBuildContext ctx)
+    {
+        var x = ctx.Inputs[0];
+        OpRules.RequireDType(ctx, Type, x, DTypeClass.Floating);
+        OpRules.RequireRank(ctx, Type, x, 2, "the matrix");
+        if (x.Shape.HasRank && x.Shape[0] >= 0 && x.Shape[1] >= 0 && x.Shape[0] < x.Shape[1])
+            throw new InvalidArgumentException($"{ctx.Label(Type)}: needs at least as many rows as columns, got {x.Shape}.");
+        return [new(x.DType, x.Shape)];
+    }
+
+    public override void Lower(LoweringContext ctx) => ctx.SetOutput(0, ctx.Add(new OrthogonalizePrim(ctx.Input(0))));
+
+    public override Tensor?[] Gradient(Operation op, Tensor?[] grads) => [null];
+}
+
+/// <summary>Keras/TF1 weight initializers, as graph ops (they run when the variable initializer runs).</summary>
+public static class Initializers
+{
+    /// <summary>Zeros.</summary>
+    public static Tensor Zeros(int[] shape, DType dtype = DType.Float32) => TF.Zeros(shape, dtype);
+
+    /// <summary>A constant.</summary>
+    public static Tensor Constant(int[] shape, double value, DType dtype = DType.Float32) =>
+        TF.Constant(HostTensor.Scalar(value).AsType(dtype), shape: shape, name: "Const");
+
+    /// <summary>Glorot (Xavier) uniform: U(−l, l) with l = √(6 / (fan_in + fan_out)) (Keras' default kernel initializer).</summary>
+    public static Tensor GlorotUniform(int[] shape, DType dtype = DType.Float32, int? seed = null)
+    {
+        var (fanIn, fanOut) = Fans(shape);
+        var limit = Math.Sqrt(6.0 / (fanIn + fanOut));
+        return TF.RandomUniform(shape, -limit, limit, dtype, seed);
+    }
+
+    /// <summary>
+    /// Orthogonal (Keras' recurrent-kernel default): a normal random matrix of shape (max(r, c), min(r, c)) with
+    /// r = Π shape[:-1], c = shape[-1], orthonormalised (QR with a positive diagonal), transposed when r &lt; c, times
+    /// <paramref name="gain"/>.
+    /// </summary>
+    public static Tensor Orthogonal(int[] shape, double gain = 1.0, DType dtype = DType.Float32, int? seed = null)
+    {
+        if (shape.Length < 2) throw new InvalidArgumentException($"Orthogonal: the shape must have rank >= 2, got {Shape.Format(shape)}.");
+        var rows = shape[..^1].Aggregate(1, (a, b) => a * b);
+        var cols = shape[^1];
+        var random = TF.RandomNormal([Math.Max(rows, cols), Math.Min(rows, cols)], dtype: dtype, seed: seed);
+        var q = random.Graph.AddOp(OrthogonalizeDef.Instance, [random], name: "orthogonal").Output;
+        if (rows < cols) q = TF.Transpose(q);
+        return TF.Reshape(q * gain, shape);
+    }
+
+    private static (double FanIn, double FanOut) Fans(int[] shape) => shape.Length switch
+    {
+        0 => (1, 1),
+        1 => (shape[0], shape[0]),
+        2 => (shape[0], shape[1]),
+        _ => (shape[^2] * shape[..^2].Aggregate(1, (a, b) => a * b), shape[^1] * shape[..^2].Aggregate(1, (a, b) => a * b)),
+    };
+}
