@@ -40,8 +40,7 @@ public sealed class Session : IDisposable
     {
         Graph = graph ?? ComputeGraph.Default;
         Options = options ?? new SessionOptions();
-        if (Options.Device != "cpu")
-            throw new ArgumentException($"Device '{Options.Device}' is not available; available devices: cpu.");
+        Devices.Require(Options.Device);
     }
 
     /// <summary>The graph this session runs.</summary>

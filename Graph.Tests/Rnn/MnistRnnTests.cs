@@ -14,15 +14,8 @@ public class MnistRnnTests
     public void TwoEpochsReachEightyFivePercentTestAccuracy()
     {
         var data = Mnist.LoadDigits();
-        var g = new ComputeGraph { Seed = 42 };
+        var (g, x, y, _, loss, train, accuracy) = NotebookModels.MnistRnn();
         using var scope = g.AsDefault();
-        var x = TF.Placeholder(DType.Float32, new Shape(-1, 28, 28), "X");
-        var y = TF.Placeholder(DType.Int32, new Shape(-1), "y");
-        var (_, states) = Graph.Rnn.Rnn.DynamicRnn(new SimpleRNNCell(150), x);
-        var logits = Layers.Dense(states[0], 10);
-        var loss = TF.ReduceMean(TF.Nn.SparseSoftmaxCrossEntropyWithLogits(y, logits));
-        var train = new AdamOptimizer(0.001).Minimize(loss);
-        var accuracy = TF.ReduceMean(TF.Cast(TF.Nn.InTopK(logits, y, 1), DType.Float32));
         using var sess = new Session(g);
         sess.Run(TF.GlobalVariablesInitializer());
         var before = sess.Run(loss, new FeedDict { { x, data.TestImages }, { y, data.TestLabels } }).Item<float>();

@@ -1,0 +1,27 @@
+using Graph.Kernels.Cpu;
+
+namespace Graph.Kernels;
+
+/// <summary>A device a Session can run on.</summary>
+/// <param name="Name">The name to pass as <see cref="SessionOptions.Device"/>.</param>
+/// <param name="Description">What it is.</param>
+public sealed record DeviceInfo(string Name, string Description);
+
+/// <summary>The devices present on this machine.</summary>
+public static class Devices
+{
+    /// <summary>The devices a Session can use here.</summary>
+    public static IReadOnlyList<DeviceInfo> List() =>
+    [
+        new("cpu", $"managed SIMD ({(System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? "Vector256" : "scalar")}) on {Environment.ProcessorCount} cores; " +
+                   $"GEMM: {(Gemm32.HasOpenBlas ? "OpenBLAS or managed, chosen per shape" : "managed (install libopenblas0-pthread for OpenBLAS)")}"),
+    ];
+
+    /// <summary>Throws an error listing the devices present unless <paramref name="name"/> is one of them.</summary>
+    public static void Require(string name)
+    {
+        var devices = List();
+        if (devices.All(d => d.Name != name))
+            throw new ArgumentException($"Device '{name}' is not available; available devices: {string.Join(", ", devices.Select(d => d.Name))}.");
+    }
+}

@@ -1,0 +1,71 @@
+using Graph.Core;
+
+namespace Graph.Rnn;
+
+/// <summary>The MNIST RNN of the notebook's section 6 and the tensors a training loop needs.</summary>
+/// <param name="Graph">The graph holding the model.</param>
+/// <param name="X">Images [batch, 28, 28] (rows are time steps).</param>
+/// <param name="Y">Labels [batch] int32.</param>
+/// <param name="Logits">Class scores [batch, 10].</param>
+/// <param name="Loss">Mean sparse softmax cross-entropy.</param>
+/// <param name="TrainingOp">One Adam step.</param>
+/// <param name="Accuracy">Fraction of correct top-1 predictions.</param>
+public sealed record MnistRnnModel(ComputeGraph Graph, Tensor X, Tensor Y, Tensor Logits, Tensor Loss, Operation TrainingOp, Tensor Accuracy);
+
+/// <summary>The reference notebook's models (sections 1–6), built in a new graph each, for tools and tests.</summary>
+public static class NotebookModels
+{
+    /// <summary>Section 1: the manual two-step RNN (graph seed 42).</summary>
+    public static ComputeGraph ManualRnn()
+    {
+        var g = new ComputeGraph { Seed = 42 };
+        using var scope = g.AsDefault();
+        var x0 = TF.Placeholder(DType.Float32, new Shape(-1, 3), "X0");
+        var x1 = TF.Placeholder(DType.Float32, new Shape(-1, 3), "X1");
+        var wx = TF.Variable(TF.RandomNormal([3, 5]), name: "Wx");
+        var wy = TF.Variable(TF.RandomNormal([5, 5]), name: "Wy");
+        var b = TF.Variable(TF.Zeros([1, 5]), name: "b");
+        var y0 = TF.Tanh(TF.MatMul(x0, wx) + b, name: "Y0");
+        TF.Tanh(TF.MatMul(y0, wy) + TF.MatMul(x1, wx) + b, name: "Y1");
+        return g;
+    }
+
+    /// <summary>Section 2: static_rnn over two placeholders with a SimpleRNNCell of 5 units.</summary>
+    public static ComputeGraph StaticRnn()
+    {
+        var g = new ComputeGraph { Seed = 42 };
+        using var scope = g.AsDefault();
+        var x0 = TF.Placeholder(DType.Float32, new Shape(-1, 3), "X0");
+        var x1 = TF.Placeholder(DType.Float32, new Shape(-1, 3), "X1");
+        Rnn.StaticRnn(new SimpleRNNCell(5), [x0, x1]);
+        return g;
+    }
+
+    /// <summary>Section 4: dynamic_rnn (a while loop) over [batch, 2, 3] inputs with a SimpleRNNCell of 5 units.</summary>
+    public static ComputeGraph DynamicRnn()
+    {
+        var g = new ComputeGraph { Seed = 42 };
+        using var scope = g.AsDefault();
+        var x = TF.Placeholder(DType.Float32, new Shape(-1, 2, 3), "X");
+        Rnn.DynamicRnn(new SimpleRNNCell(5), x);
+        return g;
+    }
+
+    /// <summary>
+    /// Section 6: a 150-unit SimpleRNN over 28 rows of 28 pixels, a dense layer of 10, sparse softmax cross-entropy and
+    /// Adam (learning rate 0.001), with graph seed <paramref name="seed"/>.
+    /// </summary>
+    public static MnistRnnModel MnistRnn(int seed = 42, bool swapMemory = false, double learningRate = 0.001)
+    {
+        var g = new ComputeGraph { Seed = seed };
+        using var scope = g.AsDefault();
+        var x = TF.Placeholder(DType.Float32, new Shape(-1, 28, 28), "X");
+        var y = TF.Placeholder(DType.Int32, new Shape(-1), "y");
+        var (_, states) = Rnn.DynamicRnn(new SimpleRNNCell(150), x, swapMemory: swapMemory);
+        var logits = Layers.Dense(states[0], 10);
+        var loss = TF.ReduceMean(TF.Nn.SparseSoftmaxCrossEntropyWithLogits(y, logits), name: "loss");
+        var training = new AdamOptimizer(learningRate).Minimize(loss);
+        var accuracy = TF.ReduceMean(TF.Cast(TF.Nn.InTopK(logits, y, 1), DType.Float32), name: "accuracy");
+        return new MnistRnnModel(g, x, y, logits, loss, training, accuracy);
+    }
+}
