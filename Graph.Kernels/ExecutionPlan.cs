@@ -264,7 +264,18 @@ public sealed class ExecutionPlan
     {
         _bufferArrays ??= new Array[_buffers.Count];
         var values = new Array?[_storage.Count];
-        foreach (var step in _steps) step(values, state);
+        var profile = state.Context.Profile;
+        if (profile == null)
+            foreach (var step in _steps) step(values, state);
+        else
+            for (var i = 0; i < _steps.Length; i++)
+            {
+                var start = System.Diagnostics.Stopwatch.GetTimestamp();
+                _steps[i](values, state);
+                var g = _groups[i];
+                if (g.Kind != GroupKind.Binding && g.Members[0] is not LoopPrim and not LoopGradPrim)
+                    profile.Add(g, System.Diagnostics.Stopwatch.GetElapsedTime(start));
+            }
         var results = new HostTensor[_fetchValues.Length];
         for (var i = 0; i < results.Length; i++)
         {

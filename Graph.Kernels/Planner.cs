@@ -105,6 +105,8 @@ internal static class Planner
             {
                 case LoopPrim loop:
                     loop.SaveForGradient = loop.Frame.Saved.Count > 0 && (gradsOf.Contains(loop.WhileOp) || loop.WhileOp.Frame != null);
+                    loop.UsedOutputs = new bool[loop.Frame.LoopVars.Count];
+                    foreach (var e in order.OfType<TupleElementPrim>().Where(e => e.Inputs[0] == loop)) loop.UsedOutputs[e.Index] = true;
                     break;
                 case LoopGradPrim grad:
                     grad.UsedOutputs = new bool[grad.Spec.FloatVars.Length + grad.Spec.FloatCaptures.Length];

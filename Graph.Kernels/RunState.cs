@@ -85,6 +85,9 @@ internal sealed class RunContext(PlanOptions options)
     /// <summary>Plan options for loop bodies.</summary>
     public PlanOptions Options { get; } = options;
 
+    /// <summary>Where kernel times go when profiling, else null.</summary>
+    public KernelProfile? Profile { get; init; }
+
     /// <summary>Variable arrays read during this run (never reused as an update target within it).</summary>
     public HashSet<Array> ReadThisRun { get; } = new(ReferenceEqualityComparer.Instance);
 

@@ -22,6 +22,9 @@ public sealed class SessionOptions
     /// exceed it fails before it runs with a <see cref="ResourceExhaustedException"/> naming the op. Null: no limit.
     /// </summary>
     public long? MemoryLimitBytes { get; init; }
+
+    /// <summary>Whether to time every kernel into <see cref="Session.Profile"/> (off by default: it costs a little per kernel).</summary>
+    public bool Profile { get; init; }
 }
 
 /// <summary>
@@ -41,6 +44,7 @@ public sealed class Session : IDisposable
         Graph = graph ?? ComputeGraph.Default;
         Options = options ?? new SessionOptions();
         Devices.Require(Options.Device);
+        if (Options.Profile) Profile = new KernelProfile();
     }
 
     /// <summary>The graph this session runs.</summary>
@@ -54,6 +58,9 @@ public sealed class Session : IDisposable
 
     /// <summary>The plan the last Run executed.</summary>
     public ExecutionPlan? LastPlan { get; private set; }
+
+    /// <summary>Kernel times of every Run since the session was created (or the profile cleared), when <see cref="SessionOptions.Profile"/> is on.</summary>
+    public KernelProfile? Profile { get; }
 
     /// <summary>Peak device bytes of the last Run: intermediate and fetched values alive at once, plus variable storage.</summary>
     public long LastRunPeakBytes { get; private set; }
@@ -103,7 +110,7 @@ public sealed class Session : IDisposable
                 $"OOM when running {(at is null ? "the plan" : $"{at.Type} '{at.Name}'")}: the run needs {peak} bytes ({plan.PeakBytes} for values, " +
                 $"{_state.VariableBytes} for variables) but the device memory limit is {limit} bytes.");
         }
-        var context = new RunContext(new PlanOptions(Options.Fusion));
+        var context = new RunContext(new PlanOptions(Options.Fusion)) { Profile = Profile };
         var results = plan.Execute(new RunState(_state, fed, context));
         LastRunPeakBytes = plan.PeakBytes + _state.VariableBytes + context.PeakExtraBytes;
         return results;

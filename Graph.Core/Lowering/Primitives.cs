@@ -433,6 +433,8 @@ public sealed class LoopPrim(Operation whileOp, LoopFrame frame, Prim[] inputs) 
     public LoopFrame Frame { get; } = frame;
     /// <summary>Whether each iteration's <see cref="LoopFrame.Saved"/> values are recorded for the loop's gradient.</summary>
     public bool SaveForGradient { get; set; }
+    /// <summary>Which final loop variables the plan reads (the others are not computed unless needed by these).</summary>
+    public bool[] UsedOutputs { get; set; } = [];
     /// <inheritdoc/>
     public override string Describe() => $"while {Frame.Name}{(SaveForGradient ? " (saving for gradient)" : "")}";
 }

@@ -12,31 +12,34 @@ internal static class AccurateMath
     private const float P0 = -5.70498872745E-3f, P1 = 2.06390887954E-2f, P2 = -5.37397155531E-2f, P3 = 1.33314422036E-1f, P4 = -3.33332819422E-1f;
     private const float SmallLimit = 0.625f;
 
-    /// <summary>y = tanh(x), element-wise.</summary>
+    /// <summary>y = tanh(x), element-wise (y may alias x).</summary>
     public static void Tanh(ReadOnlySpan<float> x, Span<float> y)
     {
+        // e = exp(2|x|) through TensorPrimitives' vectorised exp, then both branches per vector.
+        Span<float> e = x.Length <= 4096 ? stackalloc float[x.Length] : new float[x.Length];
+        System.Numerics.Tensors.TensorPrimitives.Abs(x, e);
+        System.Numerics.Tensors.TensorPrimitives.Multiply(e, 2f, e);
+        System.Numerics.Tensors.TensorPrimitives.Min(e, 88f, e); // e^88 is still finite in float
+        System.Numerics.Tensors.TensorPrimitives.Exp(e, e);
         var i = 0;
         if (Vector256.IsHardwareAccelerated)
         {
-            for (; i <= x.Length - Vector256<float>.Count; i += Vector256<float>.Count)
-                Tanh(Vector256.Create(x.Slice(i, Vector256<float>.Count))).CopyTo(y.Slice(i, Vector256<float>.Count));
+            var n = Vector256<float>.Count;
+            for (; i <= x.Length - n; i += n)
+                Combine(Vector256.Create(x.Slice(i, n)), Vector256.Create(e.Slice(i, n))).CopyTo(y.Slice(i, n));
         }
         for (; i < x.Length; i++) y[i] = Tanh(x[i]);
     }
 
-    /// <summary>tanh of 8 floats.</summary>
-    public static Vector256<float> Tanh(Vector256<float> x)
+    /// <summary>tanh from x and e = exp(2|x|): the polynomial near 0, 1 − 2/(e+1) (with x's sign) beyond.</summary>
+    private static Vector256<float> Combine(Vector256<float> x, Vector256<float> e)
     {
-        var ax = Vector256.Abs(x);
         var z = x * x;
         var poly = ((((Vector256.Create(P0) * z + Vector256.Create(P1)) * z + Vector256.Create(P2)) * z + Vector256.Create(P3)) * z + Vector256.Create(P4)) * z * x + x;
-        // Clamp so exp never overflows; e^88 is still finite in float.
-        var e = Vector256.Exp(Vector256.Min(ax + ax, Vector256.Create(88f)));
         var large = Vector256.Create(1f) - Vector256.Create(2f) / (e + Vector256.Create(1f));
         large = Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<float>.Zero), -large, large);
-        var result = Vector256.ConditionalSelect(Vector256.LessThan(ax, Vector256.Create(SmallLimit)), poly, large);
-        // NaN passes through.
-        return Vector256.ConditionalSelect(Vector256.Equals(x, x), result, x);
+        var result = Vector256.ConditionalSelect(Vector256.LessThan(Vector256.Abs(x), Vector256.Create(SmallLimit)), poly, large);
+        return Vector256.ConditionalSelect(Vector256.Equals(x, x), result, x); // NaN passes through
     }
 
     /// <summary>tanh of one float, same formula as the vector form.</summary>

@@ -23,6 +23,7 @@ internal sealed class CpuFusedKernel
     private readonly long _total;                   // elements of the iteration space
     private readonly int _row;                      // reduction run length (1 without a tail)
     private readonly Dictionary<(Prim, Prim), int[]> _broadcastStrides = new();
+    private Scratch? _scratch;
 
     public CpuFusedKernel(KernelGroup group)
     {
@@ -67,7 +68,8 @@ internal sealed class CpuFusedKernel
             });
         else
         {
-            var scratch = new Scratch(this, Math.Max(chunk, 1));
+            // Sequential runs reuse one scratch (a plan never runs one kernel twice at once).
+            var scratch = _scratch ??= new Scratch(this, Math.Max(chunk, 1));
             for (long c = 0; c < chunks; c++) RunChunk(c * chunk, (int)Math.Min(chunk, _total - c * chunk), scratch, inputs, outputs);
         }
     }

@@ -18,14 +18,16 @@ internal sealed class LoopRunner(LoopPrim loop)
         var frame = loop.Frame;
         var n = frame.LoopVars.Count;
         var dims = loop.Inputs.Select(i => i.Dims).ToArray();
+        _live ??= LiveVariables();
+        var live = _live;
         var vars = new HostTensor[n];
-        for (var i = 0; i < n; i++) vars[i] = new HostTensor((Array)inputs[i].Clone(), dims[i]);
+        for (var i = 0; i < n; i++) vars[i] = new HostTensor(live.Contains(i) ? (Array)inputs[i].Clone() : inputs[i], dims[i]);
         var feeds = new Dictionary<Tensor, HostTensor>();
         for (var j = 0; j < frame.Captures.Count; j++) feeds[frame.Captures[j]] = new HostTensor(inputs[n + j], dims[n + j]);
-        for (var i = 0; i < n; i++) feeds[frame.LoopVars[i]] = vars[i];
+        foreach (var i in live) feeds[frame.LoopVars[i]] = vars[i];
         var options = state.Context.Options;
         _cond ??= Planner.Compile([frame.Condition!], [], feeds, options);
-        var fetches = frame.BodyOutputs.ToList();
+        var fetches = live.Select(i => frame.BodyOutputs[i]).ToList();
         if (loop.SaveForGradient) fetches.AddRange(frame.Saved);
         _body ??= Planner.Compile(fetches, [], feeds, options);
         var record = loop.SaveForGradient ? new LoopRecord(frame.SwapMemory) : null;
@@ -38,17 +40,18 @@ internal sealed class LoopRunner(LoopPrim loop)
             var stepState = new RunState(state.Session, feeds, context, donatable);
             if (!_cond.Execute(stepState)[0].Item<bool>()) break;
             var results = _body.Execute(stepState);
-            for (var i = 0; i < n; i++)
+            for (var k = 0; k < live.Length; k++)
             {
-                if (!results[i].DimsSpan.SequenceEqual(dims[i]))
+                var i = live[k];
+                if (!results[k].DimsSpan.SequenceEqual(dims[i]))
                     throw new InvalidArgumentException(
-                        $"While '{loop.WhileOp.Name}': loop variable {i} changed shape from {Shape.Format(dims[i])} to {Shape.Format(results[i].DimsSpan)} in iteration {iterations}; a loop variable must keep its shape.");
-                vars[i] = results[i];
+                        $"While '{loop.WhileOp.Name}': loop variable {i} changed shape from {Shape.Format(dims[i])} to {Shape.Format(results[k].DimsSpan)} in iteration {iterations}; a loop variable must keep its shape.");
+                vars[i] = results[k];
                 feeds[frame.LoopVars[i]] = vars[i];
             }
             if (record != null)
             {
-                var saved = results[n..];
+                var saved = results[live.Length..];
                 record.Iterations.Add(saved);
                 var bytes = saved.Sum(t => (long)Buffer.ByteLength(t.Data));
                 record.Bytes += bytes;
@@ -64,6 +67,46 @@ internal sealed class LoopRunner(LoopPrim loop)
             stack.Push(record);
         }
         return vars.Select(v => v.Data).ToArray();
+    }
+
+    private int[]? _live;
+
+    /// <summary>
+    /// The loop variables worth computing: those the plan reads, the condition reads, the recorded values need, and
+    /// (transitively) those their next values depend on. An unread output TensorArray is never filled.
+    /// </summary>
+    private int[] LiveVariables()
+    {
+        var frame = loop.Frame;
+        var n = frame.LoopVars.Count;
+        var index = frame.LoopVars.Select((t, i) => (t, i)).ToDictionary(x => x.t, x => x.i);
+        HashSet<int> DependsOn(IEnumerable<Tensor> roots)
+        {
+            var found = new HashSet<int>();
+            var seen = new HashSet<Tensor>();
+            var stack = new Stack<Tensor>(roots);
+            while (stack.Count > 0)
+            {
+                var t = stack.Pop();
+                if (!seen.Add(t)) continue;
+                if (index.TryGetValue(t, out var i)) found.Add(i);
+                if (!frame.Encloses(t.Op.Frame)) continue;
+                foreach (var input in t.Op.Inputs) stack.Push(input);
+                foreach (var c in t.Op.ControlInputs)
+                    foreach (var o in c.Outputs) stack.Push(o);
+            }
+            return found;
+        }
+        var live = new HashSet<int>(Enumerable.Range(0, n).Where(i => loop.UsedOutputs.Length == 0 || loop.UsedOutputs[i]));
+        live.UnionWith(DependsOn([frame.Condition!]));
+        if (loop.SaveForGradient) live.UnionWith(DependsOn(frame.Saved));
+        while (true)
+        {
+            var more = DependsOn(live.Select(i => frame.BodyOutputs[i]));
+            if (more.IsSubsetOf(live)) break;
+            live.UnionWith(more);
+        }
+        return live.Order().ToArray();
     }
 }
 
