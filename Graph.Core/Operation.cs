@@ -114,6 +114,12 @@ public abstract class OpDef
     public virtual bool ReadsStateAtUse => false;
 
     /// <summary>
+    /// Whether input <paramref name="index"/> is read only for its shape (and dtype), never its values: a loop's
+    /// gradient then needs only the shape of such a forward value, not a copy per iteration.
+    /// </summary>
+    public virtual bool IsShapeOnlyInput(int index) => false;
+
+    /// <summary>
     /// The gradient of the op (reverse mode): given the gradients flowing into its outputs (null where none flows),
     /// returns one gradient per data input, null for inputs that get none (integer inputs, indices, …). Built from
     /// graph ops, so the gradient is part of the graph. The default says the op has no gradient.

@@ -94,6 +94,9 @@ public sealed class ExecutionPlan
 
     internal PlanOptions Options { get; }
 
+    /// <summary>Concrete shapes of the tensors asked for with shape queries when the plan was compiled.</summary>
+    internal Dictionary<Tensor, int[]> QueriedDims { get; } = new();
+
     /// <summary>The graph ops the plan executes, in execution order.</summary>
     public IReadOnlyList<Operation> Operations { get; }
 

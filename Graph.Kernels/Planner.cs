@@ -11,9 +11,10 @@ namespace Graph.Kernels;
 internal static class Planner
 {
     public static ExecutionPlan Compile(IReadOnlyList<Tensor> fetches, IReadOnlyList<Operation> targets,
-        IReadOnlyDictionary<Tensor, HostTensor> feeds, PlanOptions options)
+        IReadOnlyDictionary<Tensor, HostTensor> feeds, PlanOptions options, IReadOnlyList<Tensor>? shapeQueries = null)
     {
-        var ops = Prune(fetches, targets, feeds);
+        // Shape queries are lowered (for their concrete shapes) but compute nothing unless something else needs them.
+        var ops = Prune(fetches.Concat(shapeQueries ?? []).ToList(), targets, feeds);
 
         // Lower in creation order, which is topological for data and control edges alike.
         var values = new Dictionary<Tensor, Prim>();
@@ -63,7 +64,9 @@ internal static class Planner
 
         var fetchPrims = fetches.Select(ValueOf).ToArray();
         foreach (var p in fetchPrims) Emit(p);
-        return Schedule(ops, emitted, fetchPrims, effects, options);
+        var plan = Schedule(ops, emitted, fetchPrims, effects, options);
+        foreach (var t in shapeQueries ?? []) plan.QueriedDims[t] = ValueOf(t).Dims;
+        return plan;
     }
 
     /// <summary>The ops needed for the fetches and targets, in creation order; fed tensors cut the walk.</summary>

@@ -116,6 +116,9 @@ internal sealed class LoopRecord(bool inHostMemory)
     /// <summary>Per iteration, the saved values.</summary>
     public List<HostTensor[]> Iterations { get; } = new();
 
+    /// <summary>Shapes of the values the gradient reads only for their shapes (the same every iteration).</summary>
+    public Dictionary<Tensor, int[]> Shapes { get; } = new();
+
     /// <summary>Bytes held.</summary>
     public long Bytes { get; set; }
 }

@@ -34,6 +34,9 @@ public sealed class LoopFrame
     /// <summary>Body tensors whose per-iteration values a gradient of the loop needs.</summary>
     public List<Tensor> Saved { get; } = new();
 
+    /// <summary>Body tensors a gradient of the loop reads only for their shapes (constant across iterations).</summary>
+    public List<Tensor> ShapeOnly { get; } = new();
+
     /// <summary>Whether saved values live in host memory (TF's swap_memory).</summary>
     public bool SwapMemory { get; internal set; }
 

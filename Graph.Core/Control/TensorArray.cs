@@ -40,6 +40,8 @@ internal sealed class TensorArrayWriteDef : OpDef
 /// <summary>Zeros of shape [size, ...element]: size = dimension <c>size_axis</c> of input 0, element = input 1's shape.</summary>
 internal sealed class TensorArrayZerosDef : OpDef
 {
+    public override bool IsShapeOnlyInput(int index) => true;
+
     public static readonly TensorArrayZerosDef Instance = new();
     public override string Type => "TensorArrayZeros";
 

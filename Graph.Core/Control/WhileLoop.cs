@@ -40,6 +40,8 @@ public sealed class WhileGradient
     public Tensor?[] CaptureGrads { get; internal set; } = [];
     /// <summary>Forward body tensors the gradient body reads, fed from the values recorded per iteration.</summary>
     public Tensor[] Saved { get; internal set; } = [];
+    /// <summary>Forward body tensors the gradient body reads only for their shapes.</summary>
+    public Tensor[] ShapeOnly { get; internal set; } = [];
     /// <summary>Tensors from outside both frames that the gradient body reads.</summary>
     public Tensor[] Captures { get; internal set; } = [];
 }
@@ -130,18 +132,31 @@ internal sealed class WhileDef : OpDef
 
         // What the gradient body reads from outside itself: forward body values (recorded per iteration) and outer tensors.
         var saved = new List<Tensor>();
+        var shapeOnly = new List<Tensor>();
         var captures = new List<Tensor>();
         foreach (var gop in g.Operations.Where(o => o.Frame == gradFrame))
-            foreach (var t in gop.Inputs)
+            for (var k = 0; k < gop.Inputs.Count; k++)
             {
+                var t = gop.Inputs[k];
                 if (gradFrame.Encloses(t.Op.Frame)) continue;
-                if (frame.Encloses(t.Op.Frame)) { if (!saved.Contains(t)) saved.Add(t); }
-                else if (!captures.Contains(t)) captures.Add(t);
+                if (!frame.Encloses(t.Op.Frame))
+                {
+                    if (!captures.Contains(t)) captures.Add(t);
+                }
+                else if (gop.Def.IsShapeOnlyInput(k))
+                {
+                    if (!shapeOnly.Contains(t)) shapeOnly.Add(t);
+                }
+                else if (!saved.Contains(t)) saved.Add(t);
             }
+        shapeOnly.RemoveAll(saved.Contains);
         spec.Saved = saved.ToArray();
+        spec.ShapeOnly = shapeOnly.ToArray();
         spec.Captures = captures.ToArray();
         foreach (var t in saved)
             if (!frame.Saved.Contains(t)) frame.Saved.Add(t);
+        foreach (var t in shapeOnly)
+            if (!frame.ShapeOnly.Contains(t)) frame.ShapeOnly.Add(t);
         gradFrame.LoopVars = spec.GradIn;
         gradFrame.BodyOutputs = spec.VarGrads;
         gradFrame.Captures = spec.Captures;

@@ -3,6 +3,8 @@ namespace Graph.Core;
 /// <summary>Fill, ZerosLike and OnesLike: a scalar broadcast to a shape (attribute <c>dims</c>) or to the input's shape.</summary>
 internal sealed class FillDef(string type, double? likeValue) : OpDef
 {
+    public override bool IsShapeOnlyInput(int index) => likeValue != null;
+
     public static readonly FillDef Fill = new("Fill", null);
     public static readonly FillDef ZerosLike = new("ZerosLike", 0);
     public static readonly FillDef OnesLike = new("OnesLike", 1);
@@ -439,6 +441,8 @@ internal sealed class OneHotDef : OpDef
 /// <summary>Shape, Size and Rank: int32 facts about the input, constant once shapes are concrete.</summary>
 internal sealed class ShapeOfDef(string type) : OpDef
 {
+    public override bool IsShapeOnlyInput(int index) => true;
+
     public static readonly ShapeOfDef ShapeOf = new("Shape");
     public static readonly ShapeOfDef Size = new("Size");
     public static readonly ShapeOfDef Rank = new("Rank");

@@ -7,6 +7,8 @@ namespace Graph.Core;
 /// </summary>
 internal sealed class LikeDef(string type) : OpDef
 {
+    public override bool IsShapeOnlyInput(int index) => index == 1;
+
     public static readonly LikeDef SumToShape = new("SumToShape");
     public static readonly LikeDef BroadcastLike = new("BroadcastLike");
     public static readonly LikeDef ReshapeLike = new("ReshapeLike");
@@ -59,6 +61,8 @@ internal sealed class LikeDef(string type) : OpDef
 /// </summary>
 internal sealed class GradHelperDef(string type) : OpDef
 {
+    public override bool IsShapeOnlyInput(int index) => type == "ScatterAddLike" ? index == 2 : index >= 1;
+
     public static readonly GradHelperDef SplitLike = new("SplitLike");
     public static readonly GradHelperDef PadLike = new("PadLike");
     public static readonly GradHelperDef ScatterAddLike = new("ScatterAddLike");

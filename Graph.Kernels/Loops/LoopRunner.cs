@@ -29,8 +29,10 @@ internal sealed class LoopRunner(LoopPrim loop)
         _cond ??= Planner.Compile([frame.Condition!], [], feeds, options);
         var fetches = live.Select(i => frame.BodyOutputs[i]).ToList();
         if (loop.SaveForGradient) fetches.AddRange(frame.Saved);
-        _body ??= Planner.Compile(fetches, [], feeds, options);
+        _body ??= Planner.Compile(fetches, [], feeds, options, loop.SaveForGradient ? frame.ShapeOnly : null);
         var record = loop.SaveForGradient ? new LoopRecord(frame.SwapMemory) : null;
+        if (record != null)
+            foreach (var t in frame.ShapeOnly) record.Shapes[t] = _body.QueriedDims[t];
         var donatable = new HashSet<Tensor>(frame.LoopVars);
         var stateBytes = vars.Sum(v => (long)Buffer.ByteLength(v.Data));
         var context = state.Context;
@@ -117,6 +119,7 @@ internal sealed class LoopRunner(LoopPrim loop)
 internal sealed class LoopGradRunner(LoopGradPrim prim)
 {
     private ExecutionPlan? _plan;
+    private readonly Dictionary<Tensor, HostTensor> _shapeOnly = new();
 
     public Array[] Run(Array[] inputs, RunState state)
     {
@@ -136,6 +139,13 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
             .Where(k => spec.CaptureGrads[k] != null && (prim.UsedOutputs.Length == 0 || prim.UsedOutputs[nv + k])).ToArray();
         var sums = new HostTensor?[spec.FloatCaptures.Length];
         var donatable = new HashSet<Tensor>(spec.GradIn);
+        // Values read only for their shapes: one placeholder array of the right shape, never read.
+        foreach (var t in spec.ShapeOnly)
+        {
+            var shape = record.Shapes[t];
+            if (_shapeOnly.TryGetValue(t, out var cached) && cached.DimsSpan.SequenceEqual(shape)) feeds[t] = cached;
+            else feeds[t] = _shapeOnly[t] = HostTensor.Zeros(t.DType, shape);
+        }
         for (var it = record.Iterations.Count - 1; it >= 0; it--)
         {
             for (var k = 0; k < nv; k++) feeds[spec.GradIn[k]] = grads[k];
