@@ -80,6 +80,10 @@ public static class Rnn
             : inputs.Graph.AddOp(CheckSequenceLengthDef.Instance, [sequenceLength, timeFirst]).Output;
         var outputs = TensorArray.Zeros(timeFirst, TF.Zeros([cell.OutputSize], dtype) + TF.ZerosLike(TF.Slice(state[^1], [0, 0], [-1, 1])));
         var steps = TF.Gather(TF.ShapeOf(timeFirst), TF.Constant(0));
+        // As TF1: with sequence lengths the loop stops after the longest sequence (at least one step); later
+        // outputs stay zero.
+        if (lengths != null)
+            steps = TF.Minimum(steps, TF.Maximum(TF.Constant(1), TF.Cast(TF.ReduceMax(lengths), DType.Int32)));
         var n = state.Length;
         var loopVars = new List<Tensor> { TF.Constant(0, name: "time") };
         loopVars.AddRange(state);

@@ -188,3 +188,37 @@ public class RnnTests
         for (var i = 0; i < x.Length; i++) x[i].Should().BeApproximately(y[i], 1e-5f * Math.Max(1, Math.Abs(y[i])));
     }
 }
+
+[TestFixture]
+public class RnnSequenceLengthGradientTests
+{
+    [Test]
+    public void DynamicRnnWithSequenceLengthsMatchesStaticRnnInGradients()
+    {
+        // The loop's trip count depends on the lengths (it stops after the longest sequence).
+        var g = new ComputeGraph { Seed = 11 };
+        using var scope = g.AsDefault();
+        var x = TF.Placeholder(DType.Float32, new Shape(-1, 4, 3));
+        var lengths = TF.Placeholder(DType.Int32, new Shape(-1));
+        var cell = new BasicLSTMCell(5);
+        var (dynOut, dynState) = Graph.Rnn.Rnn.DynamicRnn(cell, x, lengths, name: "dyn");
+        var (statOut, statState) = Graph.Rnn.Rnn.StaticRnn(cell, TF.Unstack(TF.Transpose(x, [1, 0, 2])), sequenceLength: lengths, name: "stat");
+        var statStacked = TF.Transpose(TF.Stack(statOut), [1, 0, 2]);
+        Tensor Loss(Tensor outputs, Tensor[] state) => TF.ReduceSum(outputs * outputs) + TF.ReduceSum(state[0]) + TF.ReduceSum(TF.Square(state[1]));
+        var weights = new Tensor[] { cell.Kernel!, cell.Bias! };
+        var dyn = TF.Gradients(Loss(dynOut, dynState), weights);
+        var stat = TF.Gradients(Loss(statStacked, statState), weights);
+        using var sess = new Session(g);
+        sess.Run(TF.GlobalVariablesInitializer());
+        var input = new float[3, 4, 3];
+        for (var i = 0; i < input.Length; i++) input[i / 12, i / 3 % 4, i % 3] = MathF.Cos(i);
+        var feeds = new FeedDict { { x, input }, { lengths, new[] { 3, 1, 2 } } };
+        var r = sess.Run([dynOut, statStacked, dyn[0]!, stat[0]!, dyn[1]!, stat[1]!], feeds);
+        for (var k = 0; k < 6; k += 2)
+        {
+            var (a, b) = (r[k].ToArray<float>(), r[k + 1].ToArray<float>());
+            for (var i = 0; i < a.Length; i++) a[i].Should().BeApproximately(b[i], 1e-5f * Math.Max(1, Math.Abs(b[i])));
+        }
+        r[0][0, 3].ToArray<float>().Should().AllSatisfy(v => v.Should().Be(0f), "steps past the longest sequence stay zero");
+    }
+}
