@@ -73,28 +73,10 @@ internal static unsafe class Gemm32
         var mPanels = (m + MR - 1) / MR;
         var packedB = new float[nPanels * k * NR];
         var packedA = new float[mPanels * k * MR];
-        // B panels: for each group of 16 columns, k rows of 16 contiguous values (zero padded).
-        for (var jp = 0; jp < nPanels; jp++)
-            for (var p = 0; p < k; p++)
-            {
-                var dst = (jp * k + p) * NR;
-                for (var jj = 0; jj < NR; jj++)
-                {
-                    var j = jp * NR + jj;
-                    if (j < n) packedB[dst + jj] = tb ? b[bOff + j * k + p] : b[bOff + p * n + j];
-                }
-            }
-        // A panels: for each group of 6 rows, k columns of 6 contiguous values (zero padded).
-        for (var ip = 0; ip < mPanels; ip++)
-            for (var p = 0; p < k; p++)
-            {
-                var dst = (ip * k + p) * MR;
-                for (var ii = 0; ii < MR; ii++)
-                {
-                    var i = ip * MR + ii;
-                    if (i < m) packedA[dst + ii] = ta ? a[aOff + p * m + i] : a[aOff + i * k + p];
-                }
-            }
+        // B in panels of 16 columns and A in panels of 6 rows, each k deep and zero padded; the strides say where
+        // element (row or column i, depth p) of op(X) lives.
+        Pack(b, bOff, n, k, NR, tb ? k : 1, tb ? 1 : n, packedB);
+        Pack(a, aOff, m, k, MR, ta ? 1 : k, ta ? m : 1, packedA);
         void Panel(int ip)
         {
             Span<float> tile = stackalloc float[MR * NR];
@@ -113,6 +95,22 @@ internal static unsafe class Gemm32
         if ((long)m * n * k >= 1 << 18 && mPanels > 1) Parallel.For(0, mPanels, Panel);
         else
             for (var ip = 0; ip < mPanels; ip++) Panel(ip);
+    }
+
+    /// <summary>Copies element (i, p) = src[offset + i·strideOuter + p·strideDepth] into panels of <paramref name="width"/> i's.</summary>
+    private static void Pack(float[] src, int offset, int count, int depth, int width, int strideOuter, int strideDepth, float[] dst)
+    {
+        var panels = (count + width - 1) / width;
+        for (var panel = 0; panel < panels; panel++)
+            for (var p = 0; p < depth; p++)
+            {
+                var to = (panel * depth + p) * width;
+                for (var w = 0; w < width; w++)
+                {
+                    var i = panel * width + w;
+                    if (i < count) dst[to + w] = src[offset + i * strideOuter + p * strideDepth];
+                }
+            }
     }
 
     /// <summary>A 6×16 tile: 12 Vector256 accumulators, one broadcast of A and two loads of B per k.</summary>

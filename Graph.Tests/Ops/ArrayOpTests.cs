@@ -10,34 +10,17 @@ namespace Graph.Tests;
 /// dimensions and rank), forward values, and bad-input errors.
 /// </summary>
 [TestFixture]
-public class ArrayOpTests
+public class ArrayOpTests : GraphFixture
 {
-    private ComputeGraph _graph = null!;
-    private IDisposable _scope = null!;
-
-    [SetUp]
-    public void SetUp()
-    {
-        _graph = new ComputeGraph();
-        _scope = _graph.AsDefault();
-    }
-
-    [TearDown]
-    public void TearDown() => _scope.Dispose();
 
     // ------------------------------------------------------------------------------------------------------------
     // Helpers
     // ------------------------------------------------------------------------------------------------------------
 
-    private HostTensor Eval(Tensor t, FeedDict? feeds = null)
-    {
-        using var session = new Session(_graph);
-        return session.Run(t, feeds);
-    }
 
     private HostTensor[] Eval(IReadOnlyList<Tensor> ts, FeedDict? feeds = null)
     {
-        using var session = new Session(_graph);
+        using var session = new Session(TestGraph);
         return session.Run(ts, feeds);
     }
 
@@ -972,7 +955,7 @@ public class ArrayOpTests
     {
         var x = TF.Placeholder(DType.Int32, Shape.Unknown);
         var fetches = new[] { TF.ShapeOf(x), TF.Size(x), TF.Rank(x) };
-        using var session = new Session(_graph);
+        using var session = new Session(TestGraph);
 
         var first = session.Run(fetches, new FeedDict { { x, new int[2, 3] } });
         var second = session.Run(fetches, new FeedDict { { x, new[] { 1, 2, 3, 4, 5 } } });

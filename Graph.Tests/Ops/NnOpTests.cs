@@ -9,30 +9,13 @@ namespace Graph.Tests;
 /// inference, forward values against float64 references computed here, and bad-input errors.
 /// </summary>
 [TestFixture]
-public class NnOpTests
+public class NnOpTests : GraphFixture
 {
-    private ComputeGraph _graph = null!;
-    private IDisposable _scope = null!;
-
-    [SetUp]
-    public void SetUp()
-    {
-        _graph = new ComputeGraph();
-        _scope = _graph.AsDefault();
-    }
-
-    [TearDown]
-    public void TearDown() => _scope.Dispose();
 
     // ------------------------------------------------------------------------------------------------------------
     // Helpers
     // ------------------------------------------------------------------------------------------------------------
 
-    private HostTensor Eval(Tensor t, FeedDict? feeds = null)
-    {
-        using var session = new Session(_graph);
-        return session.Run(t, feeds);
-    }
 
     private static string S(Tensor t) => t.Shape.ToString();
 
