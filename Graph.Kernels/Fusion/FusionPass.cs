@@ -26,6 +26,19 @@ public static class FusionPass
             foreach (var i in p.Inputs.Distinct())
                 consumers[i].Add(p);
 
+        // Reads and updates of each variable, in graph order: kernels keep this order (TopologicalOrder), so the
+        // cycle check walks these edges too.
+        var stateOps = order.Where(p => p is ReadVariablePrim or AssignVariablePrim).GroupBy(VariableOf).ToDictionary(g => g.Key, g => g.ToList());
+        IEnumerable<Prim> OrderedBefore(Prim p)
+        {
+            if (p is not (ReadVariablePrim or AssignVariablePrim)) yield break;
+            foreach (var q in stateOps[VariableOf(p)])
+            {
+                if (position[q] >= position[p]) break;
+                if (p is AssignVariablePrim || q is AssignVariablePrim) yield return q;
+            }
+        }
+
         var groupOf = new Dictionary<Prim, KernelGroup>();
         var groups = new List<KernelGroup>();
         KernelGroup NewGroup(GroupKind kind, Prim p)
@@ -63,7 +76,6 @@ public static class FusionPass
                 if (!g.Dims.AsSpan().SequenceEqual(dims)) continue;
                 if (g.Head != null && g.Members.Count == 1 && consumers[g.Head].Count != 1) continue; // a shared matmul result stays stored
                 if (!Acyclic(g, [p])) continue;
-                if (ReadsAfterUpdate(g, p)) continue;
                 target = g;
                 break;
             }
@@ -103,11 +115,8 @@ public static class FusionPass
                 if (!g.Dims.AsSpan().SequenceEqual(dims) || fetched.Contains(input)) continue;
                 if (g.Head != null && target.Head != null) continue;
                 if (!HeadFirst(target, g.Members) || !HeadFirst(g, target.Members)) continue;
+                if (!StridedReadsOutside(target.Members.Concat(g.Members))) continue;
                 if (!Acyclic(target, g.Members)) continue;
-                var updatedByG = g.Members.OfType<AssignVariablePrim>().Select(a => a.Variable).ToHashSet();
-                var updatedByTarget = target.Members.OfType<AssignVariablePrim>().Select(a => a.Variable).ToHashSet();
-                if (target.Members.SelectMany(m => m.Inputs).OfType<ReadVariablePrim>().Any(r => updatedByG.Contains(r.Variable))) continue;
-                if (g.Members.SelectMany(m => m.Inputs).OfType<ReadVariablePrim>().Any(r => updatedByTarget.Contains(r.Variable))) continue;
                 target.Members.AddRange(g.Members);
                 target.Head ??= g.Head;
                 target.Seal();
@@ -132,7 +141,7 @@ public static class FusionPass
                 if (g == target || g.Kind != GroupKind.Fused || g.Head != null || g.Tail != null) continue;
                 if (!g.Members.All(m => m.Size == 1 && IsElementwise(m) && m is not AssignVariablePrim && !fetched.Contains(m))) continue;
                 if (!g.Members.All(m => consumers[m].All(c => g.Contains(c) || c == p || target.Contains(c)))) continue;
-                if (!Acyclic(target, g.Members) || !HeadFirst(target, g.Members)) continue;
+                if (!Acyclic(target, g.Members) || !HeadFirst(target, g.Members) || !StridedReadsOutside(target.Members.Concat(g.Members))) continue;
                 var insertAt = target.Members.IndexOf(p);
                 target.Members.InsertRange(insertAt, g.Members);
                 target.Seal();
@@ -158,11 +167,11 @@ public static class FusionPass
             return true;
         }
 
-        // p must not read (through a variable read) a variable that g updates: the read is ordered against the update.
-        bool ReadsAfterUpdate(KernelGroup g, Prim p)
+        // A strided member reads its input at arbitrary positions, so that input must be stored before the kernel runs.
+        static bool StridedReadsOutside(IEnumerable<Prim> members)
         {
-            var updated = g.Members.OfType<AssignVariablePrim>().Select(a => a.Variable).ToHashSet();
-            return updated.Count > 0 && p.Inputs.Any(i => i is ReadVariablePrim r && updated.Contains(r.Variable));
+            var set = members.ToHashSet();
+            return !set.OfType<StridedPrim>().Any(sp => set.Contains(sp.Inputs[0]));
         }
 
         // A head matmul runs before the element-wise members, so none of them may compute its operands.
@@ -177,7 +186,7 @@ public static class FusionPass
             merged.UnionWith(extra);
             var first = merged.Min(m => position[m]);
             var seen = new HashSet<Prim>();
-            var stack = new Stack<Prim>(merged.SelectMany(m => m.Inputs).Where(i => !merged.Contains(i)));
+            var stack = new Stack<Prim>(merged.SelectMany(m => m.Inputs.Concat(OrderedBefore(m))).Where(i => !merged.Contains(i)));
             while (stack.Count > 0)
             {
                 var q = stack.Pop();
@@ -189,6 +198,7 @@ public static class FusionPass
                     if (merged.Contains(m)) return false;
                     if (m != q && !seen.Add(m)) continue;
                     foreach (var i in m.Inputs) stack.Push(i);
+                    foreach (var i in OrderedBefore(m)) stack.Push(i);
                 }
             }
             return true;
@@ -270,6 +280,8 @@ public static class FusionPass
             throw new InvalidOperationException("Fusion produced kernels that depend on each other in a cycle.");
         return result;
     }
+
+    private static Operation VariableOf(Prim p) => p is ReadVariablePrim r ? r.Variable : ((AssignVariablePrim)p).Variable;
 
     /// <summary>Sources and views: constants, feeds, variable reads and reshapes.</summary>
     public static bool IsBinding(Prim p) => p is ConstantPrim or FeedPrim or ReadVariablePrim or ReshapePrim or TupleElementPrim;
