@@ -29,8 +29,11 @@ public sealed class ComputeGraph
     /// <summary>The while-loop frame being built (ops created now belong to it), or null.</summary>
     public LoopFrame? CurrentFrame { get; internal set; }
 
-    /// <summary>Incremented by every change to the graph (plans compiled before a change are not reused after it).</summary>
-    public int Version { get; private set; }
+    /// <summary>
+    /// Incremented when building a gradient changes what an existing while loop records per iteration, so plans
+    /// compiled before (whose loops record less) are not reused. Adding ops does not change it.
+    /// </summary>
+    public int LoopRecordVersion { get; internal set; }
 
     /// <summary>The graph that <see cref="TF"/> functions add ops to on this thread.</summary>
     public static ComputeGraph Default => _defaultStack is { Count: > 0 } s ? s.Peek() : _global;
@@ -168,7 +171,6 @@ public sealed class ComputeGraph
         op.SetOutputs(specs.Select((s, i) => new Tensor(op, i, s.DType, s.Shape)).ToArray());
         _ops.Add(op);
         _byName[opName] = op;
-        Version++;
         return op;
     }
 

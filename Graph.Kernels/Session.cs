@@ -94,7 +94,7 @@ public sealed class Session : IDisposable
         foreach (var op in targets)
             if (op.Graph != Graph) throw new InvalidArgumentException($"Target op {op.Name} is not an element of this session's graph.");
 
-        var key = Graph.Version + "#" + PlanKey(fetches, targets, fed);
+        var key = Graph.LoopRecordVersion + "#" + PlanKey(fetches, targets, fed);
         if (!_plans.TryGetValue(key, out var plan))
         {
             plan = Planner.Compile(fetches, targets, fed, new PlanOptions(Options.Fusion));

@@ -153,6 +153,7 @@ internal sealed class WhileDef : OpDef
         spec.Saved = saved.ToArray();
         spec.ShapeOnly = shapeOnly.ToArray();
         spec.Captures = captures.ToArray();
+        if (saved.Concat(shapeOnly).Any(t => !frame.Saved.Contains(t) && !frame.ShapeOnly.Contains(t))) g.LoopRecordVersion++;
         foreach (var t in saved)
             if (!frame.Saved.Contains(t)) frame.Saved.Add(t);
         foreach (var t in shapeOnly)

@@ -23,6 +23,19 @@ public class SessionTests : GraphFixture
     }
 
     [Test]
+    public void AddingUnrelatedOpsKeepsCompiledPlans()
+    {
+        var x = TF.Placeholder(DType.Float32, new Shape(2));
+        var y = TF.Exp(x);
+        using var sess = new Session(TestGraph);
+        var feeds = new FeedDict { { x, new float[] { 0, 1 } } };
+        sess.Run(y, feeds);
+        _ = TF.Tanh(x) * 3.0;
+        sess.Run(y, feeds);
+        sess.PlansCompiled.Should().Be(1);
+    }
+
+    [Test]
     public void PlanIsAListOfKernelsOverSlots()
     {
         var x = TF.Placeholder(DType.Float32, new Shape(2));
