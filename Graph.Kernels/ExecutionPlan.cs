@@ -138,10 +138,10 @@ public sealed class ExecutionPlan
     {
         var lastUse = new int[_storage.Count];
         for (var i = 0; i < lastUse.Length; i++) lastUse[i] = -1;
-        // A view (reshape) keeps its source alive as long as the view is read.
+        // A view (a reshape, or checked indices passed through) keeps its source alive as long as the view is read.
         Prim Root(Prim p)
         {
-            while (p is ReshapePrim r && _valueIndex.ContainsKey(r.Inputs[0])) p = r.Inputs[0];
+            while (p is ReshapePrim or CheckIndicesPrim && _valueIndex.ContainsKey(p.Inputs[0])) p = p.Inputs[0];
             return p;
         }
         for (var k = 0; k < _groups.Count; k++)

@@ -88,3 +88,28 @@ public class FusionTests
         sess.LastPlan.Describe().Should().Contain("reduce-max").And.EndWith($"ops {sess.LastPlan.Operations.Count}");
     }
 }
+
+[TestFixture]
+public class BufferReuseTests
+{
+    [Test]
+    public void CheckedIndicesKeepTheirComputedSourceAlive()
+    {
+        // The indices are computed into a plan buffer and range-checked (a pass-through view); later kernels must not
+        // reuse that buffer before the gather reads it.
+        var g = new ComputeGraph();
+        using var scope = g.AsDefault();
+        var p = TF.Placeholder(DType.Float32, new Shape(4, 3));
+        var raw = TF.Placeholder(DType.Int32, new Shape(1000));
+        var indices = TF.Abs(raw) - 1.0;
+        var filler = TF.Cast(TF.Tanh(TF.Cast(raw, DType.Float32)) * 0.0, DType.Int32) + 3.0;
+        var gathered = TF.Gather(p, indices + filler * 0.0);
+        using var sess = new Session(g);
+        var idx = Enumerable.Range(0, 1000).Select(i => i % 4 + 1).ToArray();
+        var values = new float[4, 3];
+        for (var i = 0; i < 12; i++) values[i / 3, i % 3] = i;
+        var r = sess.Run(gathered, new FeedDict { { p, values }, { raw, idx } });
+        r.Dims.Should().Equal(1000, 3);
+        for (var i = 0; i < 1000; i++) r.Get<float>(i, 0).Should().Be(3 * (i % 4));
+    }
+}
