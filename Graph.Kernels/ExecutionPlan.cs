@@ -258,6 +258,7 @@ public sealed class ExecutionPlan
         {
             StorageKind.Pooled => _bufferArrays![buffer] ??= Array.CreateInstance(o.DType.ClrType(), checked((int)o.Size)),
             StorageKind.Variable => state.VariableTarget(((AssignVariablePrim)o).Variable, o.DType, o.Dims),
+            StorageKind.Fresh => state.AllocateFetched(o.DType, checked((int)o.Size)),
             _ => Array.CreateInstance(o.DType.ClrType(), checked((int)o.Size)),
         };
     }

@@ -6,8 +6,13 @@ namespace Graph.Kernels;
 /// What kernels may touch while one plan executes: its feeds, the session's persistent state, and the context shared
 /// by every plan of one Session.Run (loop bodies run their own plans with their own feeds).
 /// </summary>
-internal sealed class RunState(SessionState session, IReadOnlyDictionary<Tensor, HostTensor> feeds, RunContext context, ISet<Tensor>? donatable = null)
+internal sealed class RunState(SessionState session, IReadOnlyDictionary<Tensor, HostTensor> feeds, RunContext context, ISet<Tensor>? donatable = null,
+    bool recycle = false)
 {
+    /// <summary>An array for a fetched value: recycled inside loops (the loop returns it when dead), new otherwise (the caller keeps it).</summary>
+    public Array AllocateFetched(DType dtype, int length) =>
+        recycle ? session.Recycler.Rent(dtype.ClrType(), length) : Array.CreateInstance(dtype.ClrType(), length);
+
     private readonly HashSet<Array> _readThisRun = context.ReadThisRun;
 
     public HostTensor Feed(Tensor t) => feeds[t];
@@ -76,6 +81,9 @@ internal sealed class SessionState
     /// <summary>Bytes held by variable values and their spares.</summary>
     public long VariableBytes => Variables.Values.Sum(v => (long)Buffer.ByteLength(v.Data)) + Spares.Values.Sum(a => (long)Buffer.ByteLength(a));
     public Dictionary<Operation, (long, long)> RandomSeeds { get; } = new();
+
+    /// <summary>Large arrays loop iterations hand back for reuse.</summary>
+    public Loops.ArrayRecycler Recycler { get; } = new();
     public Dictionary<Operation, ulong> RandomPositions { get; } = new();
 }
 
@@ -115,6 +123,9 @@ internal sealed class LoopRecord(bool inHostMemory)
 
     /// <summary>Per iteration, the saved values.</summary>
     public List<HostTensor[]> Iterations { get; } = new();
+
+    /// <summary>Arrays that left the loop (its final state): never recycled.</summary>
+    public HashSet<Array> Escaped { get; } = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>Shapes of the values the gradient reads only for their shapes (the same every iteration).</summary>
     public Dictionary<Tensor, int[]> Shapes { get; } = new();

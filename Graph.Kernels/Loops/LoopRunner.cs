@@ -37,11 +37,15 @@ internal sealed class LoopRunner(LoopPrim loop)
         var stateBytes = vars.Sum(v => (long)Buffer.ByteLength(v.Data));
         var context = state.Context;
         long iterations = 0;
+        var recycler = state.Session.Recycler;
+        var recorded = new HashSet<Array>(ReferenceEqualityComparer.Instance);
         while (true)
         {
-            var stepState = new RunState(state.Session, feeds, context, donatable);
+            var stepState = new RunState(state.Session, feeds, context, donatable, recycle: true);
             if (!_cond.Execute(stepState)[0].Item<bool>()) break;
             var results = _body.Execute(stepState);
+            // The previous state dies here unless a record or the new state still holds it.
+            var previous = live.Select(i => vars[i].Data).ToList();
             for (var k = 0; k < live.Length; k++)
             {
                 var i = live[k];
@@ -54,6 +58,7 @@ internal sealed class LoopRunner(LoopPrim loop)
             if (record != null)
             {
                 var saved = results[live.Length..];
+                foreach (var t in saved) recorded.Add(t.Data);
                 record.Iterations.Add(saved);
                 var bytes = saved.Sum(t => (long)Buffer.ByteLength(t.Data));
                 record.Bytes += bytes;
@@ -61,14 +66,24 @@ internal sealed class LoopRunner(LoopPrim loop)
                 else context.RecordedDeviceBytes += bytes;
             }
             context.NoteExtra(context.RecordedDeviceBytes + stateBytes + _body.PeakBytes);
+            if (iterations > 0) recycler.ReturnAllExcept(previous, LiveSet(recorded, vars));
             iterations++;
         }
         if (record != null)
         {
+            // The final state leaves the loop; a recorded array that is also part of it must never be recycled.
+            foreach (var v in vars) record.Escaped.Add(v.Data);
             if (!context.LoopRecords.TryGetValue(loop.WhileOp, out var stack)) context.LoopRecords[loop.WhileOp] = stack = new Stack<LoopRecord>();
             stack.Push(record);
         }
         return vars.Select(v => v.Data).ToArray();
+    }
+
+    internal static HashSet<Array> LiveSet(IEnumerable<Array> held, IEnumerable<HostTensor> current)
+    {
+        var set = new HashSet<Array>(held, ReferenceEqualityComparer.Instance);
+        foreach (var t in current) set.Add(t.Data);
+        return set;
     }
 
     private int[]? _live;
@@ -151,15 +166,27 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
             for (var k = 0; k < nv; k++) feeds[spec.GradIn[k]] = grads[k];
             for (var j = 0; j < spec.Saved.Length; j++) feeds[spec.Saved[j]] = record.Iterations[it][savedIndex[j]];
             _plan ??= Planner.Compile(spec.VarGrads.Concat(captureOutputs.Select(k => spec.CaptureGrads[k]!)).ToList(), [], feeds, context.Options);
-            var results = _plan.Execute(new RunState(state.Session, feeds, context, donatable));
+            var results = _plan.Execute(new RunState(state.Session, feeds, context, donatable, recycle: true));
+            var previous = grads.Select(t => t.Data).ToList();
             for (var k = 0; k < nv; k++) grads[k] = results[k];
+            var dead = new List<Array>(previous);
             for (var c = 0; c < captureOutputs.Length; c++)
             {
                 var k = captureOutputs[c];
                 var r = results[nv + c];
                 if (sums[k] == null) sums[k] = r;
-                else Accumulate(sums[k]!.Data, r.Data);
+                else
+                {
+                    Accumulate(sums[k]!.Data, r.Data);
+                    dead.Add(r.Data);
+                }
             }
+            // This iteration's record and the previous gradients are consumed (unless they escaped the loop or live on).
+            dead.AddRange(record.Iterations[it].Select(t => t.Data));
+            var alive = LoopRunner.LiveSet(record.Escaped, grads);
+            foreach (var sum in sums)
+                if (sum != null) alive.Add(sum.Data);
+            state.Session.Recycler.ReturnAllExcept(dead, alive);
             context.NoteExtra(context.RecordedDeviceBytes + _plan.PeakBytes);
         }
         if (record.InHostMemory) context.RecordedHostBytes -= record.Bytes;
