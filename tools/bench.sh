@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs the benchmark tool (tools/Graph.Bench: Graph against TorchSharp, OpenBLAS and the core's FMA peak) and rewrites
+# docs/performance.md with its numbers.
+#   tools/bench.sh                          all scenarios (about two minutes on 2 idle cores, plus the build)
+#   tools/bench.sh rnn-step gemm --reps 5   a subset / fewer repetitions (the doc then holds only those)
+# Measure on an idle machine: the scenarios compete with anything else for the 2 cores.
+# The GEMM peer needs OpenBLAS (Debian: apt-get install -y libopenblas0-pthread); without it that comparison is skipped.
+# TorchSharp-cpu (about 1 GB with libtorch) comes from NuGet on the first build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+if ! ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so\.0'; then
+  echo "note: libopenblas.so.0 not found; the gemm scenario will report Graph alone (apt-get install -y libopenblas0-pthread)" >&2
+fi
+load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)
+if awk -v l="$load" 'BEGIN { exit !(l > 0.5) }'; then
+  echo "note: load average $load: other work is running, expect noisy numbers" >&2
+fi
+dotnet build -c Release tools/Graph.Bench -v quiet -nologo
+mkdir -p docs
+log=$(mktemp)
+dotnet run -c Release --no-build --project tools/Graph.Bench -- --markdown docs/performance.md "$@" | tee "$log"
+echo "full output: $log; docs/performance.md rewritten"
