@@ -111,8 +111,21 @@ internal sealed class RunContext(PlanOptions options)
     /// <summary>The most device bytes used beyond the outer plan's own values at any moment (loop state, body plans, records).</summary>
     public long PeakExtraBytes { get; private set; }
 
-    /// <summary>Notes the device bytes in use beyond the outer plan right now.</summary>
-    public void NoteExtra(long bytes) => PeakExtraBytes = Math.Max(PeakExtraBytes, bytes);
+    /// <summary>Device bytes loops may use beyond the outer plan before the run fails (null: no limit).</summary>
+    public long? ExtraLimit { get; init; }
+
+    /// <summary>
+    /// Notes the device bytes in use beyond the outer plan right now; past <see cref="ExtraLimit"/> the run fails
+    /// naming <paramref name="where"/> (loops run before the updates that depend on them, so no variable has changed).
+    /// </summary>
+    public void NoteExtra(long bytes, Operation where)
+    {
+        PeakExtraBytes = Math.Max(PeakExtraBytes, bytes);
+        if (bytes > ExtraLimit)
+            throw new ResourceExhaustedException(
+                $"OOM when running {where.Type} '{where.Name}': its iterations hold {bytes} bytes beyond the plan's values, over the device memory limit " +
+                "(with swap_memory the values kept for the gradient move to host memory).");
+    }
 }
 
 /// <summary>The values one execution of a loop recorded for its gradient: per iteration, one array per saved tensor.</summary>

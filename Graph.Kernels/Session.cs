@@ -110,7 +110,7 @@ public sealed class Session : IDisposable
                 $"OOM when running {(at is null ? "the plan" : $"{at.Type} '{at.Name}'")}: the run needs {peak} bytes ({plan.PeakBytes} for values, " +
                 $"{_state.VariableBytes} for variables) but the device memory limit is {limit} bytes.");
         }
-        var context = new RunContext(new PlanOptions(Options.Fusion)) { Profile = Profile };
+        var context = new RunContext(new PlanOptions(Options.Fusion)) { Profile = Profile, ExtraLimit = Options.MemoryLimitBytes - peak };
         var results = plan.Execute(new RunState(_state, fed, context));
         LastRunPeakBytes = plan.PeakBytes + _state.VariableBytes + context.PeakExtraBytes;
         return results;

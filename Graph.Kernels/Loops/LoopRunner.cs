@@ -65,7 +65,7 @@ internal sealed class LoopRunner(LoopPrim loop)
                 if (record.InHostMemory) context.RecordedHostBytes += bytes;
                 else context.RecordedDeviceBytes += bytes;
             }
-            context.NoteExtra(context.RecordedDeviceBytes + stateBytes + _body.PeakBytes);
+            context.NoteExtra(context.RecordedDeviceBytes + stateBytes + _body.PeakBytes, loop.WhileOp);
             if (iterations > 0) recycler.ReturnAllExcept(previous, LiveSet(recorded, vars));
             iterations++;
         }
@@ -187,7 +187,7 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
             foreach (var sum in sums)
                 if (sum != null) alive.Add(sum.Data);
             state.Session.Recycler.ReturnAllExcept(dead, alive);
-            context.NoteExtra(context.RecordedDeviceBytes + _plan.PeakBytes);
+            context.NoteExtra(context.RecordedDeviceBytes + _plan.PeakBytes, prim.GradOp);
         }
         if (record.InHostMemory) context.RecordedHostBytes -= record.Bytes;
         else context.RecordedDeviceBytes -= record.Bytes;

@@ -140,4 +140,26 @@ public class WhileLoopTests
         on.Should().Equal(off);
         (peakOn * 10).Should().BeLessThan(peakOff, $"peak device bytes with swap {peakOn} vs without {peakOff}");
     }
+
+    [Test]
+    public void MemoryLimitStopsALoopWhoseRecordsOutgrowItAndSwapAvoidsIt()
+    {
+        var g = new ComputeGraph { Seed = 2 };
+        using var scope = g.AsDefault();
+        Tensor Build(bool swap, out Variable w)
+        {
+            w = TF.Variable(TF.RandomNormal([64, 64], stddev: 0.1));
+            var wv = w.Value;
+            var r = TF.WhileLoop(v => TF.Less(v[0], TF.Constant(200)), v => [v[0] + 1.0, TF.Tanh(TF.MatMul(v[1], wv))],
+                [TF.Constant(0), TF.Ones([4, 64])], swapMemory: swap);
+            return TF.Gradients(TF.ReduceSum(r[1]), wv)[0]!;
+        }
+        var noSwap = Build(false, out var w1);
+        var withSwap = Build(true, out var w2);
+        using var sess = new Session(g, new SessionOptions { MemoryLimitBytes = 250_000 });
+        sess.Run(TF.GlobalVariablesInitializer());
+        var act = () => sess.Run(noSwap);
+        act.Should().Throw<ResourceExhaustedException>().WithMessage("*while*device memory limit*");
+        sess.Run(withSwap).Dims.Should().Equal(64, 64);
+    }
 }
