@@ -241,11 +241,15 @@ public sealed class ExecutionPlan
             };
         }
         var fused = new CpuFusedKernel(g);
-        var outputs = g.Outputs.Select(o => (Prim: o, Value: _valueIndex[o])).ToArray();
+        var inputValues = fused.InputOrder.Select(p => _valueIndex[p]).ToArray();
+        var outputs = fused.OutputOrder.Select(o => (Prim: o, Value: _valueIndex[o])).ToArray();
         return (values, state) =>
         {
-            foreach (var (o, v) in outputs) values[v] = Allocate(o, v, state);
-            fused.Run(p => values[_valueIndex[p]]!, p => values[_valueIndex[p]]!);
+            var ins = new Array[inputValues.Length];
+            for (var i = 0; i < ins.Length; i++) ins[i] = values[inputValues[i]]!;
+            var outs = new Array[outputs.Length];
+            for (var i = 0; i < outs.Length; i++) outs[i] = values[outputs[i].Value] = Allocate(outputs[i].Prim, outputs[i].Value, state);
+            fused.Run(ins, outs);
             foreach (var (o, v) in outputs)
                 if (o is AssignVariablePrim a) state.CommitVariable(a.Variable, new HostTensor(values[v]!, o.Dims));
         };

@@ -22,8 +22,17 @@ internal sealed class CpuFusedKernel
     private readonly Dictionary<Prim, int> _slot;   // member -> index in the scratch arrays
     private readonly long _total;                   // elements of the iteration space
     private readonly int _row;                      // reduction run length (1 without a tail)
-    private readonly Dictionary<(Prim, Prim), int[]> _broadcastStrides = new();
+    private readonly int[][] _operand;              // per member and operand: member slot k >= 0, or input q as -(q + 1)
+    private readonly int[]?[][] _strides;           // per member and operand: broadcast strides when an input needs them
+    private readonly int[] _outputOf;               // per member: index into the outputs, or -1
+    private readonly int _headIndex = -1, _headA = -1, _headB = -1, _tailSource = -1, _tailOutput = -1, _onlyReduceInput = -1;
     private Scratch? _scratch;
+
+    /// <summary>The values the kernel reads, in the order <see cref="Run"/> takes them.</summary>
+    public Prim[] InputOrder { get; }
+
+    /// <summary>The values the kernel stores, in the order <see cref="Run"/> takes their arrays.</summary>
+    public Prim[] OutputOrder { get; }
 
     public CpuFusedKernel(KernelGroup group)
     {
@@ -32,45 +41,77 @@ internal sealed class CpuFusedKernel
         _slot = _members.Select((m, i) => (m, i)).ToDictionary(x => x.m, x => x.i);
         _total = Shape.Product(group.Dims);
         _row = group.Tail is { } t ? (int)t.Axes.Aggregate(1L, (n, a) => n * t.Inputs[0].Dims[a]) : 1;
-        foreach (var m in _members)
-            foreach (var input in m.Inputs)
-                if (!_slot.ContainsKey(input) && input.Size > 1 && !input.Dims.AsSpan().SequenceEqual(group.Dims) && m is not StridedPrim)
-                    _broadcastStrides[(m, input)] = BroadcastStrides(input.Dims, group.Dims);
+        InputOrder = group.Inputs.ToArray();
+        OutputOrder = group.Outputs.ToArray();
+        int InputIndex(Prim p) => Array.IndexOf(InputOrder, p);
+        int OutputIndex(Prim p) => Array.IndexOf(OutputOrder, p);
+        if (group.Head is { } head)
+        {
+            _headIndex = OutputIndex(head);
+            _headA = InputIndex(head.Inputs[0]);
+            _headB = InputIndex(head.Inputs[1]);
+        }
+        if (group.Tail is { } tail)
+        {
+            _tailOutput = OutputIndex(tail);
+            if (_slot.TryGetValue(tail.Inputs[0], out var k)) _tailSource = k;
+            else _onlyReduceInput = InputIndex(tail.Inputs[0]);
+        }
+        _operand = new int[_members.Length][];
+        _strides = new int[]?[_members.Length][];
+        _outputOf = new int[_members.Length];
+        for (var i = 0; i < _members.Length; i++)
+        {
+            var m = _members[i];
+            _outputOf[i] = OutputIndex(m);
+            _operand[i] = new int[m.Inputs.Count];
+            _strides[i] = new int[]?[m.Inputs.Count];
+            for (var j = 0; j < m.Inputs.Count; j++)
+            {
+                var input = m.Inputs[j];
+                if (_slot.TryGetValue(input, out var k)) _operand[i][j] = k;
+                else
+                {
+                    // The head's result is read from its output array.
+                    _operand[i][j] = input == group.Head ? -(InputOrder.Length + 1) : -(InputIndex(input) + 1);
+                    if (input.Size > 1 && !input.Dims.AsSpan().SequenceEqual(group.Dims) && m is not StridedPrim)
+                        _strides[i][j] = BroadcastStrides(input.Dims, group.Dims);
+                }
+            }
+        }
     }
 
-    /// <summary>Computes the group: <paramref name="valueOf"/> gives input arrays, <paramref name="outputOf"/> the arrays to store into.</summary>
-    public void Run(Func<Prim, Array> valueOf, Func<Prim, Array> outputOf)
+    /// <summary>Computes the group from <paramref name="inputs"/> (in <see cref="InputOrder"/>) into <paramref name="outputs"/> (in <see cref="OutputOrder"/>).</summary>
+    public void Run(Array[] inputs, Array[] outputs)
     {
         if (_group.Head is { } head)
         {
-            CpuReduceMatMul.MatMulInto(head, valueOf(head.Inputs[0]), valueOf(head.Inputs[1]), outputOf(head));
+            CpuReduceMatMul.MatMulInto(head, inputs[_headA], inputs[_headB], outputs[_headIndex]);
             if (_members.Length == 0) return;
         }
         if (_members.Length == 0 && _group.Tail is { } onlyReduce)
         {
-            CpuReduceMatMul.ReduceInto(onlyReduce, valueOf(onlyReduce.Inputs[0]), outputOf(onlyReduce));
+            CpuReduceMatMul.ReduceInto(onlyReduce, inputs[_onlyReduceInput], outputs[_tailOutput]);
             return;
         }
         if (_total == 0) return;
-        var inputs = _group.Inputs.ToDictionary(p => p, valueOf);
-        if (_group.Head is { } h) inputs[h] = outputOf(h);
-        var outputs = _group.Outputs.Where(o => o != _group.Head).ToDictionary(o => o, outputOf);
+        // The head's result joins the inputs as the last one.
+        var sources = _headIndex >= 0 ? [.. inputs, outputs[_headIndex]] : inputs;
         // Whole rows per chunk when a reduction follows, so each row is reduced in one place.
         var rowsPerChunk = Math.Max(1, ChunkSize / _row);
         var chunk = (int)Math.Min(_total, (long)rowsPerChunk * _row);
         var chunks = (_total + chunk - 1) / chunk;
-        if (_total == 0) chunks = 0;
         if (_total >= ParallelThreshold && chunks > 1)
             Parallel.ForEach(Partitioner.Create(0L, chunks, Math.Max(1, chunks / (4 * Environment.ProcessorCount))), range =>
             {
                 var scratch = new Scratch(this, chunk);
-                for (var c = range.Item1; c < range.Item2; c++) RunChunk(c * chunk, (int)Math.Min(chunk, _total - c * chunk), scratch, inputs, outputs);
+                for (var c = range.Item1; c < range.Item2; c++) RunChunk(c * chunk, (int)Math.Min(chunk, _total - c * chunk), scratch, sources, outputs);
             });
         else
         {
             // Sequential runs reuse one scratch (a plan never runs one kernel twice at once).
             var scratch = _scratch ??= new Scratch(this, Math.Max(chunk, 1));
-            for (long c = 0; c < chunks; c++) RunChunk(c * chunk, (int)Math.Min(chunk, _total - c * chunk), scratch, inputs, outputs);
+            for (long c = 0; c < chunks; c++) RunChunk(c * chunk, (int)Math.Min(chunk, _total - c * chunk), scratch, sources, outputs);
         }
     }
 
@@ -90,7 +131,7 @@ internal sealed class CpuFusedKernel
         }
     }
 
-    private void RunChunk(long start, int n, Scratch s, Dictionary<Prim, Array> inputs, Dictionary<Prim, Array> outputs)
+    private void RunChunk(long start, int n, Scratch s, Array[] inputs, Array[] outputs)
     {
         for (var i = 0; i < _members.Length; i++)
         {
@@ -131,7 +172,7 @@ internal sealed class CpuFusedKernel
                     SpanOps.Iota(iota, mStart, y, mn);
                     break;
                 case StridedPrim sp:
-                    HostOps.StridedCopyRange(inputs[sp.Inputs[0]], sp.Offset, sp.Strides, sp.Dims, mStart, mn, y, 0);
+                    HostOps.StridedCopyRange(inputs[-_operand[i][0] - 1], sp.Offset, sp.Strides, sp.Dims, mStart, mn, y, 0);
                     break;
                 case AssignVariablePrim:
                 {
@@ -141,15 +182,15 @@ internal sealed class CpuFusedKernel
                 }
                 default: throw new InvalidOperationException($"{m.OriginName}: {m.Describe()} cannot run in a fused kernel.");
             }
-            if (outputs.TryGetValue(m, out var outArray) && (!scalar || start == 0)) Array.Copy(y, 0, outArray, mStart, mn);
+            if (_outputOf[i] >= 0 && (!scalar || start == 0)) Array.Copy(y, 0, outputs[_outputOf[i]], mStart, mn);
         }
         if (_group.Tail is { } tail) ReduceRows(tail, start, n, s);
         return;
 
         void ReduceRows(ReducePrim tail, long first, int count, Scratch scratch)
         {
-            var source = scratch.Values[_slot[tail.Inputs[0]]];
-            var result = outputs[tail];
+            var source = scratch.Values[_tailSource];
+            var result = outputs[_tailOutput];
             var firstRow = first / _row;
             switch (source)
             {
@@ -178,13 +219,12 @@ internal sealed class CpuFusedKernel
     }
 
     /// <summary>Operand j of member i for elements [start, start+n): a member's chunk, a slice of an input, or a broadcast copy.</summary>
-    private (Array, int) Operand(int i, int j, long start, int n, Scratch s, Dictionary<Prim, Array> inputs)
+    private (Array, int) Operand(int i, int j, long start, int n, Scratch s, Array[] inputs)
     {
-        var m = _members[i];
-        var x = m.Inputs[j];
-        if (_slot.TryGetValue(x, out var k))
+        var source = _operand[i][j];
+        if (source >= 0)
         {
-            var v = s.Values[k];
+            var v = s.Values[source];
             if (v.Length == 1 && n > 1)
             {
                 var fill = s.Operands[i * 3 + j];
@@ -193,15 +233,15 @@ internal sealed class CpuFusedKernel
             }
             return (v, 0);
         }
-        var array = inputs[x];
-        if (x.Size == 1)
+        var array = inputs[-source - 1];
+        if (_members[i].Inputs[j].Size == 1)
         {
             if (n == 1) return (array, 0);
             var fill = s.Operands[i * 3 + j];
             SpanOps.Fill(array, 0, fill, n);
             return (fill, 0);
         }
-        if (_broadcastStrides.TryGetValue((m, x), out var strides))
+        if (_strides[i][j] is { } strides)
         {
             var copy = s.Operands[i * 3 + j];
             HostOps.StridedCopyRange(array, 0, strides, _group.Dims, start, n, copy, 0);
