@@ -66,7 +66,9 @@ internal sealed class LoopRunner(LoopPrim loop)
                 else context.RecordedDeviceBytes += bytes;
             }
             context.NoteExtra(context.RecordedDeviceBytes + stateBytes + _body.PeakBytes, loop.WhileOp);
-            if (iterations > 0) recycler.ReturnAllExcept(previous, LiveSet(recorded, vars));
+            if (iterations > 0)
+                foreach (var a in previous.Distinct(ReferenceEqualityComparer.Instance).Cast<Array>())
+                    if (!recorded.Contains(a) && !vars.Any(v => ReferenceEquals(v.Data, a))) recycler.Return(a);
             iterations++;
         }
         if (record != null)
