@@ -11,7 +11,17 @@ internal sealed class RunState(SessionState session, IReadOnlyDictionary<Tensor,
 {
     /// <summary>An array for a fetched value: recycled inside loops (the loop returns it when dead), new otherwise (the caller keeps it).</summary>
     public Array AllocateFetched(DType dtype, int length) =>
-        recycle ? session.Recycler.Rent(dtype.ClrType(), length) : Array.CreateInstance(dtype.ClrType(), length);
+        recycle ? session.Recycler.Rent(dtype.ClrType(), length) : Uninitialized(dtype, length);
+
+    /// <summary>A new array whose contents the kernel will overwrite entirely (not zeroed: large outputs are cheaper).</summary>
+    public static Array Uninitialized(DType dtype, int length) => dtype switch
+    {
+        DType.Float32 => GC.AllocateUninitializedArray<float>(length),
+        DType.Float64 => GC.AllocateUninitializedArray<double>(length),
+        DType.Int32 => GC.AllocateUninitializedArray<int>(length),
+        DType.Int64 => GC.AllocateUninitializedArray<long>(length),
+        _ => GC.AllocateUninitializedArray<bool>(length),
+    };
 
     private readonly HashSet<Array> _readThisRun = context.ReadThisRun;
 

@@ -14,7 +14,7 @@ internal sealed class ArrayRecycler
     public Array Rent(Type type, int length)
     {
         if (length >= MinLength && _free.TryGetValue((type, length), out var stack) && stack.Count > 0) return stack.Pop();
-        return Array.CreateInstance(type, length);
+        return RunState.Uninitialized(Graph.Core.DTypeExtensions.FromClrType(type), length);
     }
 
     /// <summary>Takes back a dead array.</summary>
