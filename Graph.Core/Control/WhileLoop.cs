@@ -38,6 +38,12 @@ public sealed class WhileGradient
     public Tensor[] VarGrads { get; internal set; } = [];
     /// <summary>This iteration's gradient of each captured tensor in <see cref="FloatCaptures"/> (null: none).</summary>
     public Tensor?[] CaptureGrads { get; internal set; } = [];
+    /// <summary>
+    /// For captured tensors read per step by a gather (e.g. a TensorArray read at the loop counter), the gather
+    /// gradient's slices and indices: the loop scatter-adds them into one accumulator instead of summing a dense
+    /// tensor per iteration. Null where the gradient is dense.
+    /// </summary>
+    public (Tensor Updates, Tensor Indices, int Axis)?[] SparseCaptureGrads { get; internal set; } = [];
     /// <summary>Forward body tensors the gradient body reads, fed from the values recorded per iteration.</summary>
     public Tensor[] Saved { get; internal set; } = [];
     /// <summary>Forward body tensors the gradient body reads only for their shapes.</summary>
@@ -124,6 +130,10 @@ internal sealed class WhileDef : OpDef
             var gx = ys.Count == 0 ? xs.Select(_ => (Tensor?)null).ToArray() : TF.Gradients(ys, xs, spec.GradIn, name: "body_grad");
             spec.VarGrads = spec.FloatVars.Select((_, k) => gx[k] ?? TF.ZerosLike(spec.GradIn[k])).ToArray();
             spec.CaptureGrads = gx.Skip(spec.FloatVars.Length).ToArray();
+            spec.SparseCaptureGrads = spec.CaptureGrads.Select((gc, k) =>
+                gc?.Op.Def == GradHelperDef.ScatterAddLike && gc.Op.Inputs[2] == frame.Captures[spec.FloatCaptures[k]]
+                    ? ((Tensor, Tensor, int)?)(gc.Op.Inputs[0], gc.Op.Inputs[1], gc.Op.Attr<int>("axis"))
+                    : null).ToArray();
         }
         finally
         {
@@ -202,10 +212,12 @@ internal sealed class WhileGradDef : OpDef
         var loop = ctx.Add(new LoopGradPrim(ctx.Op, spec, runtimeInputs.Append(ctx.Input(ctx.Inputs.Count - 1)).ToArray()));
         for (var k = 0; k < nv; k++) ctx.SetOutput(k, ctx.Add(new TupleElementPrim(loop, k, spec.GradIn[k].DType, runtimeInputs[k].Dims)));
         loop.CaptureSizes = new int[spec.FloatCaptures.Length];
+        loop.CaptureDims = new int[spec.FloatCaptures.Length][];
         for (var k = 0; k < spec.FloatCaptures.Length; k++)
         {
             var like = ctx.Input(nv + spec.Captures.Length + k);
             loop.CaptureSizes[k] = checked((int)like.Size);
+            loop.CaptureDims[k] = like.Dims;
             ctx.SetOutput(nv + k, ctx.Add(new TupleElementPrim(loop, nv + k, like.DType, like.Dims)));
         }
     }

@@ -105,7 +105,8 @@ public static class DotExporter
 
         var sb = new StringBuilder();
         sb.Append("digraph ").Append(Quote(options.Title ?? "graph")).Append(" {\n");
-        sb.Append("  graph [rankdir=").Append(Quote(options.RankDir)).Append(", compound=\"true\", fontname=\"Helvetica\", fontsize=\"11\"");
+        // newrank: Graphviz ranks the whole graph at once; without it, edges between nested clusters can fail with "trouble in init_rank".
+        sb.Append("  graph [rankdir=").Append(Quote(options.RankDir)).Append(", newrank=\"true\", compound=\"true\", fontname=\"Helvetica\", fontsize=\"11\"");
         if (options.Title != null) sb.Append(", label=").Append(Quote(options.Title)).Append(", labelloc=\"t\", fontsize=\"14\"");
         sb.Append("];\n");
         sb.Append("  node [fontname=\"Helvetica\", fontsize=\"10\", shape=\"box\", style=\"rounded\"];\n");

@@ -454,6 +454,8 @@ public sealed class LoopGradPrim(Operation gradOp, WhileGradient spec, Prim[] in
     public bool[] UsedOutputs { get; set; } = [];
     /// <summary>Element counts of the captured tensors' gradients (zeros when no iteration ran).</summary>
     public int[] CaptureSizes { get; set; } = [];
+    /// <summary>Concrete dimensions of the captured tensors' gradients.</summary>
+    public int[][] CaptureDims { get; set; } = [];
     /// <inheritdoc/>
     public override string Describe() => $"while-grad {Spec.ForwardFrame.Name}";
 }

@@ -41,22 +41,28 @@ internal static class CpuMovement
     public static HostTensor ScatterAdd(ScatterAddPrim p, HostTensor updates, HostTensor indices)
     {
         var y = HostTensor.Zeros(p.DType, p.Dims);
-        switch (y.Data)
-        {
-            case float[] f: ScatterAdd(p, (float[])updates.Data, ToLongs(indices.Data), f); break;
-            case double[] d: ScatterAdd(p, (double[])updates.Data, ToLongs(indices.Data), d); break;
-            case int[] i: ScatterAdd(p, (int[])updates.Data, ToLongs(indices.Data), i); break;
-            case long[] l: ScatterAdd(p, (long[])updates.Data, ToLongs(indices.Data), l); break;
-            default: throw new InvalidArgumentException($"{p.OriginName}: scatter-add is not defined for {p.DType.Name()}.");
-        }
+        ScatterAddInto(y.Data, p.Dims, p.Axis, updates.Data, indices.Data);
         return y;
     }
 
-    private static void ScatterAdd<T>(ScatterAddPrim p, T[] updates, long[] idx, T[] y) where T : unmanaged, System.Numerics.INumber<T>
+    /// <summary>Adds slices of <paramref name="updates"/> into <paramref name="target"/> (dims <paramref name="dims"/>) at <paramref name="indices"/> along <paramref name="axis"/>.</summary>
+    public static void ScatterAddInto(Array target, int[] dims, int axis, Array updates, Array indices)
     {
-        var outer = (int)Shape.Product(p.Dims.AsSpan(0, p.Axis));
-        var inner = (int)Shape.Product(p.Dims.AsSpan(p.Axis + 1));
-        var axisSize = p.Dims[p.Axis];
+        switch (target)
+        {
+            case float[] f: ScatterAdd(dims, axis, (float[])updates, ToLongs(indices), f); break;
+            case double[] d: ScatterAdd(dims, axis, (double[])updates, ToLongs(indices), d); break;
+            case int[] i: ScatterAdd(dims, axis, (int[])updates, ToLongs(indices), i); break;
+            case long[] l: ScatterAdd(dims, axis, (long[])updates, ToLongs(indices), l); break;
+            default: throw new InvalidArgumentException($"Scatter-add is not defined for {target.GetType().GetElementType()!.Name}.");
+        }
+    }
+
+    private static void ScatterAdd<T>(int[] dims, int axis, T[] updates, long[] idx, T[] y) where T : unmanaged, System.Numerics.INumber<T>
+    {
+        var outer = (int)Shape.Product(dims.AsSpan(0, axis));
+        var inner = (int)Shape.Product(dims.AsSpan(axis + 1));
+        var axisSize = dims[axis];
         var pos = 0;
         for (var o = 0; o < outer; o++)
             foreach (var i in idx)

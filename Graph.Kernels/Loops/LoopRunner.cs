@@ -1,5 +1,6 @@
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using Graph.Core;
+using Graph.Kernels.Cpu;
 
 namespace Graph.Kernels.Loops;
 
@@ -167,15 +168,26 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
         {
             for (var k = 0; k < nv; k++) feeds[spec.GradIn[k]] = grads[k];
             for (var j = 0; j < spec.Saved.Length; j++) feeds[spec.Saved[j]] = record.Iterations[it][savedIndex[j]];
-            _plan ??= Planner.Compile(spec.VarGrads.Concat(captureOutputs.Select(k => spec.CaptureGrads[k]!)).ToList(), [], feeds, context.Options);
+            // A sparse capture gradient is fetched as its slices and indices; a dense one as is.
+            _plan ??= Planner.Compile(spec.VarGrads.Concat(captureOutputs.SelectMany(k => spec.SparseCaptureGrads[k] is { } sparse
+                ? new[] { sparse.Updates, sparse.Indices } : [spec.CaptureGrads[k]!])).ToList(), [], feeds, context.Options);
             var results = _plan.Execute(new RunState(state.Session, feeds, context, donatable, recycle: true));
             var previous = grads.Select(t => t.Data).ToList();
             for (var k = 0; k < nv; k++) grads[k] = results[k];
             var dead = new List<Array>(previous);
-            for (var c = 0; c < captureOutputs.Length; c++)
+            var position = nv;
+            foreach (var k in captureOutputs)
             {
-                var k = captureOutputs[c];
-                var r = results[nv + c];
+                if (spec.SparseCaptureGrads[k] is { } sparse)
+                {
+                    var (updates, indices) = (results[position], results[position + 1]);
+                    position += 2;
+                    sums[k] ??= HostTensor.Zeros(updates.DType, prim.CaptureDims[k]);
+                    CpuMovement.ScatterAddInto(sums[k]!.Data, prim.CaptureDims[k], sparse.Axis < 0 ? sparse.Axis + prim.CaptureDims[k].Length : sparse.Axis, updates.Data, indices.Data);
+                    dead.Add(updates.Data);
+                    continue;
+                }
+                var r = results[position++];
                 if (sums[k] == null) sums[k] = r;
                 else
                 {
