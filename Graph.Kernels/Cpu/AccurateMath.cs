@@ -17,10 +17,8 @@ internal static class AccurateMath
     {
         // e = exp(2|x|) through TensorPrimitives' vectorised exp, then both branches per vector.
         Span<float> e = x.Length <= 4096 ? stackalloc float[x.Length] : new float[x.Length];
-        System.Numerics.Tensors.TensorPrimitives.Abs(x, e);
-        System.Numerics.Tensors.TensorPrimitives.Multiply(e, 2f, e);
-        System.Numerics.Tensors.TensorPrimitives.Min(e, 88f, e); // e^88 is still finite in float
-        System.Numerics.Tensors.TensorPrimitives.Exp(e, e);
+        for (var k = 0; k < x.Length; k++) e[k] = MathF.Min(2f * MathF.Abs(x[k]), 88f); // e^88 is still finite in float
+        Exp(e, e);
         var i = 0;
         if (Vector256.IsHardwareAccelerated)
         {
@@ -29,6 +27,43 @@ internal static class AccurateMath
                 Combine(Vector256.Create(x.Slice(i, n)), Vector256.Create(e.Slice(i, n))).CopyTo(y.Slice(i, n));
         }
         for (; i < x.Length; i++) y[i] = Tanh(x[i]);
+    }
+
+    // Cephes expf: e^x = 2^n · e^r with n = round(x·log2 e), r = x − n·ln 2 (in two parts), e^r by a degree-5 polynomial.
+    private const float Log2E = 1.44269504088896341f, Ln2Hi = 0.693359375f, Ln2Lo = -2.12194440e-4f;
+    private const float E0 = 1.9875691500E-4f, E1 = 1.3981999507E-3f, E2 = 8.3334519073E-3f, E3 = 4.1665795894E-2f, E4 = 1.6666665459E-1f, E5 = 5.0000001201E-1f;
+    private const float ExpMax = 88.72283905206835f, ExpMin = -87.33654475055310898657f;
+
+    /// <summary>
+    /// y = eˣ, element-wise, within ~1 ulp (y may alias x). Compiled with this assembly, so it is AVX2 code from the start
+    /// (the library's own exp may run a baseline-ISA precompiled body when tiered compilation is off).
+    /// </summary>
+    public static void Exp(ReadOnlySpan<float> x, Span<float> y)
+    {
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var n8 = Vector256<float>.Count;
+            for (; i <= x.Length - n8; i += n8) Exp(Vector256.Create(x.Slice(i, n8))).CopyTo(y.Slice(i, n8));
+        }
+        for (; i < x.Length; i++) y[i] = MathF.Exp(x[i]);
+    }
+
+    /// <summary>e^x of 8 floats.</summary>
+    public static Vector256<float> Exp(Vector256<float> x)
+    {
+        var clamped = Vector256.Min(Vector256.Max(x, Vector256.Create(ExpMin)), Vector256.Create(ExpMax));
+        var n = Vector256.Round(clamped * Vector256.Create(Log2E));
+        var r = clamped - n * Vector256.Create(Ln2Hi) - n * Vector256.Create(Ln2Lo);
+        var p = ((((Vector256.Create(E0) * r + Vector256.Create(E1)) * r + Vector256.Create(E2)) * r + Vector256.Create(E3)) * r + Vector256.Create(E4)) * r + Vector256.Create(E5);
+        var er = p * r * r + r + Vector256.Create(1f);
+        // 2^n in two halves so n = 128 (just below the overflow limit) still fits the exponent field.
+        var ni = Vector256.ConvertToInt32(n);
+        var half = Vector256.ShiftRightArithmetic(ni, 1);
+        var result = er * Vector256.ShiftLeft(half + Vector256.Create(127), 23).AsSingle() * Vector256.ShiftLeft(ni - half + Vector256.Create(127), 23).AsSingle();
+        result = Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256.Create(ExpMax)), Vector256.Create(float.PositiveInfinity), result);
+        result = Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256.Create(ExpMin)), Vector256<float>.Zero, result);
+        return Vector256.ConditionalSelect(Vector256.Equals(x, x), result, x); // NaN passes through
     }
 
     /// <summary>tanh from x and e = exp(2|x|): the polynomial near 0, 1 − 2/(e+1) (with x's sign) beyond.</summary>
