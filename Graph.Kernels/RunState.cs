@@ -52,7 +52,7 @@ internal sealed class RunState(SessionState session, IReadOnlyDictionary<Tensor,
     public Array VariableTarget(Operation variable, DType dtype, int[] dims)
     {
         var size = (int)Shape.Product(dims);
-        if (session.Spares.TryGetValue(variable, out var spare) && spare.Length == size && spare.GetType() == dtype.ClrType().MakeArrayType()
+        if (session.Spares.TryGetValue(variable, out var spare) && spare.Length == size && spare.GetType().GetElementType() == dtype.ClrType()
             && !_readThisRun.Contains(spare) && !(session.Variables.TryGetValue(variable, out var cur) && ReferenceEquals(cur.Data, spare)))
             return spare;
         return Array.CreateInstance(dtype.ClrType(), size);

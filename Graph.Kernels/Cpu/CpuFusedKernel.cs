@@ -19,7 +19,6 @@ internal sealed class CpuFusedKernel
 
     private readonly KernelGroup _group;
     private readonly Prim[] _members;               // element-wise members, dependency order
-    private readonly Dictionary<Prim, int> _slot;   // member -> index in the scratch arrays
     private readonly long _total;                   // elements of the iteration space
     private readonly int _row;                      // reduction run length (1 without a tail)
     private readonly int[][] _operand;              // per member and operand: member slot k >= 0, or input q as -(q + 1)
@@ -38,7 +37,7 @@ internal sealed class CpuFusedKernel
     {
         _group = group;
         _members = group.Members.Where(m => m != group.Head && m != group.Tail).ToArray();
-        _slot = _members.Select((m, i) => (m, i)).ToDictionary(x => x.m, x => x.i);
+        var slot = _members.Select((m, i) => (m, i)).ToDictionary(x => x.m, x => x.i);
         _total = Shape.Product(group.Dims);
         _row = group.Tail is { } t ? (int)t.Axes.Aggregate(1L, (n, a) => n * t.Inputs[0].Dims[a]) : 1;
         InputOrder = group.Inputs.ToArray();
@@ -54,7 +53,7 @@ internal sealed class CpuFusedKernel
         if (group.Tail is { } tail)
         {
             _tailOutput = OutputIndex(tail);
-            if (_slot.TryGetValue(tail.Inputs[0], out var k)) _tailSource = k;
+            if (slot.TryGetValue(tail.Inputs[0], out var k)) _tailSource = k;
             else _onlyReduceInput = InputIndex(tail.Inputs[0]);
         }
         _operand = new int[_members.Length][];
@@ -69,7 +68,7 @@ internal sealed class CpuFusedKernel
             for (var j = 0; j < m.Inputs.Count; j++)
             {
                 var input = m.Inputs[j];
-                if (_slot.TryGetValue(input, out var k)) _operand[i][j] = k;
+                if (slot.TryGetValue(input, out var k)) _operand[i][j] = k;
                 else
                 {
                     // The head's result is read from its output array.
@@ -118,16 +117,15 @@ internal sealed class CpuFusedKernel
     private sealed class Scratch
     {
         public readonly Array[] Values;
-        public readonly Array[] Operands;
+        /// <summary>Per member and operand: a buffer for a broadcast or filled copy, where the operand may need one.</summary>
+        public readonly Array?[][] Operands;
 
         public Scratch(CpuFusedKernel k, int n)
         {
             Values = k._members.Select(m => Array.CreateInstance(m.DType.ClrType(), m.Size == 1 && k._total > 1 ? 1 : n)).ToArray();
-            // Up to three operands per member may need a broadcast copy.
-            Operands = k._members.SelectMany(m => Enumerable.Range(0, 3).Select(_ => (Array)Array.CreateInstance(m.Inputs.Count > 0 ? m.Inputs[0].DType.ClrType() : typeof(float), n))).ToArray();
-            for (var i = 0; i < k._members.Length; i++)
-                for (var j = 0; j < k._members[i].Inputs.Count && j < 3; j++)
-                    Operands[i * 3 + j] = Array.CreateInstance(k._members[i].Inputs[j].DType.ClrType(), n);
+            Operands = k._members.Select((m, i) => m.Inputs.Select((input, j) =>
+                    input.Size == 1 || k._strides[i][j] != null ? Array.CreateInstance(input.DType.ClrType(), n) : null).ToArray())
+                .ToArray();
         }
     }
 
@@ -227,7 +225,7 @@ internal sealed class CpuFusedKernel
             var v = s.Values[source];
             if (v.Length == 1 && n > 1)
             {
-                var fill = s.Operands[i * 3 + j];
+                var fill = s.Operands[i][j]!;
                 SpanOps.Fill(v, 0, fill, n);
                 return (fill, 0);
             }
@@ -237,13 +235,13 @@ internal sealed class CpuFusedKernel
         if (_members[i].Inputs[j].Size == 1)
         {
             if (n == 1) return (array, 0);
-            var fill = s.Operands[i * 3 + j];
+            var fill = s.Operands[i][j]!;
             SpanOps.Fill(array, 0, fill, n);
             return (fill, 0);
         }
         if (_strides[i][j] is { } strides)
         {
-            var copy = s.Operands[i * 3 + j];
+            var copy = s.Operands[i][j]!;
             HostOps.StridedCopyRange(array, 0, strides, _group.Dims, start, n, copy, 0);
             return (copy, 0);
         }
