@@ -295,6 +295,9 @@ public sealed class ExecutionPlan
         return results;
     }
 
-    /// <summary>Whether a value's array may be a constant's, feed's or variable's (kernels that pass their input through).</summary>
-    private static bool SharedSource(Prim p) => p is CheckIndicesPrim || (p is UpdateSlicePrim u && !u.Donate);
+    /// <summary>
+    /// Whether a value's array may be a constant's, feed's or variable's (checked indices pass their input through; an
+    /// in-place TensorArray write only ever reuses the array its loop owns).
+    /// </summary>
+    private static bool SharedSource(Prim p) => p is CheckIndicesPrim;
 }
