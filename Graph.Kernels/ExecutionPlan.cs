@@ -214,7 +214,7 @@ public sealed class ExecutionPlan
                 _ => throw new InvalidOperationException($"{p.Describe()} is not a binding."),
             };
         }
-        if (g.Kind == GroupKind.Single && g.Members[0] is LoopPrim or LoopGradPrim or UpdateSlicePrim)
+        if (g.Kind == GroupKind.Single && g.Members[0] is LoopPrim or LoopGradPrim)
         {
             var p = g.Members[0];
             var inputs = p.Inputs.Select(i => _valueIndex[i]).ToArray();
@@ -222,8 +222,7 @@ public sealed class ExecutionPlan
             Func<Array[], RunState, Array> run = p switch
             {
                 LoopPrim loop => new Loops.LoopRunner(loop).Run,
-                LoopGradPrim grad => new Loops.LoopGradRunner(grad).Run,
-                _ => (args, state) => CpuMovement.UpdateSlice((UpdateSlicePrim)p, args[0], args[1], args[2], state),
+                _ => new Loops.LoopGradRunner((LoopGradPrim)p).Run,
             };
             return (values, state) => values[output] = run(inputs.Select(i => values[i]!).ToArray(), state);
         }

@@ -211,12 +211,10 @@ internal sealed class WhileGradDef : OpDef
         // The forward result stays an input so the forward loop runs (and records) first.
         var loop = ctx.Add(new LoopGradPrim(ctx.Op, spec, runtimeInputs.Append(ctx.Input(ctx.Inputs.Count - 1)).ToArray()));
         for (var k = 0; k < nv; k++) ctx.SetOutput(k, ctx.Add(new TupleElementPrim(loop, k, spec.GradIn[k].DType, runtimeInputs[k].Dims)));
-        loop.CaptureSizes = new int[spec.FloatCaptures.Length];
         loop.CaptureDims = new int[spec.FloatCaptures.Length][];
         for (var k = 0; k < spec.FloatCaptures.Length; k++)
         {
             var like = ctx.Input(nv + spec.Captures.Length + k);
-            loop.CaptureSizes[k] = checked((int)like.Size);
             loop.CaptureDims[k] = like.Dims;
             ctx.SetOutput(nv + k, ctx.Add(new TupleElementPrim(loop, nv + k, like.DType, like.Dims)));
         }

@@ -452,8 +452,6 @@ public sealed class LoopGradPrim(Operation gradOp, WhileGradient spec, Prim[] in
     public WhileGradient Spec { get; } = spec;
     /// <summary>Which results (variable gradients, then captured-tensor gradients) the plan reads.</summary>
     public bool[] UsedOutputs { get; set; } = [];
-    /// <summary>Element counts of the captured tensors' gradients (zeros when no iteration ran).</summary>
-    public int[] CaptureSizes { get; set; } = [];
     /// <summary>Concrete dimensions of the captured tensors' gradients.</summary>
     public int[][] CaptureDims { get; set; } = [];
     /// <inheritdoc/>

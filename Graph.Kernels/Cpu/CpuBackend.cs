@@ -17,6 +17,7 @@ internal static class CpuBackend
         ScatterAddPrim s => (x, _) => CpuMovement.ScatterAdd(s, x[0], x[1]),
         CheckIndicesPrim c => (x, _) => CpuMovement.CheckIndices(c, x[0]),
         OrthogonalizePrim o => (x, _) => CpuMovement.Orthogonalize(o, x[0]),
+        UpdateSlicePrim u => (x, state) => new HostTensor(CpuMovement.UpdateSlice(u, x[0].Data, x[1].Data, x[2].Data, state), u.Dims),
         _ => throw new InvalidOperationException($"The cpu device has no single kernel for primitive {p.Describe()} ({p.OriginName})."),
     };
 }

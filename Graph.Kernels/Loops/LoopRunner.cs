@@ -1,4 +1,3 @@
-using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using Graph.Core;
 using Graph.Kernels.Cpu;
 
@@ -191,7 +190,7 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
                 if (sums[k] == null) sums[k] = r;
                 else
                 {
-                    Accumulate(sums[k]!.Data, r.Data);
+                    SpanOps.Binary(prim, BinaryOp.Add, sums[k]!.Data, 0, r.Data, 0, sums[k]!.Data, r.Size);
                     dead.Add(r.Data);
                 }
             }
@@ -208,17 +207,7 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
         var outputs = new Array[nv + spec.FloatCaptures.Length];
         for (var k = 0; k < nv; k++) outputs[k] = grads[k].Data;
         for (var k = 0; k < spec.FloatCaptures.Length; k++)
-            outputs[nv + k] = sums[k]?.Data ?? Array.CreateInstance(spec.ForwardFrame.Captures[spec.FloatCaptures[k]].DType.ClrType(), prim.CaptureSizes[k]);
+            outputs[nv + k] = sums[k]?.Data ?? Array.CreateInstance(spec.ForwardFrame.Captures[spec.FloatCaptures[k]].DType.ClrType(), (int)Shape.Product(prim.CaptureDims[k]));
         return outputs;
-    }
-
-    private static void Accumulate(Array sum, Array value)
-    {
-        switch (sum)
-        {
-            case float[] s: TensorPrimitives.Add(s, (float[])value, s); break;
-            case double[] d: TensorPrimitives.Add(d, (double[])value, d); break;
-            default: throw new InvalidOperationException("Only float gradients accumulate.");
-        }
     }
 }
