@@ -5,6 +5,9 @@ public class GraphException : Exception
 {
     /// <summary>Creates the error with its message.</summary>
     public GraphException(string message) : base(message) { }
+
+    /// <summary>Creates the error with its message and cause.</summary>
+    public GraphException(string message, Exception? inner) : base(message, inner) { }
 }
 
 /// <summary>An op received arguments of the wrong shape, dtype or value (TF's InvalidArgumentError).</summary>
@@ -26,4 +29,11 @@ public class ResourceExhaustedException : GraphException
 {
     /// <summary>Creates the error with its message.</summary>
     public ResourceExhaustedException(string message) : base(message) { }
+}
+
+/// <summary>A device failed in a way the graph did not cause, e.g. a kernel that would not compile (TF's InternalError).</summary>
+public class InternalException : GraphException
+{
+    /// <summary>Creates the error with its message and cause.</summary>
+    public InternalException(string message, Exception? inner = null) : base(message, inner) { }
 }

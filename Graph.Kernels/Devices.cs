@@ -15,13 +15,23 @@ public static class Devices
     [
         new("cpu", $"managed SIMD ({(System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? "Vector256" : "scalar")}) on {Environment.ProcessorCount} cores; " +
                    $"GEMM: {(Gemm32.HasOpenBlas ? "OpenBLAS or managed, chosen per shape" : "managed (install libopenblas0-pthread for OpenBLAS)")}"),
+        .. Ilgpu.IlgpuDevices.Found(),
     ];
 
     /// <summary>Throws an error listing the devices present unless <paramref name="name"/> is one of them.</summary>
     public static void Require(string name)
     {
         var devices = List();
+        if (name == Ilgpu.IlgpuDevices.OpenCl && devices.All(d => d.Name != name) && Ilgpu.IlgpuDevices.OpenClProblem is { } problem)
+            throw new NotSupportedException($"Device 'opencl' cannot run Graph's kernels: {problem}. Available devices: {string.Join(", ", devices.Select(d => d.Name))}.");
         if (devices.All(d => d.Name != name))
             throw new ArgumentException($"Device '{name}' is not available; available devices: {string.Join(", ", devices.Select(d => d.Name))}.");
     }
+
+    /// <summary>
+    /// How many kernels the ILGPU device <paramref name="name"/> has compiled into its process-wide cache (keyed by the
+    /// fused expression, its dtypes and shapes): a second session running the same graph compiles none. 0 for
+    /// <c>cpu</c>, whose kernels are not generated code.
+    /// </summary>
+    public static int CompiledKernelCount(string name) => Ilgpu.IlgpuDevices.IsIlgpu(name) ? Ilgpu.IlgpuDevice.Get(name).CachedKernels : 0;
 }

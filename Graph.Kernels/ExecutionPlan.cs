@@ -6,7 +6,9 @@ using Graph.Kernels.Fusion;
 namespace Graph.Kernels;
 
 /// <summary>What the planner needs from the session's options.</summary>
-internal sealed record PlanOptions(bool Fusion);
+/// <param name="Fusion">Whether element-wise primitives fuse.</param>
+/// <param name="Device">The device the plan's kernels run on.</param>
+internal sealed record PlanOptions(bool Fusion, string Device = "cpu");
 
 /// <summary>Where a value lives while a plan runs.</summary>
 internal enum StorageKind
@@ -62,6 +64,7 @@ public sealed class ExecutionPlan
     private readonly int[] _fetchValues;
     private readonly Prim[] _fetchPrims;
     private Array[]? _bufferArrays;
+    private readonly Ilgpu.DevicePlanRunner? _deviceRunner;
 
     internal ExecutionPlan(IReadOnlyList<Operation> ops, List<KernelGroup> groups, Prim[] fetches, PlanOptions options)
     {
@@ -85,7 +88,12 @@ public sealed class ExecutionPlan
                 _storage.Add((kind, -1));
             }
         AssignBuffers();
-        _steps = groups.Select(CompileStep).ToArray();
+        if (Ilgpu.IlgpuDevices.IsIlgpu(options.Device))
+        {
+            _deviceRunner = new Ilgpu.DevicePlanRunner(Ilgpu.IlgpuDevice.Get(options.Device), groups, p => _valueIndex[p], v => _storage[v]);
+            _steps = [];
+        }
+        else _steps = groups.Select(CompileStep).ToArray();
         _fetchValues = fetches.Select(p => _valueIndex[p]).ToArray();
         Kernels = groups.Where(g => g.Kind != GroupKind.Binding).Select(g => new PlanKernel(g,
             g.Inputs.Where(i => i is not ConstantPrim { Size: 1 }).Sum(i => i.Size * i.DType.Size()),
@@ -269,6 +277,7 @@ public sealed class ExecutionPlan
     /// <summary>Runs the plan and returns the fetched values (copies where the session or caller still holds the array).</summary>
     internal HostTensor[] Execute(RunState state)
     {
+        if (_deviceRunner != null) return _deviceRunner.Execute(state, _storage.Count, DeviceResults);
         _bufferArrays ??= new Array[_buffers.Count];
         var values = new Array?[_storage.Count];
         var profile = state.Context.Profile;
@@ -290,6 +299,26 @@ public sealed class ExecutionPlan
             var data = values[_fetchValues[i]]!;
             var owned = _storage[_fetchValues[i]].Kind is StorageKind.Fresh or StorageKind.KernelOwned && !SharedSource(p);
             results[i] = new HostTensor(owned ? data : (Array)data.Clone(), p.Dims);
+        }
+        return results;
+    }
+
+    /// <summary>The fetched values of a device run, on the host: copied from the device, or copies of shared host arrays.</summary>
+    private HostTensor[] DeviceResults(Ilgpu.DevicePlanRunner.Slot?[] slots, Ilgpu.DevicePlanRunner.Run run)
+    {
+        var results = new HostTensor[_fetchValues.Length];
+        for (var i = 0; i < results.Length; i++)
+        {
+            var p = _fetchPrims[i];
+            var slot = slots[_fetchValues[i]]!;
+            Array data;
+            if (slot.Host != null) data = slot.HostOwned && !SharedSource(p) ? slot.Host : (Array)slot.Host.Clone();
+            else
+            {
+                data = run.State.AllocateFetched(p.DType, checked((int)p.Size));
+                slot.Device!.Download(data);
+            }
+            results[i] = new HostTensor(data, p.Dims);
         }
         return results;
     }

@@ -61,6 +61,8 @@ internal sealed class RunState(SessionState session, IReadOnlyDictionary<Tensor,
     /// <summary>Makes <paramref name="value"/> the variable's value; the previous array becomes its spare.</summary>
     public void CommitVariable(Operation variable, HostTensor value)
     {
+        // The spare being replaced leaves the session: so does its device copy.
+        if (session.Spares.TryGetValue(variable, out var dropped) && !ReferenceEquals(dropped, value.Data)) session.ForgetDeviceCopy(dropped);
         if (session.Variables.TryGetValue(variable, out var old) && !ReferenceEquals(old.Data, value.Data)) session.Spares[variable] = old.Data;
         session.Variables[variable] = value;
     }
@@ -91,6 +93,36 @@ internal sealed class SessionState
     /// <summary>Bytes held by variable values and their spares.</summary>
     public long VariableBytes => Variables.Values.Sum(v => (long)Buffer.ByteLength(v.Data)) + Spares.Values.Sum(a => (long)Buffer.ByteLength(a));
     public Dictionary<Operation, (long, long)> RandomSeeds { get; } = new();
+
+    /// <summary>Device copies of variable arrays (ILGPU devices), keyed by the host array they mirror.</summary>
+    public Dictionary<Array, Ilgpu.DeviceBuffer> DeviceCopies { get; } = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>Makes <paramref name="buffer"/> the device copy of <paramref name="host"/>, freeing the one it replaces.</summary>
+    public void SetDeviceCopy(Array host, Ilgpu.DeviceBuffer buffer)
+    {
+        if (DeviceCopies.TryGetValue(host, out var old) && !ReferenceEquals(old, buffer)) old.Dispose();
+        DeviceCopies[host] = buffer;
+    }
+
+    /// <summary>Frees the device copy of <paramref name="host"/>, if any.</summary>
+    public void ForgetDeviceCopy(Array host)
+    {
+        if (DeviceCopies.Remove(host, out var old)) old.Dispose();
+    }
+
+    /// <summary>Drops a variable's value and spare arrays with their device copies (before the variable is set anew).</summary>
+    public void ForgetVariableArrays(Operation variable)
+    {
+        if (Variables.TryGetValue(variable, out var value)) ForgetDeviceCopy(value.Data);
+        if (Spares.Remove(variable, out var spare)) ForgetDeviceCopy(spare);
+    }
+
+    /// <summary>Frees every device copy.</summary>
+    public void DisposeDeviceCopies()
+    {
+        foreach (var b in DeviceCopies.Values) b.Dispose();
+        DeviceCopies.Clear();
+    }
 
     /// <summary>Large arrays loop iterations hand back for reuse.</summary>
     public Loops.ArrayRecycler Recycler { get; } = new();

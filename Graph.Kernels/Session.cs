@@ -11,7 +11,11 @@ public sealed class FeedDict : Dictionary<Tensor, HostTensor>
 /// <summary>Options of a <see cref="Session"/>.</summary>
 public sealed class SessionOptions
 {
-    /// <summary>The device that runs the kernels. <c>cpu</c> (managed SIMD) is the default.</summary>
+    /// <summary>
+    /// The device that runs the kernels: <c>cpu</c> (managed SIMD, the default), <c>cuda</c> or <c>opencl</c> (ILGPU
+    /// accelerators), or <c>ilgpu-cpu</c> (ILGPU's CPU simulator running the GPU kernels). <see cref="Devices.List"/>
+    /// says which are present.
+    /// </summary>
     public string Device { get; init; } = "cpu";
 
     /// <summary>Whether element-wise primitives are fused into shared kernels (on by default; off runs one kernel per primitive).</summary>
@@ -97,7 +101,7 @@ public sealed class Session : IDisposable
         var key = Graph.LoopRecordVersion + "#" + PlanKey(fetches, targets, fed);
         if (!_plans.TryGetValue(key, out var plan))
         {
-            plan = Planner.Compile(fetches, targets, fed, new PlanOptions(Options.Fusion));
+            plan = Planner.Compile(fetches, targets, fed, new PlanOptions(Options.Fusion, Options.Device));
             _plans[key] = plan;
             PlansCompiled++;
         }
@@ -110,7 +114,7 @@ public sealed class Session : IDisposable
                 $"OOM when running {(at is null ? "the plan" : $"{at.Type} '{at.Name}'")}: the run needs {peak} bytes ({plan.PeakBytes} for values, " +
                 $"{_state.VariableBytes} for variables) but the device memory limit is {limit} bytes.");
         }
-        var context = new RunContext(new PlanOptions(Options.Fusion)) { Profile = Profile, ExtraLimit = Options.MemoryLimitBytes - peak };
+        var context = new RunContext(new PlanOptions(Options.Fusion, Options.Device)) { Profile = Profile, ExtraLimit = Options.MemoryLimitBytes - peak };
         var results = plan.Execute(new RunState(_state, fed, context));
         LastRunPeakBytes = plan.PeakBytes + _state.VariableBytes + context.PeakExtraBytes;
         return results;
@@ -176,8 +180,8 @@ public sealed class Session : IDisposable
         if (value.DType != variable.DType || !variable.Shape.IsCompatibleWith(value.Shape) || !value.Shape.IsFullyDefined)
             throw new InvalidArgumentException(
                 $"Cannot set variable {variable.Name} ({variable.DType.Name()} {variable.Shape}) to a value of {value.DType.Name()} {value.Shape}.");
+        _state.ForgetVariableArrays(variable.Op);
         _state.Variables[variable.Op] = new HostTensor((Array)value.Data.Clone(), value.Dims);
-        _state.Spares.Remove(variable.Op);
     }
 
     /// <summary>Frees the session's variable values and compiled plans.</summary>
@@ -186,6 +190,7 @@ public sealed class Session : IDisposable
         if (_disposed) return;
         _disposed = true;
         _plans.Clear();
+        _state.DisposeDeviceCopies();
         _state.Variables.Clear();
         _state.Spares.Clear();
         _state.RandomPositions.Clear();

@@ -1,0 +1,305 @@
+using ILGPU;
+
+namespace Graph.Kernels.Ilgpu;
+
+/// <summary>Arithmetic of one element type inside hand-written generic kernels (closed per dtype with MakeGenericMethod).</summary>
+public interface IDeviceArith<T> where T : unmanaged
+{
+    /// <summary>a + b</summary>
+    T Add(T a, T b);
+    /// <summary>a · b</summary>
+    T Mul(T a, T b);
+    /// <summary>max(a, b), NaN first</summary>
+    T Max(T a, T b);
+    /// <summary>min(a, b), NaN first</summary>
+    T Min(T a, T b);
+    /// <summary>a &gt; b</summary>
+    bool Greater(T a, T b);
+    /// <summary>a &lt; b</summary>
+    bool Less(T a, T b);
+    /// <summary>Whether a is NaN.</summary>
+    bool IsNaN(T a);
+    /// <summary>0</summary>
+    T Zero { get; }
+    /// <summary>1</summary>
+    T One { get; }
+    /// <summary>The identity of max (the lowest value).</summary>
+    T Lowest { get; }
+    /// <summary>The identity of min (the highest value).</summary>
+    T Highest { get; }
+    /// <summary>An integer index as a value of T (ints and longs only).</summary>
+    long ToLong(T a);
+    /// <summary>A long as T.</summary>
+    T FromLong(long a);
+}
+
+#pragma warning disable CS1591 // arithmetic of one dtype each; see IDeviceArith
+public struct Float32Arith : IDeviceArith<float>
+{
+    public float Add(float a, float b) => a + b;
+    public float Mul(float a, float b) => a * b;
+    public float Max(float a, float b) => DeviceMath.Max(a, b);
+    public float Min(float a, float b) => DeviceMath.Min(a, b);
+    public bool Greater(float a, float b) => a > b;
+    public bool Less(float a, float b) => a < b;
+    public bool IsNaN(float a) => ILGPU.Algorithms.XMath.IsNaN(a);
+    public float Zero => 0f;
+    public float One => 1f;
+    public float Lowest => float.NegativeInfinity;
+    public float Highest => float.PositiveInfinity;
+    public long ToLong(float a) => (long)a;
+    public float FromLong(long a) => a;
+}
+
+public struct Float64Arith : IDeviceArith<double>
+{
+    public double Add(double a, double b) => a + b;
+    public double Mul(double a, double b) => a * b;
+    public double Max(double a, double b) => DeviceMath.Max(a, b);
+    public double Min(double a, double b) => DeviceMath.Min(a, b);
+    public bool Greater(double a, double b) => a > b;
+    public bool Less(double a, double b) => a < b;
+    public bool IsNaN(double a) => ILGPU.Algorithms.XMath.IsNaN(a);
+    public double Zero => 0.0;
+    public double One => 1.0;
+    public double Lowest => double.NegativeInfinity;
+    public double Highest => double.PositiveInfinity;
+    public long ToLong(double a) => (long)a;
+    public double FromLong(long a) => a;
+}
+
+public struct Int32Arith : IDeviceArith<int>
+{
+    public int Add(int a, int b) => a + b;
+    public int Mul(int a, int b) => a * b;
+    public int Max(int a, int b) => a > b ? a : b;
+    public int Min(int a, int b) => a < b ? a : b;
+    public bool Greater(int a, int b) => a > b;
+    public bool Less(int a, int b) => a < b;
+    public bool IsNaN(int a) => false;
+    public int Zero => 0;
+    public int One => 1;
+    public int Lowest => int.MinValue;
+    public int Highest => int.MaxValue;
+    public long ToLong(int a) => a;
+    public int FromLong(long a) => (int)a;
+}
+
+public struct Int64Arith : IDeviceArith<long>
+{
+    public long Add(long a, long b) => a + b;
+    public long Mul(long a, long b) => a * b;
+    public long Max(long a, long b) => a > b ? a : b;
+    public long Min(long a, long b) => a < b ? a : b;
+    public bool Greater(long a, long b) => a > b;
+    public bool Less(long a, long b) => a < b;
+    public bool IsNaN(long a) => false;
+    public long Zero => 0;
+    public long One => 1;
+    public long Lowest => long.MinValue;
+    public long Highest => long.MaxValue;
+    public long ToLong(long a) => a;
+    public long FromLong(long a) => a;
+}
+
+/// <summary>Sizes of a (batched) matrix product and the element strides of its operands.</summary>
+public struct MatMulShape
+{
+    public long Batch, M, N, K;
+    public long ABatch, ARow, ADepth;   // A[b, m, k] at b*ABatch + m*ARow + k*ADepth
+    public long BBatch, BDepth, BCol;   // B[b, k, n] at b*BBatch + k*BDepth + n*BCol
+    public long Threads;
+}
+
+/// <summary>A reduction: kept and reduced axes of the input, as (extent, stride) pairs in <c>meta</c>.</summary>
+public struct ReduceShape
+{
+    public long Outputs, KeptRank, Reduced, ReducedRank, Threads;
+    public int Op;
+}
+
+/// <summary>An [outer, axis, inner] view of a gather, scatter-add or concatenation.</summary>
+public struct SliceShape
+{
+    public long Outer, Inner, SourceAxis, TargetAxis, Offset, Count, Threads;
+}
+#pragma warning restore CS1591
+
+/// <summary>
+/// Hand-written ILGPU kernels for the primitives that are not element-wise: grid-stride loops (launch any number of
+/// threads), one element type each via <see cref="IDeviceArith{T}"/>, deterministic (no atomics: every output element is
+/// computed by one thread in a fixed order).
+/// </summary>
+public static class DeviceKernels
+{
+    /// <summary>Reduction codes of <see cref="ReduceShape.Op"/> (Graph.Core's ReduceOp values).</summary>
+    private const int Sum = 0, Max = 1, Min = 2, Prod = 3, ArgMax = 4;
+
+    /// <summary>
+    /// C[b, m, n] = Σ_k A[b, m, k]·B[b, k, n]; each thread computes four neighbouring columns of a row (a register
+    /// tile that reuses each A element four times).
+    /// </summary>
+    public static void MatMul<T, TArith>(Index1D index, ArrayView<T> a, ArrayView<T> b, ArrayView<T> c, MatMulShape s)
+        where T : unmanaged where TArith : struct, IDeviceArith<T>
+    {
+        var ops = default(TArith);
+        var tiles = (s.N + 3) / 4;
+        var work = s.Batch * s.M * tiles;
+        for (long w = index.X; w < work; w += s.Threads)
+        {
+            var tile = w % tiles;
+            var row = w / tiles;
+            var m = row % s.M;
+            var batch = row / s.M;
+            var n0 = tile * 4;
+            var aBase = batch * s.ABatch + m * s.ARow;
+            var bBase = batch * s.BBatch + n0 * s.BCol;
+            T acc0 = ops.Zero, acc1 = ops.Zero, acc2 = ops.Zero, acc3 = ops.Zero;
+            var full = n0 + 4 <= s.N;
+            for (long k = 0; k < s.K; k++)
+            {
+                var av = a[aBase + k * s.ADepth];
+                var bk = bBase + k * s.BDepth;
+                acc0 = ops.Add(acc0, ops.Mul(av, b[bk]));
+                if (full || n0 + 1 < s.N) acc1 = ops.Add(acc1, ops.Mul(av, b[bk + s.BCol]));
+                if (full || n0 + 2 < s.N) acc2 = ops.Add(acc2, ops.Mul(av, b[bk + 2 * s.BCol]));
+                if (full) acc3 = ops.Add(acc3, ops.Mul(av, b[bk + 3 * s.BCol]));
+            }
+            var cBase = row * s.N + n0;
+            c[cBase] = acc0;
+            if (n0 + 1 < s.N) c[cBase + 1] = acc1;
+            if (n0 + 2 < s.N) c[cBase + 2] = acc2;
+            if (n0 + 3 < s.N) c[cBase + 3] = acc3;
+        }
+    }
+
+    /// <summary>
+    /// Reduces over any axes: one thread per output element walks its reduced elements in row-major order.
+    /// <c>meta</c> holds (extent, input stride) for each kept axis, then for each reduced axis.
+    /// </summary>
+    public static void Reduce<T, TArith>(Index1D index, ArrayView<T> x, ArrayView<T> y, ArrayView<long> meta, ReduceShape s)
+        where T : unmanaged where TArith : struct, IDeviceArith<T>
+    {
+        var ops = default(TArith);
+        for (long o = index.X; o < s.Outputs; o += s.Threads)
+        {
+            var baseOffset = KeptOffset(o, meta, s.KeptRank);
+            var acc = s.Op == Sum ? ops.Zero : s.Op == Prod ? ops.One : s.Op == Max ? ops.Lowest : ops.Highest;
+            for (long r = 0; r < s.Reduced; r++)
+            {
+                var v = x[baseOffset + ReducedOffset(r, meta, s.KeptRank, s.ReducedRank)];
+                acc = s.Op == Sum ? ops.Add(acc, v) : s.Op == Prod ? ops.Mul(acc, v) : s.Op == Max ? ops.Max(acc, v) : ops.Min(acc, v);
+            }
+            y[o] = acc;
+        }
+    }
+
+    /// <summary>The index of the first maximum (or minimum) along the reduced axis; NaN counts as the extreme, as on the cpu device.</summary>
+    public static void ArgReduce<T, TArith, TIndex, TIndexArith>(Index1D index, ArrayView<T> x, ArrayView<TIndex> y, ArrayView<long> meta, ReduceShape s)
+        where T : unmanaged where TArith : struct, IDeviceArith<T> where TIndex : unmanaged where TIndexArith : struct, IDeviceArith<TIndex>
+    {
+        var ops = default(TArith);
+        for (long o = index.X; o < s.Outputs; o += s.Threads)
+        {
+            var baseOffset = KeptOffset(o, meta, s.KeptRank);
+            long best = 0;
+            var bestValue = x[baseOffset + ReducedOffset(0, meta, s.KeptRank, s.ReducedRank)];
+            for (long r = 1; r < s.Reduced && !ops.IsNaN(bestValue); r++)
+            {
+                var v = x[baseOffset + ReducedOffset(r, meta, s.KeptRank, s.ReducedRank)];
+                if (ops.IsNaN(v) || (s.Op == ArgMax ? ops.Greater(v, bestValue) : ops.Less(v, bestValue)))
+                {
+                    best = r;
+                    bestValue = v;
+                }
+            }
+            y[o] = default(TIndexArith).FromLong(best);
+        }
+    }
+
+    private static long KeptOffset(long o, ArrayView<long> meta, long keptRank)
+    {
+        long offset = 0;
+        for (var axis = keptRank - 1; axis >= 0; axis--)
+        {
+            var extent = meta[2 * axis];
+            offset += o % extent * meta[2 * axis + 1];
+            o /= extent;
+        }
+        return offset;
+    }
+
+    private static long ReducedOffset(long r, ArrayView<long> meta, long keptRank, long reducedRank)
+    {
+        long offset = 0;
+        for (var axis = reducedRank - 1; axis >= 0; axis--)
+        {
+            var at = 2 * (keptRank + axis);
+            var extent = meta[at];
+            offset += r % extent * meta[at + 1];
+            r /= extent;
+        }
+        return offset;
+    }
+
+    /// <summary>
+    /// y[o, j, i] = params[o, indices[j], i] for params [Outer, SourceAxis, Inner] and Count indices; an index outside
+    /// [0, SourceAxis) sets the error flag (the run then fails naming the op) and yields 0.
+    /// </summary>
+    public static void Gather<T, TIndex, TIndexArith>(Index1D index, ArrayView<T> parameters, ArrayView<TIndex> indices, ArrayView<T> y, ArrayView<int> error, SliceShape s)
+        where T : unmanaged where TIndex : unmanaged where TIndexArith : struct, IDeviceArith<TIndex>
+    {
+        var total = s.Outer * s.Count * s.Inner;
+        for (long e = index.X; e < total; e += s.Threads)
+        {
+            var i = e % s.Inner;
+            var j = e / s.Inner % s.Count;
+            var o = e / (s.Inner * s.Count);
+            var at = default(TIndexArith).ToLong(indices[j]);
+            if (at < 0 || at >= s.SourceAxis)
+            {
+                error[0] = DeviceMath.IndexOutOfRange;
+                y[e] = default;
+            }
+            else y[e] = parameters[(o * s.SourceAxis + at) * s.Inner + i];
+        }
+    }
+
+    /// <summary>
+    /// y[o, r, i] = Σ over j with indices[j] = r of updates[o, j, i], for y [Outer, TargetAxis, Inner]: one thread per
+    /// output element, indices in order, so repeated indices accumulate deterministically.
+    /// </summary>
+    public static void ScatterAdd<T, TArith, TIndex, TIndexArith>(Index1D index, ArrayView<T> updates, ArrayView<TIndex> indices, ArrayView<T> y, ArrayView<int> error, SliceShape s)
+        where T : unmanaged where TArith : struct, IDeviceArith<T> where TIndex : unmanaged where TIndexArith : struct, IDeviceArith<TIndex>
+    {
+        var ops = default(TArith);
+        var total = s.Outer * s.TargetAxis * s.Inner;
+        for (long e = index.X; e < total; e += s.Threads)
+        {
+            var i = e % s.Inner;
+            var r = e / s.Inner % s.TargetAxis;
+            var o = e / (s.Inner * s.TargetAxis);
+            var acc = ops.Zero;
+            for (long j = 0; j < s.Count; j++)
+            {
+                var at = default(TIndexArith).ToLong(indices[j]);
+                if (at == r) acc = ops.Add(acc, updates[(o * s.Count + j) * s.Inner + i]);
+                else if (r == 0 && i == 0 && (at < 0 || at >= s.TargetAxis)) error[0] = DeviceMath.IndexOutOfRange;
+            }
+            y[e] = acc;
+        }
+    }
+
+    /// <summary>Copies a part [Outer, SourceAxis, Inner] into y [Outer, TargetAxis, Inner] at Offset along the axis (one input of a concatenation).</summary>
+    public static void CopyPart<T>(Index1D index, ArrayView<T> part, ArrayView<T> y, SliceShape s) where T : unmanaged
+    {
+        var total = s.Outer * s.SourceAxis * s.Inner;
+        for (long e = index.X; e < total; e += s.Threads)
+        {
+            var i = e % s.Inner;
+            var a = e / s.Inner % s.SourceAxis;
+            var o = e / (s.Inner * s.SourceAxis);
+            y[(o * s.TargetAxis + s.Offset + a) * s.Inner + i] = part[e];
+        }
+    }
+}

@@ -1,0 +1,389 @@
+using Graph.Core;
+using Graph.Kernels.Cpu;
+using Graph.Kernels.Fusion;
+using ILGPU.Runtime;
+
+namespace Graph.Kernels.Ilgpu;
+
+/// <summary>
+/// Executes a plan's kernel groups on an ILGPU device. Values live in device buffers: plan buffers assigned by
+/// liveness (kept across runs), variables in the session's device copies (kept across runs, so a training step
+/// uploads only its feeds), constants uploaded once per plan. Primitives without a device kernel — random numbers
+/// (TF1's Philox stream, bit-identical with the cpu device), index checks with their exact messages, the orthogonal
+/// initializer, TensorArray slice updates and loop control — run on the host with their inputs copied back.
+/// Results that leave the plan (fetches, variable updates, loop state) are copied to host arrays.
+/// </summary>
+internal sealed class DevicePlanRunner
+{
+    private readonly IlgpuDevice _device;
+    private readonly IReadOnlyList<KernelGroup> _groups;
+    private readonly Func<Prim, int> _valueOf;
+    private readonly Func<int, (StorageKind Kind, int Buffer)> _storage;
+    private readonly Action<Slot?[], Run>[] _steps;
+    private readonly Dictionary<int, DeviceBuffer> _pooled = new();
+    private readonly Dictionary<Prim, DeviceBuffer> _constants = new();
+
+    /// <summary>Where one value is during a run: a host array, a device buffer, or both (equal contents).</summary>
+    internal sealed class Slot
+    {
+        public Array? Host;
+        public DeviceBuffer? Device;
+        /// <summary>Whether <see cref="Host"/> was made by this run (a fetch may hand it out without a copy).</summary>
+        public bool HostOwned;
+        /// <summary>The variable whose value this is (its device copy lives in the session).</summary>
+        public Operation? Variable;
+        /// <summary>The constant whose value this is (its device copy lives in the plan).</summary>
+        public ConstantPrim? Constant;
+    }
+
+    /// <summary>One execution: the run state and the device buffers to free when it ends.</summary>
+    internal sealed class Run(RunState state)
+    {
+        public RunState State { get; } = state;
+        public List<DeviceBuffer> Temporaries { get; } = new();
+    }
+
+    public DevicePlanRunner(IlgpuDevice device, IReadOnlyList<KernelGroup> groups, Func<Prim, int> valueOf, Func<int, (StorageKind, int)> storage)
+    {
+        _device = device;
+        _groups = groups;
+        _valueOf = valueOf;
+        _storage = storage;
+        _steps = groups.Select(Compile).ToArray();
+    }
+
+    /// <summary>Runs the plan's steps; <paramref name="fetch"/> turns the final slots into results before temporaries are freed.</summary>
+    public T Execute<T>(RunState state, int valueCount, Func<Slot?[], Run, T> fetch)
+    {
+        var run = new Run(state);
+        var slots = new Slot?[valueCount];
+        var profile = state.Context.Profile;
+        try
+        {
+            for (var i = 0; i < _steps.Length; i++)
+            {
+                var start = System.Diagnostics.Stopwatch.GetTimestamp();
+                _steps[i](slots, run);
+                if (profile != null && _groups[i].Kind != GroupKind.Binding && _groups[i].Members[0] is not LoopPrim and not LoopGradPrim)
+                {
+                    _device.Accelerator.Synchronize();
+                    profile.Add(_groups[i], System.Diagnostics.Stopwatch.GetElapsedTime(start));
+                }
+            }
+            return fetch(slots, run);
+        }
+        finally
+        {
+            foreach (var b in run.Temporaries) b.Dispose();
+        }
+    }
+
+    /// <summary>The host array of a slot, copied from the device on first need.</summary>
+    public Array OnHost(Slot slot, Prim p)
+    {
+        if (slot.Host != null) return slot.Host;
+        var host = RunState.Uninitialized(p.DType, checked((int)p.Size));
+        slot.Device!.Download(host);
+        slot.Host = host;
+        slot.HostOwned = true;
+        return host;
+    }
+
+    /// <summary>The device buffer of a slot, copied from the host on first need (variables and constants keep theirs).</summary>
+    public DeviceBuffer OnDevice(Slot slot, Prim p, Run run)
+    {
+        if (slot.Device is { Valid: true }) return slot.Device;
+        var host = slot.Host ?? throw new InvalidOperationException($"{p.OriginName}: value of {p.Describe()} is nowhere.");
+        if (slot.Variable != null)
+        {
+            var copies = run.State.Session.DeviceCopies;
+            if (!copies.TryGetValue(host, out var copy) || !copy.Valid || copy.Device != _device)
+            {
+                copy = DeviceBuffer.FromHost(_device, p.DType, host);
+                run.State.Session.SetDeviceCopy(host, copy);
+            }
+            return slot.Device = copy;
+        }
+        if (slot.Constant != null)
+        {
+            if (!_constants.TryGetValue(slot.Constant, out var constant) || !constant.Valid)
+                _constants[slot.Constant] = constant = DeviceBuffer.FromHost(_device, p.DType, host);
+            return slot.Device = constant;
+        }
+        var buffer = DeviceBuffer.FromHost(_device, p.DType, host);
+        run.Temporaries.Add(buffer);
+        return slot.Device = buffer;
+    }
+
+    /// <summary>The buffer a kernel writes value <paramref name="o"/> into.</summary>
+    private DeviceBuffer Output(Prim o, Run run)
+    {
+        var (kind, buffer) = _storage(_valueOf(o));
+        if (kind == StorageKind.Pooled)
+        {
+            if (!_pooled.TryGetValue(buffer, out var pooled) || !pooled.Valid)
+                _pooled[buffer] = pooled = DeviceBuffer.Allocate(_device, o.DType, o.Size);
+            return pooled;
+        }
+        var fresh = DeviceBuffer.Allocate(_device, o.DType, o.Size);
+        // A variable's new value becomes the session's device copy; everything else dies with the run.
+        if (kind != StorageKind.Variable) run.Temporaries.Add(fresh);
+        return fresh;
+    }
+
+    private Action<Slot?[], Run> Compile(KernelGroup g)
+    {
+        var p = g.Members[0];
+        if (g.Kind == GroupKind.Binding)
+        {
+            var v = _valueOf(p);
+            return p switch
+            {
+                ConstantPrim c => (slots, _) => slots[v] = new Slot { Host = c.Value.Data, Constant = c },
+                FeedPrim f => (slots, run) => slots[v] = new Slot { Host = run.State.Feed(f.Tensor).Data },
+                ReadVariablePrim r => (slots, run) => slots[v] = new Slot { Host = run.State.ReadVariable(r.Variable).Data, Variable = r.Variable },
+                ReshapePrim r => (slots, _) => slots[v] = slots[_valueOf(r.Inputs[0])],
+                TupleElementPrim e => (slots, _) => slots[v] = new Slot { Host = ((Array[])slots[_valueOf(e.Inputs[0])]!.Host!)[e.Index], HostOwned = false },
+                _ => throw new InvalidOperationException($"{p.Describe()} is not a binding."),
+            };
+        }
+        if (g.Kind == GroupKind.Single) return CompileSingle(p);
+        if (g.Head != null && g.Members.Count == 1) return CompileMatMul(g.Head);
+        if (g.Tail != null && g.Members.Count == 1) return CompileReduce(g.Tail);
+        return CompileFused(g);
+    }
+
+    private Action<Slot?[], Run> CompileSingle(Prim p)
+    {
+        var inputs = p.Inputs.Select(_valueOf).ToArray();
+        var output = _valueOf(p);
+        switch (p)
+        {
+            case GatherPrim or ScatterAddPrim:
+                return CompileIndexed(p, inputs, output);
+            case ConcatPrim c:
+                return CompileConcat(c, inputs, output);
+            case CheckIndicesPrim check:
+                return (slots, _) =>
+                {
+                    var input = slots[inputs[0]]!;
+                    CpuMovement.CheckIndices(check, new HostTensor(OnHost(input, check.Inputs[0]), check.Inputs[0].Dims));
+                    slots[output] = input;
+                };
+            case LoopPrim or LoopGradPrim:
+            {
+                Func<Array[], RunState, Array> loop = p is LoopPrim l ? new Loops.LoopRunner(l).Run : new Loops.LoopGradRunner((LoopGradPrim)p).Run;
+                return (slots, run) =>
+                {
+                    var args = new Array[inputs.Length];
+                    for (var i = 0; i < args.Length; i++) args[i] = OnHost(slots[inputs[i]]!, p.Inputs[i]);
+                    slots[output] = new Slot { Host = loop(args, run.State) };
+                };
+            }
+            default:
+            {
+                // Host kernels: random numbers, the orthogonal initializer, TensorArray slice updates.
+                var kernel = CpuBackend.Compile(p);
+                return (slots, run) =>
+                {
+                    var args = new HostTensor[inputs.Length];
+                    for (var i = 0; i < args.Length; i++) args[i] = new HostTensor(OnHost(slots[inputs[i]]!, p.Inputs[i]), p.Inputs[i].Dims);
+                    slots[output] = new Slot { Host = kernel(args, run.State).Data, HostOwned = true };
+                };
+            }
+        }
+    }
+
+    private static Type ArithOf(DType dtype) => dtype switch
+    {
+        DType.Float32 => typeof(Float32Arith),
+        DType.Float64 => typeof(Float64Arith),
+        DType.Int32 => typeof(Int32Arith),
+        DType.Int64 => typeof(Int64Arith),
+        _ => throw new InvalidArgumentException($"No device arithmetic for dtype {dtype.Name()}."),
+    };
+
+    private Kernel Hand(string name, Prim origin, params Type[] types) =>
+        _device.Load($"{name}<{string.Join(",", types.Select(t => t.Name))}>",
+            () => typeof(DeviceKernels).GetMethod(name)!.MakeGenericMethod(types), origin);
+
+    private void Launch(Kernel kernel, long work, params object[] args) =>
+        kernel.Launch(_device.Accelerator.DefaultStream, _device.ThreadsFor(work), args);
+
+    private int Threads(long work) => _device.ThreadsFor(work);
+
+    /// <summary>An error flag set to zero; <see cref="CheckError"/> reads it after the launch.</summary>
+    private DeviceBuffer ErrorFlag(Run run)
+    {
+        var flag = DeviceBuffer.FromHost(_device, DType.Int32, new int[1]);
+        run.Temporaries.Add(flag);
+        return flag;
+    }
+
+    private static void CheckError(DeviceBuffer flag, Prim p)
+    {
+        var code = new int[1];
+        flag.Download(code);
+        if (code[0] != 0)
+            throw new InvalidArgumentException(code[0] switch
+            {
+                DeviceMath.DivisionByZero => $"{p.OriginName}: integer division by zero.",
+                DeviceMath.NegativeIntegerPower => $"{p.OriginName}: integers to negative integer powers are not allowed.",
+                _ => $"{p.OriginName}: an index is outside its axis of {Shape.Format(p.Inputs[0].Dims)}.",
+            });
+    }
+
+    private Action<Slot?[], Run> CompileMatMul(MatMulPrim m)
+    {
+        var (batch, rows, cols, depth) = m.Sizes;
+        var a = _valueOf(m.Inputs[0]);
+        var b = _valueOf(m.Inputs[1]);
+        var output = _valueOf(m);
+        var shape = new MatMulShape
+        {
+            Batch = batch, M = rows, N = cols, K = depth,
+            ABatch = (long)rows * depth, ARow = m.TransposeA ? 1 : depth, ADepth = m.TransposeA ? rows : 1,
+            BBatch = (long)depth * cols, BDepth = m.TransposeB ? 1 : cols, BCol = m.TransposeB ? depth : 1,
+        };
+        var work = batch * rows * ((cols + 3L) / 4);
+        shape.Threads = Threads(work);
+        var element = DeviceBuffer.ElementType(m.DType);
+        return (slots, run) =>
+        {
+            var y = Output(m, run);
+            slots[output] = new Slot { Device = y };
+            if (work == 0) return;
+            var kernel = Hand(nameof(DeviceKernels.MatMul), m, element, ArithOf(m.DType));
+            Launch(kernel, work, OnDevice(slots[a]!, m.Inputs[0], run).View, OnDevice(slots[b]!, m.Inputs[1], run).View, y.View, shape);
+        };
+    }
+
+    private Action<Slot?[], Run> CompileReduce(ReducePrim r)
+    {
+        var x = r.Inputs[0];
+        var strides = HostOps.Strides(x.Dims);
+        var kept = Enumerable.Range(0, x.Dims.Length).Where(a => !r.Axes.Contains(a)).ToArray();
+        var meta = kept.Concat(r.Axes).SelectMany(a => new long[] { x.Dims[a], strides[a] }).ToArray();
+        var shape = new ReduceShape
+        {
+            Outputs = r.Size, KeptRank = kept.Length, Reduced = r.Axes.Aggregate(1L, (n, a) => n * x.Dims[a]),
+            ReducedRank = r.Axes.Length, Op = (int)r.Op,
+        };
+        shape.Threads = Threads(shape.Outputs);
+        var input = _valueOf(x);
+        var output = _valueOf(r);
+        var arg = r.Op is ReduceOp.ArgMax or ReduceOp.ArgMin;
+        DeviceBuffer? metaBuffer = null;
+        return (slots, run) =>
+        {
+            var y = Output(r, run);
+            slots[output] = new Slot { Device = y };
+            if (shape.Outputs == 0) return;
+            if (arg && shape.Reduced == 0) throw new InvalidArgumentException($"{r.OriginName}: cannot take {r.Op} over an empty axis.");
+            if (metaBuffer is not { Valid: true }) metaBuffer = DeviceBuffer.FromHost(_device, DType.Int64, meta.Length == 0 ? new long[1] : meta);
+            var kernel = arg
+                ? Hand(nameof(DeviceKernels.ArgReduce), r, DeviceBuffer.ElementType(x.DType), ArithOf(x.DType), r.DType.ClrType(), ArithOf(r.DType))
+                : Hand(nameof(DeviceKernels.Reduce), r, DeviceBuffer.ElementType(x.DType), ArithOf(x.DType));
+            Launch(kernel, shape.Outputs, OnDevice(slots[input]!, x, run).View, y.View, metaBuffer.View, shape);
+        };
+    }
+
+    private Action<Slot?[], Run> CompileIndexed(Prim p, int[] inputs, int output)
+    {
+        var gather = p is GatherPrim;
+        var axis = p is GatherPrim g ? g.Axis : ((ScatterAddPrim)p).Axis;
+        var big = gather ? p.Inputs[0].Dims : p.Dims;
+        var indices = p.Inputs[1];
+        var shape = new SliceShape
+        {
+            Outer = Shape.Product(big.AsSpan(0, axis)), Inner = Shape.Product(big.AsSpan(axis + 1)),
+            SourceAxis = gather ? big[axis] : 0, TargetAxis = gather ? 0 : big[axis], Count = indices.Size,
+        };
+        var work = p.Size;
+        shape.Threads = Threads(work);
+        var element = DeviceBuffer.ElementType(p.DType);
+        return (slots, run) =>
+        {
+            var y = Output(p, run);
+            slots[output] = new Slot { Device = y };
+            if (work == 0) return;
+            var flag = ErrorFlag(run);
+            var kernel = gather
+                ? Hand(nameof(DeviceKernels.Gather), p, element, indices.DType.ClrType(), ArithOf(indices.DType))
+                : Hand(nameof(DeviceKernels.ScatterAdd), p, element, ArithOf(p.DType), indices.DType.ClrType(), ArithOf(indices.DType));
+            Launch(kernel, work, OnDevice(slots[inputs[0]]!, p.Inputs[0], run).View, OnDevice(slots[inputs[1]]!, indices, run).View, y.View, flag.View, shape);
+            CheckError(flag, p);
+        };
+    }
+
+    private Action<Slot?[], Run> CompileConcat(ConcatPrim c, int[] inputs, int output)
+    {
+        var outer = Shape.Product(c.Dims.AsSpan(0, c.Axis));
+        var inner = Shape.Product(c.Dims.AsSpan(c.Axis + 1));
+        var element = DeviceBuffer.ElementType(c.DType);
+        return (slots, run) =>
+        {
+            var y = Output(c, run);
+            slots[output] = new Slot { Device = y };
+            long offset = 0;
+            var kernel = Hand(nameof(DeviceKernels.CopyPart), c, element);
+            for (var k = 0; k < inputs.Length; k++)
+            {
+                var part = c.Inputs[k];
+                var work = part.Size;
+                if (work > 0)
+                    Launch(kernel, work, OnDevice(slots[inputs[k]]!, part, run).View, y.View, new SliceShape
+                    {
+                        Outer = outer, Inner = inner, SourceAxis = part.Dims[c.Axis], TargetAxis = c.Dims[c.Axis], Offset = offset, Threads = Threads(work),
+                    });
+                offset += part.Dims[c.Axis];
+            }
+        };
+    }
+
+    private Action<Slot?[], Run> CompileFused(KernelGroup g)
+    {
+        var emitter = new FusedKernelEmitter(g);
+        var head = g.Head != null ? CompileMatMul(g.Head) : null;
+        var inputs = emitter.Inputs.Select(_valueOf).ToArray();
+        var outputs = emitter.Outputs.Select(o => (Prim: o, Value: _valueOf(o))).ToArray();
+        var work = emitter.Work;
+        var threads = (long)Threads(work);
+        var origin = g.Members.First(m => m != g.Head);
+        return (slots, run) =>
+        {
+            head?.Invoke(slots, run);
+            var args = new List<object>(inputs.Length + outputs.Length + 2);
+            for (var k = 0; k < inputs.Length; k++) args.Add(OnDevice(slots[inputs[k]]!, emitter.Inputs[k], run).View);
+            var buffers = new DeviceBuffer[outputs.Length];
+            for (var k = 0; k < outputs.Length; k++)
+            {
+                buffers[k] = Output(outputs[k].Prim, run);
+                args.Add(buffers[k].View);
+            }
+            var flag = emitter.NeedsErrorFlag ? ErrorFlag(run) : null;
+            if (flag != null) args.Add(flag.View);
+            args.Add(threads);
+            if (work > 0)
+            {
+                var kernel = _device.Load(emitter.Key, emitter.Emit, origin);
+                Launch(kernel, work, args.ToArray());
+                if (flag != null) CheckError(flag, origin);
+            }
+            for (var k = 0; k < outputs.Length; k++)
+            {
+                var (o, v) = outputs[k];
+                var slot = slots[v] = new Slot { Device = buffers[k] };
+                if (o is AssignVariablePrim assign)
+                {
+                    // The host copy stays authoritative (checkpoints, GetVariableValue, the cpu kernels of loops).
+                    var host = run.State.VariableTarget(assign.Variable, o.DType, o.Dims);
+                    buffers[k].Download(host);
+                    slot.Host = host;
+                    run.State.CommitVariable(assign.Variable, new HostTensor(host, o.Dims));
+                    run.State.Session.SetDeviceCopy(host, buffers[k]);
+                }
+            }
+        };
+    }
+}

@@ -1,0 +1,207 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Runtime.Loader;
+using Graph.Core;
+using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime.OpenCL;
+
+namespace Graph.Kernels.Ilgpu;
+
+/// <summary>
+/// One ILGPU accelerator a Session can run on (<c>cuda</c>, <c>opencl</c> or <c>ilgpu-cpu</c>), shared by every session
+/// of the process, with its cache of compiled kernels. After a kernel fails to compile the ILGPU context is unusable,
+/// so the device recreates it and bumps <see cref="Generation"/>: buffers of an older generation are re-created by
+/// their owners (the host copies of variables are authoritative, so nothing is lost).
+/// </summary>
+internal sealed class IlgpuDevice
+{
+    private static readonly Dictionary<string, IlgpuDevice> Opened = new();
+    private static readonly object Gate = new();
+    private readonly Dictionary<string, Kernel> _kernels = new();
+    private Context _context = null!;
+    private Accelerator _accelerator = null!;
+
+    private IlgpuDevice(string name)
+    {
+        Name = name;
+        Open();
+    }
+
+    /// <summary>The device name sessions use.</summary>
+    public string Name { get; }
+
+    /// <summary>The accelerator (valid for the current <see cref="Generation"/>).</summary>
+    public Accelerator Accelerator => _accelerator;
+
+    /// <summary>Incremented each time the context had to be recreated.</summary>
+    public int Generation { get; private set; }
+
+    /// <summary>Threads launched for a grid-stride kernel over <paramref name="work"/> items.</summary>
+    public int ThreadsFor(long work) => (int)Math.Max(1, Math.Min(work, (long)_accelerator.MaxNumThreadsPerMultiprocessor * _accelerator.NumMultiprocessors));
+
+    /// <summary>The device <paramref name="name"/>, opened on first use.</summary>
+    public static IlgpuDevice Get(string name)
+    {
+        lock (Gate)
+        {
+            if (!Opened.TryGetValue(name, out var device)) Opened[name] = device = new IlgpuDevice(name);
+            return device;
+        }
+    }
+
+    /// <summary>
+    /// The kernel cached under <paramref name="key"/> (the fused expression with its dtypes and shapes), compiled from
+    /// <paramref name="build"/> on first use. A compile failure recreates the context and reports <paramref name="origin"/>.
+    /// </summary>
+    public Kernel Load(string key, Func<MethodInfo> build, Prim origin)
+    {
+        lock (Gate)
+        {
+            if (_kernels.TryGetValue(key, out var kernel)) return kernel;
+            try
+            {
+                kernel = _accelerator.LoadAutoGroupedKernel(build());
+            }
+            catch (Exception e) when (e is not GraphException)
+            {
+                _accelerator.Dispose();
+                _context.Dispose();
+                _kernels.Clear();
+                Open();
+                Generation++;
+                throw new InternalException(
+                    $"{origin.OriginName}: the {Name} device failed to compile the kernel for {origin.Describe()} ({e.GetType().Name}: {e.Message}); " +
+                    "the ILGPU context was recreated.", e);
+            }
+            _kernels[key] = kernel;
+            return kernel;
+        }
+    }
+
+    /// <summary>Number of kernels compiled and cached on this device.</summary>
+    public int CachedKernels
+    {
+        get
+        {
+            lock (Gate) return _kernels.Count;
+        }
+    }
+
+    /// <summary>The devices of one kind a context found.</summary>
+    internal static List<T> ListOf<T>(Context.DeviceCollection<T> devices) where T : Device
+    {
+        var list = new List<T>();
+        foreach (var d in devices) list.Add(d);
+        return list;
+    }
+
+    private void Open()
+    {
+        IlgpuDevices.EnsureOpenClResolver();
+        switch (Name)
+        {
+            case IlgpuDevices.IlgpuCpu:
+                // Few simulated threads: every one is an OS thread, and grid-stride loops cover any size.
+                _context = Context.Create(b => b.CPU(new CPUDevice(2, 2, 1)).EnableAlgorithms());
+                _accelerator = _context.CreateCPUAccelerator(0);
+                break;
+            case IlgpuDevices.Cuda:
+                _context = Context.Create(b => b.Cuda().EnableAlgorithms());
+                if (_context.GetCudaDevices().Count == 0) throw IlgpuDevices.Absent(Name);
+                _accelerator = _context.CreateCudaAccelerator(0);
+                break;
+            case IlgpuDevices.OpenCl:
+                _context = Context.Create(b => b.OpenCL(_ => true).EnableAlgorithms());
+                var devices = ListOf(_context.GetCLDevices());
+                if (devices.Count == 0) throw IlgpuDevices.Absent(Name);
+                var usable = devices.FirstOrDefault(d => d.Capabilities.GenericAddressSpace)
+                             ?? throw new NotSupportedException(
+                                 $"Device 'opencl': the OpenCL device '{devices[0].Name}' ({devices[0].PlatformName}) does not support the generic address space, " +
+                                 "which ILGPU's OpenCL kernels require (OpenCL 2.0 generic address space / OpenCL 3.0 __opencl_c_generic_address_space). " +
+                                 "Use 'cpu', 'ilgpu-cpu' or 'cuda' instead.");
+                _accelerator = usable.CreateCLAccelerator(_context);
+                break;
+            default:
+                throw IlgpuDevices.Absent(Name);
+        }
+    }
+}
+
+/// <summary>Discovery of the ILGPU devices present on this machine.</summary>
+internal static class IlgpuDevices
+{
+    public const string IlgpuCpu = "ilgpu-cpu";
+    public const string Cuda = "cuda";
+    public const string OpenCl = "opencl";
+    private static int _resolverInstalled;
+    private static List<DeviceInfo>? _found;
+    private static string? _openClProblem;
+
+    /// <summary>Whether <paramref name="device"/> names an ILGPU device.</summary>
+    public static bool IsIlgpu(string device) => device is IlgpuCpu or Cuda or OpenCl;
+
+    /// <summary>The ILGPU devices present (probed once per process).</summary>
+    public static IReadOnlyList<DeviceInfo> Found()
+    {
+        lock (typeof(IlgpuDevices))
+        {
+            if (_found != null) return _found;
+            _found = [new(IlgpuCpu, "ILGPU's CPU accelerator: runs the kernels the GPUs get, one OS thread per simulated GPU thread (for tests; slow)")];
+            EnsureOpenClResolver();
+            try
+            {
+                using var context = Context.Create(b => b.Cuda().OpenCL(_ => true));
+                foreach (var d in IlgpuDevice.ListOf(context.GetCudaDevices()).Take(1))
+                    _found.Add(new(Cuda, $"CUDA: {d.Name}, {d.MemorySize >> 20} MiB"));
+                var cl = IlgpuDevice.ListOf(context.GetCLDevices());
+                var usable = cl.FirstOrDefault(d => d.Capabilities.GenericAddressSpace);
+                if (usable != null) _found.Add(new(OpenCl, $"OpenCL: {usable.Name} ({usable.PlatformName})"));
+                else if (cl.Count > 0)
+                    _openClProblem = $"OpenCL device '{cl[0].Name}' ({cl[0].PlatformName}) is present but lacks the generic address space that ILGPU requires";
+            }
+            catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or InvalidOperationException or EntryPointNotFoundException)
+            {
+                // No GPU driver: only ilgpu-cpu.
+            }
+            return _found;
+        }
+    }
+
+    /// <summary>Why an OpenCL device that is present cannot be used, or null.</summary>
+    public static string? OpenClProblem
+    {
+        get
+        {
+            Found();
+            return _openClProblem;
+        }
+    }
+
+    /// <summary>The error for a device that is not present.</summary>
+    public static ArgumentException Absent(string name) =>
+        new($"Device '{name}' is not available; available devices: {string.Join(", ", Devices.List().Select(d => d.Name))}.");
+
+    /// <summary>
+    /// ILGPU binds to "OpenCL", which .NET looks up as libOpenCL.so; Debian's ICD loader ships only libOpenCL.so.1
+    /// (the unversioned link comes with the -dev package). Resolve the versioned name when the plain one is missing.
+    /// </summary>
+    public static void EnsureOpenClResolver()
+    {
+        if (Interlocked.Exchange(ref _resolverInstalled, 1) == 1) return;
+        AssemblyLoadContext.Default.ResolvingUnmanagedDll += (_, name) => ResolveOpenCl(name);
+    }
+
+    /// <summary>The handle of the OpenCL ICD loader for <paramref name="name"/>, or zero when it is not OpenCL or not installed.</summary>
+    internal static IntPtr ResolveOpenCl(string name)
+    {
+        if (!name.Equals("OpenCL", StringComparison.OrdinalIgnoreCase) && !name.StartsWith("libOpenCL", StringComparison.Ordinal)) return IntPtr.Zero;
+        foreach (var candidate in new[] { "libOpenCL.so.1", "libOpenCL.so" })
+            if (NativeLibrary.TryLoad(candidate, out var handle))
+                return handle;
+        return IntPtr.Zero;
+    }
+}
