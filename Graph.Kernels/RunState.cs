@@ -100,14 +100,24 @@ internal sealed class SessionState
     /// <summary>Makes <paramref name="buffer"/> the device copy of <paramref name="host"/>, freeing the one it replaces.</summary>
     public void SetDeviceCopy(Array host, Ilgpu.DeviceBuffer buffer)
     {
-        if (DeviceCopies.TryGetValue(host, out var old) && !ReferenceEquals(old, buffer)) old.Dispose();
+        if (DeviceCopies.TryGetValue(host, out var old) && !ReferenceEquals(old, buffer)) Retired.Add(old);
         DeviceCopies[host] = buffer;
     }
 
     /// <summary>Frees the device copy of <paramref name="host"/>, if any.</summary>
     public void ForgetDeviceCopy(Array host)
     {
-        if (DeviceCopies.Remove(host, out var old)) old.Dispose();
+        if (DeviceCopies.Remove(host, out var old)) Retired.Add(old);
+    }
+
+    /// <summary>Device copies replaced during the current Run: kernels later in the run may still read them.</summary>
+    private List<Ilgpu.DeviceBuffer> Retired { get; } = new();
+
+    /// <summary>Frees the device copies retired during a Run (called when the Run ends).</summary>
+    public void DisposeRetired()
+    {
+        foreach (var b in Retired) b.Dispose();
+        Retired.Clear();
     }
 
     /// <summary>Drops a variable's value and spare arrays with their device copies (before the variable is set anew).</summary>
@@ -122,6 +132,7 @@ internal sealed class SessionState
     {
         foreach (var b in DeviceCopies.Values) b.Dispose();
         DeviceCopies.Clear();
+        DisposeRetired();
     }
 
     /// <summary>Large arrays loop iterations hand back for reuse.</summary>

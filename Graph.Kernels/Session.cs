@@ -115,7 +115,15 @@ public sealed class Session : IDisposable
                 $"{_state.VariableBytes} for variables) but the device memory limit is {limit} bytes.");
         }
         var context = new RunContext(new PlanOptions(Options.Fusion, Options.Device)) { Profile = Profile, ExtraLimit = Options.MemoryLimitBytes - peak };
-        var results = plan.Execute(new RunState(_state, fed, context));
+        HostTensor[] results;
+        try
+        {
+            results = plan.Execute(new RunState(_state, fed, context));
+        }
+        finally
+        {
+            _state.DisposeRetired();
+        }
         LastRunPeakBytes = plan.PeakBytes + _state.VariableBytes + context.PeakExtraBytes;
         return results;
     }
@@ -181,6 +189,7 @@ public sealed class Session : IDisposable
             throw new InvalidArgumentException(
                 $"Cannot set variable {variable.Name} ({variable.DType.Name()} {variable.Shape}) to a value of {value.DType.Name()} {value.Shape}.");
         _state.ForgetVariableArrays(variable.Op);
+        _state.DisposeRetired();
         _state.Variables[variable.Op] = new HostTensor((Array)value.Data.Clone(), value.Dims);
     }
 

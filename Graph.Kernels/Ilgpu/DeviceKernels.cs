@@ -7,8 +7,12 @@ public interface IDeviceArith<T> where T : unmanaged
 {
     /// <summary>a + b</summary>
     T Add(T a, T b);
+    /// <summary>a - b</summary>
+    T Sub(T a, T b);
     /// <summary>a · b</summary>
     T Mul(T a, T b);
+    /// <summary>Whether sums need compensation (floating point).</summary>
+    bool Inexact { get; }
     /// <summary>max(a, b), NaN first</summary>
     T Max(T a, T b);
     /// <summary>min(a, b), NaN first</summary>
@@ -37,6 +41,8 @@ public interface IDeviceArith<T> where T : unmanaged
 public struct Float32Arith : IDeviceArith<float>
 {
     public float Add(float a, float b) => a + b;
+    public float Sub(float a, float b) => a - b;
+    public bool Inexact => true;
     public float Mul(float a, float b) => a * b;
     public float Max(float a, float b) => DeviceMath.Max(a, b);
     public float Min(float a, float b) => DeviceMath.Min(a, b);
@@ -54,6 +60,8 @@ public struct Float32Arith : IDeviceArith<float>
 public struct Float64Arith : IDeviceArith<double>
 {
     public double Add(double a, double b) => a + b;
+    public double Sub(double a, double b) => a - b;
+    public bool Inexact => true;
     public double Mul(double a, double b) => a * b;
     public double Max(double a, double b) => DeviceMath.Max(a, b);
     public double Min(double a, double b) => DeviceMath.Min(a, b);
@@ -71,6 +79,8 @@ public struct Float64Arith : IDeviceArith<double>
 public struct Int32Arith : IDeviceArith<int>
 {
     public int Add(int a, int b) => a + b;
+    public int Sub(int a, int b) => a - b;
+    public bool Inexact => false;
     public int Mul(int a, int b) => a * b;
     public int Max(int a, int b) => a > b ? a : b;
     public int Min(int a, int b) => a < b ? a : b;
@@ -88,6 +98,8 @@ public struct Int32Arith : IDeviceArith<int>
 public struct Int64Arith : IDeviceArith<long>
 {
     public long Add(long a, long b) => a + b;
+    public long Sub(long a, long b) => a - b;
+    public bool Inexact => false;
     public long Mul(long a, long b) => a * b;
     public long Max(long a, long b) => a > b ? a : b;
     public long Min(long a, long b) => a < b ? a : b;
@@ -185,10 +197,19 @@ public static class DeviceKernels
         {
             var baseOffset = KeptOffset(o, meta, s.KeptRank);
             var acc = s.Op == Sum ? ops.Zero : s.Op == Prod ? ops.One : s.Op == Max ? ops.Lowest : ops.Highest;
+            var compensation = ops.Zero;
             for (long r = 0; r < s.Reduced; r++)
             {
                 var v = x[baseOffset + ReducedOffset(r, meta, s.KeptRank, s.ReducedRank)];
-                acc = s.Op == Sum ? ops.Add(acc, v) : s.Op == Prod ? ops.Mul(acc, v) : s.Op == Max ? ops.Max(acc, v) : ops.Min(acc, v);
+                if (s.Op == Sum && ops.Inexact)
+                {
+                    // Kahan summation: as accurate as a pairwise sum, in a fixed order.
+                    var term = ops.Sub(v, compensation);
+                    var sum = ops.Add(acc, term);
+                    compensation = ops.Sub(ops.Sub(sum, acc), term);
+                    acc = sum;
+                }
+                else acc = s.Op == Sum ? ops.Add(acc, v) : s.Op == Prod ? ops.Mul(acc, v) : s.Op == Max ? ops.Max(acc, v) : ops.Min(acc, v);
             }
             y[o] = acc;
         }

@@ -140,6 +140,10 @@ internal sealed class FusedKernelEmitter
         var j = _il.DeclareLocal(typeof(long));
         var acc = _il.DeclareLocal(LocalType(tail.DType));
         var source = _locals[tail.Inputs[0]];
+        var kahan = tail.Op == ReduceOp.Sum && tail.DType.IsFloating();
+        var compensation = kahan ? _il.DeclareLocal(LocalType(tail.DType)) : null;
+        var term = kahan ? _il.DeclareLocal(LocalType(tail.DType)) : null!;
+        var sum = kahan ? _il.DeclareLocal(LocalType(tail.DType)) : null!;
         GridStride(row, Work, () =>
         {
             EmitConstant(tail.DType, tail.Op switch
@@ -150,6 +154,11 @@ internal sealed class FusedKernelEmitter
                 _ => double.PositiveInfinity,
             });
             _il.Emit(OpCodes.Stloc, acc);
+            if (compensation != null)
+            {
+                EmitConstant(tail.DType, 0.0);
+                _il.Emit(OpCodes.Stloc, compensation);
+            }
             var inner = _il.DefineLabel();
             var innerEnd = _il.DefineLabel();
             _il.Emit(OpCodes.Ldc_I8, 0L);
@@ -165,15 +174,37 @@ internal sealed class FusedKernelEmitter
             _il.Emit(OpCodes.Add);
             _il.Emit(OpCodes.Stloc, i);
             EmitElement(i);
-            _il.Emit(OpCodes.Ldloc, acc);
-            _il.Emit(OpCodes.Ldloc, source);
-            CallMath(tail.Op switch
+            if (compensation != null)
             {
-                ReduceOp.Sum => "Add",
-                ReduceOp.Prod => "Mul",
-                ReduceOp.Max => "Max",
-                _ => "Min",
-            }, tail.DType, 2, tail);
+                // Kahan summation: a float sum of a long row in order stays as accurate as a pairwise one.
+                _il.Emit(OpCodes.Ldloc, source);
+                _il.Emit(OpCodes.Ldloc, compensation);
+                _il.Emit(OpCodes.Sub);
+                _il.Emit(OpCodes.Stloc, term);
+                _il.Emit(OpCodes.Ldloc, acc);
+                _il.Emit(OpCodes.Ldloc, term);
+                _il.Emit(OpCodes.Add);
+                _il.Emit(OpCodes.Stloc, sum);
+                _il.Emit(OpCodes.Ldloc, sum);
+                _il.Emit(OpCodes.Ldloc, acc);
+                _il.Emit(OpCodes.Sub);
+                _il.Emit(OpCodes.Ldloc, term);
+                _il.Emit(OpCodes.Sub);
+                _il.Emit(OpCodes.Stloc, compensation);
+                _il.Emit(OpCodes.Ldloc, sum);
+            }
+            else
+            {
+                _il.Emit(OpCodes.Ldloc, acc);
+                _il.Emit(OpCodes.Ldloc, source);
+                CallMath(tail.Op switch
+                {
+                    ReduceOp.Sum => "Add",
+                    ReduceOp.Prod => "Mul",
+                    ReduceOp.Max => "Max",
+                    _ => "Min",
+                }, tail.DType, 2, tail);
+            }
             _il.Emit(OpCodes.Stloc, acc);
             _il.Emit(OpCodes.Ldloc, j);
             _il.Emit(OpCodes.Ldc_I8, 1L);
@@ -255,7 +286,8 @@ internal sealed class FusedKernelEmitter
                 case StridedPrim s:
                 {
                     var source = s.Inputs[0];
-                    Load(_inputParam[source], source.DType, () => StridedIndex(Index, m.Dims, s.Offset, s.Strides.Select(x => (long)x).ToArray()));
+                    if (source is ConstantPrim { Size: 1 } c) EmitConstant(c.DType, c.Value.Data.GetValue(0)!);
+                    else Load(_inputParam[source], source.DType, () => StridedIndex(Index, m.Dims, s.Offset, s.Strides.Select(x => (long)x).ToArray()));
                     _il.Emit(OpCodes.Stloc, local);
                     break;
                 }

@@ -43,6 +43,28 @@ public class FusionPropertyTests
         CheckFusedAgainstUnfused(g, graph.Fetches, graph.Targets, graph.Feeds, graph.Variables, init, $"seed {seed}\n{graph.Log}");
     }
 
+    private static IEnumerable<TestCaseData> IlgpuSeeds() =>
+        Enumerable.Range(0, GraphCount).Where(s => !RandomGraph.IsLarge(s)).Select(s => new TestCaseData(s).SetName($"RandomGraphOnIlgpuCpu_Seed{s:D3}"));
+
+    /// <summary>
+    /// The same random graphs (the small-shape ones: ilgpu-cpu simulates one OS thread per GPU thread) fused into
+    /// generated ILGPU kernels on <c>ilgpu-cpu</c> (the kernels CUDA and OpenCL get), against the unfused cpu device;
+    /// deterministic across runs and sessions there too.
+    /// </summary>
+    [TestCaseSource(nameof(IlgpuSeeds))]
+    public void FusedOnIlgpuCpuMatchesUnfusedCpu(int seed)
+    {
+        var g = new ComputeGraph { Seed = seed };
+        RandomGraph graph;
+        Operation? init;
+        using (g.AsDefault())
+        {
+            graph = RandomGraph.Build(seed);
+            init = graph.Variables.Count > 0 ? TF.GlobalVariablesInitializer() : null;
+        }
+        CheckFusedAgainstUnfused(g, graph.Fetches, graph.Targets, graph.Feeds, graph.Variables, init, $"seed {seed} on ilgpu-cpu\n{graph.Log}", device: "ilgpu-cpu");
+    }
+
     /// <summary>Large tensors (parallel chunks) and rows longer than a chunk, run repeatedly: bit-identical every time.</summary>
     [TestCase(300, 700)]
     [TestCase(40, 3000)]
@@ -194,7 +216,7 @@ public class FusionPropertyTests
     }
 
     private static void CheckFusedAgainstUnfused(ComputeGraph g, IReadOnlyList<Tensor> fetches, IReadOnlyList<Operation> targets,
-        FeedDict feeds, IReadOnlyList<Variable> variables, Operation? init, string context, int extraFusedRuns = 0)
+        FeedDict feeds, IReadOnlyList<Variable> variables, Operation? init, string context, int extraFusedRuns = 0, string device = "cpu")
     {
         RunResult reference, first;
         var repeats = new List<(string What, RunResult Result)>();
@@ -204,7 +226,7 @@ public class FusionPropertyTests
             using (var unfused = new Session(g, new SessionOptions { Fusion = false }))
                 reference = RunOnce(unfused, fetches, targets, feeds, variables, init);
 
-            using var fused = new Session(g, new SessionOptions { Fusion = true });
+            using var fused = new Session(g, new SessionOptions { Fusion = true, Device = device });
             stage = "fused run";
             first = RunOnce(fused, fetches, targets, feeds, variables, init);
             var compiled = fused.PlansCompiled;
@@ -217,7 +239,7 @@ public class FusionPropertyTests
                 repeats.Add(($"same session, run {i + 2}", again));
             }
             stage = "fused run in a second session";
-            using var fused2 = new Session(g, new SessionOptions { Fusion = true });
+            using var fused2 = new Session(g, new SessionOptions { Fusion = true, Device = device });
             repeats.Add(("second session", RunOnce(fused2, fetches, targets, feeds, variables, init)));
         }
         catch (Exception e) when (e is not AssertionException)
@@ -426,12 +448,15 @@ public class FusionPropertyTests
         {
             _rng = new Random(seed * 7919 + 17);
             // Every fifth graph uses a large iteration space: parallel chunks, and for some rows longer than a chunk.
-            _large = seed % 5 == 2;
+            _large = IsLarge(seed);
             _base = _large ? LargeShapes[seed / 5 % LargeShapes.Length] : SmallShapes[_rng.Next(SmallShapes.Length)];
             _float = _rng.Next(5) == 0 ? DType.Float64 : DType.Float32;
             _otherFloat = _float == DType.Float32 ? DType.Float64 : DType.Float32;
             _log.AppendLine($"base {Shape.Format(_base)} {_float.Name()}");
         }
+
+        /// <summary>Whether graph <paramref name="seed"/> uses a large iteration space.</summary>
+        public static bool IsLarge(int seed) => seed % 5 == 2;
 
         public static RandomGraph Build(int seed)
         {

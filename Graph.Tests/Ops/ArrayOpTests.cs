@@ -9,8 +9,9 @@ namespace Graph.Tests;
 /// Tile, Fill, Zeros/Ones(-Like), Shape/Size/Rank, Identity and StopGradient — static shape inference (with unknown
 /// dimensions and rank), forward values, and bad-input errors.
 /// </summary>
-[TestFixture]
-public class ArrayOpTests : GraphFixture
+[TestFixture("cpu")]
+[TestFixture("ilgpu-cpu")]
+public class ArrayOpTests(string device) : GraphFixture(device)
 {
 
     // ------------------------------------------------------------------------------------------------------------
@@ -20,7 +21,7 @@ public class ArrayOpTests : GraphFixture
 
     private HostTensor[] Eval(IReadOnlyList<Tensor> ts, FeedDict? feeds = null)
     {
-        using var session = new Session(TestGraph);
+        using var session = NewSession();
         return session.Run(ts, feeds);
     }
 
@@ -955,7 +956,7 @@ public class ArrayOpTests : GraphFixture
     {
         var x = TF.Placeholder(DType.Int32, Shape.Unknown);
         var fetches = new[] { TF.ShapeOf(x), TF.Size(x), TF.Rank(x) };
-        using var session = new Session(TestGraph);
+        using var session = NewSession();
 
         var first = session.Run(fetches, new FeedDict { { x, new int[2, 3] } });
         var second = session.Run(fetches, new FeedDict { { x, new[] { 1, 2, 3, 4, 5 } } });

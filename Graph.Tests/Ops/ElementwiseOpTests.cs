@@ -7,8 +7,9 @@ namespace Graph.Tests;
 /// Tests of the element-wise ops of the <see cref="TF"/> facade: static shape and dtype inference, forward values
 /// against System.Math references, run-time broadcasting, dtype errors and special values.
 /// </summary>
-[TestFixture]
-public class ElementwiseOpTests
+[TestFixture("cpu")]
+[TestFixture("ilgpu-cpu")]
+public class ElementwiseOpTests(string device)
 {
     private const double F32Rel = 1e-6;
     private const double F64Rel = 1e-14;
@@ -125,20 +126,20 @@ public class ElementwiseOpTests
     }
 
     /// <summary>Runs <paramref name="f"/> on a placeholder of <paramref name="x"/>'s dtype and shape (or <paramref name="shape"/>) fed with x.</summary>
-    private static HostTensor Run(Func<Tensor, Tensor> f, HostTensor x, Shape? shape = null)
+    private HostTensor Run(Func<Tensor, Tensor> f, HostTensor x, Shape? shape = null)
     {
         var g = new ComputeGraph();
         using (g.AsDefault())
         {
             var px = TF.Placeholder(x.DType, shape ?? x.Shape);
             var y = f(px);
-            using var sess = new Session(g);
+            using var sess = new Session(g, new SessionOptions { Device = device });
             return sess.Run(y, new FeedDict { { px, x } });
         }
     }
 
     /// <summary>Runs a binary <paramref name="f"/> on two placeholders fed with <paramref name="a"/> and <paramref name="b"/>.</summary>
-    private static HostTensor Run(Func<Tensor, Tensor, Tensor> f, HostTensor a, HostTensor b)
+    private HostTensor Run(Func<Tensor, Tensor, Tensor> f, HostTensor a, HostTensor b)
     {
         var g = new ComputeGraph();
         using (g.AsDefault())
@@ -146,25 +147,25 @@ public class ElementwiseOpTests
             var pa = TF.Placeholder(a.DType, a.Shape);
             var pb = TF.Placeholder(b.DType, b.Shape);
             var y = f(pa, pb);
-            using var sess = new Session(g);
+            using var sess = new Session(g, new SessionOptions { Device = device });
             return sess.Run(y, new FeedDict { { pa, a }, { pb, b } });
         }
     }
 
     /// <summary>Runs a graph without feeds (constants only).</summary>
-    private static HostTensor Run(Func<Tensor> f)
+    private HostTensor Run(Func<Tensor> f)
     {
         var g = new ComputeGraph();
         using (g.AsDefault())
         {
             var y = f();
-            using var sess = new Session(g);
+            using var sess = new Session(g, new SessionOptions { Device = device });
             return sess.Run(y);
         }
     }
 
-    private static HostTensor Run(Func<Tensor, Tensor> f, float[] x) => Run(f, HostTensor.From(x, x.Length));
-    private static HostTensor Run(Func<Tensor, Tensor> f, double[] x) => Run(f, HostTensor.From(x, x.Length));
+    private HostTensor Run(Func<Tensor, Tensor> f, float[] x) => Run(f, HostTensor.From(x, x.Length));
+    private HostTensor Run(Func<Tensor, Tensor> f, double[] x) => Run(f, HostTensor.From(x, x.Length));
 
     private static void ShouldBeClose(HostTensor actual, double[] expected, double rel, double absFloor, string what)
     {
@@ -640,7 +641,7 @@ public class ElementwiseOpTests
             var x = TF.Placeholder(DType.Float32, new Shape(-1, 3));
             var y = x + TF.Constant(new float[] { 10, 20, 30 });
             ShouldHaveShape(y.Shape, new Shape(-1, 3));
-            using var sess = new Session(g);
+            using var sess = new Session(g, new SessionOptions { Device = device });
             var r = sess.Run(y, new FeedDict { { x, new float[,] { { 1, 2, 3 }, { 4, 5, 6 } } } });
             r.Dims.Should().Equal(2, 3);
             r.ToArray<float>().Should().Equal(11, 22, 33, 14, 25, 36);
@@ -663,7 +664,7 @@ public class ElementwiseOpTests
             var x = TF.Placeholder(DType.Float64, new Shape(-1));
             var y = x * TF.Constant(new[] { 1.0, 2, 3, 4, 5 });
             ShouldHaveShape(y.Shape, new Shape(5));
-            using var sess = new Session(g);
+            using var sess = new Session(g, new SessionOptions { Device = device });
             sess.Run(y, new FeedDict { { x, new[] { 2.0 } } }).ToArray<double>().Should().Equal(2, 4, 6, 8, 10);
             sess.Run(y, new FeedDict { { x, new[] { 1.0, 1, 1, 1, 1 } } }).ToArray<double>().Should().Equal(1, 2, 3, 4, 5);
             var act = () => sess.Run(y, new FeedDict { { x, new[] { 1.0, 2, 3 } } });
@@ -690,7 +691,7 @@ public class ElementwiseOpTests
             var a = TF.Placeholder(DType.Float32, new Shape(-1, 3));
             var b = TF.Placeholder(DType.Float32, new Shape(-1, 3));
             var y = a - b;
-            using var sess = new Session(g);
+            using var sess = new Session(g, new SessionOptions { Device = device });
             var act = () => sess.Run(y, new FeedDict { { a, new float[2, 3] }, { b, new float[4, 3] } });
             act.Should().Throw<InvalidArgumentException>().Which.Message.Should().Contain("(2, 3)").And.Contain("(4, 3)");
         }
@@ -770,7 +771,7 @@ public class ElementwiseOpTests
             var w = TF.Where(c, x, y);
             ShouldHaveShape(w.Shape, new Shape(4));
             w.Op.Type.Should().Be("SelectV2");
-            using var sess = new Session(g);
+            using var sess = new Session(g, new SessionOptions { Device = device });
             var r = sess.Run(w, new FeedDict { { c, new[] { true, false, true, false } } });
             r.DType.Should().Be(DType.Float32);
             r.ToArray<float>().Should().Equal(1, 20, 3, 40);
@@ -1085,7 +1086,7 @@ public class ElementwiseOpTests
             var x = TF.Placeholder(DType.Float32, new Shape(-1, 3));
             var d = TF.Placeholder(DType.Float64, new Shape(2));
             var y = x * 0.5;
-            using var sess = new Session(g);
+            using var sess = new Session(g, new SessionOptions { Device = device });
             var r = sess.Run(y, new FeedDict { { x, new[,] { { 1, 2, 3 }, { 4, 5, 6 } } } });
             r.DType.Should().Be(DType.Float32);
             r.Dims.Should().Equal(2, 3);
@@ -1106,7 +1107,7 @@ public class ElementwiseOpTests
         {
             var x = TF.Placeholder(DType.Int32, new Shape(2));
             var y = -x;
-            using var sess = new Session(g);
+            using var sess = new Session(g, new SessionOptions { Device = device });
             ShouldThrowNaming(() => sess.Run(y, new FeedDict { { x, new[] { 1f, 2f } } }), "float32", "int32");
         }
     }
@@ -1127,7 +1128,7 @@ public class ElementwiseOpTests
             ShouldHaveShape(z.Shape, new Shape(2, 3));
             z.DType.Should().Be(DType.Float32);
             o.DType.Should().Be(DType.Float64);
-            using var sess = new Session(g);
+            using var sess = new Session(g, new SessionOptions { Device = device });
             var rz = sess.Run(z);
             rz.Dims.Should().Equal(2, 3);
             rz.ToArray<float>().Should().Equal(0, 0, 0, 0, 0, 0);
@@ -1170,7 +1171,7 @@ public class ElementwiseOpTests
             z.DType.Should().Be(DType.Float32);
             ShouldHaveShape(o.Shape, Shape.Unknown);
             o.DType.Should().Be(DType.Int64);
-            using var sess = new Session(g);
+            using var sess = new Session(g, new SessionOptions { Device = device });
             var (rz, ro) = sess.Run(z, o, new FeedDict { { x, new float[,] { { 1, 2, 3 }, { 4, 5, 6 } } }, { i, new long[] { 5, 6 } } });
             rz.Dims.Should().Equal(2, 3);
             rz.ToArray<float>().Should().OnlyContain(v => v == 0f).And.HaveCount(6);

@@ -8,8 +8,9 @@ namespace Graph.Tests;
 /// Tests of the math ops: MatMul / BatchMatMul, the reductions (Sum, Mean, Max, Min, Prod) and ArgMax / ArgMin —
 /// static shape inference, forward values against float64 references computed here, and bad-input errors.
 /// </summary>
-[TestFixture]
-public class MathOpTests : GraphFixture
+[TestFixture("cpu")]
+[TestFixture("ilgpu-cpu")]
+public class MathOpTests(string device) : GraphFixture(device)
 {
 
     // ------------------------------------------------------------------------------------------------------------

@@ -8,8 +8,9 @@ namespace Graph.Tests;
 /// Tests of the tf.nn ops: Softmax, LogSoftmax, the two softmax cross-entropies, InTopK and OneHot — static shape
 /// inference, forward values against float64 references computed here, and bad-input errors.
 /// </summary>
-[TestFixture]
-public class NnOpTests : GraphFixture
+[TestFixture("cpu")]
+[TestFixture("ilgpu-cpu")]
+public class NnOpTests(string device) : GraphFixture(device)
 {
 
     // ------------------------------------------------------------------------------------------------------------
