@@ -3,8 +3,10 @@ using Graph.Kernels;
 
 namespace Graph.Tests;
 
-[TestFixture]
-public class WhileLoopTests
+[TestFixture("cpu")]
+[TestFixture("ilgpu-cpu")]
+[TestFixture("cuda", Category = "Cuda")]
+public class WhileLoopTests(string device) : DeviceFixture(device)
 {
     [Test]
     public void CountsToTen()
@@ -13,7 +15,7 @@ public class WhileLoopTests
         using var scope = g.AsDefault();
         var i0 = TF.Constant(0);
         var r = TF.WhileLoop(v => TF.Less(v[0], TF.Constant(10)), v => [v[0] + 1.0], [i0]);
-        using var sess = new Session(g);
+        using var sess = new Session(g, new SessionOptions { Device = Device });
         sess.Run(r[0]).Item<int>().Should().Be(10);
     }
 
@@ -25,7 +27,7 @@ public class WhileLoopTests
         var limit = TF.Placeholder(DType.Float32, Shape.Scalar, "limit");
         var step = TF.Placeholder(DType.Float32, Shape.Scalar, "step");
         var r = TF.WhileLoop(v => TF.Less(v[0], limit), v => [v[0] + step, v[1] + 1.0], [TF.Constant(0f), TF.Constant(0)]);
-        using var sess = new Session(g);
+        using var sess = new Session(g, new SessionOptions { Device = Device });
         var (x, n) = sess.Run(r[0], r[1], new FeedDict { { limit, 10f }, { step, 3f } });
         x.Item<float>().Should().Be(12f);
         n.Item<int>().Should().Be(4);
@@ -39,7 +41,7 @@ public class WhileLoopTests
         var g = new ComputeGraph();
         using var scope = g.AsDefault();
         var r = TF.WhileLoop(v => TF.Constant(true), v => [v[0] * 2.0], [TF.Constant(1f)], maximumIterations: 5);
-        using var sess = new Session(g);
+        using var sess = new Session(g, new SessionOptions { Device = Device });
         sess.Run(r[0]).Item<float>().Should().Be(32f);
     }
 
@@ -54,7 +56,7 @@ public class WhileLoopTests
             var inner = TF.WhileLoop(w => TF.Less(w[0], v[0]), w => [w[0] + 1.0, w[1] + 1.0], [TF.Constant(0), v[1]]);
             return [v[0] + 1.0, inner[1]];
         }, [TF.Constant(0), TF.Constant(0)]);
-        using var sess = new Session(g);
+        using var sess = new Session(g, new SessionOptions { Device = Device });
         sess.Run(r[1]).Item<int>().Should().Be(6);
     }
 
@@ -70,7 +72,7 @@ public class WhileLoopTests
             var x = TF.Gather(xs, v[0]);
             return [v[0] + 1.0, new TensorArray(v[1]).Write(v[0], TF.Reshape(x * 10.0, [1, 2])).Flow];
         }, [TF.Constant(0), output.Flow]);
-        using var sess = new Session(g);
+        using var sess = new Session(g, new SessionOptions { Device = Device });
         var result = sess.Run(r[1], new FeedDict { { xs, new float[,] { { 1, 2 }, { 3, 4 }, { 5, 6 } } } });
         result.Dims.Should().Equal(3, 1, 2);
         result.ToArray<float>().Should().Equal(10f, 20f, 30f, 40f, 50f, 60f);
@@ -86,7 +88,7 @@ public class WhileLoopTests
         var x0 = TF.Placeholder(DType.Float64, Shape.Scalar, "x0");
         var r = TF.WhileLoop(v => TF.Less(v[1], TF.Constant(3)), v => [v[0] * w, v[1] + 1.0], [x0, TF.Constant(0)]);
         var grads = TF.Gradients(r[0], w, x0);
-        using var sess = new Session(g);
+        using var sess = new Session(g, new SessionOptions { Device = Device });
         var feeds = new FeedDict { { w, 1.5 }, { x0, 2.0 } };
         var (gw, gx) = sess.Run(grads[0]!, grads[1]!, feeds);
         gw.Item<double>().Should().BeApproximately(3 * 2.0 * 1.5 * 1.5, 1e-12);
@@ -128,7 +130,7 @@ public class WhileLoopTests
                 [v[0] + 1.0, TF.Tanh(TF.MatMul(TF.Gather(xs, v[0]), w) + TF.MatMul(v[1], u))],
                 [TF.Constant(0), TF.Zeros([batch, units])], swapMemory: swap);
             var grads = TF.Gradients(TF.ReduceSum(r[1]), w.Value, u.Value);
-            using var sess = new Session(g);
+            using var sess = new Session(g, new SessionOptions { Device = Device });
             sess.Run(TF.GlobalVariablesInitializer());
             var input = new float[steps, batch, 1];
             for (var t = 0; t < steps; t++) input[t, 0, 0] = input[t, 1, 0] = MathF.Sin(t * 0.01f);
@@ -156,7 +158,7 @@ public class WhileLoopTests
         }
         var noSwap = Build(false, out var w1);
         var withSwap = Build(true, out var w2);
-        using var sess = new Session(g, new SessionOptions { MemoryLimitBytes = 250_000 });
+        using var sess = new Session(g, new SessionOptions { MemoryLimitBytes = 250_000, Device = Device });
         sess.Run(TF.GlobalVariablesInitializer());
         var act = () => sess.Run(noSwap);
         act.Should().Throw<ResourceExhaustedException>().WithMessage("*while*device memory limit*");

@@ -3,8 +3,10 @@ using Graph.Kernels;
 
 namespace Graph.Tests;
 
-[TestFixture]
-public class SessionTests : GraphFixture
+[TestFixture("cpu")]
+[TestFixture("ilgpu-cpu")]
+[TestFixture("cuda", Category = "Cuda")]
+public class SessionTests(string device) : GraphFixture(device)
 {
 
     [Test]
@@ -12,7 +14,7 @@ public class SessionTests : GraphFixture
     {
         var x = TF.Placeholder(DType.Float32, new Shape(-1, 2));
         var y = TF.Tanh(x * 2.0);
-        using var sess = new Session(TestGraph);
+        using var sess = NewSession();
         sess.Run(y, new FeedDict { { x, new float[,] { { 1, 2 } } } });
         var plan = sess.LastPlan;
         sess.Run(y, new FeedDict { { x, new float[,] { { 3, 4 } } } });
@@ -27,7 +29,7 @@ public class SessionTests : GraphFixture
     {
         var x = TF.Placeholder(DType.Float32, new Shape(2));
         var y = TF.Exp(x);
-        using var sess = new Session(TestGraph);
+        using var sess = NewSession();
         var feeds = new FeedDict { { x, new float[] { 0, 1 } } };
         sess.Run(y, feeds);
         _ = TF.Tanh(x) * 3.0;
@@ -40,7 +42,7 @@ public class SessionTests : GraphFixture
     {
         var x = TF.Placeholder(DType.Float32, new Shape(2));
         var y = TF.Exp(x) + x;
-        using var sess = new Session(TestGraph);
+        using var sess = NewSession();
         sess.Run(y, new FeedDict { { x, new float[] { 0, 1 } } });
         var plan = sess.LastPlan!;
         plan.Kernels.Should().ContainSingle("exp and add fuse into one kernel");
@@ -53,7 +55,7 @@ public class SessionTests : GraphFixture
     {
         var counter = TF.Variable(TF.Constant(0), name: "counter");
         var increment = counter.AssignAdd(TF.Constant(1));
-        using var sess = new Session(TestGraph);
+        using var sess = NewSession();
         sess.Run(TF.GlobalVariablesInitializer());
         for (var i = 0; i < 3; i++) sess.Run(increment);
         sess.Run(counter.Value).Item<int>().Should().Be(3);
@@ -65,7 +67,7 @@ public class SessionTests : GraphFixture
     public void FetchedVariableValueIsACopy()
     {
         var v = TF.Variable(TF.Constant(new float[] { 1, 2 }));
-        using var sess = new Session(TestGraph);
+        using var sess = NewSession();
         sess.Run(v.Initializer);
         var value = sess.Run(v.Value);
         value.Span<float>()[0] = 100;
@@ -78,7 +80,7 @@ public class SessionTests : GraphFixture
         var a = TF.Constant(new float[] { 1, 2 });
         var b = TF.Square(a);
         var c = b + 1.0;
-        using var sess = new Session(TestGraph);
+        using var sess = NewSession();
         sess.Run(c).ToArray<float>().Should().Equal(2f, 5f);
         sess.Run(c, new FeedDict { { b, new float[] { 10, 20 } } }).ToArray<float>().Should().Equal(11f, 21f);
         sess.Run(b, new FeedDict { { b, new float[] { 7, 8 } } }).ToArray<float>().Should().Equal(7f, 8f);
@@ -88,7 +90,7 @@ public class SessionTests : GraphFixture
     public void IntArrayFedToFloatPlaceholderIsConverted()
     {
         var x = TF.Placeholder(DType.Float32, new Shape(-1, 2));
-        using var sess = new Session(TestGraph);
+        using var sess = NewSession();
         var r = sess.Run(x * 0.5, new FeedDict { { x, new[,] { { 1, 2 }, { 3, 4 } } } });
         r.DType.Should().Be(DType.Float32);
         r.ToArray<float>().Should().Equal(0.5f, 1f, 1.5f, 2f);
@@ -98,7 +100,7 @@ public class SessionTests : GraphFixture
     public void FeedOfWrongShapeNamesTensorAndBothShapes()
     {
         var x = TF.Placeholder(DType.Float32, new Shape(-1, 3), "X");
-        using var sess = new Session(TestGraph);
+        using var sess = NewSession();
         var act = () => sess.Run(x, new FeedDict { { x, new float[,] { { 1, 2 } } } });
         act.Should().Throw<InvalidArgumentException>().WithMessage("*shape (1, 2)*'X:0'*(?, 3)*");
     }
@@ -107,7 +109,7 @@ public class SessionTests : GraphFixture
     public void FeedOfWrongDtypeNamesBothTypes()
     {
         var labels = TF.Placeholder(DType.Int32, new Shape(-1), "y");
-        using var sess = new Session(TestGraph);
+        using var sess = NewSession();
         var act = () => sess.Run(labels, new FeedDict { { labels, new float[] { 1.5f } } });
         act.Should().Throw<InvalidArgumentException>().WithMessage("*float32*'y:0'*int32*");
     }
@@ -117,7 +119,7 @@ public class SessionTests : GraphFixture
     {
         var x = TF.Placeholder(DType.Float32, new Shape(-1, 3), "X0");
         var y = TF.Tanh(x);
-        using var sess = new Session(TestGraph);
+        using var sess = NewSession();
         var act = () => sess.Run(y);
         act.Should().Throw<InvalidArgumentException>().WithMessage("*must feed*'X0'*float32*(?, 3)*");
     }
@@ -126,7 +128,7 @@ public class SessionTests : GraphFixture
     public void UninitialisedVariableIsNamed()
     {
         var w = TF.Variable(TF.Zeros([2]), name: "weights");
-        using var sess = new Session(TestGraph);
+        using var sess = NewSession();
         var act = () => sess.Run(w.Value * 2.0);
         act.Should().Throw<FailedPreconditionException>().WithMessage("*uninitialized*weights*");
     }
@@ -137,7 +139,7 @@ public class SessionTests : GraphFixture
         var other = new ComputeGraph();
         Tensor t;
         using (other.AsDefault()) t = TF.Constant(1f);
-        using var sess = new Session(TestGraph);
+        using var sess = NewSession();
         var act = () => sess.Run(t);
         act.Should().Throw<InvalidArgumentException>().WithMessage("*Const:0*not an element*");
     }
@@ -148,7 +150,7 @@ public class SessionTests : GraphFixture
         var a = TF.Placeholder(DType.Float32, new Shape(-1, -1), "a");
         var b = TF.Placeholder(DType.Float32, new Shape(-1, -1), "b");
         var c = TF.MatMul(a, b);
-        using var sess = new Session(TestGraph);
+        using var sess = NewSession();
         var act = () => sess.Run(c, new FeedDict { { a, new float[2, 3] }, { b, new float[2, 3] } });
         act.Should().Throw<InvalidArgumentException>().WithMessage("*MatMul*[2, 3]*[2, 3]*");
     }
@@ -159,7 +161,7 @@ public class SessionTests : GraphFixture
         var logits = TF.Placeholder(DType.Float32, new Shape(-1, 3));
         var labels = TF.Placeholder(DType.Int32, new Shape(-1));
         var loss = TF.Nn.SparseSoftmaxCrossEntropyWithLogits(labels, logits, name: "xent");
-        using var sess = new Session(TestGraph);
+        using var sess = NewSession();
         var act = () => sess.Run(loss, new FeedDict { { logits, new float[2, 3] }, { labels, new[] { 0, 3 } } });
         act.Should().Throw<InvalidArgumentException>().WithMessage("*xent*label value of 3*[0, 3)*");
     }
@@ -167,7 +169,7 @@ public class SessionTests : GraphFixture
     [Test]
     public void DisposedSessionRefusesToRun()
     {
-        var sess = new Session(TestGraph);
+        var sess = NewSession();
         sess.Dispose();
         var act = () => sess.Run(TF.Constant(1f));
         act.Should().Throw<ObjectDisposedException>();
@@ -186,7 +188,7 @@ public class SessionTests : GraphFixture
         var a = TF.Variable(TF.Constant(1f));
         var b = TF.Variable(TF.Constant(2f));
         var both = TF.Group(a.Assign(TF.Constant(5f)).Op, b.Assign(TF.Constant(6f)).Op);
-        using var sess = new Session(TestGraph);
+        using var sess = NewSession();
         sess.Run(TF.GlobalVariablesInitializer());
         sess.Run(both);
         sess.Run(a.Value).Item<float>().Should().Be(5f);
@@ -198,7 +200,7 @@ public class SessionTests : GraphFixture
     public void EvalAndRunExtensionsWork()
     {
         var v = TF.Variable(TF.Constant(3f));
-        using var sess = new Session(TestGraph);
+        using var sess = NewSession();
         TF.GlobalVariablesInitializer().Run(sess);
         v.Eval(sess).Item<float>().Should().Be(3f);
         (v.Value * 2.0).Eval(sess).Item<float>().Should().Be(6f);

@@ -34,6 +34,83 @@ public class IlgpuDeviceTests : GraphFixture
     public void ListsIlgpuCpu() => Devices.List().Select(d => d.Name).Should().Contain(["cpu", "ilgpu-cpu"]);
 
     [Test]
+    public void AnAbsentDeviceIsAClearErrorListingThePresentOnes()
+    {
+        var act = () => new Session(TestGraph, new SessionOptions { Device = "tpu" });
+        act.Should().Throw<ArgumentException>().WithMessage("Device 'tpu' is not available; available devices: cpu, ilgpu-cpu*");
+        if (Devices.List().All(d => d.Name != "cuda"))
+            ((Action)(() => new Session(TestGraph, new SessionOptions { Device = "cuda" }))).Should().Throw<ArgumentException>()
+                .WithMessage("Device 'cuda' is not available; available devices: cpu, ilgpu-cpu*");
+    }
+
+    /// <summary>
+    /// Debian's PoCL (installed by .ci/run) is an OpenCL 3.0 device without the generic address space ILGPU needs; it is
+    /// reached through libOpenCL.so.1 (Debian has no unversioned libOpenCL.so without the -dev package).
+    /// </summary>
+    [Test]
+    public void OpenClWithoutGenericAddressSpaceIsAClearError()
+    {
+        if (!File.Exists("/etc/OpenCL/vendors/pocl.icd")) Assert.Ignore("PoCL is not installed here (.ci/run installs pocl-opencl-icd).");
+        Devices.List().Select(d => d.Name).Should().NotContain("opencl");
+        var act = () => new Session(TestGraph, new SessionOptions { Device = "opencl" });
+        act.Should().Throw<NotSupportedException>().WithMessage("*opencl*generic address space*Available devices: cpu, ilgpu-cpu*");
+    }
+
+    [Test]
+    public void PeakBytesAreAccountedAsOnTheCpuDevice()
+    {
+        var x = TF.Placeholder(DType.Float32, new Shape(8, 16));
+        var y = TF.ReduceSum(TF.Exp(x) * 2f, [1]) + TF.ReduceMax(x, [1]);
+        var feeds = new FeedDict { { x, HostTensor.Zeros(DType.Float32, 8, 16) } };
+        long Peak(string device)
+        {
+            using var s = new Session(TestGraph, new SessionOptions { Device = device });
+            s.Run(y, feeds);
+            return s.LastRunPeakBytes;
+        }
+        Peak("ilgpu-cpu").Should().Be(Peak("cpu")).And.BeGreaterThan(0);
+    }
+
+    [Test]
+    public void IntegerDivisionByZeroOnTheDeviceNamesTheOp()
+    {
+        var a = TF.Placeholder(DType.Int32, new Shape(3));
+        var q = TF.Divide(a, TF.Constant(new[] { 1, 0, 2 }), name: "ratio");
+        using var s = new Session(TestGraph, new SessionOptions { Device = "ilgpu-cpu" });
+        var act = () => s.Run(q * 2, new FeedDict { { a, new[] { 4, 5, 6 } } });
+        act.Should().Throw<InvalidArgumentException>().WithMessage("*'ratio'*integer division by zero*");
+    }
+
+    [Test]
+    public void TrainingUpdatesVariablesOnTheDeviceAsOnTheCpu()
+    {
+        var rng = new Random(3);
+        var x = TF.Placeholder(DType.Float32, new Shape(6, 4));
+        var labels = TF.Placeholder(DType.Int32, new Shape(6));
+        var w = TF.Variable(TF.RandomNormal([4, 3], stddev: 0.5, seed: 1), name: "w");
+        var b = TF.Variable(TF.Zeros([3]), name: "b");
+        var loss = TF.ReduceMean(TF.Nn.SparseSoftmaxCrossEntropyWithLogits(labels, TF.MatMul(x, w) + b));
+        var train = new AdamOptimizer(0.05).Minimize(loss);
+        var init = TF.GlobalVariablesInitializer();
+        var feeds = new FeedDict
+        {
+            { x, HostTensor.From(Enumerable.Range(0, 24).Select(_ => (float)rng.NextDouble() * 2 - 1).ToArray(), 6, 4) },
+            { labels, new[] { 0, 1, 2, 0, 1, 2 } },
+        };
+        (float[] W, float Loss) Train(string device)
+        {
+            using var s = new Session(TestGraph, new SessionOptions { Device = device });
+            s.Run(init);
+            for (var i = 0; i < 5; i++) s.Run([], [train], feeds);
+            return (s.GetVariableValue(w)!.ToArray<float>(), s.Run(loss, feeds).Item<float>());
+        }
+        var cpu = Train("cpu");
+        var device = Train("ilgpu-cpu");
+        device.Loss.Should().BeApproximately(cpu.Loss, 1e-5f);
+        for (var i = 0; i < cpu.W.Length; i++) device.W[i].Should().BeApproximately(cpu.W[i], 1e-5f);
+    }
+
+    [Test]
     public void KernelsAreCompiledOnceAndCached()
     {
         var x = TF.Placeholder(DType.Float32, new Shape(3, 4));

@@ -44,7 +44,10 @@ public class FusionPropertyTests
     }
 
     private static IEnumerable<TestCaseData> IlgpuSeeds() =>
-        Enumerable.Range(0, GraphCount).Where(s => !RandomGraph.IsLarge(s)).Select(s => new TestCaseData(s).SetName($"RandomGraphOnIlgpuCpu_Seed{s:D3}"));
+        from device in new[] { "ilgpu-cpu", "cuda" }
+        from s in Enumerable.Range(0, GraphCount).Where(s => !RandomGraph.IsLarge(s))
+        let data = new TestCaseData(s, device).SetName($"RandomGraphOn_{device}_Seed{s:D3}")
+        select device == "cuda" ? data.SetCategory("Cuda") : data;
 
     /// <summary>
     /// The same random graphs (the small-shape ones: ilgpu-cpu simulates one OS thread per GPU thread) fused into
@@ -52,8 +55,9 @@ public class FusionPropertyTests
     /// deterministic across runs and sessions there too.
     /// </summary>
     [TestCaseSource(nameof(IlgpuSeeds))]
-    public void FusedOnIlgpuCpuMatchesUnfusedCpu(int seed)
+    public void FusedOnIlgpuMatchesUnfusedCpu(int seed, string device)
     {
+        if (Devices.List().All(d => d.Name != device)) Assert.Ignore($"No '{device}' device on this machine; tools/gpu-check.sh runs these on a GPU machine.");
         var g = new ComputeGraph { Seed = seed };
         RandomGraph graph;
         Operation? init;
@@ -62,7 +66,7 @@ public class FusionPropertyTests
             graph = RandomGraph.Build(seed);
             init = graph.Variables.Count > 0 ? TF.GlobalVariablesInitializer() : null;
         }
-        CheckFusedAgainstUnfused(g, graph.Fetches, graph.Targets, graph.Feeds, graph.Variables, init, $"seed {seed} on ilgpu-cpu\n{graph.Log}", device: "ilgpu-cpu");
+        CheckFusedAgainstUnfused(g, graph.Fetches, graph.Targets, graph.Feeds, graph.Variables, init, $"seed {seed} on {device}\n{graph.Log}", device: device);
     }
 
     /// <summary>Large tensors (parallel chunks) and rows longer than a chunk, run repeatedly: bit-identical every time.</summary>

@@ -11,6 +11,7 @@ namespace Graph.Tests;
 /// </summary>
 [TestFixture("cpu")]
 [TestFixture("ilgpu-cpu")]
+[TestFixture("cuda", Category = "Cuda")]
 public class ArrayOpTests(string device) : GraphFixture(device)
 {
 

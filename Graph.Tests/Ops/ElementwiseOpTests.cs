@@ -9,7 +9,8 @@ namespace Graph.Tests;
 /// </summary>
 [TestFixture("cpu")]
 [TestFixture("ilgpu-cpu")]
-public class ElementwiseOpTests(string device)
+[TestFixture("cuda", Category = "Cuda")]
+public class ElementwiseOpTests(string device) : DeviceFixture(device)
 {
     private const double F32Rel = 1e-6;
     private const double F64Rel = 1e-14;
@@ -133,7 +134,7 @@ public class ElementwiseOpTests(string device)
         {
             var px = TF.Placeholder(x.DType, shape ?? x.Shape);
             var y = f(px);
-            using var sess = new Session(g, new SessionOptions { Device = device });
+            using var sess = new Session(g, new SessionOptions { Device = Device });
             return sess.Run(y, new FeedDict { { px, x } });
         }
     }
@@ -147,7 +148,7 @@ public class ElementwiseOpTests(string device)
             var pa = TF.Placeholder(a.DType, a.Shape);
             var pb = TF.Placeholder(b.DType, b.Shape);
             var y = f(pa, pb);
-            using var sess = new Session(g, new SessionOptions { Device = device });
+            using var sess = new Session(g, new SessionOptions { Device = Device });
             return sess.Run(y, new FeedDict { { pa, a }, { pb, b } });
         }
     }
@@ -159,7 +160,7 @@ public class ElementwiseOpTests(string device)
         using (g.AsDefault())
         {
             var y = f();
-            using var sess = new Session(g, new SessionOptions { Device = device });
+            using var sess = new Session(g, new SessionOptions { Device = Device });
             return sess.Run(y);
         }
     }
@@ -641,7 +642,7 @@ public class ElementwiseOpTests(string device)
             var x = TF.Placeholder(DType.Float32, new Shape(-1, 3));
             var y = x + TF.Constant(new float[] { 10, 20, 30 });
             ShouldHaveShape(y.Shape, new Shape(-1, 3));
-            using var sess = new Session(g, new SessionOptions { Device = device });
+            using var sess = new Session(g, new SessionOptions { Device = Device });
             var r = sess.Run(y, new FeedDict { { x, new float[,] { { 1, 2, 3 }, { 4, 5, 6 } } } });
             r.Dims.Should().Equal(2, 3);
             r.ToArray<float>().Should().Equal(11, 22, 33, 14, 25, 36);
@@ -664,7 +665,7 @@ public class ElementwiseOpTests(string device)
             var x = TF.Placeholder(DType.Float64, new Shape(-1));
             var y = x * TF.Constant(new[] { 1.0, 2, 3, 4, 5 });
             ShouldHaveShape(y.Shape, new Shape(5));
-            using var sess = new Session(g, new SessionOptions { Device = device });
+            using var sess = new Session(g, new SessionOptions { Device = Device });
             sess.Run(y, new FeedDict { { x, new[] { 2.0 } } }).ToArray<double>().Should().Equal(2, 4, 6, 8, 10);
             sess.Run(y, new FeedDict { { x, new[] { 1.0, 1, 1, 1, 1 } } }).ToArray<double>().Should().Equal(1, 2, 3, 4, 5);
             var act = () => sess.Run(y, new FeedDict { { x, new[] { 1.0, 2, 3 } } });
@@ -691,7 +692,7 @@ public class ElementwiseOpTests(string device)
             var a = TF.Placeholder(DType.Float32, new Shape(-1, 3));
             var b = TF.Placeholder(DType.Float32, new Shape(-1, 3));
             var y = a - b;
-            using var sess = new Session(g, new SessionOptions { Device = device });
+            using var sess = new Session(g, new SessionOptions { Device = Device });
             var act = () => sess.Run(y, new FeedDict { { a, new float[2, 3] }, { b, new float[4, 3] } });
             act.Should().Throw<InvalidArgumentException>().Which.Message.Should().Contain("(2, 3)").And.Contain("(4, 3)");
         }
@@ -771,7 +772,7 @@ public class ElementwiseOpTests(string device)
             var w = TF.Where(c, x, y);
             ShouldHaveShape(w.Shape, new Shape(4));
             w.Op.Type.Should().Be("SelectV2");
-            using var sess = new Session(g, new SessionOptions { Device = device });
+            using var sess = new Session(g, new SessionOptions { Device = Device });
             var r = sess.Run(w, new FeedDict { { c, new[] { true, false, true, false } } });
             r.DType.Should().Be(DType.Float32);
             r.ToArray<float>().Should().Equal(1, 20, 3, 40);
@@ -1086,7 +1087,7 @@ public class ElementwiseOpTests(string device)
             var x = TF.Placeholder(DType.Float32, new Shape(-1, 3));
             var d = TF.Placeholder(DType.Float64, new Shape(2));
             var y = x * 0.5;
-            using var sess = new Session(g, new SessionOptions { Device = device });
+            using var sess = new Session(g, new SessionOptions { Device = Device });
             var r = sess.Run(y, new FeedDict { { x, new[,] { { 1, 2, 3 }, { 4, 5, 6 } } } });
             r.DType.Should().Be(DType.Float32);
             r.Dims.Should().Equal(2, 3);
@@ -1107,7 +1108,7 @@ public class ElementwiseOpTests(string device)
         {
             var x = TF.Placeholder(DType.Int32, new Shape(2));
             var y = -x;
-            using var sess = new Session(g, new SessionOptions { Device = device });
+            using var sess = new Session(g, new SessionOptions { Device = Device });
             ShouldThrowNaming(() => sess.Run(y, new FeedDict { { x, new[] { 1f, 2f } } }), "float32", "int32");
         }
     }
@@ -1128,7 +1129,7 @@ public class ElementwiseOpTests(string device)
             ShouldHaveShape(z.Shape, new Shape(2, 3));
             z.DType.Should().Be(DType.Float32);
             o.DType.Should().Be(DType.Float64);
-            using var sess = new Session(g, new SessionOptions { Device = device });
+            using var sess = new Session(g, new SessionOptions { Device = Device });
             var rz = sess.Run(z);
             rz.Dims.Should().Equal(2, 3);
             rz.ToArray<float>().Should().Equal(0, 0, 0, 0, 0, 0);
@@ -1171,7 +1172,7 @@ public class ElementwiseOpTests(string device)
             z.DType.Should().Be(DType.Float32);
             ShouldHaveShape(o.Shape, Shape.Unknown);
             o.DType.Should().Be(DType.Int64);
-            using var sess = new Session(g, new SessionOptions { Device = device });
+            using var sess = new Session(g, new SessionOptions { Device = Device });
             var (rz, ro) = sess.Run(z, o, new FeedDict { { x, new float[,] { { 1, 2, 3 }, { 4, 5, 6 } } }, { i, new long[] { 5, 6 } } });
             rz.Dims.Should().Equal(2, 3);
             rz.ToArray<float>().Should().OnlyContain(v => v == 0f).And.HaveCount(6);

@@ -10,6 +10,7 @@ namespace Graph.Tests;
 /// </summary>
 [TestFixture("cpu")]
 [TestFixture("ilgpu-cpu")]
+[TestFixture("cuda", Category = "Cuda")]
 public class MathOpTests(string device) : GraphFixture(device)
 {
 

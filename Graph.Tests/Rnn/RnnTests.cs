@@ -4,8 +4,10 @@ using Graph.Rnn;
 
 namespace Graph.Tests;
 
-[TestFixture]
-public class RnnTests
+[TestFixture("cpu")]
+[TestFixture("ilgpu-cpu")]
+[TestFixture("cuda", Category = "Cuda")]
+public class RnnTests(string device) : DeviceFixture(device)
 {
     private static readonly float[,,] Batch =
     {
@@ -29,7 +31,7 @@ public class RnnTests
         var weights = new Tensor[] { cell.Kernel!, cell.RecurrentKernel!, cell.Bias! };
         var dynGrads = TF.Gradients(TF.ReduceSum(dynOut * dynOut) + TF.ReduceSum(dynState[0]), weights);
         var statGrads = TF.Gradients(TF.ReduceSum(statStacked * statStacked) + TF.ReduceSum(statState[0]), weights);
-        using var sess = new Session(g);
+        using var sess = new Session(g, new SessionOptions { Device = Device });
         sess.Run(TF.GlobalVariablesInitializer());
         var feeds = new FeedDict { { x, Batch } };
         var results = sess.Run([dynOut, statStacked, dynState[0], statState[0], .. dynGrads!, .. statGrads!], feeds);
@@ -57,7 +59,7 @@ public class RnnTests
             _ = st;
         }
         state = dynamic ? Graph.Rnn.Rnn.DynamicRnn(cell, x, lengths, name: "again").State[0] : Graph.Rnn.Rnn.StaticRnn(cell, TF.Unstack(TF.Transpose(x, [1, 0, 2])), sequenceLength: lengths, name: "again").State[0];
-        using var sess = new Session(g);
+        using var sess = new Session(g, new SessionOptions { Device = Device });
         sess.Run(TF.GlobalVariablesInitializer());
         var (outVal, stateVal) = sess.Run(outputs, state, new FeedDict { { x, Batch }, { lengths, new[] { 2, 1, 2, 2 } } });
         // Instance 1 has length 1: its output at t = 1 is zero and its final state is its output at t = 0.
@@ -74,7 +76,7 @@ public class RnnTests
         var x = TF.Placeholder(DType.Float32, new Shape(-1, 2, 3));
         var lengths = TF.Placeholder(DType.Int32, new Shape(-1));
         var (outputs, _) = Graph.Rnn.Rnn.DynamicRnn(new SimpleRNNCell(5), x, lengths);
-        using var sess = new Session(g);
+        using var sess = new Session(g, new SessionOptions { Device = Device });
         sess.Run(TF.GlobalVariablesInitializer());
         var act = () => sess.Run(outputs, new FeedDict { { x, Batch }, { lengths, new[] { 2, bad, 2, 2 } } });
         act.Should().Throw<InvalidArgumentException>().WithMessage($"*sequence_length[1] = {bad} is outside [0, 2]*");
@@ -92,7 +94,7 @@ public class RnnTests
             var (_, state) = Graph.Rnn.Rnn.DynamicRnn(cell, x, swapMemory: swap);
             var loss = TF.ReduceSum(TF.Square(state[0]));
             var grads = TF.Gradients(loss, cell.Kernel!, cell.RecurrentKernel!);
-            using var sess = new Session(g);
+            using var sess = new Session(g, new SessionOptions { Device = Device });
             sess.Run(TF.GlobalVariablesInitializer());
             var input = new float[2, steps, 4];
             for (var i = 0; i < input.Length; i++) input[i / (steps * 4), i / 4 % steps, i % 4] = MathF.Sin(i);
@@ -116,7 +118,7 @@ public class RnnTests
         var c = TF.Constant(new float[,] { { 0.2f } });
         var h = TF.Constant(new float[,] { { -0.3f } });
         var (output, state) = cell.Call(x, [c, h]);
-        using var sess = new Session(g);
+        using var sess = new Session(g, new SessionOptions { Device = Device });
         sess.Run(TF.GlobalVariablesInitializer());
         // kernel [2, 4] rows (x, h), columns (i, j, f, o); bias zero.
         sess.SetVariableValue(cell.Kernel!, new float[,] { { 0.1f, 0.2f, 0.3f, 0.4f }, { -0.5f, 0.6f, -0.7f, 0.8f } });
@@ -138,7 +140,7 @@ public class RnnTests
         var x = TF.Constant(new float[,] { { 0.5f } });
         var h = TF.Constant(new float[,] { { -0.3f } });
         var (output, _) = cell.Call(x, [h]);
-        using var sess = new Session(g);
+        using var sess = new Session(g, new SessionOptions { Device = Device });
         sess.Run(TF.GlobalVariablesInitializer());
         sess.SetVariableValue(cell.GateKernel!, new float[,] { { 0.1f, 0.2f }, { 0.3f, 0.4f } });
         sess.SetVariableValue(cell.CandidateKernel!, new float[,] { { 0.5f }, { -0.6f } });
@@ -158,7 +160,7 @@ public class RnnTests
         var cell = new MultiRNNCell([new BasicLSTMCell(4), new DropoutWrapper(new GRUCell(5), outputKeepProb: 0.5, seed: 1)]);
         var (outputs, state) = Graph.Rnn.Rnn.DynamicRnn(cell, x);
         state.Should().HaveCount(3);
-        using var sess = new Session(g);
+        using var sess = new Session(g, new SessionOptions { Device = Device });
         sess.Run(TF.GlobalVariablesInitializer());
         var r = sess.Run(outputs, new FeedDict { { x, Batch } });
         r.Dims.Should().Equal(4, 2, 5);
@@ -174,7 +176,7 @@ public class RnnTests
         var dense = new Dense(2, t => TF.Relu(t));
         var y = dense.Apply(x);
         dense.Kernel!.Name.Should().Be("dense/kernel");
-        using var sess = new Session(g);
+        using var sess = new Session(g, new SessionOptions { Device = Device });
         sess.Run(TF.GlobalVariablesInitializer());
         sess.SetVariableValue(dense.Kernel, new float[,] { { 1, -1 }, { 2, -2 }, { 3, -3 } });
         sess.SetVariableValue(dense.Bias!, new float[] { 0.5f, 0.5f });
@@ -189,8 +191,10 @@ public class RnnTests
     }
 }
 
-[TestFixture]
-public class RnnSequenceLengthGradientTests
+[TestFixture("cpu")]
+[TestFixture("ilgpu-cpu")]
+[TestFixture("cuda", Category = "Cuda")]
+public class RnnSequenceLengthGradientTests(string device) : DeviceFixture(device)
 {
     [Test]
     public void DynamicRnnWithSequenceLengthsMatchesStaticRnnInGradients()
@@ -208,7 +212,7 @@ public class RnnSequenceLengthGradientTests
         var weights = new Tensor[] { cell.Kernel!, cell.Bias! };
         var dyn = TF.Gradients(Loss(dynOut, dynState), weights);
         var stat = TF.Gradients(Loss(statStacked, statState), weights);
-        using var sess = new Session(g);
+        using var sess = new Session(g, new SessionOptions { Device = Device });
         sess.Run(TF.GlobalVariablesInitializer());
         var input = new float[3, 4, 3];
         for (var i = 0; i < input.Length; i++) input[i / 12, i / 3 % 4, i % 3] = MathF.Cos(i);

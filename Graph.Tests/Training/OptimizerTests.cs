@@ -11,8 +11,10 @@ namespace Graph.Tests;
 /// The test problem is float64 v ∈ ℝ³ with v₀ = [1, −2, 3] and loss = Σ c⊙v²/2, c = [0.5, 1, 2], so the gradient of each
 /// step is g = c⊙v of the value before the step.
 /// </remarks>
-[TestFixture]
-public class OptimizerTests : GraphFixture
+[TestFixture("cpu")]
+[TestFixture("ilgpu-cpu")]
+[TestFixture("cuda", Category = "Cuda")]
+public class OptimizerTests(string device) : GraphFixture(device)
 {
     private static readonly double[] V0 = [1.0, -2.0, 3.0];
     private static readonly double[] C = [0.5, 1.0, 2.0];
@@ -160,7 +162,7 @@ public class OptimizerTests : GraphFixture
     {
         var (v, loss) = QuadraticProblem();
         var train = new GradientDescentOptimizer(0.1).Minimize(loss);
-        using var sess = new Session(TestGraph);
+        using var sess = NewSession();
         sess.Run(TF.GlobalVariablesInitializer());
         ShouldMatchReference(RunSteps(sess, train, v), ReferenceGradientDescent(0.1), "GradientDescent");
     }
@@ -172,7 +174,7 @@ public class OptimizerTests : GraphFixture
         var (v, loss) = QuadraticProblem();
         var opt = new MomentumOptimizer(0.1, 0.9, useNesterov: nesterov);
         var train = opt.Minimize(loss);
-        using var sess = new Session(TestGraph);
+        using var sess = NewSession();
         sess.Run(TF.GlobalVariablesInitializer());
         sess.Run(opt.GetSlot(v, "momentum")!.Value).ToArray<double>().Should().Equal(0, 0, 0);
         ShouldMatchReference(RunSteps(sess, train, v), ReferenceMomentum(0.1, 0.9, nesterov), nesterov ? "Nesterov" : "Momentum");
@@ -195,7 +197,7 @@ public class OptimizerTests : GraphFixture
         var opt = new AdamOptimizer(0.1);
         (opt.Beta1, opt.Beta2, opt.Epsilon).Should().Be((0.9, 0.999, 1e-8), "TF1's defaults");
         var train = opt.Minimize(loss);
-        using var sess = new Session(TestGraph);
+        using var sess = NewSession();
         sess.Run(TF.GlobalVariablesInitializer());
         var (expected, m, s) = ReferenceAdam(0.1);
         ShouldMatchReference(RunSteps(sess, train, v), expected, "Adam");
@@ -212,7 +214,7 @@ public class OptimizerTests : GraphFixture
         // At t = 1: m = 0.1·g, s = 0.001·g², lr_1 = lr·√0.001/0.1, so the step is lr·g/(|g| + ε/√0.001) ≈ lr·sign(g).
         var (v, loss) = QuadraticProblem();
         var train = TF.Train.AdamOptimizer(0.1).Minimize(loss);
-        using var sess = new Session(TestGraph);
+        using var sess = NewSession();
         sess.Run(TF.GlobalVariablesInitializer());
         var after = RunSteps(sess, train, v, steps: 1)[0];
         ShouldBeClose(after, [1 - 0.1, -2 + 0.1, 3 - 0.1], "Adam's bias-corrected first step", 1e-7);
@@ -226,7 +228,7 @@ public class OptimizerTests : GraphFixture
         var opt = new RMSPropOptimizer(0.01, momentum: momentum);
         (opt.Decay, opt.Epsilon).Should().Be((0.9, 1e-10), "TF1's defaults");
         var train = opt.Minimize(loss);
-        using var sess = new Session(TestGraph);
+        using var sess = NewSession();
         sess.Run(TF.GlobalVariablesInitializer());
         sess.Run(opt.GetSlot(v, "rms")!.Value).ToArray<double>().Should().Equal([1, 1, 1], "TF1 initialises the rms slot to ones");
         var (expected, ms, mom) = ReferenceRmsProp(0.01, mu: momentum);
@@ -252,7 +254,7 @@ public class OptimizerTests : GraphFixture
         var opt = new AdamOptimizer(0.1);
         var train = opt.Minimize(loss);
         opt.GetSlot(v, "m")!.DType.Should().Be(DType.Float32);
-        using var sess = new Session(TestGraph);
+        using var sess = NewSession();
         sess.Run(TF.GlobalVariablesInitializer());
         var (expected, _, _) = ReferenceAdam(0.1);
         for (var s = 0; s < Steps; s++)
@@ -293,7 +295,7 @@ public class OptimizerTests : GraphFixture
         var betaPowers = TF.GlobalVariables().Where(x => x.Name.StartsWith("beta")).ToList();
         betaPowers.Should().OnlyContain(x => !x.Trainable && x.Shape.Rank == 0);
 
-        using var sess = new Session(TestGraph);
+        using var sess = NewSession();
         sess.Run(TF.GlobalVariablesInitializer());
         sess.Run(m.Value).ToArray<double>().Should().Equal(0, 0, 0);
         sess.Run(s.Value).ToArray<double>().Should().Equal(0, 0, 0);
@@ -306,7 +308,7 @@ public class OptimizerTests : GraphFixture
         var (v, loss) = QuadraticProblem();
         var opt = new AdamOptimizer(0.1);
         var train = opt.Minimize(loss);
-        using var sess = new Session(TestGraph);
+        using var sess = NewSession();
         sess.Run(v.Initializer);
         var act = () => sess.Run(train);
         act.Should().Throw<FailedPreconditionException>("the slots and β powers were never initialised");
@@ -330,7 +332,7 @@ public class OptimizerTests : GraphFixture
         new GradientDescentOptimizer(0.1).Minimize(loss);
         TF.GlobalVariables().Should().HaveCount(4, "gradient descent has no slots");
 
-        using var sess = new Session(TestGraph);
+        using var sess = NewSession();
         sess.Run(TF.GlobalVariablesInitializer());
         sess.Run(rms.GetSlot(v, "rms")!.Value).ToArray<double>().Should().Equal(1, 1, 1);
         sess.Run(rms.GetSlot(v, "momentum")!.Value).ToArray<double>().Should().Equal(0, 0, 0);
@@ -418,7 +420,7 @@ public class OptimizerTests : GraphFixture
         var (v, loss) = QuadraticProblem();
         var globalStep = TF.Variable(TF.Constant(0L), name: "global_step", trainable: false);
         var train = new MomentumOptimizer(0.1, 0.9).Minimize(loss, globalStep);
-        using var sess = new Session(TestGraph);
+        using var sess = NewSession();
         sess.Run(TF.GlobalVariablesInitializer());
         var values = new List<long>();
         var vs = new List<double[]>();
@@ -438,7 +440,7 @@ public class OptimizerTests : GraphFixture
         var (v, loss) = QuadraticProblem();
         var globalStep = TF.Variable(TF.Constant(0), name: "global_step", trainable: false);
         var train = new AdamOptimizer(0.1).Minimize(loss, globalStep);
-        using var sess = new Session(TestGraph);
+        using var sess = NewSession();
         sess.Run(TF.GlobalVariablesInitializer());
         var vs = RunSteps(sess, train, v);
         sess.Run(globalStep.Value).Item<int>().Should().Be(Steps);
@@ -459,7 +461,7 @@ public class OptimizerTests : GraphFixture
         gradsAndVars[1].Gradient.Should().BeNull("the loss does not depend on 'unused'");
         var train = opt.ApplyGradients(gradsAndVars);
 
-        using var sess = new Session(TestGraph);
+        using var sess = NewSession();
         sess.Run(TF.GlobalVariablesInitializer());
         sess.Run(gradsAndVars[0].Gradient!).ToArray<double>().Should().Equal(Grad(V0));
         ShouldMatchReference(RunSteps(sess, train, v), ReferenceGradientDescent(0.1), "ApplyGradients");
@@ -476,7 +478,7 @@ public class OptimizerTests : GraphFixture
         var gv = opt.ComputeGradients(loss, [b]);
         gv.Should().ContainSingle().Which.Variable.Should().BeSameAs(b);
         var train = opt.ApplyGradients(gv);
-        using var sess = new Session(TestGraph);
+        using var sess = NewSession();
         sess.Run(TF.GlobalVariablesInitializer());
         sess.Run(train);
         sess.Run(b.Value).Item<double>().Should().Be(3.0 - 0.5 * 6.0);
@@ -489,7 +491,7 @@ public class OptimizerTests : GraphFixture
         // A gradient tensor of the caller's choosing, e.g. a constant: v ← v − lr·g.
         var v = TF.Variable(TF.Constant(new double[] { 1, 2 }), name: "v");
         var train = new GradientDescentOptimizer(0.25).ApplyGradients([(TF.Constant(new double[] { 4, -8 }), v)]);
-        using var sess = new Session(TestGraph);
+        using var sess = NewSession();
         sess.Run(TF.GlobalVariablesInitializer());
         sess.Run(train);
         sess.Run(train);
@@ -517,7 +519,7 @@ public class OptimizerTests : GraphFixture
         clipped[2].Should().BeNull("a null gradient stays null");
         var train = opt.ApplyGradients(clipped.Zip(gv, (c, p) => (c, p.Variable)).ToList());
 
-        using var sess = new Session(TestGraph);
+        using var sess = NewSession();
         sess.Run(TF.GlobalVariablesInitializer());
         var r = sess.Run([norm, clipped[0]!, clipped[1]!]);
         r[0].Item<double>().Should().BeApproximately(13.0, 1e-12);
@@ -534,7 +536,7 @@ public class OptimizerTests : GraphFixture
     {
         var (clipped, norm) = TF.ClipByGlobalNorm([TF.Constant(new float[] { 0, 6 }), TF.Constant(new float[,] { { 8 } })], 5.0);
         norm.DType.Should().Be(DType.Float32);
-        using var sess = new Session(TestGraph);
+        using var sess = NewSession();
         sess.Run(norm).Item<float>().Should().BeApproximately(10f, 1e-5f);
         sess.Run(clipped[0]!).ToArray<float>().Should().Equal(0f, 3f);
         var second = sess.Run(clipped[1]!);
@@ -558,7 +560,7 @@ public class OptimizerTests : GraphFixture
         var w = TF.Constant(new double[] { 1, 2, 3, 4, 5 });
         var grad = TF.Gradients(TF.ReduceSum(clipped * w), x)[0];
         grad.Should().NotBeNull();
-        using var sess = new Session(TestGraph);
+        using var sess = NewSession();
         sess.Run(clipped).ToArray<double>().Should().Equal(-1, -0.5, 0.2, 2, 2);
         sess.Run(grad!).ToArray<double>().Should().Equal(0, 2, 3, 0, 0);
     }
@@ -572,7 +574,7 @@ public class OptimizerTests : GraphFixture
         var opt = new GradientDescentOptimizer(1.0);
         var gv = opt.ComputeGradients(loss);
         var train = opt.ApplyGradients(gv.Select(p => ((Tensor?)TF.ClipByValue(p.Gradient!, -1, 1), p.Variable)).ToList());
-        using var sess = new Session(TestGraph);
+        using var sess = NewSession();
         sess.Run(TF.GlobalVariablesInitializer());
         sess.Run(train);
         ShouldBeClose(sess.Run(v.Value).ToArray<double>(), [-1, 0.2], "v after one clipped step");
@@ -683,7 +685,7 @@ public class OptimizerTests : GraphFixture
             var perElement = TF.Constant(C) * TF.Square(v) / 2.0;
             perElement.Shape.Dims.Should().Equal(3);
             var train = Make().Minimize(reduce ? TF.ReduceSum(perElement) : perElement);
-            using var sess = new Session(g);
+            using var sess = NewSession(g);
             sess.Run(TF.GlobalVariablesInitializer());
             return RunSteps(sess, train, v);
         }
