@@ -124,6 +124,35 @@ public class IlgpuDeviceTests : GraphFixture
         Devices.CompiledKernelCount("ilgpu-cpu").Should().Be(after, "an identical fused expression is taken from the cache");
     }
 
+    /// <summary>
+    /// After a kernel fails to compile, ILGPU's context is unusable: the device recreates it, reports the op, and later
+    /// kernels (and the variables' device copies, re-uploaded from their host values) work again.
+    /// </summary>
+    [Test]
+    public void ACompileFailureRecreatesTheContextAndNamesTheOp()
+    {
+        var v = TF.Variable(TF.Constant(new[] { 1f, 2f, 3f }), name: "v");
+        var y = TF.Exp(v.Value) * 2f;
+        var init = TF.GlobalVariablesInitializer();
+        using var s = new Session(TestGraph, new SessionOptions { Device = "ilgpu-cpu" });
+        s.Run(init);
+        var before = s.Run(y).ToArray<float>();
+
+        var device = Graph.Kernels.Ilgpu.IlgpuDevice.Get("ilgpu-cpu");
+        var generation = device.Generation;
+        var origin = s.LastPlan!.Kernels[0].Group.Members[0];
+        // A kernel ILGPU cannot compile: it takes a managed reference.
+        var bad = typeof(IlgpuDeviceTests).GetMethod(nameof(UncompilableKernel), System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.Public)!;
+        var act = () => device.Load("test: uncompilable", () => bad, origin);
+        act.Should().Throw<InternalException>().WithMessage("Exp 'Exp': the ilgpu-cpu device failed to compile*recreated*");
+        device.Generation.Should().Be(generation + 1);
+
+        s.Run(y).ToArray<float>().Should().Equal(before, "kernels and device copies are rebuilt in the new context");
+    }
+
+    /// <summary>Not a valid kernel: ILGPU rejects parameters of class types.</summary>
+    public static void UncompilableKernel(ILGPU.Index1D i, ILGPU.ArrayView<float> x, string text) => x[i] = text.Length;
+
     [Test]
     public void DenseLayerMatchesCpu()
     {
