@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Graph.Kernels.Cpu;
 
@@ -12,19 +13,20 @@ internal static class AccurateMath
     private const float P0 = -5.70498872745E-3f, P1 = 2.06390887954E-2f, P2 = -5.37397155531E-2f, P3 = 1.33314422036E-1f, P4 = -3.33332819422E-1f;
     private const float SmallLimit = 0.625f;
 
-    /// <summary>y = tanh(x), element-wise (y may alias x).</summary>
+    /// <summary>y = tanh(x), element-wise (y may alias x), in one vector pass.</summary>
     public static void Tanh(ReadOnlySpan<float> x, Span<float> y)
     {
-        // e = exp(2|x|) through TensorPrimitives' vectorised exp, then both branches per vector.
-        Span<float> e = x.Length <= 4096 ? stackalloc float[x.Length] : new float[x.Length];
-        for (var k = 0; k < x.Length; k++) e[k] = MathF.Min(2f * MathF.Abs(x[k]), 88f); // e^88 is still finite in float
-        Exp(e, e);
         var i = 0;
         if (Vector256.IsHardwareAccelerated)
         {
             var n = Vector256<float>.Count;
             for (; i <= x.Length - n; i += n)
-                Combine(Vector256.Create(x.Slice(i, n)), Vector256.Create(e.Slice(i, n))).CopyTo(y.Slice(i, n));
+            {
+                var v = Vector256.Create(x.Slice(i, n));
+                var twice = Vector256.Abs(v) * Vector256.Create(2f);
+                // e^88 is still finite in float; beyond it tanh is ±1 anyway.
+                Combine(v, Exp(Vector256.Min(twice, Vector256.Create(88f)))).CopyTo(y.Slice(i, n));
+            }
         }
         for (; i < x.Length; i++) y[i] = Tanh(x[i]);
     }
@@ -49,14 +51,15 @@ internal static class AccurateMath
         for (; i < x.Length; i++) y[i] = MathF.Exp(x[i]);
     }
 
-    /// <summary>e^x of 8 floats.</summary>
+    /// <summary>e^x of 8 floats (polynomial by fused multiply-adds where the CPU has them).</summary>
     public static Vector256<float> Exp(Vector256<float> x)
     {
         var clamped = Vector256.Min(Vector256.Max(x, Vector256.Create(ExpMin)), Vector256.Create(ExpMax));
         var n = Vector256.Round(clamped * Vector256.Create(Log2E));
-        var r = clamped - n * Vector256.Create(Ln2Hi) - n * Vector256.Create(Ln2Lo);
-        var p = ((((Vector256.Create(E0) * r + Vector256.Create(E1)) * r + Vector256.Create(E2)) * r + Vector256.Create(E3)) * r + Vector256.Create(E4)) * r + Vector256.Create(E5);
-        var er = p * r * r + r + Vector256.Create(1f);
+        var r = MulAdd(n, Vector256.Create(-Ln2Lo), MulAdd(n, Vector256.Create(-Ln2Hi), clamped));
+        var p = MulAdd(MulAdd(MulAdd(MulAdd(MulAdd(Vector256.Create(E0), r, Vector256.Create(E1)), r, Vector256.Create(E2)), r, Vector256.Create(E3)), r,
+            Vector256.Create(E4)), r, Vector256.Create(E5));
+        var er = MulAdd(p, r * r, r + Vector256.Create(1f));
         // 2^n in two halves so n = 128 (just below the overflow limit) still fits the exponent field.
         var ni = Vector256.ConvertToInt32(n);
         var half = Vector256.ShiftRightArithmetic(ni, 1);
@@ -66,11 +69,16 @@ internal static class AccurateMath
         return Vector256.ConditionalSelect(Vector256.Equals(x, x), result, x); // NaN passes through
     }
 
+    /// <summary>a·b + c, fused where the CPU can.</summary>
+    private static Vector256<float> MulAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) =>
+        Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : a * b + c;
+
     /// <summary>tanh from x and e = exp(2|x|): the polynomial near 0, 1 − 2/(e+1) (with x's sign) beyond.</summary>
     private static Vector256<float> Combine(Vector256<float> x, Vector256<float> e)
     {
         var z = x * x;
-        var poly = ((((Vector256.Create(P0) * z + Vector256.Create(P1)) * z + Vector256.Create(P2)) * z + Vector256.Create(P3)) * z + Vector256.Create(P4)) * z * x + x;
+        var poly = MulAdd(MulAdd(MulAdd(MulAdd(MulAdd(Vector256.Create(P0), z, Vector256.Create(P1)), z, Vector256.Create(P2)), z, Vector256.Create(P3)), z,
+            Vector256.Create(P4)) * z, x, x);
         var large = Vector256.Create(1f) - Vector256.Create(2f) / (e + Vector256.Create(1f));
         large = Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<float>.Zero), -large, large);
         var result = Vector256.ConditionalSelect(Vector256.LessThan(Vector256.Abs(x), Vector256.Create(SmallLimit)), poly, large);

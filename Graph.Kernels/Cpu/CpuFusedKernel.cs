@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Numerics;
 using System.Numerics.Tensors;
 using Graph.Core;
@@ -15,7 +14,7 @@ namespace Graph.Kernels.Cpu;
 internal sealed class CpuFusedKernel
 {
     private const int ChunkSize = 2048;
-    private const long ParallelThreshold = 1 << 16;
+    private const long ParallelThreshold = 1 << 14;
 
     private readonly KernelGroup _group;
     private readonly Prim[] _members;               // element-wise members, dependency order
@@ -26,6 +25,8 @@ internal sealed class CpuFusedKernel
     private readonly int[] _outputOf;               // per member: index into the outputs, or -1
     private readonly int _headIndex = -1, _headA = -1, _headB = -1, _tailSource = -1, _tailOutput = -1, _onlyReduceInput = -1;
     private Scratch? _scratch;
+    private Scratch?[]? _parallelScratch;
+    private int _parallelChunk;
 
     /// <summary>The values the kernel reads, in the order <see cref="Run"/> takes them.</summary>
     public Prim[] InputOrder { get; }
@@ -101,11 +102,23 @@ internal sealed class CpuFusedKernel
         var chunk = (int)Math.Min(_total, (long)rowsPerChunk * _row);
         var chunks = (_total + chunk - 1) / chunk;
         if (_total >= ParallelThreshold && chunks > 1)
-            Parallel.ForEach(Partitioner.Create(0L, chunks, Math.Max(1, chunks / (4 * Environment.ProcessorCount))), range =>
+        {
+            // One contiguous run of chunks per core, each with its own scratch kept for the next call.
+            var parts = (int)Math.Min(Environment.ProcessorCount, chunks);
+            if (_parallelScratch == null || _parallelScratch.Length < parts || _parallelChunk != chunk)
             {
-                var scratch = new Scratch(this, chunk);
-                for (var c = range.Item1; c < range.Item2; c++) RunChunk(c * chunk, (int)Math.Min(chunk, _total - c * chunk), scratch, sources, outputs);
+                _parallelScratch = new Scratch[parts];
+                _parallelChunk = chunk;
+            }
+            var scratches = _parallelScratch;
+            Parallel.For(0, parts, part =>
+            {
+                var scratch = scratches[part] ??= new Scratch(this, chunk);
+                var first = chunks * part / parts;
+                var last = chunks * (part + 1) / parts;
+                for (var c = first; c < last; c++) RunChunk(c * chunk, (int)Math.Min(chunk, _total - c * chunk), scratch, sources, outputs);
             });
+        }
         else
         {
             // Sequential runs reuse one scratch (a plan never runs one kernel twice at once).
