@@ -21,6 +21,8 @@ public static class Devices
     /// <summary>Throws an error listing the devices present unless <paramref name="name"/> is one of them.</summary>
     public static void Require(string name)
     {
+        // Always present; probing for GPUs loads their drivers (PoCL brings LLVM), which a cpu session must not pay for.
+        if (name is "cpu" or Ilgpu.IlgpuDevices.IlgpuCpu) return;
         var devices = List();
         if (name == Ilgpu.IlgpuDevices.OpenCl && devices.All(d => d.Name != name) && Ilgpu.IlgpuDevices.OpenClProblem is { } problem)
             throw new NotSupportedException($"Device 'opencl' cannot run Graph's kernels: {problem}. Available devices: {string.Join(", ", devices.Select(d => d.Name))}.");
