@@ -25,6 +25,12 @@ internal sealed class RunState(SessionState session, IReadOnlyDictionary<Tensor,
 
     private readonly HashSet<Array> _readThisRun = context.ReadThisRun;
 
+    /// <summary>
+    /// Device copies of a loop's captured tensors (weights, unstacked inputs), shared by all of the loop's iterations
+    /// on an ILGPU device so each is uploaded once per loop run, not once per iteration; null outside loops and on cpu.
+    /// </summary>
+    public CapturedOnDevice? Captured { get; init; }
+
     public HostTensor Feed(Tensor t) => feeds[t];
 
     /// <summary>The context shared by all plans of this Session.Run.</summary>
@@ -198,4 +204,30 @@ internal sealed class LoopRecord(bool inHostMemory)
 
     /// <summary>Bytes held.</summary>
     public long Bytes { get; set; }
+}
+
+/// <summary>
+/// Device copies of the tensors a loop captures from outside: their host arrays do not change while the loop runs,
+/// so each is uploaded at its first use and reused by every iteration. The loop disposes them when it ends.
+/// </summary>
+internal sealed class CapturedOnDevice(IEnumerable<Tensor> captures) : IDisposable
+{
+    private readonly Dictionary<Tensor, (Array? Host, Ilgpu.DeviceBuffer? Device)> _copies = captures.Distinct().ToDictionary(t => t, _ => ((Array?)null, (Ilgpu.DeviceBuffer?)null));
+
+    /// <summary>The device copy of <paramref name="host"/> fed for <paramref name="tensor"/>, made by <paramref name="upload"/> the first time.</summary>
+    public Ilgpu.DeviceBuffer? Get(Tensor tensor, Array host, Func<Ilgpu.DeviceBuffer> upload)
+    {
+        if (!_copies.TryGetValue(tensor, out var entry)) return null;
+        if (ReferenceEquals(entry.Host, host) && entry.Device is { Valid: true }) return entry.Device;
+        entry.Device?.Dispose();
+        var device = upload();
+        _copies[tensor] = (host, device);
+        return device;
+    }
+
+    public void Dispose()
+    {
+        foreach (var (_, device) in _copies.Values) device?.Dispose();
+        _copies.Clear();
+    }
 }

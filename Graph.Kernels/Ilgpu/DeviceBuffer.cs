@@ -78,12 +78,14 @@ internal abstract class DeviceBuffer : IDisposable
         {
             if (Length == 0) return;
             _buffer.View.SubView(0, Length).CopyFromCPU(Device.Accelerator.DefaultStream, Span(host));
+            Device.NoteCopy(Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>(), toDevice: true);
         }
 
         public override void Download(Array host)
         {
             if (Length == 0) return;
             _buffer.View.SubView(0, Length).CopyToCPU(Device.Accelerator.DefaultStream, Span(host));
+            Device.NoteCopy(Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>(), toDevice: false);
         }
 
         private Span<T> Span(Array host)

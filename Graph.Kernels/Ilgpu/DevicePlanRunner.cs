@@ -34,6 +34,8 @@ internal sealed class DevicePlanRunner
         public Operation? Variable;
         /// <summary>The constant whose value this is (its device copy lives in the plan).</summary>
         public ConstantPrim? Constant;
+        /// <summary>The fed tensor whose value this is (a loop's captured tensors keep one device copy per loop run).</summary>
+        public Tensor? Feed;
     }
 
     /// <summary>One execution: the run state and the device buffers to free when it ends.</summary>
@@ -110,6 +112,8 @@ internal sealed class DevicePlanRunner
                 _constants[slot.Constant] = constant = DeviceBuffer.FromHost(_device, p.DType, host);
             return slot.Device = constant;
         }
+        if (slot.Feed != null && run.State.Captured?.Get(slot.Feed, host, () => DeviceBuffer.FromHost(_device, p.DType, host)) is { } captured)
+            return slot.Device = captured;
         var buffer = DeviceBuffer.FromHost(_device, p.DType, host);
         run.Temporaries.Add(buffer);
         return slot.Device = buffer;
@@ -140,7 +144,7 @@ internal sealed class DevicePlanRunner
             return p switch
             {
                 ConstantPrim c => (slots, _) => slots[v] = new Slot { Host = c.Value.Data, Constant = c },
-                FeedPrim f => (slots, run) => slots[v] = new Slot { Host = run.State.Feed(f.Tensor).Data },
+                FeedPrim f => (slots, run) => slots[v] = new Slot { Host = run.State.Feed(f.Tensor).Data, Feed = f.Tensor },
                 ReadVariablePrim r => (slots, run) => slots[v] = new Slot { Host = run.State.ReadVariable(r.Variable).Data, Variable = r.Variable },
                 ReshapePrim r => (slots, _) => slots[v] = slots[_valueOf(r.Inputs[0])],
                 TupleElementPrim e => (slots, _) => slots[v] = new Slot { Host = ((Array[])slots[_valueOf(e.Inputs[0])]!.Host!)[e.Index], HostOwned = false },

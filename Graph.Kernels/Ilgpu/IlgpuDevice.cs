@@ -82,6 +82,17 @@ internal sealed class IlgpuDevice
         }
     }
 
+    private long _uploaded, _downloaded;
+
+    /// <summary>Bytes copied from host to device since the process started.</summary>
+    public long UploadedBytes => Interlocked.Read(ref _uploaded);
+
+    /// <summary>Bytes copied from device to host since the process started.</summary>
+    public long DownloadedBytes => Interlocked.Read(ref _downloaded);
+
+    /// <summary>Counts a copy to (<paramref name="toDevice"/>) or from the device.</summary>
+    public void NoteCopy(long bytes, bool toDevice) => Interlocked.Add(ref toDevice ? ref _uploaded : ref _downloaded, bytes);
+
     /// <summary>Number of kernels compiled and cached on this device.</summary>
     public int CachedKernels
     {

@@ -39,9 +39,10 @@ internal sealed class LoopRunner(LoopPrim loop)
         long iterations = 0;
         var recycler = state.Session.Recycler;
         var recorded = new HashSet<Array>(ReferenceEqualityComparer.Instance);
+        using var captured = Ilgpu.IlgpuDevices.IsIlgpu(options.Device) ? new CapturedOnDevice(frame.Captures) : null;
         while (true)
         {
-            var stepState = new RunState(state.Session, feeds, context, donatable, recycle: true);
+            var stepState = new RunState(state.Session, feeds, context, donatable, recycle: true) { Captured = captured };
             if (!_cond.Execute(stepState)[0].Item<bool>()) break;
             var results = _body.Execute(stepState);
             // The previous state dies here unless a record or the new state still holds it.
@@ -163,6 +164,7 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
             if (_shapeOnly.TryGetValue(t, out var cached) && cached.DimsSpan.SequenceEqual(shape)) feeds[t] = cached;
             else feeds[t] = _shapeOnly[t] = HostTensor.Zeros(t.DType, shape);
         }
+        using var captured = Ilgpu.IlgpuDevices.IsIlgpu(context.Options.Device) ? new CapturedOnDevice(spec.Captures) : null;
         for (var it = record.Iterations.Count - 1; it >= 0; it--)
         {
             for (var k = 0; k < nv; k++) feeds[spec.GradIn[k]] = grads[k];
@@ -170,7 +172,7 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
             // A sparse capture gradient is fetched as its slices and indices; a dense one as is.
             _plan ??= Planner.Compile(spec.VarGrads.Concat(captureOutputs.SelectMany(k => spec.SparseCaptureGrads[k] is { } sparse
                 ? new[] { sparse.Updates, sparse.Indices } : [spec.CaptureGrads[k]!])).ToList(), [], feeds, context.Options);
-            var results = _plan.Execute(new RunState(state.Session, feeds, context, donatable, recycle: true));
+            var results = _plan.Execute(new RunState(state.Session, feeds, context, donatable, recycle: true) { Captured = captured });
             var previous = grads.Select(t => t.Data).ToList();
             for (var k = 0; k < nv; k++) grads[k] = results[k];
             var dead = new List<Array>(previous);

@@ -150,6 +150,32 @@ public class IlgpuDeviceTests : GraphFixture
         s.Run(y).ToArray<float>().Should().Equal(before, "kernels and device copies are rebuilt in the new context");
     }
 
+    /// <summary>
+    /// A loop's captured tensors (here a [64, 64] weight) are uploaded once per loop run, not once per iteration; the
+    /// loop state crosses each iteration.
+    /// </summary>
+    [Test]
+    public void LoopCapturesAreUploadedOncePerLoopRun()
+    {
+        const int n = 64, steps = 20;
+        var w = TF.Placeholder(DType.Float32, new Shape(n, n));
+        var r = TF.WhileLoop(v => TF.Less(v[0], TF.Constant(steps)), v => [v[0] + 1, TF.Tanh(TF.MatMul(v[1], w))],
+            [TF.Constant(0), TF.Ones([1, n])]);
+        var weights = HostTensor.From(Enumerable.Range(0, n * n).Select(i => MathF.Sin(i) * 0.1f).ToArray(), n, n);
+        var feeds = new FeedDict { { w, weights } };
+        var expected = Run(TestGraph, "cpu", r[1], feeds);
+        var device = Graph.Kernels.Ilgpu.IlgpuDevice.Get("ilgpu-cpu");
+        using var s = new Session(TestGraph, new SessionOptions { Device = "ilgpu-cpu" });
+        s.Run(r[1], feeds);
+        var before = device.UploadedBytes;
+        var actual = s.Run(r[1], feeds);
+        var uploaded = device.UploadedBytes - before;
+        uploaded.Should().BeLessThan(2L * n * n * sizeof(float), "the weight goes up once per loop run (the state is [1, 64] per iteration)");
+        var e = expected.ToArray<float>();
+        var a = actual.ToArray<float>();
+        for (var i = 0; i < e.Length; i++) a[i].Should().BeApproximately(e[i], 1e-5f);
+    }
+
     /// <summary>Not a valid kernel: ILGPU rejects parameters of class types.</summary>
     public static void UncompilableKernel(ILGPU.Index1D i, ILGPU.ArrayView<float> x, string text) => x[i] = text.Length;
 
