@@ -303,6 +303,17 @@ public sealed class ExecutionPlan
         return results;
     }
 
+    /// <summary>
+    /// Runs the plan on its ILGPU device and returns the fetched values as device buffers the caller owns (a device
+    /// loop's next state and saved values: nothing crosses to the host).
+    /// </summary>
+    internal Ilgpu.DeviceBuffer[] ExecuteOnDevice(RunState state) =>
+        _deviceRunner!.Execute(state, _storage.Count, (slots, run) =>
+            _fetchValues.Select((v, i) => _deviceRunner.Claim(slots[v]!, _fetchPrims[i], run)).ToArray());
+
+    /// <summary>Dimensions of the fetched values.</summary>
+    internal int[][] FetchDims => _fetchPrims.Select(p => p.Dims).ToArray();
+
     /// <summary>The fetched values of a device run, on the host: copied from the device, or copies of shared host arrays.</summary>
     private HostTensor[] DeviceResults(Ilgpu.DevicePlanRunner.Slot?[] slots, Ilgpu.DevicePlanRunner.Run run)
     {

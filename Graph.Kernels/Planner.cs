@@ -11,7 +11,12 @@ namespace Graph.Kernels;
 internal static class Planner
 {
     public static ExecutionPlan Compile(IReadOnlyList<Tensor> fetches, IReadOnlyList<Operation> targets,
-        IReadOnlyDictionary<Tensor, HostTensor> feeds, PlanOptions options, IReadOnlyList<Tensor>? shapeQueries = null)
+        IReadOnlyDictionary<Tensor, HostTensor> feeds, PlanOptions options, IReadOnlyList<Tensor>? shapeQueries = null) =>
+        Compile(fetches, targets, feeds.ToDictionary(f => f.Key, f => f.Value.Dims), options, shapeQueries);
+
+    /// <summary>Compiles the plan for fed tensors of the given concrete dimensions (their values may live on a device).</summary>
+    public static ExecutionPlan Compile(IReadOnlyList<Tensor> fetches, IReadOnlyList<Operation> targets,
+        IReadOnlyDictionary<Tensor, int[]> feeds, PlanOptions options, IReadOnlyList<Tensor>? shapeQueries = null)
     {
         // Shape queries are lowered (for their concrete shapes) but compute nothing unless something else needs them.
         var ops = Prune(fetches.Concat(shapeQueries ?? []).ToList(), targets, feeds);
@@ -40,7 +45,7 @@ internal static class Planner
             if (values.TryGetValue(t, out var p)) return p;
             if (feeds.TryGetValue(t, out var fed))
             {
-                p = new FeedPrim(t, t.DType, fed.Dims);
+                p = new FeedPrim(t, t.DType, fed);
                 emitted.Add(p);
                 known.Add(p);
                 return values[t] = p;
@@ -70,7 +75,7 @@ internal static class Planner
     }
 
     /// <summary>The ops needed for the fetches and targets, in creation order; fed tensors cut the walk.</summary>
-    private static List<Operation> Prune(IReadOnlyList<Tensor> fetches, IReadOnlyList<Operation> targets, IReadOnlyDictionary<Tensor, HostTensor> feeds)
+    private static List<Operation> Prune(IReadOnlyList<Tensor> fetches, IReadOnlyList<Operation> targets, IReadOnlyDictionary<Tensor, int[]> feeds)
     {
         var needed = new HashSet<Operation>();
         var stack = new Stack<Operation>();

@@ -25,13 +25,10 @@ internal sealed class RunState(SessionState session, IReadOnlyDictionary<Tensor,
 
     private readonly HashSet<Array> _readThisRun = context.ReadThisRun;
 
-    /// <summary>
-    /// Device copies of a loop's captured tensors (weights, unstacked inputs), shared by all of the loop's iterations
-    /// on an ILGPU device so each is uploaded once per loop run, not once per iteration; null outside loops and on cpu.
-    /// </summary>
-    public CapturedOnDevice? Captured { get; init; }
-
     public HostTensor Feed(Tensor t) => feeds[t];
+
+    /// <summary>Values fed on the device (a device loop's variables and captured tensors); null on cpu.</summary>
+    public IReadOnlyDictionary<Tensor, Ilgpu.DeviceBuffer>? DeviceFeeds { get; init; }
 
     /// <summary>The context shared by all plans of this Session.Run.</summary>
     public RunContext Context => context;
@@ -204,30 +201,23 @@ internal sealed class LoopRecord(bool inHostMemory)
 
     /// <summary>Bytes held.</summary>
     public long Bytes { get; set; }
-}
 
-/// <summary>
-/// Device copies of the tensors a loop captures from outside: their host arrays do not change while the loop runs,
-/// so each is uploaded at its first use and reused by every iteration. The loop disposes them when it ends.
-/// </summary>
-internal sealed class CapturedOnDevice(IEnumerable<Tensor> captures) : IDisposable
-{
-    private readonly Dictionary<Tensor, (Array? Host, Ilgpu.DeviceBuffer? Device)> _copies = captures.Distinct().ToDictionary(t => t, _ => ((Array?)null, (Ilgpu.DeviceBuffer?)null));
+    /// <summary>On an ILGPU device without swap: per iteration, the saved values in device memory.</summary>
+    public List<Ilgpu.DeviceBuffer[]> DeviceIterations { get; } = new();
 
-    /// <summary>The device copy of <paramref name="host"/> fed for <paramref name="tensor"/>, made by <paramref name="upload"/> the first time.</summary>
-    public Ilgpu.DeviceBuffer? Get(Tensor tensor, Array host, Func<Ilgpu.DeviceBuffer> upload)
+    /// <summary>On an ILGPU device with swap_memory: per iteration, the saved values in page-locked host memory.</summary>
+    public List<Ilgpu.PinnedHostCopy[]> SwappedIterations { get; } = new();
+
+    /// <summary>Dimensions of the saved values (device records hold bare buffers).</summary>
+    public int[][] SavedDims { get; set; } = [];
+
+    /// <summary>Frees the device and pinned host memory of iterations not yet consumed.</summary>
+    public void DisposeDeviceIterations()
     {
-        if (!_copies.TryGetValue(tensor, out var entry)) return null;
-        if (ReferenceEquals(entry.Host, host) && entry.Device is { Valid: true }) return entry.Device;
-        entry.Device?.Dispose();
-        var device = upload();
-        _copies[tensor] = (host, device);
-        return device;
-    }
-
-    public void Dispose()
-    {
-        foreach (var (_, device) in _copies.Values) device?.Dispose();
-        _copies.Clear();
+        foreach (var b in DeviceIterations.SelectMany(i => i).Distinct()) b.Dispose();
+        foreach (var h in SwappedIterations.SelectMany(i => i)) h.Dispose();
+        DeviceIterations.Clear();
+        SwappedIterations.Clear();
     }
 }
+

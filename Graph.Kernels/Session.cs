@@ -123,6 +123,8 @@ public sealed class Session : IDisposable
         finally
         {
             _state.DisposeRetired();
+            // Device memory of loop records no gradient consumed in this run.
+            foreach (var record in context.LoopRecords.Values.SelectMany(r => r)) record.DisposeDeviceIterations();
         }
         LastRunPeakBytes = plan.PeakBytes + _state.VariableBytes + context.PeakExtraBytes;
         return results;

@@ -38,6 +38,42 @@ internal abstract class DeviceBuffer : IDisposable
 
     public abstract void Dispose();
 
+    /// <summary>Copies <paramref name="source"/> (same dtype and length) into this buffer on the device.</summary>
+    public abstract void CopyFrom(DeviceBuffer source);
+
+    /// <summary>Sets every element to zero.</summary>
+    public abstract void Zero();
+
+    /// <summary>A new buffer with a copy of this one's contents.</summary>
+    public DeviceBuffer Clone()
+    {
+        var copy = Allocate(Device, DType, Length);
+        copy.CopyFrom(this);
+        return copy;
+    }
+
+    /// <summary>
+    /// Starts copying the buffer into page-locked host memory on <paramref name="stream"/> (which may run alongside
+    /// kernels on the default stream); the copy is complete once that stream is synchronised.
+    /// </summary>
+    public abstract PinnedHostCopy CopyToHostAsync(AcceleratorStream stream);
+
+    /// <summary>A new device buffer filled from <paramref name="host"/> asynchronously on <paramref name="stream"/>.</summary>
+    public static DeviceBuffer FromHostAsync(PinnedHostCopy host, AcceleratorStream stream)
+    {
+        var buffer = Allocate(host.Device, host.DType, host.Length);
+        buffer.CopyFromHostAsync(host, stream);
+        return buffer;
+    }
+
+    protected abstract void CopyFromHostAsync(PinnedHostCopy host, AcceleratorStream stream);
+
+    /// <summary>Bytes per element on the device.</summary>
+    public static int ElementSize(DType dtype) => dtype == DType.Bool ? 1 : dtype.Size();
+
+    /// <summary>Bytes held.</summary>
+    public long Bytes => Length * ElementSize(DType);
+
     /// <summary>The device element type of <paramref name="dtype"/>.</summary>
     public static Type ElementType(DType dtype) => dtype == DType.Bool ? typeof(byte) : dtype.ClrType();
 
@@ -98,5 +134,59 @@ internal abstract class DeviceBuffer : IDisposable
         {
             if (Valid) _buffer.Dispose();
         }
+
+        public override void CopyFrom(DeviceBuffer source)
+        {
+            if (Length == 0) return;
+            var from = ((Typed<T>)source)._buffer.View.SubView(0, Length);
+            from.CopyTo(Device.Accelerator.DefaultStream, _buffer.View.SubView(0, Length));
+        }
+
+        public override void Zero() => _buffer.View.MemSetToZero(Device.Accelerator.DefaultStream);
+
+        public override PinnedHostCopy CopyToHostAsync(AcceleratorStream stream)
+        {
+            var host = new PinnedHostCopy.Typed<T>(Device, DType, Length);
+            if (Length > 0) _buffer.View.SubView(0, Length).CopyToPageLockedAsync(stream, host.Scope);
+            Device.NoteCopy(Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>(), toDevice: false);
+            return host;
+        }
+
+        protected override void CopyFromHostAsync(PinnedHostCopy host, AcceleratorStream stream)
+        {
+            if (Length > 0) _buffer.View.SubView(0, Length).CopyFromPageLockedAsync(stream, ((PinnedHostCopy.Typed<T>)host).Scope);
+            Device.NoteCopy(Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>(), toDevice: true);
+        }
+    }
+}
+
+/// <summary>
+/// A value kept in page-locked (pinned) host memory: a pinned managed array registered with the accelerator, so copies
+/// to and from the device are DMA transfers that can overlap kernels (swap_memory's saved loop values).
+/// </summary>
+internal abstract class PinnedHostCopy(IlgpuDevice device, DType dtype, long length) : IDisposable
+{
+    public IlgpuDevice Device { get; } = device;
+    public DType DType { get; } = dtype;
+    public long Length { get; } = length;
+
+    /// <summary>Bytes of host memory held.</summary>
+    public long Bytes => Length * DeviceBuffer.ElementSize(DType);
+
+    public abstract void Dispose();
+
+    internal sealed class Typed<T> : PinnedHostCopy where T : unmanaged
+    {
+        private readonly T[] _array;
+
+        public Typed(IlgpuDevice device, DType dtype, long length) : base(device, dtype, length)
+        {
+            _array = GC.AllocateUninitializedArray<T>(checked((int)Math.Max(1, length)), pinned: true);
+            Scope = device.Accelerator.CreatePageLockFromPinned(_array);
+        }
+
+        public PageLockScope<T> Scope { get; }
+
+        public override void Dispose() => Scope.Dispose();
     }
 }

@@ -311,6 +311,56 @@ public static class DeviceKernels
         }
     }
 
+    /// <summary>
+    /// y[index, i] = value[i] for y [TargetAxis, Inner] (a TensorArray write); an index outside [0, TargetAxis) sets the
+    /// error flag and writes nothing.
+    /// </summary>
+    public static void UpdateRow<T, TIndex, TIndexArith>(Index1D index, ArrayView<T> value, ArrayView<TIndex> row, ArrayView<T> y, ArrayView<int> error, SliceShape s)
+        where T : unmanaged where TIndex : unmanaged where TIndexArith : struct, IDeviceArith<TIndex>
+    {
+        var at = default(TIndexArith).ToLong(row[0]);
+        if (at < 0 || at >= s.TargetAxis)
+        {
+            if (index.X == 0) error[0] = DeviceMath.IndexOutOfRange;
+            return;
+        }
+        for (long e = index.X; e < s.Inner; e += s.Threads) y[at * s.Inner + e] = value[e];
+    }
+
+    /// <summary>y += x, element-wise (a loop gradient's sum over iterations).</summary>
+    public static void Accumulate<T, TArith>(Index1D index, ArrayView<T> x, ArrayView<T> y, SliceShape s)
+        where T : unmanaged where TArith : struct, IDeviceArith<T>
+    {
+        for (long e = index.X; e < s.Inner; e += s.Threads) y[e] = default(TArith).Add(y[e], x[e]);
+    }
+
+    /// <summary>
+    /// y[o, indices[j], i] += updates[o, j, i] for every j, into y [Outer, TargetAxis, Inner]: one thread per (o, i)
+    /// column walks the indices in order, so repeated indices accumulate deterministically.
+    /// </summary>
+    public static void ScatterAddInto<T, TArith, TIndex, TIndexArith>(Index1D index, ArrayView<T> updates, ArrayView<TIndex> indices, ArrayView<T> y, ArrayView<int> error, SliceShape s)
+        where T : unmanaged where TArith : struct, IDeviceArith<T> where TIndex : unmanaged where TIndexArith : struct, IDeviceArith<TIndex>
+    {
+        var ops = default(TArith);
+        var columns = s.Outer * s.Inner;
+        for (long c = index.X; c < columns; c += s.Threads)
+        {
+            var i = c % s.Inner;
+            var o = c / s.Inner;
+            for (long j = 0; j < s.Count; j++)
+            {
+                var at = default(TIndexArith).ToLong(indices[j]);
+                if (at < 0 || at >= s.TargetAxis)
+                {
+                    error[0] = DeviceMath.IndexOutOfRange;
+                    continue;
+                }
+                var target = (o * s.TargetAxis + at) * s.Inner + i;
+                y[target] = ops.Add(y[target], updates[(o * s.Count + j) * s.Inner + i]);
+            }
+        }
+    }
+
     /// <summary>Copies a part [Outer, SourceAxis, Inner] into y [Outer, TargetAxis, Inner] at Offset along the axis (one input of a concatenation).</summary>
     public static void CopyPart<T>(Index1D index, ArrayView<T> part, ArrayView<T> y, SliceShape s) where T : unmanaged
     {

@@ -34,8 +34,10 @@ internal sealed class DevicePlanRunner
         public Operation? Variable;
         /// <summary>The constant whose value this is (its device copy lives in the plan).</summary>
         public ConstantPrim? Constant;
-        /// <summary>The fed tensor whose value this is (a loop's captured tensors keep one device copy per loop run).</summary>
+        /// <summary>The fed tensor whose value this is (a device loop's variable may be handed back as its own).</summary>
         public Tensor? Feed;
+        /// <summary>A loop's results (owned by the run).</summary>
+        public DeviceBuffer[]? Tuple;
     }
 
     /// <summary>One execution: the run state and the device buffers to free when it ends.</summary>
@@ -112,11 +114,24 @@ internal sealed class DevicePlanRunner
                 _constants[slot.Constant] = constant = DeviceBuffer.FromHost(_device, p.DType, host);
             return slot.Device = constant;
         }
-        if (slot.Feed != null && run.State.Captured?.Get(slot.Feed, host, () => DeviceBuffer.FromHost(_device, p.DType, host)) is { } captured)
-            return slot.Device = captured;
         var buffer = DeviceBuffer.FromHost(_device, p.DType, host);
         run.Temporaries.Add(buffer);
         return slot.Device = buffer;
+    }
+
+    /// <summary>
+    /// A fetched value as a buffer the caller owns: a buffer made by this run is handed over, a loop variable the
+    /// loop owns (updated in place) is returned as is, anything else (a constant, a variable's device copy, a plan
+    /// buffer, a host value) is copied.
+    /// </summary>
+    public DeviceBuffer Claim(Slot slot, Prim p, Run run)
+    {
+        var device = slot.Device is { Valid: true } d ? d : null;
+        if (device == null) return DeviceBuffer.FromHost(_device, p.DType, slot.Host!);
+        if (run.Temporaries.Remove(device)) return device;
+        if (slot.Feed != null && run.State.MayDonate(slot.Feed) && run.State.DeviceFeeds?.TryGetValue(slot.Feed, out var fed) == true && ReferenceEquals(fed, device))
+            return device;
+        return device.Clone();
     }
 
     /// <summary>The buffer a kernel writes value <paramref name="o"/> into.</summary>
@@ -144,10 +159,12 @@ internal sealed class DevicePlanRunner
             return p switch
             {
                 ConstantPrim c => (slots, _) => slots[v] = new Slot { Host = c.Value.Data, Constant = c },
-                FeedPrim f => (slots, run) => slots[v] = new Slot { Host = run.State.Feed(f.Tensor).Data, Feed = f.Tensor },
+                FeedPrim f => (slots, run) => slots[v] = run.State.DeviceFeeds?.TryGetValue(f.Tensor, out var onDevice) == true
+                    ? new Slot { Device = onDevice, Feed = f.Tensor }
+                    : new Slot { Host = run.State.Feed(f.Tensor).Data, Feed = f.Tensor },
                 ReadVariablePrim r => (slots, run) => slots[v] = new Slot { Host = run.State.ReadVariable(r.Variable).Data, Variable = r.Variable },
                 ReshapePrim r => (slots, _) => slots[v] = slots[_valueOf(r.Inputs[0])],
-                TupleElementPrim e => (slots, _) => slots[v] = new Slot { Host = ((Array[])slots[_valueOf(e.Inputs[0])]!.Host!)[e.Index], HostOwned = false },
+                TupleElementPrim e => (slots, _) => slots[v] = new Slot { Device = slots[_valueOf(e.Inputs[0])]!.Tuple![e.Index] },
                 _ => throw new InvalidOperationException($"{p.Describe()} is not a binding."),
             };
         }
@@ -176,14 +193,20 @@ internal sealed class DevicePlanRunner
                 };
             case LoopPrim or LoopGradPrim:
             {
-                Func<Array[], RunState, Array> loop = p is LoopPrim l ? new Loops.LoopRunner(l).Run : new Loops.LoopGradRunner((LoopGradPrim)p).Run;
+                Func<DeviceBuffer[], RunState, DeviceBuffer[]> loop = p is LoopPrim l
+                    ? new DeviceLoopRunner(_device, l).Run
+                    : new DeviceLoopGradRunner(_device, (LoopGradPrim)p).Run;
                 return (slots, run) =>
                 {
-                    var args = new Array[inputs.Length];
-                    for (var i = 0; i < args.Length; i++) args[i] = OnHost(slots[inputs[i]]!, p.Inputs[i]);
-                    slots[output] = new Slot { Host = loop(args, run.State) };
+                    var args = new DeviceBuffer[inputs.Length];
+                    for (var i = 0; i < args.Length; i++) args[i] = OnDevice(slots[inputs[i]]!, p.Inputs[i], run);
+                    var results = loop(args, run.State);
+                    run.Temporaries.AddRange(results.Where(r => r != null));
+                    slots[output] = new Slot { Tuple = results };
                 };
             }
+            case UpdateSlicePrim u:
+                return CompileUpdateSlice(u, inputs, output);
             default:
             {
                 // Host kernels: random numbers, the orthogonal initializer, TensorArray slice updates.
@@ -341,6 +364,42 @@ internal sealed class DevicePlanRunner
                         Outer = outer, Inner = inner, SourceAxis = part.Dims[c.Axis], TargetAxis = c.Dims[c.Axis], Offset = offset, Threads = Threads(work),
                     });
                 offset += part.Dims[c.Axis];
+            }
+        };
+    }
+
+    /// <summary>A TensorArray write: in place when the planner allowed it and the buffer is the device loop's own.</summary>
+    private Action<Slot?[], Run> CompileUpdateSlice(UpdateSlicePrim u, int[] inputs, int output)
+    {
+        var rows = u.Dims.Length == 0 ? 1 : u.Dims[0];
+        var value = u.Inputs[2];
+        var index = u.Inputs[1];
+        var shape = new SliceShape { Outer = 1, Inner = value.Size, TargetAxis = rows, SourceAxis = 1, Count = 1 };
+        shape.Threads = Threads(value.Size);
+        var element = DeviceBuffer.ElementType(u.DType);
+        return (slots, run) =>
+        {
+            var bufferSlot = slots[inputs[0]]!;
+            var source = OnDevice(bufferSlot, u.Inputs[0], run);
+            var inPlace = u.Donate && u.Inputs[0] is FeedPrim f && run.State.MayDonate(f.Tensor) && run.State.DeviceFeeds?.ContainsKey(f.Tensor) == true;
+            DeviceBuffer target;
+            if (inPlace) target = source;
+            else
+            {
+                target = Output(u, run);
+                target.CopyFrom(source);
+            }
+            slots[output] = new Slot { Device = target, Feed = inPlace ? ((FeedPrim)u.Inputs[0]).Tensor : null };
+            if (value.Size == 0) return;
+            var flag = ErrorFlag(run);
+            var kernel = Hand(nameof(DeviceKernels.UpdateRow), u, element, index.DType.ClrType(), ArithOf(index.DType));
+            Launch(kernel, value.Size, OnDevice(slots[inputs[2]]!, value, run).View, OnDevice(slots[inputs[1]]!, index, run).View, target.View, flag.View, shape);
+            var code = new int[1];
+            flag.Download(code);
+            if (code[0] != 0)
+            {
+                var at = new HostTensor(OnHost(slots[inputs[1]]!, index), index.Dims).AsType(DType.Int64).ToArray<long>()[0];
+                throw new InvalidArgumentException($"{u.OriginName}: TensorArray index {at} is out of range; the array has size {rows}.");
             }
         };
     }

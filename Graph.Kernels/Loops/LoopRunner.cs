@@ -18,7 +18,7 @@ internal sealed class LoopRunner(LoopPrim loop)
         var frame = loop.Frame;
         var n = frame.LoopVars.Count;
         var dims = loop.Inputs.Select(i => i.Dims).ToArray();
-        _live ??= LiveVariables();
+        _live ??= LiveVariables(loop);
         var live = _live;
         var vars = new HostTensor[n];
         for (var i = 0; i < n; i++) vars[i] = new HostTensor(live.Contains(i) ? (Array)inputs[i].Clone() : inputs[i], dims[i]);
@@ -39,10 +39,9 @@ internal sealed class LoopRunner(LoopPrim loop)
         long iterations = 0;
         var recycler = state.Session.Recycler;
         var recorded = new HashSet<Array>(ReferenceEqualityComparer.Instance);
-        using var captured = Ilgpu.IlgpuDevices.IsIlgpu(options.Device) ? new CapturedOnDevice(frame.Captures) : null;
         while (true)
         {
-            var stepState = new RunState(state.Session, feeds, context, donatable, recycle: true) { Captured = captured };
+            var stepState = new RunState(state.Session, feeds, context, donatable, recycle: true);
             if (!_cond.Execute(stepState)[0].Item<bool>()) break;
             var results = _body.Execute(stepState);
             // The previous state dies here unless a record or the new state still holds it.
@@ -95,7 +94,7 @@ internal sealed class LoopRunner(LoopPrim loop)
     /// The loop variables worth computing: those the plan reads, the condition reads, the recorded values need, and
     /// (transitively) those their next values depend on. An unread output TensorArray is never filled.
     /// </summary>
-    private int[] LiveVariables()
+    internal static int[] LiveVariables(LoopPrim loop)
     {
         var frame = loop.Frame;
         var n = frame.LoopVars.Count;
@@ -164,7 +163,6 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
             if (_shapeOnly.TryGetValue(t, out var cached) && cached.DimsSpan.SequenceEqual(shape)) feeds[t] = cached;
             else feeds[t] = _shapeOnly[t] = HostTensor.Zeros(t.DType, shape);
         }
-        using var captured = Ilgpu.IlgpuDevices.IsIlgpu(context.Options.Device) ? new CapturedOnDevice(spec.Captures) : null;
         for (var it = record.Iterations.Count - 1; it >= 0; it--)
         {
             for (var k = 0; k < nv; k++) feeds[spec.GradIn[k]] = grads[k];
@@ -172,7 +170,7 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
             // A sparse capture gradient is fetched as its slices and indices; a dense one as is.
             _plan ??= Planner.Compile(spec.VarGrads.Concat(captureOutputs.SelectMany(k => spec.SparseCaptureGrads[k] is { } sparse
                 ? new[] { sparse.Updates, sparse.Indices } : [spec.CaptureGrads[k]!])).ToList(), [], feeds, context.Options);
-            var results = _plan.Execute(new RunState(state.Session, feeds, context, donatable, recycle: true) { Captured = captured });
+            var results = _plan.Execute(new RunState(state.Session, feeds, context, donatable, recycle: true));
             var previous = grads.Select(t => t.Data).ToList();
             for (var k = 0; k < nv; k++) grads[k] = results[k];
             var dead = new List<Array>(previous);

@@ -151,11 +151,11 @@ public class IlgpuDeviceTests : GraphFixture
     }
 
     /// <summary>
-    /// A loop's captured tensors (here a [64, 64] weight) are uploaded once per loop run, not once per iteration; the
-    /// loop state crosses each iteration.
+    /// A loop on the device keeps its state and captured tensors (here a [64, 64] weight) in device memory: a run
+    /// uploads the weight once and brings back only each iteration's condition and the final value.
     /// </summary>
     [Test]
-    public void LoopCapturesAreUploadedOncePerLoopRun()
+    public void LoopStateStaysOnTheDevice()
     {
         const int n = 64, steps = 20;
         var w = TF.Placeholder(DType.Float32, new Shape(n, n));
@@ -167,10 +167,12 @@ public class IlgpuDeviceTests : GraphFixture
         var device = Graph.Kernels.Ilgpu.IlgpuDevice.Get("ilgpu-cpu");
         using var s = new Session(TestGraph, new SessionOptions { Device = "ilgpu-cpu" });
         s.Run(r[1], feeds);
-        var before = device.UploadedBytes;
+        var (up, down) = (device.UploadedBytes, device.DownloadedBytes);
         var actual = s.Run(r[1], feeds);
-        var uploaded = device.UploadedBytes - before;
-        uploaded.Should().BeLessThan(2L * n * n * sizeof(float), "the weight goes up once per loop run (the state is [1, 64] per iteration)");
+        var uploaded = device.UploadedBytes - up;
+        var downloaded = device.DownloadedBytes - down;
+        uploaded.Should().BeLessThan(2L * n * n * sizeof(float), "the weight goes up once per run");
+        downloaded.Should().BeLessThan(n * sizeof(float) + 4 * (steps + 1) * 8, "per iteration only the condition comes back, then the final [1, 64] state");
         var e = expected.ToArray<float>();
         var a = actual.ToArray<float>();
         for (var i = 0; i < e.Length; i++) a[i].Should().BeApproximately(e[i], 1e-5f);

@@ -1,0 +1,352 @@
+using Graph.Core;
+using ILGPU.Runtime;
+
+namespace Graph.Kernels.Ilgpu;
+
+/// <summary>
+/// A while loop on an ILGPU device: the condition and body are compiled once into device plans; the loop variables,
+/// captured tensors and the values saved for the gradient stay in device memory, so an iteration moves nothing but
+/// the condition's bool to the host. With swap_memory the saved values go to page-locked host memory instead, copied
+/// on a second stream while the next iteration's kernels run, so peak device memory does not grow with the steps.
+/// </summary>
+internal sealed class DeviceLoopRunner(IlgpuDevice device, LoopPrim loop)
+{
+    private static readonly Dictionary<Tensor, HostTensor> NoHostFeeds = new();
+    private ExecutionPlan? _cond, _body;
+    private int[]? _live;
+
+    public DeviceBuffer[] Run(DeviceBuffer[] inputs, RunState state)
+    {
+        var frame = loop.Frame;
+        var n = frame.LoopVars.Count;
+        var dims = loop.Inputs.Select(i => i.Dims).ToArray();
+        var live = _live ??= Loops.LoopRunner.LiveVariables(loop);
+        // The loop owns copies of its live variables (a TensorArray write may update them in place).
+        var vars = new DeviceBuffer?[n];
+        foreach (var i in live) vars[i] = inputs[i].Clone();
+        var feeds = new Dictionary<Tensor, DeviceBuffer>();
+        var feedDims = new Dictionary<Tensor, int[]>();
+        for (var j = 0; j < frame.Captures.Count; j++)
+        {
+            feeds[frame.Captures[j]] = inputs[n + j];
+            feedDims[frame.Captures[j]] = dims[n + j];
+        }
+        foreach (var i in live)
+        {
+            feeds[frame.LoopVars[i]] = vars[i]!;
+            feedDims[frame.LoopVars[i]] = dims[i];
+        }
+        var context = state.Context;
+        _cond ??= Planner.Compile([frame.Condition!], [], feedDims, context.Options);
+        if (_body == null)
+        {
+            var fetches = live.Select(i => frame.BodyOutputs[i]).ToList();
+            if (loop.SaveForGradient) fetches.AddRange(frame.Saved);
+            _body = Planner.Compile(fetches, [], feedDims, context.Options, loop.SaveForGradient ? frame.ShapeOnly : null);
+            var bodyDims = _body.FetchDims;
+            for (var k = 0; k < live.Length; k++)
+                if (!bodyDims[k].AsSpan().SequenceEqual(dims[live[k]]))
+                    throw new InvalidArgumentException(
+                        $"While '{loop.WhileOp.Name}': loop variable {live[k]} changed shape from {Shape.Format(dims[live[k]])} to {Shape.Format(bodyDims[k])}; a loop variable must keep its shape.");
+        }
+        var record = loop.SaveForGradient ? new LoopRecord(frame.SwapMemory) { SavedDims = _body.FetchDims[live.Length..] } : null;
+        if (record != null)
+            foreach (var t in frame.ShapeOnly) record.Shapes[t] = _body.QueriedDims[t];
+        var donatable = new HashSet<Tensor>(frame.LoopVars);
+        var stateBytes = live.Sum(i => vars[i]!.Bytes);
+        using var copies = record?.InHostMemory == true ? new SwapStream(device) : null;
+        var recorded = new HashSet<DeviceBuffer>(ReferenceEqualityComparer.Instance);
+        try
+        {
+            while (true)
+            {
+                var step = new RunState(state.Session, NoHostFeeds, context, donatable) { DeviceFeeds = feeds };
+                // Reading the condition waits for the previous body's kernels: its saved values are complete.
+                if (!_cond.Execute(step)[0].Item<bool>()) break;
+                if (copies != null) record!.SwappedIterations.AddRange(copies.StartPending());
+                var results = _body.ExecuteOnDevice(step);
+                var previous = live.Select(i => vars[i]!).ToList();
+                for (var k = 0; k < live.Length; k++)
+                {
+                    vars[live[k]] = results[k];
+                    feeds[frame.LoopVars[live[k]]] = results[k];
+                }
+                if (record != null)
+                {
+                    var saved = results[live.Length..];
+                    var bytes = saved.Sum(b => b.Bytes);
+                    record.Bytes += bytes;
+                    if (copies != null)
+                    {
+                        copies.Queue(saved.Where(b => !vars.Contains(b)).ToArray(), saved);
+                        context.RecordedHostBytes += bytes;
+                    }
+                    else
+                    {
+                        foreach (var b in saved) recorded.Add(b);
+                        record.DeviceIterations.Add(saved);
+                        context.RecordedDeviceBytes += bytes;
+                    }
+                }
+                context.NoteExtra(context.RecordedDeviceBytes + stateBytes + (copies?.InFlightBytes ?? 0) + _body.PeakBytes, loop.WhileOp);
+                foreach (var b in previous.Distinct())
+                    if (!recorded.Contains(b) && !vars.Contains(b) && !(copies?.Holds(b) ?? false)) b.Dispose();
+            }
+            if (copies != null) record!.SwappedIterations.AddRange(copies.Finish());
+        }
+        catch
+        {
+            foreach (var b in vars.Concat(record?.DeviceIterations.SelectMany(i => i) ?? []).Where(b => b != null).Distinct()) b!.Dispose();
+            throw;
+        }
+        if (record != null)
+        {
+            if (!context.LoopRecords.TryGetValue(loop.WhileOp, out var stack)) context.LoopRecords[loop.WhileOp] = stack = new Stack<LoopRecord>();
+            stack.Push(record);
+        }
+        // The results are the caller's: a final variable that is also a saved value is copied, so each has one owner.
+        return vars.Select(v => v == null ? null! : recorded.Contains(v) ? v.Clone() : v).ToArray();
+    }
+}
+
+/// <summary>
+/// The gradient of a while loop on an ILGPU device: runs the gradient body's device plan once per recorded iteration,
+/// last first; the loop variables' gradients stay on the device, the captured tensors' gradients are summed there
+/// (dense by an accumulate kernel, sparse by scatter-add). Swapped records are copied back on a second stream one
+/// iteration ahead, overlapping the current iteration's kernels.
+/// </summary>
+internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim)
+{
+    private ExecutionPlan? _plan;
+    private readonly Dictionary<Tensor, HostTensor> _shapeOnly = new();
+
+    public DeviceBuffer[] Run(DeviceBuffer[] inputs, RunState state)
+    {
+        var spec = prim.Spec;
+        var nv = spec.FloatVars.Length;
+        var context = state.Context;
+        if (!context.LoopRecords.TryGetValue(spec.Forward, out var stack) || stack.Count == 0)
+            throw new InvalidOperationException($"WhileGrad '{prim.GradOp.Name}': the forward loop '{spec.Forward.Name}' recorded no values in this run.");
+        var record = stack.Pop();
+        var dims = prim.Inputs.Select(i => i.Dims).ToArray();
+        var grads = new DeviceBuffer[nv];
+        for (var k = 0; k < nv; k++) grads[k] = inputs[k].Clone();
+        var feeds = new Dictionary<Tensor, DeviceBuffer>();
+        var feedDims = new Dictionary<Tensor, int[]>();
+        for (var j = 0; j < spec.Captures.Length; j++)
+        {
+            feeds[spec.Captures[j]] = inputs[nv + j];
+            feedDims[spec.Captures[j]] = dims[nv + j];
+        }
+        for (var k = 0; k < nv; k++) feedDims[spec.GradIn[k]] = dims[k];
+        var savedIndex = spec.Saved.Select(t => spec.ForwardFrame.Saved.IndexOf(t)).ToArray();
+        for (var j = 0; j < spec.Saved.Length; j++) feedDims[spec.Saved[j]] = record.SavedDims[savedIndex[j]];
+        // Values read only for their shapes: one host placeholder of the right shape, never read.
+        var hostFeeds = new Dictionary<Tensor, HostTensor>();
+        foreach (var t in spec.ShapeOnly)
+        {
+            var shape = record.Shapes[t];
+            if (!_shapeOnly.TryGetValue(t, out var cached) || !cached.DimsSpan.SequenceEqual(shape)) _shapeOnly[t] = cached = HostTensor.Zeros(t.DType, shape);
+            hostFeeds[t] = cached;
+            feedDims[t] = shape;
+        }
+        var captureOutputs = Enumerable.Range(0, spec.FloatCaptures.Length)
+            .Where(k => spec.CaptureGrads[k] != null && (prim.UsedOutputs.Length == 0 || prim.UsedOutputs[nv + k])).ToArray();
+        _plan ??= Planner.Compile(spec.VarGrads.Concat(captureOutputs.SelectMany(k => spec.SparseCaptureGrads[k] is { } sparse
+            ? new[] { sparse.Updates, sparse.Indices } : [spec.CaptureGrads[k]!])).ToList(), [], feedDims, context.Options);
+        var fetchDims = _plan.FetchDims;
+        var sums = new DeviceBuffer?[spec.FloatCaptures.Length];
+        var donatable = new HashSet<Tensor>(spec.GradIn);
+        var count = record.InHostMemory ? record.SwappedIterations.Count : record.DeviceIterations.Count;
+        using var copies = record.InHostMemory ? device.Accelerator.CreateStream() : null;
+        DeviceBuffer[]? next = null;
+        DeviceBuffer[] Upload(int it) => record.SwappedIterations[it].Select(h => DeviceBuffer.FromHostAsync(h, copies!)).ToArray();
+        try
+        {
+            if (copies != null && count > 0) next = Upload(count - 1);
+            for (var it = count - 1; it >= 0; it--)
+            {
+                DeviceBuffer[] saved;
+                if (copies != null)
+                {
+                    copies.Synchronize();
+                    saved = next!;
+                    // The previous iteration's values start coming back while this one computes.
+                    next = it > 0 ? Upload(it - 1) : null;
+                }
+                else saved = record.DeviceIterations[it];
+                for (var k = 0; k < nv; k++) feeds[spec.GradIn[k]] = grads[k];
+                for (var j = 0; j < spec.Saved.Length; j++) feeds[spec.Saved[j]] = saved[savedIndex[j]];
+                var results = _plan.ExecuteOnDevice(new RunState(state.Session, hostFeeds, context, donatable) { DeviceFeeds = feeds });
+                var previous = grads.ToList();
+                for (var k = 0; k < nv; k++) grads[k] = results[k];
+                var position = nv;
+                foreach (var k in captureOutputs)
+                {
+                    var target = prim.CaptureDims[k];
+                    if (spec.SparseCaptureGrads[k] is { } sparse)
+                    {
+                        var (updates, indices) = (results[position], results[position + 1]);
+                        var axis = sparse.Axis < 0 ? sparse.Axis + target.Length : sparse.Axis;
+                        if (sums[k] == null)
+                        {
+                            sums[k] = DeviceBuffer.Allocate(device, updates.DType, Shape.Product(target));
+                            sums[k]!.Zero();
+                        }
+                        DeviceOps.ScatterAddInto(device, updates, indices, sums[k]!, target, axis, fetchDims[position + 1], prim);
+                        updates.Dispose();
+                        indices.Dispose();
+                        position += 2;
+                        continue;
+                    }
+                    var r = results[position++];
+                    if (sums[k] == null) sums[k] = r;
+                    else
+                    {
+                        DeviceOps.Accumulate(device, r, sums[k]!, prim);
+                        r.Dispose();
+                    }
+                }
+                foreach (var b in previous.Distinct())
+                    if (!grads.Contains(b)) b.Dispose();
+                // This iteration's saved values are consumed.
+                foreach (var b in saved.Distinct()) b.Dispose();
+                if (copies != null)
+                {
+                    foreach (var h in record.SwappedIterations[it]) h.Dispose();
+                    record.SwappedIterations.RemoveAt(it);
+                }
+                else record.DeviceIterations.RemoveAt(it);
+                context.NoteExtra(context.RecordedDeviceBytes + (next?.Sum(b => b.Bytes) ?? 0) + _plan.PeakBytes, prim.GradOp);
+            }
+        }
+        catch
+        {
+            foreach (var b in grads.Concat(sums.OfType<DeviceBuffer>()).Concat(next ?? []).Distinct()) b.Dispose();
+            record.DisposeDeviceIterations();
+            throw;
+        }
+        if (record.InHostMemory) context.RecordedHostBytes -= record.Bytes;
+        else context.RecordedDeviceBytes -= record.Bytes;
+        var outputs = new DeviceBuffer[nv + spec.FloatCaptures.Length];
+        for (var k = 0; k < nv; k++) outputs[k] = grads[k];
+        for (var k = 0; k < spec.FloatCaptures.Length; k++)
+        {
+            if (sums[k] is { } sum) outputs[nv + k] = sum;
+            else
+            {
+                outputs[nv + k] = DeviceBuffer.Allocate(device, spec.ForwardFrame.Captures[spec.FloatCaptures[k]].DType, Shape.Product(prim.CaptureDims[k]));
+                outputs[nv + k].Zero();
+            }
+        }
+        return outputs;
+    }
+}
+
+/// <summary>
+/// Moves swapped loop values to page-locked host memory on a second stream: an iteration's values are queued when
+/// the body finishes and copied once the next condition has waited for the body's kernels, so the copies overlap the
+/// next body; the device buffers are freed when their copies are done.
+/// </summary>
+internal sealed class SwapStream(IlgpuDevice device) : IDisposable
+{
+    private readonly AcceleratorStream _stream = device.Accelerator.CreateStream();
+    private readonly List<(DeviceBuffer[] Free, DeviceBuffer[] Saved)> _pending = new();
+    private readonly List<(DeviceBuffer[] Free, PinnedHostCopy[] Host)> _inFlight = new();
+
+    /// <summary>Device bytes still held by values on their way to the host.</summary>
+    public long InFlightBytes => _pending.Sum(p => p.Free.Sum(b => b.Bytes)) + _inFlight.Sum(f => f.Free.Sum(b => b.Bytes));
+
+    /// <summary>Whether <paramref name="b"/> is waiting to be copied.</summary>
+    public bool Holds(DeviceBuffer b) => _pending.Any(p => p.Saved.Contains(b)) || _inFlight.Any(f => f.Free.Contains(b));
+
+    /// <summary>Queues an iteration's saved values (the kernels computing them may still run); <paramref name="free"/> are freed after the copy.</summary>
+    public void Queue(DeviceBuffer[] free, DeviceBuffer[] saved) => _pending.Add((free, saved));
+
+    /// <summary>
+    /// After the default stream has been waited on: completes the copies in flight (freeing their device buffers) and
+    /// starts copying the pending values. Returns the host copies completed, in iteration order.
+    /// </summary>
+    public List<PinnedHostCopy[]> StartPending()
+    {
+        var done = Complete();
+        foreach (var (free, saved) in _pending) _inFlight.Add((free, saved.Select(b => b.CopyToHostAsync(_stream)).ToArray()));
+        _pending.Clear();
+        return done;
+    }
+
+    /// <summary>Copies whatever is left and waits for it.</summary>
+    public List<PinnedHostCopy[]> Finish()
+    {
+        device.Accelerator.DefaultStream.Synchronize();
+        var done = StartPending();
+        done.AddRange(Complete());
+        return done;
+    }
+
+    private List<PinnedHostCopy[]> Complete()
+    {
+        _stream.Synchronize();
+        var done = new List<PinnedHostCopy[]>();
+        foreach (var (free, host) in _inFlight)
+        {
+            foreach (var b in free.Distinct()) b.Dispose();
+            done.Add(host);
+        }
+        _inFlight.Clear();
+        return done;
+    }
+
+    public void Dispose()
+    {
+        foreach (var (free, _) in _pending) foreach (var b in free) b.Dispose();
+        foreach (var (free, host) in _inFlight)
+        {
+            foreach (var b in free) b.Dispose();
+            foreach (var h in host) h.Dispose();
+        }
+        _stream.Dispose();
+    }
+}
+
+/// <summary>Device-side accumulation used by loop gradients.</summary>
+internal static class DeviceOps
+{
+    private static Type ArithOf(DType dtype) => dtype switch
+    {
+        DType.Float32 => typeof(Float32Arith),
+        DType.Float64 => typeof(Float64Arith),
+        DType.Int32 => typeof(Int32Arith),
+        _ => typeof(Int64Arith),
+    };
+
+    /// <summary>y += x.</summary>
+    public static void Accumulate(IlgpuDevice device, DeviceBuffer x, DeviceBuffer y, Prim origin)
+    {
+        if (x.Length == 0) return;
+        var types = new[] { DeviceBuffer.ElementType(x.DType), ArithOf(x.DType) };
+        var kernel = device.Load($"Accumulate<{types[0].Name}>", () => typeof(DeviceKernels).GetMethod(nameof(DeviceKernels.Accumulate))!.MakeGenericMethod(types), origin);
+        var threads = device.ThreadsFor(x.Length);
+        kernel.Launch(device.Accelerator.DefaultStream, threads, x.View, y.View, new SliceShape { Inner = x.Length, Threads = threads });
+    }
+
+    /// <summary>Adds the slices <paramref name="updates"/> into <paramref name="y"/> (dims <paramref name="dims"/>) at <paramref name="indices"/> along <paramref name="axis"/>.</summary>
+    public static void ScatterAddInto(IlgpuDevice device, DeviceBuffer updates, DeviceBuffer indices, DeviceBuffer y, int[] dims, int axis, int[] indexDims, Prim origin)
+    {
+        var shape = new SliceShape
+        {
+            Outer = Shape.Product(dims.AsSpan(0, axis)), Inner = Shape.Product(dims.AsSpan(axis + 1)), TargetAxis = dims[axis], Count = Shape.Product(indexDims),
+        };
+        var columns = shape.Outer * shape.Inner;
+        if (columns == 0 || shape.Count == 0) return;
+        shape.Threads = device.ThreadsFor(columns);
+        var types = new[] { DeviceBuffer.ElementType(updates.DType), ArithOf(updates.DType), DeviceBuffer.ElementType(indices.DType), ArithOf(indices.DType) };
+        var kernel = device.Load($"ScatterAddInto<{string.Join(",", types.Select(t => t.Name))}>",
+            () => typeof(DeviceKernels).GetMethod(nameof(DeviceKernels.ScatterAddInto))!.MakeGenericMethod(types), origin);
+        using var flag = DeviceBuffer.FromHost(device, DType.Int32, new int[1]);
+        kernel.Launch(device.Accelerator.DefaultStream, (int)shape.Threads, updates.View, indices.View, y.View, flag.View, shape);
+        var code = new int[1];
+        flag.Download(code);
+        if (code[0] != 0) throw new InvalidArgumentException($"{origin.OriginName}: an index of a sparse gradient is outside [0, {dims[axis]}).");
+    }
+}
