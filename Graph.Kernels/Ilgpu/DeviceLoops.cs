@@ -125,9 +125,7 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
         var spec = prim.Spec;
         var nv = spec.FloatVars.Length;
         var context = state.Context;
-        if (!context.LoopRecords.TryGetValue(spec.Forward, out var stack) || stack.Count == 0)
-            throw new InvalidOperationException($"WhileGrad '{prim.GradOp.Name}': the forward loop '{spec.Forward.Name}' recorded no values in this run.");
-        var record = stack.Pop();
+        var record = Loops.LoopGradRunner.PopRecord(prim, context);
         var dims = prim.Inputs.Select(i => i.Dims).ToArray();
         var grads = new DeviceBuffer[nv];
         for (var k = 0; k < nv; k++) grads[k] = inputs[k].Clone();
@@ -312,12 +310,14 @@ internal sealed class SwapStream(IlgpuDevice device) : IDisposable
 /// <summary>Device-side accumulation used by loop gradients.</summary>
 internal static class DeviceOps
 {
-    private static Type ArithOf(DType dtype) => dtype switch
+    /// <summary>The arithmetic struct closing a generic kernel for <paramref name="dtype"/>.</summary>
+    public static Type ArithOf(DType dtype) => dtype switch
     {
         DType.Float32 => typeof(Float32Arith),
         DType.Float64 => typeof(Float64Arith),
         DType.Int32 => typeof(Int32Arith),
-        _ => typeof(Int64Arith),
+        DType.Int64 => typeof(Int64Arith),
+        _ => throw new InvalidArgumentException($"No device arithmetic for dtype {dtype.Name()}."),
     };
 
     /// <summary>y += x.</summary>

@@ -221,15 +221,6 @@ internal sealed class DevicePlanRunner
         }
     }
 
-    private static Type ArithOf(DType dtype) => dtype switch
-    {
-        DType.Float32 => typeof(Float32Arith),
-        DType.Float64 => typeof(Float64Arith),
-        DType.Int32 => typeof(Int32Arith),
-        DType.Int64 => typeof(Int64Arith),
-        _ => throw new InvalidArgumentException($"No device arithmetic for dtype {dtype.Name()}."),
-    };
-
     private Kernel Hand(string name, Prim origin, params Type[] types) =>
         _device.Load($"{name}<{string.Join(",", types.Select(t => t.Name))}>",
             () => typeof(DeviceKernels).GetMethod(name)!.MakeGenericMethod(types), origin);
@@ -280,7 +271,7 @@ internal sealed class DevicePlanRunner
             var y = Output(m, run);
             slots[output] = new Slot { Device = y };
             if (work == 0) return;
-            var kernel = Hand(nameof(DeviceKernels.MatMul), m, element, ArithOf(m.DType));
+            var kernel = Hand(nameof(DeviceKernels.MatMul), m, element, DeviceOps.ArithOf(m.DType));
             Launch(kernel, work, OnDevice(slots[a]!, m.Inputs[0], run).View, OnDevice(slots[b]!, m.Inputs[1], run).View, y.View, shape);
         };
     }
@@ -309,8 +300,8 @@ internal sealed class DevicePlanRunner
             if (arg && shape.Reduced == 0) throw new InvalidArgumentException($"{r.OriginName}: cannot take {r.Op} over an empty axis.");
             if (metaBuffer is not { Valid: true }) metaBuffer = DeviceBuffer.FromHost(_device, DType.Int64, meta.Length == 0 ? new long[1] : meta);
             var kernel = arg
-                ? Hand(nameof(DeviceKernels.ArgReduce), r, DeviceBuffer.ElementType(x.DType), ArithOf(x.DType), r.DType.ClrType(), ArithOf(r.DType))
-                : Hand(nameof(DeviceKernels.Reduce), r, DeviceBuffer.ElementType(x.DType), ArithOf(x.DType));
+                ? Hand(nameof(DeviceKernels.ArgReduce), r, DeviceBuffer.ElementType(x.DType), DeviceOps.ArithOf(x.DType), r.DType.ClrType(), DeviceOps.ArithOf(r.DType))
+                : Hand(nameof(DeviceKernels.Reduce), r, DeviceBuffer.ElementType(x.DType), DeviceOps.ArithOf(x.DType));
             Launch(kernel, shape.Outputs, OnDevice(slots[input]!, x, run).View, y.View, metaBuffer.View, shape);
         };
     }
@@ -336,8 +327,8 @@ internal sealed class DevicePlanRunner
             if (work == 0) return;
             var flag = ErrorFlag(run);
             var kernel = gather
-                ? Hand(nameof(DeviceKernels.Gather), p, element, indices.DType.ClrType(), ArithOf(indices.DType))
-                : Hand(nameof(DeviceKernels.ScatterAdd), p, element, ArithOf(p.DType), indices.DType.ClrType(), ArithOf(indices.DType));
+                ? Hand(nameof(DeviceKernels.Gather), p, element, indices.DType.ClrType(), DeviceOps.ArithOf(indices.DType))
+                : Hand(nameof(DeviceKernels.ScatterAdd), p, element, DeviceOps.ArithOf(p.DType), indices.DType.ClrType(), DeviceOps.ArithOf(indices.DType));
             Launch(kernel, work, OnDevice(slots[inputs[0]]!, p.Inputs[0], run).View, OnDevice(slots[inputs[1]]!, indices, run).View, y.View, flag.View, shape);
             CheckError(flag, p);
         };
@@ -392,7 +383,7 @@ internal sealed class DevicePlanRunner
             slots[output] = new Slot { Device = target, Feed = inPlace ? ((FeedPrim)u.Inputs[0]).Tensor : null };
             if (value.Size == 0) return;
             var flag = ErrorFlag(run);
-            var kernel = Hand(nameof(DeviceKernels.UpdateRow), u, element, index.DType.ClrType(), ArithOf(index.DType));
+            var kernel = Hand(nameof(DeviceKernels.UpdateRow), u, element, index.DType.ClrType(), DeviceOps.ArithOf(index.DType));
             Launch(kernel, value.Size, OnDevice(slots[inputs[2]]!, value, run).View, OnDevice(slots[inputs[1]]!, index, run).View, target.View, flag.View, shape);
             var code = new int[1];
             flag.Download(code);

@@ -135,6 +135,14 @@ internal sealed class LoopRunner(LoopPrim loop)
 /// </summary>
 internal sealed class LoopGradRunner(LoopGradPrim prim)
 {
+    /// <summary>The latest record of the forward loop of <paramref name="prim"/> in this run (nested loops push one per execution).</summary>
+    internal static LoopRecord PopRecord(LoopGradPrim prim, RunContext context)
+    {
+        if (!context.LoopRecords.TryGetValue(prim.Spec.Forward, out var stack) || stack.Count == 0)
+            throw new InvalidOperationException($"WhileGrad '{prim.GradOp.Name}': the forward loop '{prim.Spec.Forward.Name}' recorded no values in this run.");
+        return stack.Pop();
+    }
+
     private ExecutionPlan? _plan;
     private readonly Dictionary<Tensor, HostTensor> _shapeOnly = new();
 
@@ -143,9 +151,7 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
         var spec = prim.Spec;
         var nv = spec.FloatVars.Length;
         var context = state.Context;
-        if (!context.LoopRecords.TryGetValue(spec.Forward, out var stack) || stack.Count == 0)
-            throw new InvalidOperationException($"WhileGrad '{prim.GradOp.Name}': the forward loop '{spec.Forward.Name}' recorded no values in this run.");
-        var record = stack.Pop();
+        var record = PopRecord(prim, context);
         var dims = prim.Inputs.Select(i => i.Dims).ToArray();
         var grads = new HostTensor[nv];
         for (var k = 0; k < nv; k++) grads[k] = new HostTensor((Array)inputs[k].Clone(), dims[k]);

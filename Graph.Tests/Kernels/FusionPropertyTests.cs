@@ -37,7 +37,10 @@ public class FusionPropertyTests
         Enumerable.Range(0, GraphCount).Select(s => new TestCaseData(s).SetName($"RandomGraph_Seed{s:D3}"));
 
     [TestCaseSource(nameof(Seeds))]
-    public void FusedMatchesUnfusedAndIsDeterministic(int seed)
+    public void FusedMatchesUnfusedAndIsDeterministic(int seed) => CheckRandomGraph(seed, "cpu");
+
+    /// <summary>Builds random graph <paramref name="seed"/> and checks it fused on <paramref name="device"/> against unfused on cpu.</summary>
+    private static void CheckRandomGraph(int seed, string device)
     {
         var g = new ComputeGraph { Seed = seed };
         RandomGraph graph;
@@ -47,7 +50,7 @@ public class FusionPropertyTests
             graph = RandomGraph.Build(seed);
             init = graph.Variables.Count > 0 ? TF.GlobalVariablesInitializer() : null;
         }
-        CheckFusedAgainstUnfused(g, graph.Fetches, graph.Targets, graph.Feeds, graph.Variables, init, $"seed {seed}\n{graph.Log}");
+        CheckFusedAgainstUnfused(g, graph.Fetches, graph.Targets, graph.Feeds, graph.Variables, init, $"seed {seed} on {device}\n{graph.Log}", device: device);
     }
 
     private static IEnumerable<TestCaseData> IlgpuSeeds() =>
@@ -65,15 +68,7 @@ public class FusionPropertyTests
     public void FusedOnIlgpuMatchesUnfusedCpu(int seed, string device)
     {
         if (Devices.List().All(d => d.Name != device)) Assert.Ignore($"No '{device}' device on this machine; tools/gpu-check.sh runs these on a GPU machine.");
-        var g = new ComputeGraph { Seed = seed };
-        RandomGraph graph;
-        Operation? init;
-        using (g.AsDefault())
-        {
-            graph = RandomGraph.Build(seed);
-            init = graph.Variables.Count > 0 ? TF.GlobalVariablesInitializer() : null;
-        }
-        CheckFusedAgainstUnfused(g, graph.Fetches, graph.Targets, graph.Feeds, graph.Variables, init, $"seed {seed} on {device}\n{graph.Log}", device: device);
+        CheckRandomGraph(seed, device);
     }
 
     /// <summary>Large tensors (parallel chunks) and rows longer than a chunk, run repeatedly: bit-identical every time.</summary>
