@@ -18,6 +18,9 @@ public static class Devices
         .. Ilgpu.IlgpuDevices.Found(),
     ];
 
+    /// <summary>Devices that are present but cannot run Graph's kernels, each with the reason (e.g. an OpenCL device without the generic address space).</summary>
+    public static IReadOnlyList<string> Unusable() => Ilgpu.IlgpuDevices.OpenClProblem is { } problem ? [$"opencl: {problem}"] : [];
+
     /// <summary>Throws an error listing the devices present unless <paramref name="name"/> is one of them.</summary>
     public static void Require(string name)
     {

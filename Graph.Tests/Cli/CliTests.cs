@@ -25,11 +25,12 @@ public class CliTests
     }
 
     [Test]
-    public void DevicesListsTheCpu()
+    public void DevicesListsTheCpuAndIlgpuCpu()
     {
         var (code, output) = Cli("devices");
         code.Should().Be(0);
-        output.Should().StartWith("cpu");
+        output.Should().StartWith("cpu").And.Contain("\nilgpu-cpu ");
+        if (File.Exists("/etc/OpenCL/vendors/pocl.icd")) output.Should().Contain("(unusable) opencl:").And.Contain("generic address space");
     }
 
     [TestCase("manual-rnn")]

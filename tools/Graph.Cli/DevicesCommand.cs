@@ -12,6 +12,7 @@ internal static class DevicesCommand
         command.SetAction(_ =>
         {
             foreach (var d in Devices.List()) Console.WriteLine($"{d.Name,-10} {d.Description}");
+            foreach (var note in Devices.Unusable()) Console.WriteLine($"(unusable) {note}");
             return 0;
         });
         return command;
