@@ -309,7 +309,18 @@ public sealed class ExecutionPlan
     /// </summary>
     internal Ilgpu.DeviceBuffer[] ExecuteOnDevice(RunState state) =>
         _deviceRunner!.Execute(state, _storage.Count, (slots, run) =>
-            _fetchValues.Select((v, i) => _deviceRunner.Claim(slots[v]!, _fetchPrims[i], run)).ToArray());
+        {
+            // Every result is a distinct buffer: a value fetched twice (or a loop variable passed through and also
+            // saved) is copied for the second fetch, so each buffer has one owner.
+            var results = new Ilgpu.DeviceBuffer[_fetchValues.Length];
+            var handed = new HashSet<Ilgpu.DeviceBuffer>(ReferenceEqualityComparer.Instance);
+            for (var i = 0; i < results.Length; i++)
+            {
+                var buffer = _deviceRunner.Claim(slots[_fetchValues[i]]!, _fetchPrims[i], run);
+                results[i] = handed.Add(buffer) ? buffer : buffer.Clone();
+            }
+            return results;
+        });
 
     /// <summary>Dimensions of the fetched values.</summary>
     internal int[][] FetchDims => _fetchPrims.Select(p => p.Dims).ToArray();

@@ -112,7 +112,8 @@ internal static class Planner
             switch (p)
             {
                 case LoopPrim loop:
-                    loop.SaveForGradient = loop.Frame.Saved.Count > 0 && (gradsOf.Contains(loop.WhileOp) || loop.WhileOp.Frame != null);
+                    // Recorded even when nothing is saved: the gradient needs the number of iterations.
+                    loop.SaveForGradient = gradsOf.Contains(loop.WhileOp) || loop.WhileOp.Frame != null;
                     loop.UsedOutputs = new bool[loop.Frame.LoopVars.Count];
                     foreach (var e in order.OfType<TupleElementPrim>().Where(e => e.Inputs[0] == loop)) loop.UsedOutputs[e.Index] = true;
                     break;

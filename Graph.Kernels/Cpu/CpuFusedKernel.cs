@@ -94,7 +94,21 @@ internal sealed class CpuFusedKernel
             CpuReduceMatMul.ReduceInto(onlyReduce, inputs[_onlyReduceInput], outputs[_tailOutput]);
             return;
         }
-        if (_total == 0) return;
+        if (_total == 0)
+        {
+            // Reducing empty rows gives the reduction's identity (max and min of nothing are rejected when lowering).
+            if (_group.Tail is { } emptyRows)
+            {
+                var result = outputs[_tailOutput];
+                Array.Clear(result);
+                if (emptyRows.Op == ReduceOp.Prod)
+                {
+                    var one = Convert.ChangeType(1, result.GetType().GetElementType()!, System.Globalization.CultureInfo.InvariantCulture);
+                    for (var i = 0; i < result.Length; i++) result.SetValue(one, i);
+                }
+            }
+            return;
+        }
         // The head's result joins the inputs as the last one.
         var sources = _headIndex >= 0 ? [.. inputs, outputs[_headIndex]] : inputs;
         // Whole rows per chunk when a reduction follows, so each row is reduced in one place.

@@ -21,8 +21,6 @@ public interface IDeviceArith<T> where T : unmanaged
     bool Greater(T a, T b);
     /// <summary>a &lt; b</summary>
     bool Less(T a, T b);
-    /// <summary>Whether a is NaN.</summary>
-    bool IsNaN(T a);
     /// <summary>0</summary>
     T Zero { get; }
     /// <summary>1</summary>
@@ -48,7 +46,6 @@ public struct Float32Arith : IDeviceArith<float>
     public float Min(float a, float b) => DeviceMath.Min(a, b);
     public bool Greater(float a, float b) => a > b;
     public bool Less(float a, float b) => a < b;
-    public bool IsNaN(float a) => ILGPU.Algorithms.XMath.IsNaN(a);
     public float Zero => 0f;
     public float One => 1f;
     public float Lowest => float.NegativeInfinity;
@@ -67,7 +64,6 @@ public struct Float64Arith : IDeviceArith<double>
     public double Min(double a, double b) => DeviceMath.Min(a, b);
     public bool Greater(double a, double b) => a > b;
     public bool Less(double a, double b) => a < b;
-    public bool IsNaN(double a) => ILGPU.Algorithms.XMath.IsNaN(a);
     public double Zero => 0.0;
     public double One => 1.0;
     public double Lowest => double.NegativeInfinity;
@@ -86,7 +82,6 @@ public struct Int32Arith : IDeviceArith<int>
     public int Min(int a, int b) => a < b ? a : b;
     public bool Greater(int a, int b) => a > b;
     public bool Less(int a, int b) => a < b;
-    public bool IsNaN(int a) => false;
     public int Zero => 0;
     public int One => 1;
     public int Lowest => int.MinValue;
@@ -105,7 +100,6 @@ public struct Int64Arith : IDeviceArith<long>
     public long Min(long a, long b) => a < b ? a : b;
     public bool Greater(long a, long b) => a > b;
     public bool Less(long a, long b) => a < b;
-    public bool IsNaN(long a) => false;
     public long Zero => 0;
     public long One => 1;
     public long Lowest => long.MinValue;
@@ -215,7 +209,7 @@ public static class DeviceKernels
         }
     }
 
-    /// <summary>The index of the first maximum (or minimum) along the reduced axis; NaN counts as the extreme, as on the cpu device.</summary>
+    /// <summary>The index of the first maximum (or minimum) along the reduced axis, by the cpu device's comparisons (a NaN never wins unless first).</summary>
     public static void ArgReduce<T, TArith, TIndex, TIndexArith>(Index1D index, ArrayView<T> x, ArrayView<TIndex> y, ArrayView<long> meta, ReduceShape s)
         where T : unmanaged where TArith : struct, IDeviceArith<T> where TIndex : unmanaged where TIndexArith : struct, IDeviceArith<TIndex>
     {
@@ -225,10 +219,10 @@ public static class DeviceKernels
             var baseOffset = KeptOffset(o, meta, s.KeptRank);
             long best = 0;
             var bestValue = x[baseOffset + ReducedOffset(0, meta, s.KeptRank, s.ReducedRank)];
-            for (long r = 1; r < s.Reduced && !ops.IsNaN(bestValue); r++)
+            for (long r = 1; r < s.Reduced; r++)
             {
                 var v = x[baseOffset + ReducedOffset(r, meta, s.KeptRank, s.ReducedRank)];
-                if (ops.IsNaN(v) || (s.Op == ArgMax ? ops.Greater(v, bestValue) : ops.Less(v, bestValue)))
+                if (s.Op == ArgMax ? ops.Greater(v, bestValue) : ops.Less(v, bestValue))
                 {
                     best = r;
                     bestValue = v;

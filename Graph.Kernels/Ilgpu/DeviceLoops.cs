@@ -56,6 +56,7 @@ internal sealed class DeviceLoopRunner(IlgpuDevice device, LoopPrim loop)
         var stateBytes = live.Sum(i => vars[i]!.Bytes);
         using var copies = record?.InHostMemory == true ? new SwapStream(device) : null;
         var recorded = new HashSet<DeviceBuffer>(ReferenceEqualityComparer.Instance);
+        List<DeviceBuffer> previous = [];
         try
         {
             while (true)
@@ -65,7 +66,7 @@ internal sealed class DeviceLoopRunner(IlgpuDevice device, LoopPrim loop)
                 if (!_cond.Execute(step)[0].Item<bool>()) break;
                 if (copies != null) record!.SwappedIterations.AddRange(copies.StartPending());
                 var results = _body.ExecuteOnDevice(step);
-                var previous = live.Select(i => vars[i]!).ToList();
+                previous = live.Select(i => vars[i]!).ToList();
                 for (var k = 0; k < live.Length; k++)
                 {
                     vars[live[k]] = results[k];
@@ -83,7 +84,9 @@ internal sealed class DeviceLoopRunner(IlgpuDevice device, LoopPrim loop)
                     }
                     else
                     {
-                        foreach (var b in saved) recorded.Add(b);
+                        // Each recorded buffer belongs to one iteration (the gradient frees it after that iteration).
+                        for (var j = 0; j < saved.Length; j++)
+                            if (!recorded.Add(saved[j])) recorded.Add(saved[j] = saved[j].Clone());
                         record.DeviceIterations.Add(saved);
                         context.RecordedDeviceBytes += bytes;
                     }
@@ -91,12 +94,15 @@ internal sealed class DeviceLoopRunner(IlgpuDevice device, LoopPrim loop)
                 context.NoteExtra(context.RecordedDeviceBytes + stateBytes + (copies?.InFlightBytes ?? 0) + _body.PeakBytes, loop.WhileOp);
                 foreach (var b in previous.Distinct())
                     if (!recorded.Contains(b) && !vars.Contains(b) && !(copies?.Holds(b) ?? false)) b.Dispose();
+                previous = [];
             }
             if (copies != null) record!.SwappedIterations.AddRange(copies.Finish());
         }
         catch
         {
-            foreach (var b in vars.Concat(record?.DeviceIterations.SelectMany(i => i) ?? []).Where(b => b != null).Distinct()) b!.Dispose();
+            copies?.Dispose();
+            foreach (var b in vars.Concat(previous).Concat(record?.DeviceIterations.SelectMany(i => i) ?? []).Where(b => b != null).Distinct()) b!.Dispose();
+            foreach (var h in record?.SwappedIterations.SelectMany(i => i) ?? []) h.Dispose();
             throw;
         }
         if (record != null)
@@ -176,7 +182,9 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
                 for (var k = 0; k < nv; k++) feeds[spec.GradIn[k]] = grads[k];
                 for (var j = 0; j < spec.Saved.Length; j++) feeds[spec.Saved[j]] = saved[savedIndex[j]];
                 var results = _plan.ExecuteOnDevice(new RunState(state.Session, hostFeeds, context, donatable) { DeviceFeeds = feeds });
-                var previous = grads.ToList();
+                // Buffers this iteration consumes: the previous gradients, the saved values, summed-in results.
+                var dead = new List<DeviceBuffer>(grads);
+                dead.AddRange(saved);
                 for (var k = 0; k < nv; k++) grads[k] = results[k];
                 var position = nv;
                 foreach (var k in captureOutputs)
@@ -192,8 +200,8 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
                             sums[k]!.Zero();
                         }
                         DeviceOps.ScatterAddInto(device, updates, indices, sums[k]!, target, axis, fetchDims[position + 1], prim);
-                        updates.Dispose();
-                        indices.Dispose();
+                        dead.Add(updates);
+                        dead.Add(indices);
                         position += 2;
                         continue;
                     }
@@ -202,13 +210,12 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
                     else
                     {
                         DeviceOps.Accumulate(device, r, sums[k]!, prim);
-                        r.Dispose();
+                        dead.Add(r);
                     }
                 }
-                foreach (var b in previous.Distinct())
-                    if (!grads.Contains(b)) b.Dispose();
-                // This iteration's saved values are consumed.
-                foreach (var b in saved.Distinct()) b.Dispose();
+                var alive = new HashSet<DeviceBuffer>(grads.Concat(sums.OfType<DeviceBuffer>()), ReferenceEqualityComparer.Instance);
+                foreach (var b in dead.Distinct())
+                    if (!alive.Contains(b)) b.Dispose();
                 if (copies != null)
                 {
                     foreach (var h in record.SwappedIterations[it]) h.Dispose();
@@ -220,6 +227,7 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
         }
         catch
         {
+            copies?.Synchronize();
             foreach (var b in grads.Concat(sums.OfType<DeviceBuffer>()).Concat(next ?? []).Distinct()) b.Dispose();
             record.DisposeDeviceIterations();
             throw;
@@ -267,6 +275,8 @@ internal sealed class SwapStream(IlgpuDevice device) : IDisposable
     /// </summary>
     public List<PinnedHostCopy[]> StartPending()
     {
+        // The kernels that computed the pending values ran on the default stream, which the copy stream does not follow.
+        device.Accelerator.DefaultStream.Synchronize();
         var done = Complete();
         foreach (var (free, saved) in _pending) _inFlight.Add((free, saved.Select(b => b.CopyToHostAsync(_stream)).ToArray()));
         _pending.Clear();
@@ -276,7 +286,6 @@ internal sealed class SwapStream(IlgpuDevice device) : IDisposable
     /// <summary>Copies whatever is left and waits for it.</summary>
     public List<PinnedHostCopy[]> Finish()
     {
-        device.Accelerator.DefaultStream.Synchronize();
         var done = StartPending();
         done.AddRange(Complete());
         return done;
@@ -297,6 +306,8 @@ internal sealed class SwapStream(IlgpuDevice device) : IDisposable
 
     public void Dispose()
     {
+        // Copies may still be reading device buffers and writing pinned memory.
+        _stream.Synchronize();
         foreach (var (free, _) in _pending) foreach (var b in free) b.Dispose();
         foreach (var (free, host) in _inFlight)
         {

@@ -66,7 +66,7 @@ internal sealed class FusedKernelEmitter
     public string Key { get; }
 
     /// <summary>Work items of one launch: elements, or rows when a reduction ends the group.</summary>
-    public long Work => _group.Tail != null ? (_rowLength == 0 ? 0 : _total / _rowLength) : _total;
+    public long Work => _group.Tail?.Size ?? _total;
 
     private string Describe()
     {
