@@ -36,14 +36,95 @@ public static class DeviceMath
     public static double Sqrt(double x) => XMath.Sqrt(x);
     public static float Rsqrt(float x) => 1f / XMath.Sqrt(x);
     public static double Rsqrt(double x) => 1.0 / XMath.Sqrt(x);
-    public static float Exp(float x) => XMath.Exp(x);
     public static double Exp(double x) => XMath.Exp(x);
-    public static float Log(float x) => XMath.Log(x);
     public static double Log(double x) => XMath.Log(x);
-    public static float Tanh(float x) => XMath.Tanh(x);
-    public static double Tanh(double x) => XMath.Tanh(x);
-    public static float Sigmoid(float x) => 1f / (1f + XMath.Exp(-x));
+    public static float Sigmoid(float x) => 1f / (1f + Exp(-x));
     public static double Sigmoid(double x) => 1.0 / (1.0 + XMath.Exp(-x));
+
+    // Float exp, log and tanh are written out (Cephes' algorithms, as the cpu device's AccurateMath) rather than taken
+    // from XMath: on CUDA those become ex2.approx / lg2.approx / tanh.approx, whose errors (tanh: ~2^-11 relative, log:
+    // absolute near 1) exceed what the cpu device and the tests hold to.
+    private const float Log2E = 1.44269504088896341f, Ln2Hi = 0.693359375f, Ln2Lo = -2.12194440e-4f;
+    private const float ExpMax = 88.72283905206835f, ExpMin = -87.33654475055310898657f;
+
+    /// <summary>eˣ within ~1 ulp: 2ⁿ·eʳ with r = x − n·ln 2 in two parts and a degree-5 polynomial.</summary>
+    public static float Exp(float x)
+    {
+        if (XMath.IsNaN(x)) return x;
+        if (x > ExpMax) return float.PositiveInfinity;
+        if (x < ExpMin) return 0f;
+        var n = XMath.Floor(x * Log2E + 0.5f);
+        var r = x - n * Ln2Hi - n * Ln2Lo;
+        var p = ((((1.9875691500E-4f * r + 1.3981999507E-3f) * r + 8.3334519073E-3f) * r + 4.1665795894E-2f) * r + 1.6666665459E-1f) * r + 5.0000001201E-1f;
+        var er = p * r * r + r + 1f;
+        // 2ⁿ in two halves, so n = 128 (just below overflow) still fits the exponent field.
+        var ni = (int)n;
+        var half = ni >> 1;
+        return er * Interop.IntAsFloat((uint)(half + 127) << 23) * Interop.IntAsFloat((uint)(ni - half + 127) << 23);
+    }
+
+    /// <summary>ln x within ~1 ulp, accurate near 1: x = m·2ᵉ with m in [√½, √2), ln m by a degree-9 polynomial.</summary>
+    public static float Log(float x)
+    {
+        if (XMath.IsNaN(x) || x == float.PositiveInfinity) return x;
+        if (x <= 0f) return x == 0f ? float.NegativeInfinity : float.NaN;
+        var e = 0;
+        if (x < 1.17549435E-38f)
+        {
+            // Subnormal: scale into the normal range first.
+            x *= 8388608f;
+            e = -23;
+        }
+        var bits = Interop.FloatAsInt(x);
+        e += (int)((bits >> 23) & 0xff) - 126;
+        var m = Interop.IntAsFloat((bits & 0x807fffffu) | 0x3f000000u); // in [0.5, 1)
+        if (m < 0.707106781186547524f)
+        {
+            e--;
+            m = m + m - 1f;
+        }
+        else m -= 1f;
+        var z = m * m;
+        var y = ((((((((7.0376836292E-2f * m - 1.1514610310E-1f) * m + 1.1676998740E-1f) * m - 1.2420140846E-1f) * m + 1.4249322787E-1f) * m
+                     - 1.6668057665E-1f) * m + 2.0000714765E-1f) * m - 2.4999993993E-1f) * m + 3.3333331174E-1f) * m * z;
+        y += Ln2Lo * e;
+        y -= 0.5f * z;
+        return m + y + Ln2Hi * e;
+    }
+
+    /// <summary>tanh x: an odd polynomial below |x| = 0.625, 1 − 2/(e^{2|x|}+1) with x's sign beyond.</summary>
+    public static float Tanh(float x)
+    {
+        if (XMath.IsNaN(x)) return x;
+        var ax = XMath.Abs(x);
+        if (ax < 0.625f)
+        {
+            var z = x * x;
+            return ((((-5.70498872745E-3f * z + 2.06390887954E-2f) * z - 5.37397155531E-2f) * z + 1.33314422036E-1f) * z - 3.33332819422E-1f) * z * x + x;
+        }
+        var large = 1f - 2f / (Exp(XMath.Min(ax + ax, 88f)) + 1f);
+        return x < 0f ? -large : large;
+    }
+
+    /// <summary>tanh x without overflow for large |x| and without cancellation near 0.</summary>
+    public static double Tanh(double x)
+    {
+        if (XMath.IsNaN(x)) return x;
+        var ax = XMath.Abs(x);
+        if (ax > 22.0) return x < 0 ? -1.0 : 1.0; // tanh(22) rounds to 1
+        double t;
+        if (ax < 0.01)
+        {
+            var z = ax * ax;
+            t = ax * (1.0 + z * (-1.0 / 3 + z * (2.0 / 15 + z * (-17.0 / 315 + z * (62.0 / 2835)))));
+        }
+        else
+        {
+            var e = XMath.Exp(ax + ax);
+            t = (e - 1.0) / (e + 1.0);
+        }
+        return x < 0 ? -t : t;
+    }
     public static float Relu(float x) => x > 0f || XMath.IsNaN(x) ? x : 0f;
     public static double Relu(double x) => x > 0.0 || XMath.IsNaN(x) ? x : 0.0;
     public static int Relu(int x) => x > 0 ? x : 0;
@@ -52,9 +133,9 @@ public static class DeviceMath
     /// <summary>max(x, 0) + log1p(exp(-|x|)), with log1p by Goldberg's correction.</summary>
     public static float Softplus(float x)
     {
-        var v = XMath.Exp(-XMath.Abs(x));
+        var v = Exp(-XMath.Abs(x));
         var u = 1f + v;
-        var log1p = u == 1f ? v : XMath.Log(u) * v / (u - 1f);
+        var log1p = u == 1f ? v : Log(u) * v / (u - 1f);
         return (x > 0f ? x : 0f) + log1p;
     }
 
@@ -104,7 +185,8 @@ public static class DeviceMath
         return 0;
     }
 
-    public static float Pow(float a, float b) => XMath.Pow(a, b);
+    /// <summary>aᵇ in double precision (XMath's float pow is exp(b·log a) with approximate exp and log on CUDA).</summary>
+    public static float Pow(float a, float b) => (float)XMath.Pow((double)a, (double)b);
     public static double Pow(double a, double b) => XMath.Pow(a, b);
     public static int Pow(int a, int b, ArrayView<int> error) => (int)Pow((long)a, b, error);
 

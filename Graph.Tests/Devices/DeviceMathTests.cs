@@ -1,0 +1,63 @@
+using Graph.Kernels.Ilgpu;
+
+namespace Graph.Tests;
+
+/// <summary>
+/// The float functions generated kernels call are written out rather than taken from the backend (CUDA's approximate
+/// exp/log/tanh are too coarse); these are their own algorithms, so checking them on the host against float64 checks
+/// what every device computes.
+/// </summary>
+[TestFixture]
+public class DeviceMathTests
+{
+    private static IEnumerable<float> Samples()
+    {
+        var rng = new Random(7);
+        for (var i = 0; i < 20000; i++) yield return (float)((rng.NextDouble() * 2 - 1) * Math.Pow(10, rng.Next(-8, 3)));
+        foreach (var v in new[] { 0f, -0f, 1f, -1f, 0.625f, -0.625f, 0.6249f, 88f, -87f, 1e-30f, 1e-40f }) yield return v;
+    }
+
+    private static void WithinUlps(Func<float, float> f, Func<double, double> reference, IEnumerable<float> xs, double ulps)
+    {
+        foreach (var x in xs)
+        {
+            var expected = reference(x);
+            if (double.IsNaN(expected) || double.IsInfinity(expected) || Math.Abs(expected) > float.MaxValue) continue;
+            var actual = f(x);
+            var ulp = Math.Max(Math.Abs(expected) * Math.Pow(2, -23), float.Epsilon);
+            Math.Abs(actual - expected).Should().BeLessThanOrEqualTo(ulps * ulp, $"at x = {x:R}: {actual:R} vs {expected:R}");
+        }
+    }
+
+    [Test]
+    public void ExpIsWithinTwoUlps() => WithinUlps(DeviceMath.Exp, Math.Exp, Samples().Where(x => x > -87f && x < 88f), 2);
+
+    [Test]
+    public void LogIsWithinTwoUlpsIncludingNearOne() =>
+        WithinUlps(DeviceMath.Log, Math.Log, Samples().Select(Math.Abs).Where(x => x > 0).Concat(Enumerable.Range(1, 2000).Select(i => 1f + i * 1e-6f)), 2);
+
+    [Test]
+    public void TanhIsWithinTwoUlps() => WithinUlps(DeviceMath.Tanh, Math.Tanh, Samples(), 2);
+
+    [Test]
+    public void SoftplusIsAccurateForLargeNegativeInputs() =>
+        WithinUlps(DeviceMath.Softplus, x => Math.Max(x, 0) + Log1P(Math.Exp(-Math.Abs(x))), Samples().Where(x => x > -80f), 4);
+
+    /// <summary>ln(1 + v) in float64 without losing a tiny v to 1 + v (a series below 1e-4).</summary>
+    private static double Log1P(double v) => v < 1e-4 ? v - v * v / 2 + v * v * v / 3 : Math.Log(1 + v);
+
+    [Test]
+    public void SpecialValues()
+    {
+        DeviceMath.Exp(float.NaN).Should().Be(float.NaN);
+        DeviceMath.Exp(100f).Should().Be(float.PositiveInfinity);
+        DeviceMath.Exp(-100f).Should().Be(0f);
+        DeviceMath.Log(0f).Should().Be(float.NegativeInfinity);
+        float.IsNaN(DeviceMath.Log(-1f)).Should().BeTrue();
+        DeviceMath.Tanh(1000f).Should().Be(1f);
+        DeviceMath.Tanh(-1000f).Should().Be(-1f);
+        DeviceMath.Tanh(400.0).Should().Be(1.0);
+        DeviceMath.Tanh(-500.0).Should().Be(-1.0);
+        DeviceMath.Tanh(1e-9).Should().BeApproximately(1e-9, 1e-24);
+    }
+}
