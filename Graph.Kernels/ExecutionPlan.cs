@@ -102,6 +102,9 @@ public sealed class ExecutionPlan
 
     internal PlanOptions Options { get; }
 
+    /// <summary>Frees device memory the plan holds (plan buffers, constants, loop plans); nothing on cpu.</summary>
+    internal void Dispose() => _deviceRunner?.Dispose();
+
     /// <summary>Concrete shapes of the tensors asked for with shape queries when the plan was compiled.</summary>
     internal Dictionary<Tensor, int[]> QueriedDims { get; } = new();
 

@@ -200,6 +200,7 @@ public sealed class Session : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
+        foreach (var plan in _plans.Values) plan.Dispose();
         _plans.Clear();
         _state.DisposeDeviceCopies();
         _state.Variables.Clear();

@@ -100,15 +100,17 @@ internal abstract class DeviceBuffer : IDisposable
     {
         private readonly MemoryBuffer1D<T, Stride1D.Dense> _buffer;
         private readonly object _view;
+        private bool _disposed;
 
         public Typed(IlgpuDevice device, DType dtype, long length) : base(device, dtype, length)
         {
-            // A zero-length view cannot be launched on every backend; keep one element.
-            _buffer = device.Accelerator.Allocate1D<T>(Math.Max(1, length));
+            // A zero-length view cannot be launched on every backend; keep one element. Freed buffers of the same size
+            // are reused: allocating and freeing per kernel output would synchronise a GPU every time.
+            if (!device.TryTakeFreed(Math.Max(1, length), out _buffer)) _buffer = device.Accelerator.Allocate1D<T>(Math.Max(1, length));
             _view = _buffer.AsContiguous();
         }
 
-        public override object View => _view;
+        public override object View => _disposed ? throw new ObjectDisposedException($"device buffer of {Length} {DType.Name()}") : _view;
 
         public override void Upload(Array host)
         {
@@ -132,7 +134,9 @@ internal abstract class DeviceBuffer : IDisposable
 
         public override void Dispose()
         {
-            if (Valid) _buffer.Dispose();
+            if (_disposed) return;
+            _disposed = true;
+            if (Valid && !Device.Free(_buffer, Math.Max(1, Length), Bytes)) _buffer.Dispose();
         }
 
         public override void CopyFrom(DeviceBuffer source)
@@ -179,14 +183,26 @@ internal abstract class PinnedHostCopy(IlgpuDevice device, DType dtype, long len
     {
         private readonly T[] _array;
 
+        private bool _disposed;
+
         public Typed(IlgpuDevice device, DType dtype, long length) : base(device, dtype, length)
         {
-            _array = GC.AllocateUninitializedArray<T>(checked((int)Math.Max(1, length)), pinned: true);
-            Scope = device.Accelerator.CreatePageLockFromPinned(_array);
+            // Registering memory with the driver is costly: pinned copies of the same size are reused.
+            if (device.TryTakeFreed(Math.Max(1, length), out (T[] Array, PageLockScope<T> Scope) reused, pinned: true)) (_array, Scope) = reused;
+            else
+            {
+                _array = GC.AllocateUninitializedArray<T>(checked((int)Math.Max(1, length)), pinned: true);
+                Scope = device.Accelerator.CreatePageLockFromPinned(_array);
+            }
         }
 
         public PageLockScope<T> Scope { get; }
 
-        public override void Dispose() => Scope.Dispose();
+        public override void Dispose()
+        {
+            if (_disposed) return;
+            _disposed = true;
+            if (!Device.Free((_array, Scope), Math.Max(1, Length), Bytes, pinned: true)) Scope.Dispose();
+        }
     }
 }

@@ -281,31 +281,6 @@ public static class DeviceKernels
     }
 
     /// <summary>
-    /// y[o, r, i] = Σ over j with indices[j] = r of updates[o, j, i], for y [Outer, TargetAxis, Inner]: one thread per
-    /// output element, indices in order, so repeated indices accumulate deterministically.
-    /// </summary>
-    public static void ScatterAdd<T, TArith, TIndex, TIndexArith>(Index1D index, ArrayView<T> updates, ArrayView<TIndex> indices, ArrayView<T> y, ArrayView<int> error, SliceShape s)
-        where T : unmanaged where TArith : struct, IDeviceArith<T> where TIndex : unmanaged where TIndexArith : struct, IDeviceArith<TIndex>
-    {
-        var ops = default(TArith);
-        var total = s.Outer * s.TargetAxis * s.Inner;
-        for (long e = index.X; e < total; e += s.Threads)
-        {
-            var i = e % s.Inner;
-            var r = e / s.Inner % s.TargetAxis;
-            var o = e / (s.Inner * s.TargetAxis);
-            var acc = ops.Zero;
-            for (long j = 0; j < s.Count; j++)
-            {
-                var at = default(TIndexArith).ToLong(indices[j]);
-                if (at == r) acc = ops.Add(acc, updates[(o * s.Count + j) * s.Inner + i]);
-                else if (r == 0 && i == 0 && (at < 0 || at >= s.TargetAxis)) error[0] = DeviceMath.IndexOutOfRange;
-            }
-            y[e] = acc;
-        }
-    }
-
-    /// <summary>
     /// y[index, i] = value[i] for y [TargetAxis, Inner] (a TensorArray write); an index outside [0, TargetAxis) sets the
     /// error flag and writes nothing.
     /// </summary>

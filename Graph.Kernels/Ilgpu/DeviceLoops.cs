@@ -9,8 +9,15 @@ namespace Graph.Kernels.Ilgpu;
 /// the condition's bool to the host. With swap_memory the saved values go to page-locked host memory instead, copied
 /// on a second stream while the next iteration's kernels run, so peak device memory does not grow with the steps.
 /// </summary>
-internal sealed class DeviceLoopRunner(IlgpuDevice device, LoopPrim loop)
+internal sealed class DeviceLoopRunner(IlgpuDevice device, LoopPrim loop) : IDisposable
 {
+    /// <summary>Frees the condition's and body's plans.</summary>
+    public void Dispose()
+    {
+        _cond?.Dispose();
+        _body?.Dispose();
+    }
+
     private static readonly Dictionary<Tensor, HostTensor> NoHostFeeds = new();
     private ExecutionPlan? _cond, _body;
     private int[]? _live;
@@ -121,8 +128,11 @@ internal sealed class DeviceLoopRunner(IlgpuDevice device, LoopPrim loop)
 /// (dense by an accumulate kernel, sparse by scatter-add). Swapped records are copied back on a second stream one
 /// iteration ahead, overlapping the current iteration's kernels.
 /// </summary>
-internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim)
+internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim) : IDisposable
 {
+    /// <summary>Frees the gradient body's plan.</summary>
+    public void Dispose() => _plan?.Dispose();
+
     private ExecutionPlan? _plan;
     private readonly Dictionary<Tensor, HostTensor> _shapeOnly = new();
 

@@ -13,7 +13,7 @@ namespace Graph.Kernels.Ilgpu;
 /// initializer, TensorArray slice updates and loop control — run on the host with their inputs copied back.
 /// Results that leave the plan (fetches, variable updates, loop state) are copied to host arrays.
 /// </summary>
-internal sealed class DevicePlanRunner
+internal sealed class DevicePlanRunner : IDisposable
 {
     private readonly IlgpuDevice _device;
     private readonly IReadOnlyList<KernelGroup> _groups;
@@ -22,6 +22,8 @@ internal sealed class DevicePlanRunner
     private readonly Action<Slot?[], Run>[] _steps;
     private readonly Dictionary<int, DeviceBuffer> _pooled = new();
     private readonly Dictionary<Prim, DeviceBuffer> _constants = new();
+    private readonly Dictionary<Prim, DeviceBuffer> _metadata = new();
+    private readonly List<IDisposable> _loops = new();
 
     /// <summary>Where one value is during a run: a host array, a device buffer, or both (equal contents).</summary>
     internal sealed class Slot
@@ -54,6 +56,16 @@ internal sealed class DevicePlanRunner
         _valueOf = valueOf;
         _storage = storage;
         _steps = groups.Select(Compile).ToArray();
+    }
+
+    /// <summary>Frees the plan's device memory: its buffers, uploaded constants, kernel metadata and loop plans.</summary>
+    public void Dispose()
+    {
+        foreach (var b in _pooled.Values.Concat(_constants.Values).Concat(_metadata.Values)) b.Dispose();
+        _pooled.Clear();
+        _constants.Clear();
+        _metadata.Clear();
+        foreach (var loop in _loops) loop.Dispose();
     }
 
     /// <summary>Runs the plan's steps; <paramref name="fetch"/> turns the final slots into results before temporaries are freed.</summary>
@@ -193,9 +205,19 @@ internal sealed class DevicePlanRunner
                 };
             case LoopPrim or LoopGradPrim:
             {
-                Func<DeviceBuffer[], RunState, DeviceBuffer[]> loop = p is LoopPrim l
-                    ? new DeviceLoopRunner(_device, l).Run
-                    : new DeviceLoopGradRunner(_device, (LoopGradPrim)p).Run;
+                Func<DeviceBuffer[], RunState, DeviceBuffer[]> loop;
+                if (p is LoopPrim l)
+                {
+                    var runner = new DeviceLoopRunner(_device, l);
+                    _loops.Add(runner);
+                    loop = runner.Run;
+                }
+                else
+                {
+                    var runner = new DeviceLoopGradRunner(_device, (LoopGradPrim)p);
+                    _loops.Add(runner);
+                    loop = runner.Run;
+                }
                 return (slots, run) =>
                 {
                     var args = new DeviceBuffer[inputs.Length];
@@ -291,14 +313,14 @@ internal sealed class DevicePlanRunner
         var input = _valueOf(x);
         var output = _valueOf(r);
         var arg = r.Op is ReduceOp.ArgMax or ReduceOp.ArgMin;
-        DeviceBuffer? metaBuffer = null;
         return (slots, run) =>
         {
             var y = Output(r, run);
             slots[output] = new Slot { Device = y };
             if (shape.Outputs == 0) return;
             if (arg && shape.Reduced == 0) throw new InvalidArgumentException($"{r.OriginName}: cannot take {r.Op} over an empty axis.");
-            if (metaBuffer is not { Valid: true }) metaBuffer = DeviceBuffer.FromHost(_device, DType.Int64, meta.Length == 0 ? new long[1] : meta);
+            if (!_metadata.TryGetValue(r, out var metaBuffer) || !metaBuffer.Valid)
+                _metadata[r] = metaBuffer = DeviceBuffer.FromHost(_device, DType.Int64, meta.Length == 0 ? new long[1] : meta);
             var kernel = arg
                 ? Hand(nameof(DeviceKernels.ArgReduce), r, DeviceBuffer.ElementType(x.DType), DeviceOps.ArithOf(x.DType), r.DType.ClrType(), DeviceOps.ArithOf(r.DType))
                 : Hand(nameof(DeviceKernels.Reduce), r, DeviceBuffer.ElementType(x.DType), DeviceOps.ArithOf(x.DType));
@@ -325,11 +347,18 @@ internal sealed class DevicePlanRunner
             var y = Output(p, run);
             slots[output] = new Slot { Device = y };
             if (work == 0) return;
+            var source = OnDevice(slots[inputs[0]]!, p.Inputs[0], run);
+            var at = OnDevice(slots[inputs[1]]!, indices, run);
+            if (!gather)
+            {
+                // Zeros, then each index's slice added in order: cost of the updates, not of the whole result per index.
+                y.Zero();
+                DeviceOps.ScatterAddInto(_device, source, at, y, p.Dims, axis, indices.Dims, p);
+                return;
+            }
             var flag = ErrorFlag(run);
-            var kernel = gather
-                ? Hand(nameof(DeviceKernels.Gather), p, element, indices.DType.ClrType(), DeviceOps.ArithOf(indices.DType))
-                : Hand(nameof(DeviceKernels.ScatterAdd), p, element, DeviceOps.ArithOf(p.DType), indices.DType.ClrType(), DeviceOps.ArithOf(indices.DType));
-            Launch(kernel, work, OnDevice(slots[inputs[0]]!, p.Inputs[0], run).View, OnDevice(slots[inputs[1]]!, indices, run).View, y.View, flag.View, shape);
+            var kernel = Hand(nameof(DeviceKernels.Gather), p, element, indices.DType.ClrType(), DeviceOps.ArithOf(indices.DType));
+            Launch(kernel, work, source.View, at.View, y.View, flag.View, shape);
             CheckError(flag, p);
         };
     }

@@ -71,6 +71,11 @@ internal sealed class IlgpuDevice
                 _accelerator.Dispose();
                 _context.Dispose();
                 _kernels.Clear();
+                lock (_freed)
+                {
+                    _freed.Clear();
+                    _freedBytes = 0;
+                }
                 Open();
                 Generation++;
                 throw new InternalException(
@@ -83,6 +88,39 @@ internal sealed class IlgpuDevice
     }
 
     private long _uploaded, _downloaded;
+
+    // Freed device buffers and pinned host copies, by (type, length), for reuse: a caching allocator, since freeing
+    // device memory synchronises a GPU and registering host memory is slow.
+    private readonly Dictionary<(Type, long, bool), Stack<(object Item, long Bytes)>> _freed = new();
+    private long _freedBytes;
+    private const long MaxFreedBytes = 512L << 20;
+
+    /// <summary>Takes a freed buffer of <typeparamref name="T"/> and <paramref name="length"/> elements to reuse, if there is one.</summary>
+    public bool TryTakeFreed<T>(long length, out T item, bool pinned = false)
+    {
+        lock (_freed)
+        {
+            item = default!;
+            if (!_freed.TryGetValue((typeof(T), length, pinned), out var stack) || stack.Count == 0) return false;
+            var (freed, bytes) = stack.Pop();
+            _freedBytes -= bytes;
+            item = (T)freed;
+            return true;
+        }
+    }
+
+    /// <summary>Keeps a freed buffer for reuse; false when the cache is full (the caller frees it).</summary>
+    public bool Free<T>(T item, long length, long bytes, bool pinned = false) where T : notnull
+    {
+        lock (_freed)
+        {
+            if (_freedBytes + bytes > MaxFreedBytes) return false;
+            if (!_freed.TryGetValue((typeof(T), length, pinned), out var stack)) _freed[(typeof(T), length, pinned)] = stack = new();
+            stack.Push((item, bytes));
+            _freedBytes += bytes;
+            return true;
+        }
+    }
 
     /// <summary>Bytes copied from host to device since the process started.</summary>
     public long UploadedBytes => Interlocked.Read(ref _uploaded);
