@@ -337,7 +337,11 @@ public sealed class ExecutionPlan
             var p = _fetchPrims[i];
             var slot = slots[_fetchValues[i]]!;
             Array data;
-            if (slot.Host != null) data = slot.HostOwned && !SharedSource(p) ? slot.Host : (Array)slot.Host.Clone();
+            if (slot.Host != null)
+            {
+                if (slot.Variable != null) run.State.Session.EnsureHost(slot.Host);
+                data = slot.HostOwned && !SharedSource(p) ? slot.Host : (Array)slot.Host.Clone();
+            }
             else
             {
                 data = run.State.AllocateFetched(p.DType, checked((int)p.Size));

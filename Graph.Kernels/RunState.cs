@@ -100,6 +100,32 @@ internal sealed class SessionState
     /// <summary>Device copies of variable arrays (ILGPU devices), keyed by the host array they mirror.</summary>
     public Dictionary<Array, Ilgpu.DeviceBuffer> DeviceCopies { get; } = new(ReferenceEqualityComparer.Instance);
 
+    /// <summary>
+    /// Host arrays whose variable value lives only in their device copy so far: an update on an ILGPU device is not
+    /// copied back every step; whoever reads the host value (<see cref="EnsureHost"/>) brings it back first.
+    /// </summary>
+    private HashSet<Array> HostStale { get; } = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>Makes <paramref name="buffer"/>, just written by a device kernel, the value of <paramref name="host"/> (which is now stale).</summary>
+    public void SetDeviceValue(Array host, Ilgpu.DeviceBuffer buffer)
+    {
+        SetDeviceCopy(host, buffer);
+        if (HostStale.Add(host) && HostStale.Count == 1) buffer.Device.BeforeReset += SyncAllToHost;
+    }
+
+    /// <summary>Brings <paramref name="host"/> up to date from its device copy if a device kernel wrote it last.</summary>
+    public Array EnsureHost(Array host)
+    {
+        if (HostStale.Remove(host) && DeviceCopies.TryGetValue(host, out var copy)) copy.Download(host);
+        return host;
+    }
+
+    /// <summary>Copies every stale variable value back to the host (before a device context is reset, or on request).</summary>
+    public void SyncAllToHost()
+    {
+        foreach (var host in HostStale.ToList()) EnsureHost(host);
+    }
+
     /// <summary>Makes <paramref name="buffer"/> the device copy of <paramref name="host"/>, freeing the one it replaces.</summary>
     public void SetDeviceCopy(Array host, Ilgpu.DeviceBuffer buffer)
     {
@@ -110,6 +136,7 @@ internal sealed class SessionState
     /// <summary>Frees the device copy of <paramref name="host"/>, if any.</summary>
     public void ForgetDeviceCopy(Array host)
     {
+        HostStale.Remove(host);
         if (DeviceCopies.Remove(host, out var old)) Retired.Add(old);
     }
 
@@ -133,8 +160,13 @@ internal sealed class SessionState
     /// <summary>Frees every device copy.</summary>
     public void DisposeDeviceCopies()
     {
-        foreach (var b in DeviceCopies.Values) b.Dispose();
+        foreach (var b in DeviceCopies.Values)
+        {
+            b.Device.BeforeReset -= SyncAllToHost;
+            b.Dispose();
+        }
         DeviceCopies.Clear();
+        HostStale.Clear();
         DisposeRetired();
     }
 

@@ -176,7 +176,7 @@ public sealed class Session : IDisposable
     public HostTensor? GetVariableValue(Variable variable)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return _state.Variables.TryGetValue(variable.Op, out var v) ? new HostTensor((Array)v.Data.Clone(), v.Dims) : null;
+        return _state.Variables.TryGetValue(variable.Op, out var v) ? new HostTensor((Array)_state.EnsureHost(v.Data).Clone(), v.Dims) : null;
     }
 
     /// <summary>

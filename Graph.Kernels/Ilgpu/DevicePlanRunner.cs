@@ -95,9 +95,9 @@ internal sealed class DevicePlanRunner : IDisposable
     }
 
     /// <summary>The host array of a slot, copied from the device on first need.</summary>
-    public Array OnHost(Slot slot, Prim p)
+    public Array OnHost(Slot slot, Prim p, Run run)
     {
-        if (slot.Host != null) return slot.Host;
+        if (slot.Host != null) return slot.Variable != null ? run.State.Session.EnsureHost(slot.Host) : slot.Host;
         var host = RunState.Uninitialized(p.DType, checked((int)p.Size));
         slot.Device!.Download(host);
         slot.Host = host;
@@ -197,10 +197,10 @@ internal sealed class DevicePlanRunner : IDisposable
             case ConcatPrim c:
                 return CompileConcat(c, inputs, output);
             case CheckIndicesPrim check:
-                return (slots, _) =>
+                return (slots, run) =>
                 {
                     var input = slots[inputs[0]]!;
-                    CpuMovement.CheckIndices(check, new HostTensor(OnHost(input, check.Inputs[0]), check.Inputs[0].Dims));
+                    CpuMovement.CheckIndices(check, new HostTensor(OnHost(input, check.Inputs[0], run), check.Inputs[0].Dims));
                     slots[output] = input;
                 };
             case LoopPrim or LoopGradPrim:
@@ -236,7 +236,7 @@ internal sealed class DevicePlanRunner : IDisposable
                 return (slots, run) =>
                 {
                     var args = new HostTensor[inputs.Length];
-                    for (var i = 0; i < args.Length; i++) args[i] = new HostTensor(OnHost(slots[inputs[i]]!, p.Inputs[i]), p.Inputs[i].Dims);
+                    for (var i = 0; i < args.Length; i++) args[i] = new HostTensor(OnHost(slots[inputs[i]]!, p.Inputs[i], run), p.Inputs[i].Dims);
                     slots[output] = new Slot { Host = kernel(args, run.State).Data, HostOwned = true };
                 };
             }
@@ -418,7 +418,7 @@ internal sealed class DevicePlanRunner : IDisposable
             flag.Download(code);
             if (code[0] != 0)
             {
-                var at = new HostTensor(OnHost(slots[inputs[1]]!, index), index.Dims).AsType(DType.Int64).ToArray<long>()[0];
+                var at = new HostTensor(OnHost(slots[inputs[1]]!, index, run), index.Dims).AsType(DType.Int64).ToArray<long>()[0];
                 throw new InvalidArgumentException($"{u.OriginName}: TensorArray index {at} is out of range; the array has size {rows}.");
             }
         };
@@ -459,12 +459,13 @@ internal sealed class DevicePlanRunner : IDisposable
                 var slot = slots[v] = new Slot { Device = buffers[k] };
                 if (o is AssignVariablePrim assign)
                 {
-                    // The host copy stays authoritative (checkpoints, GetVariableValue, the cpu kernels of loops).
+                    // The new value stays on the device; its host array is brought up to date only when read
+                    // (GetVariableValue, checkpoints, a host kernel), not every step.
                     var host = run.State.VariableTarget(assign.Variable, o.DType, o.Dims);
-                    buffers[k].Download(host);
-                    slot.Host = host;
                     run.State.CommitVariable(assign.Variable, new HostTensor(host, o.Dims));
-                    run.State.Session.SetDeviceCopy(host, buffers[k]);
+                    run.State.Session.SetDeviceValue(host, buffers[k]);
+                    slot.Variable = assign.Variable;
+                    slot.Host = host;
                 }
             }
         };

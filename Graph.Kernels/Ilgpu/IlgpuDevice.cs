@@ -68,6 +68,8 @@ internal sealed class IlgpuDevice
             }
             catch (Exception e) when (e is not GraphException)
             {
+                // Variable values that live only on the device are copied back while the context still works.
+                BeforeReset?.Invoke();
                 _accelerator.Dispose();
                 _context.Dispose();
                 _kernels.Clear();
@@ -130,6 +132,9 @@ internal sealed class IlgpuDevice
 
     /// <summary>Counts a copy to (<paramref name="toDevice"/>) or from the device.</summary>
     public void NoteCopy(long bytes, bool toDevice) => Interlocked.Add(ref toDevice ? ref _uploaded : ref _downloaded, bytes);
+
+    /// <summary>Raised before the context is recreated: sessions copy device-only values back to the host.</summary>
+    public event Action? BeforeReset;
 
     /// <summary>Number of kernels compiled and cached on this device.</summary>
     public int CachedKernels
