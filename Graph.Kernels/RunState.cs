@@ -190,6 +190,9 @@ internal sealed class RunContext(PlanOptions options)
     /// <summary>Per forward loop op: a stack of executions, each the values recorded per iteration for its gradient.</summary>
     public Dictionary<Operation, Stack<LoopRecord>> LoopRecords { get; } = new();
 
+    /// <summary>Error flags of this run's device kernels, checked when the run ends (null on cpu).</summary>
+    public Ilgpu.DeviceErrorLog? DeviceErrors { get; init; }
+
     /// <summary>Bytes of recorded loop values held in device memory right now, and the most held at once.</summary>
     public long RecordedDeviceBytes { get; set; }
 

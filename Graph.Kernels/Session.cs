@@ -114,11 +114,13 @@ public sealed class Session : IDisposable
                 $"OOM when running {(at is null ? "the plan" : $"{at.Type} '{at.Name}'")}: the run needs {peak} bytes ({plan.PeakBytes} for values, " +
                 $"{_state.VariableBytes} for variables) but the device memory limit is {limit} bytes.");
         }
-        var context = new RunContext(new PlanOptions(Options.Fusion, Options.Device)) { Profile = Profile, ExtraLimit = Options.MemoryLimitBytes - peak };
+        using var errors = Ilgpu.IlgpuDevices.IsIlgpu(Options.Device) ? new Ilgpu.DeviceErrorLog(Ilgpu.IlgpuDevice.Get(Options.Device)) : null;
+        var context = new RunContext(new PlanOptions(Options.Fusion, Options.Device)) { Profile = Profile, ExtraLimit = Options.MemoryLimitBytes - peak, DeviceErrors = errors };
         HostTensor[] results;
         try
         {
             results = plan.Execute(new RunState(_state, fed, context));
+            errors?.ThrowIfAny();
         }
         finally
         {

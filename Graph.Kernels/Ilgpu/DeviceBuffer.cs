@@ -34,9 +34,15 @@ internal abstract class DeviceBuffer : IDisposable
     public abstract void Upload(Array host);
 
     /// <summary>Copies the buffer into <paramref name="host"/>.</summary>
-    public abstract void Download(Array host);
+    public void Download(Array host) => Download(host, Length);
+
+    /// <summary>Copies the first <paramref name="count"/> elements into <paramref name="host"/> (of that length).</summary>
+    public abstract void Download(Array host, long count);
 
     public abstract void Dispose();
+
+    /// <summary>The boxed <c>ArrayView&lt;T&gt;</c> of elements [<paramref name="offset"/>, <paramref name="offset"/> + <paramref name="length"/>).</summary>
+    public abstract object SubView(long offset, long length);
 
     /// <summary>Copies <paramref name="source"/> (same dtype and length) into this buffer on the device.</summary>
     public abstract void CopyFrom(DeviceBuffer source);
@@ -112,6 +118,8 @@ internal abstract class DeviceBuffer : IDisposable
 
         public override object View => _disposed ? throw new ObjectDisposedException($"device buffer of {Length} {DType.Name()}") : _view;
 
+        public override object SubView(long offset, long length) => ((ArrayView<T>)View).SubView(offset, length);
+
         public override void Upload(Array host)
         {
             if (Length == 0) return;
@@ -119,11 +127,13 @@ internal abstract class DeviceBuffer : IDisposable
             Device.NoteCopy(Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>(), toDevice: true);
         }
 
-        public override void Download(Array host)
+        public override void Download(Array host, long count)
         {
-            if (Length == 0) return;
-            _buffer.View.SubView(0, Length).CopyToCPU(Device.Accelerator.DefaultStream, Span(host));
-            Device.NoteCopy(Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>(), toDevice: false);
+            if (count == 0) return;
+            if (host.Length != count || count > Length) throw new InvalidOperationException($"Device copy of {count} elements into {host.Length} from a buffer of {Length}.");
+            var span = host is bool[] b ? MemoryMarshal.Cast<bool, T>(b.AsSpan()) : ((T[])host).AsSpan();
+            _buffer.View.SubView(0, count).CopyToCPU(Device.Accelerator.DefaultStream, span);
+            Device.NoteCopy(count * System.Runtime.CompilerServices.Unsafe.SizeOf<T>(), toDevice: false);
         }
 
         private Span<T> Span(Array host)

@@ -209,7 +209,7 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
                             sums[k] = DeviceBuffer.Allocate(device, updates.DType, Shape.Product(target));
                             sums[k]!.Zero();
                         }
-                        DeviceOps.ScatterAddInto(device, updates, indices, sums[k]!, target, axis, fetchDims[position + 1], prim);
+                        DeviceOps.ScatterAddInto(device, updates, indices, sums[k]!, target, axis, fetchDims[position + 1], prim, context);
                         dead.Add(updates);
                         dead.Add(indices);
                         position += 2;
@@ -352,7 +352,7 @@ internal static class DeviceOps
     }
 
     /// <summary>Adds the slices <paramref name="updates"/> into <paramref name="y"/> (dims <paramref name="dims"/>) at <paramref name="indices"/> along <paramref name="axis"/>.</summary>
-    public static void ScatterAddInto(IlgpuDevice device, DeviceBuffer updates, DeviceBuffer indices, DeviceBuffer y, int[] dims, int axis, int[] indexDims, Prim origin)
+    public static void ScatterAddInto(IlgpuDevice device, DeviceBuffer updates, DeviceBuffer indices, DeviceBuffer y, int[] dims, int axis, int[] indexDims, Prim origin, RunContext context)
     {
         var shape = new SliceShape
         {
@@ -364,10 +364,7 @@ internal static class DeviceOps
         var types = new[] { DeviceBuffer.ElementType(updates.DType), ArithOf(updates.DType), DeviceBuffer.ElementType(indices.DType), ArithOf(indices.DType) };
         var kernel = device.Load($"ScatterAddInto<{string.Join(",", types.Select(t => t.Name))}>",
             () => typeof(DeviceKernels).GetMethod(nameof(DeviceKernels.ScatterAddInto))!.MakeGenericMethod(types), origin);
-        using var flag = DeviceBuffer.FromHost(device, DType.Int32, new int[1]);
-        kernel.Launch(device.Accelerator.DefaultStream, (int)shape.Threads, updates.View, indices.View, y.View, flag.View, shape);
-        var code = new int[1];
-        flag.Download(code);
-        if (code[0] != 0) throw new InvalidArgumentException($"{origin.OriginName}: an index of a sparse gradient is outside [0, {dims[axis]}).");
+        var flag = context.DeviceErrors!.Flag(origin, $"{origin.OriginName}: an index of a sparse gradient is outside [0, {dims[axis]}).");
+        kernel.Launch(device.Accelerator.DefaultStream, (int)shape.Threads, updates.View, indices.View, y.View, flag, shape);
     }
 }

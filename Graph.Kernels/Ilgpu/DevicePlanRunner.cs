@@ -252,26 +252,8 @@ internal sealed class DevicePlanRunner : IDisposable
 
     private int Threads(long work) => _device.ThreadsFor(work);
 
-    /// <summary>An error flag set to zero; <see cref="CheckError"/> reads it after the launch.</summary>
-    private DeviceBuffer ErrorFlag(Run run)
-    {
-        var flag = DeviceBuffer.FromHost(_device, DType.Int32, new int[1]);
-        run.Temporaries.Add(flag);
-        return flag;
-    }
-
-    private static void CheckError(DeviceBuffer flag, Prim p)
-    {
-        var code = new int[1];
-        flag.Download(code);
-        if (code[0] != 0)
-            throw new InvalidArgumentException(code[0] switch
-            {
-                DeviceMath.DivisionByZero => $"{p.OriginName}: integer division by zero.",
-                DeviceMath.NegativeIntegerPower => $"{p.OriginName}: integers to negative integer powers are not allowed.",
-                _ => $"{p.OriginName}: an index is outside its axis of {Shape.Format(p.Inputs[0].Dims)}.",
-            });
-    }
+    /// <summary>A zeroed error flag for one launch, checked when the Session.Run ends.</summary>
+    private static object ErrorFlag(Run run, Prim origin, string? detail = null) => run.State.Context.DeviceErrors!.Flag(origin, detail);
 
     private Action<Slot?[], Run> CompileMatMul(MatMulPrim m)
     {
@@ -353,13 +335,11 @@ internal sealed class DevicePlanRunner : IDisposable
             {
                 // Zeros, then each index's slice added in order: cost of the updates, not of the whole result per index.
                 y.Zero();
-                DeviceOps.ScatterAddInto(_device, source, at, y, p.Dims, axis, indices.Dims, p);
+                DeviceOps.ScatterAddInto(_device, source, at, y, p.Dims, axis, indices.Dims, p, run.State.Context);
                 return;
             }
-            var flag = ErrorFlag(run);
             var kernel = Hand(nameof(DeviceKernels.Gather), p, element, indices.DType.ClrType(), DeviceOps.ArithOf(indices.DType));
-            Launch(kernel, work, source.View, at.View, y.View, flag.View, shape);
-            CheckError(flag, p);
+            Launch(kernel, work, source.View, at.View, y.View, ErrorFlag(run, p), shape);
         };
     }
 
@@ -411,16 +391,9 @@ internal sealed class DevicePlanRunner : IDisposable
             }
             slots[output] = new Slot { Device = target, Feed = inPlace ? ((FeedPrim)u.Inputs[0]).Tensor : null };
             if (value.Size == 0) return;
-            var flag = ErrorFlag(run);
             var kernel = Hand(nameof(DeviceKernels.UpdateRow), u, element, index.DType.ClrType(), DeviceOps.ArithOf(index.DType));
-            Launch(kernel, value.Size, OnDevice(slots[inputs[2]]!, value, run).View, OnDevice(slots[inputs[1]]!, index, run).View, target.View, flag.View, shape);
-            var code = new int[1];
-            flag.Download(code);
-            if (code[0] != 0)
-            {
-                var at = new HostTensor(OnHost(slots[inputs[1]]!, index, run), index.Dims).AsType(DType.Int64).ToArray<long>()[0];
-                throw new InvalidArgumentException($"{u.OriginName}: TensorArray index {at} is out of range; the array has size {rows}.");
-            }
+            var flag = ErrorFlag(run, u, $"{u.OriginName}: a TensorArray index is out of range; the array has size {rows}.");
+            Launch(kernel, value.Size, OnDevice(slots[inputs[2]]!, value, run).View, OnDevice(slots[inputs[1]]!, index, run).View, target.View, flag, shape);
         };
     }
 
@@ -444,14 +417,12 @@ internal sealed class DevicePlanRunner : IDisposable
                 buffers[k] = Output(outputs[k].Prim, run);
                 args.Add(buffers[k].View);
             }
-            var flag = emitter.NeedsErrorFlag ? ErrorFlag(run) : null;
-            if (flag != null) args.Add(flag.View);
+            if (emitter.NeedsErrorFlag) args.Add(ErrorFlag(run, origin));
             args.Add(threads);
             if (work > 0)
             {
                 var kernel = _device.Load(emitter.Key, emitter.Emit, origin);
                 Launch(kernel, work, args.ToArray());
-                if (flag != null) CheckError(flag, origin);
             }
             for (var k = 0; k < outputs.Length; k++)
             {
