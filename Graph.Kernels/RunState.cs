@@ -106,11 +106,15 @@ internal sealed class SessionState
     /// </summary>
     private HashSet<Array> HostStale { get; } = new(ReferenceEqualityComparer.Instance);
 
+    private readonly HashSet<Ilgpu.IlgpuDevice> _resetWatched = new();
+
     /// <summary>Makes <paramref name="buffer"/>, just written by a device kernel, the value of <paramref name="host"/> (which is now stale).</summary>
     public void SetDeviceValue(Array host, Ilgpu.DeviceBuffer buffer)
     {
         SetDeviceCopy(host, buffer);
-        if (HostStale.Add(host) && HostStale.Count == 1) buffer.Device.BeforeReset += SyncAllToHost;
+        HostStale.Add(host);
+        // A context reset loses device memory: the session copies its device-only values back first.
+        if (_resetWatched.Add(buffer.Device)) buffer.Device.BeforeReset += SyncAllToHost;
     }
 
     /// <summary>Brings <paramref name="host"/> up to date from its device copy if a device kernel wrote it last.</summary>
@@ -160,11 +164,9 @@ internal sealed class SessionState
     /// <summary>Frees every device copy.</summary>
     public void DisposeDeviceCopies()
     {
-        foreach (var b in DeviceCopies.Values)
-        {
-            b.Device.BeforeReset -= SyncAllToHost;
-            b.Dispose();
-        }
+        foreach (var device in _resetWatched) device.BeforeReset -= SyncAllToHost;
+        _resetWatched.Clear();
+        foreach (var b in DeviceCopies.Values) b.Dispose();
         DeviceCopies.Clear();
         HostStale.Clear();
         DisposeRetired();
