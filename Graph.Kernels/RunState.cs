@@ -64,8 +64,13 @@ internal sealed class RunState(SessionState session, IReadOnlyDictionary<Tensor,
     /// <summary>Makes <paramref name="value"/> the variable's value; the previous array becomes its spare.</summary>
     public void CommitVariable(Operation variable, HostTensor value)
     {
-        // The spare being replaced leaves the session: so does its device copy.
-        if (session.Spares.TryGetValue(variable, out var dropped) && !ReferenceEquals(dropped, value.Data)) session.ForgetDeviceCopy(dropped);
+        // The spare being replaced leaves the session: so does its device copy. Values read earlier in this run may still
+        // be that array, so a value that lived only on the device comes back to it first.
+        if (session.Spares.TryGetValue(variable, out var dropped) && !ReferenceEquals(dropped, value.Data))
+        {
+            if (_readThisRun.Contains(dropped)) session.EnsureHost(dropped);
+            session.ForgetDeviceCopy(dropped);
+        }
         if (session.Variables.TryGetValue(variable, out var old) && !ReferenceEquals(old.Data, value.Data)) session.Spares[variable] = old.Data;
         session.Variables[variable] = value;
     }
@@ -88,7 +93,7 @@ internal sealed class RunState(SessionState session, IReadOnlyDictionary<Tensor,
 }
 
 /// <summary>State a Session keeps across runs: variable values and random stream positions.</summary>
-internal sealed class SessionState
+internal sealed class SessionState : Ilgpu.IDeviceResetListener
 {
     public Dictionary<Operation, HostTensor> Variables { get; } = new();
     public Dictionary<Operation, Array> Spares { get; } = new();
@@ -114,7 +119,7 @@ internal sealed class SessionState
         SetDeviceCopy(host, buffer);
         HostStale.Add(host);
         // A context reset loses device memory: the session copies its device-only values back first.
-        if (_resetWatched.Add(buffer.Device)) buffer.Device.BeforeReset += SyncAllToHost;
+        if (_resetWatched.Add(buffer.Device)) buffer.Device.WatchReset(this);
     }
 
     /// <summary>Brings <paramref name="host"/> up to date from its device copy if a device kernel wrote it last.</summary>
@@ -123,6 +128,9 @@ internal sealed class SessionState
         if (HostStale.Remove(host) && DeviceCopies.TryGetValue(host, out var copy)) copy.Download(host);
         return host;
     }
+
+    /// <inheritdoc/>
+    public void BeforeDeviceReset() => SyncAllToHost();
 
     /// <summary>Copies every stale variable value back to the host (before a device context is reset, or on request).</summary>
     public void SyncAllToHost()
@@ -164,7 +172,7 @@ internal sealed class SessionState
     /// <summary>Frees every device copy.</summary>
     public void DisposeDeviceCopies()
     {
-        foreach (var device in _resetWatched) device.BeforeReset -= SyncAllToHost;
+        foreach (var device in _resetWatched) device.UnwatchReset(this);
         _resetWatched.Clear();
         foreach (var b in DeviceCopies.Values) b.Dispose();
         DeviceCopies.Clear();

@@ -122,6 +122,12 @@ public sealed class Session : IDisposable
             results = plan.Execute(new RunState(_state, fed, context));
             errors?.ThrowIfAny();
         }
+        catch (Exception) when (errors is { Pending: true })
+        {
+            // A device kernel that failed earlier is the cause of whatever failed after it.
+            errors.ThrowIfAny();
+            throw;
+        }
         finally
         {
             _state.DisposeRetired();

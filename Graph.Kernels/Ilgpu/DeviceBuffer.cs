@@ -67,7 +67,8 @@ internal abstract class DeviceBuffer : IDisposable
     /// <summary>A new device buffer filled from <paramref name="host"/> asynchronously on <paramref name="stream"/>.</summary>
     public static DeviceBuffer FromHostAsync(PinnedHostCopy host, AcceleratorStream stream)
     {
-        var buffer = Allocate(host.Device, host.DType, host.Length);
+        // Written on another stream: never a buffer the default stream's queued kernels may still read.
+        var buffer = Allocate(host.Device, host.DType, host.Length, defaultStream: false);
         buffer.CopyFromHostAsync(host, stream);
         return buffer;
     }
@@ -83,14 +84,14 @@ internal abstract class DeviceBuffer : IDisposable
     /// <summary>The device element type of <paramref name="dtype"/>.</summary>
     public static Type ElementType(DType dtype) => dtype == DType.Bool ? typeof(byte) : dtype.ClrType();
 
-    /// <summary>A new uninitialised buffer.</summary>
-    public static DeviceBuffer Allocate(IlgpuDevice device, DType dtype, long length) => dtype switch
+    /// <summary>A new uninitialised buffer (<paramref name="defaultStream"/>: used by work on the default stream only).</summary>
+    public static DeviceBuffer Allocate(IlgpuDevice device, DType dtype, long length, bool defaultStream = true) => dtype switch
     {
-        DType.Float32 => new Typed<float>(device, dtype, length),
-        DType.Float64 => new Typed<double>(device, dtype, length),
-        DType.Int32 => new Typed<int>(device, dtype, length),
-        DType.Int64 => new Typed<long>(device, dtype, length),
-        DType.Bool => new Typed<byte>(device, dtype, length),
+        DType.Float32 => new Typed<float>(device, dtype, length, defaultStream),
+        DType.Float64 => new Typed<double>(device, dtype, length, defaultStream),
+        DType.Int32 => new Typed<int>(device, dtype, length, defaultStream),
+        DType.Int64 => new Typed<long>(device, dtype, length, defaultStream),
+        DType.Bool => new Typed<byte>(device, dtype, length, defaultStream),
         _ => throw new InvalidArgumentException($"The {device.Name} device has no buffers of dtype {dtype.Name()}."),
     };
 
@@ -108,11 +109,11 @@ internal abstract class DeviceBuffer : IDisposable
         private readonly object _view;
         private bool _disposed;
 
-        public Typed(IlgpuDevice device, DType dtype, long length) : base(device, dtype, length)
+        public Typed(IlgpuDevice device, DType dtype, long length, bool defaultStream) : base(device, dtype, length)
         {
             // A zero-length view cannot be launched on every backend; keep one element. Freed buffers of the same size
             // are reused: allocating and freeing per kernel output would synchronise a GPU every time.
-            if (!device.TryTakeFreed(Math.Max(1, length), out _buffer)) _buffer = device.Accelerator.Allocate1D<T>(Math.Max(1, length));
+            if (!device.TryTakeFreed(Math.Max(1, length), out _buffer, defaultStream: defaultStream)) _buffer = device.Accelerator.Allocate1D<T>(Math.Max(1, length));
             _view = _buffer.AsContiguous();
         }
 
@@ -125,6 +126,7 @@ internal abstract class DeviceBuffer : IDisposable
             if (Length == 0) return;
             _buffer.View.SubView(0, Length).CopyFromCPU(Device.Accelerator.DefaultStream, Span(host));
             Device.NoteCopy(Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>(), toDevice: true);
+            Device.DefaultStreamSynchronized();
         }
 
         public override void Download(Array host, long count)
@@ -134,6 +136,7 @@ internal abstract class DeviceBuffer : IDisposable
             var span = host is bool[] b ? MemoryMarshal.Cast<bool, T>(b.AsSpan()) : ((T[])host).AsSpan();
             _buffer.View.SubView(0, count).CopyToCPU(Device.Accelerator.DefaultStream, span);
             Device.NoteCopy(count * System.Runtime.CompilerServices.Unsafe.SizeOf<T>(), toDevice: false);
+            Device.DefaultStreamSynchronized();
         }
 
         private Span<T> Span(Array host)
@@ -181,6 +184,9 @@ internal abstract class DeviceBuffer : IDisposable
 internal abstract class PinnedHostCopy(IlgpuDevice device, DType dtype, long length) : IDisposable
 {
     public IlgpuDevice Device { get; } = device;
+
+    /// <summary>The device context this copy's registration belongs to.</summary>
+    public int Generation { get; } = device.Generation;
     public DType DType { get; } = dtype;
     public long Length { get; } = length;
 
@@ -212,6 +218,8 @@ internal abstract class PinnedHostCopy(IlgpuDevice device, DType dtype, long len
         {
             if (_disposed) return;
             _disposed = true;
+            // A registration from before a context reset went with that context.
+            if (Generation != Device.Generation) return;
             if (!Device.Free((_array, Scope), Math.Max(1, Length), Bytes, pinned: true)) Scope.Dispose();
         }
     }

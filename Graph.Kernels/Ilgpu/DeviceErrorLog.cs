@@ -4,33 +4,49 @@ namespace Graph.Kernels.Ilgpu;
 
 /// <summary>
 /// Error flags of the device kernels that can fail (integer division by zero, an index outside its axis) for one
-/// Session.Run: each launch gets its own zeroed int in a device slab, nothing is read back while the run goes on (a
-/// read would stall the GPU after every gather and TensorArray write), and the run checks every flag once at its end,
-/// failing with the first error's op. A failed kernel writes nothing out of bounds.
+/// Session.Run: one zeroed int per kernel site (reused by every launch of that site, in loops too), written on the
+/// device and read back only where the run waits on the device anyway or must not go on with a failure behind it —
+/// before a variable update is committed, before a host kernel, at each loop condition — and when the run ends. The
+/// run then fails naming the first failed op, as the cpu device would have. A failed kernel writes nothing out of
+/// bounds.
 /// </summary>
 internal sealed class DeviceErrorLog(IlgpuDevice device) : IDisposable
 {
-    private const int SlabSize = 1024;
+    private const int SlabSize = 256;
     private readonly List<DeviceBuffer> _slabs = new();
     private readonly List<(Prim Origin, string? Detail)> _sites = new();
+    private readonly Dictionary<object, int> _siteOf = new();
 
-    /// <summary>A zeroed flag for one launch of a kernel computing <paramref name="origin"/> (a boxed <c>ArrayView&lt;int&gt;</c> of one element).</summary>
-    public object Flag(Prim origin, string? detail = null)
+    /// <summary>Whether a kernel with a flag was launched since the flags were last read.</summary>
+    public bool Pending { get; private set; }
+
+    /// <summary>
+    /// The zeroed flag (a boxed <c>ArrayView&lt;int&gt;</c> of one element) for kernel site <paramref name="site"/> computing
+    /// <paramref name="origin"/>; <paramref name="detail"/> is the message if it fires (default: an index error).
+    /// </summary>
+    public object Flag(object site, Prim origin, Func<string>? detail = null)
     {
-        var index = _sites.Count;
-        if (index % SlabSize == 0)
+        Pending = true;
+        if (!_siteOf.TryGetValue(site, out var index))
         {
-            var slab = DeviceBuffer.Allocate(device, DType.Int32, SlabSize);
-            slab.Zero();
-            _slabs.Add(slab);
+            index = _sites.Count;
+            if (index % SlabSize == 0)
+            {
+                var slab = DeviceBuffer.Allocate(device, DType.Int32, SlabSize);
+                slab.Zero();
+                _slabs.Add(slab);
+            }
+            _sites.Add((origin, detail?.Invoke()));
+            _siteOf[site] = index;
         }
-        _sites.Add((origin, detail));
-        return _slabs[^1].SubView(index % SlabSize, 1);
+        return _slabs[index / SlabSize].SubView(index % SlabSize, 1);
     }
 
-    /// <summary>Reads every flag and throws for the first kernel that failed.</summary>
+    /// <summary>Reads the flags if any kernel with one ran since the last read, and throws for the first that fired.</summary>
     public void ThrowIfAny()
     {
+        if (!Pending) return;
+        Pending = false;
         for (var s = 0; s < _slabs.Count; s++)
         {
             var codes = new int[Math.Min(SlabSize, _sites.Count - s * SlabSize)];
@@ -54,5 +70,6 @@ internal sealed class DeviceErrorLog(IlgpuDevice device) : IDisposable
         foreach (var slab in _slabs) slab.Dispose();
         _slabs.Clear();
         _sites.Clear();
+        _siteOf.Clear();
     }
 }

@@ -69,8 +69,11 @@ internal sealed class DeviceLoopRunner(IlgpuDevice device, LoopPrim loop) : IDis
             while (true)
             {
                 var step = new RunState(state.Session, NoHostFeeds, context, donatable) { DeviceFeeds = feeds };
-                // Reading the condition waits for the previous body's kernels: its saved values are complete.
-                if (!_cond.Execute(step)[0].Item<bool>()) break;
+                // Reading the condition waits for the previous body's kernels: its saved values are complete, and a
+                // failed kernel stops the loop here rather than letting it run on garbage.
+                var go = _cond.Execute(step)[0].Item<bool>();
+                context.DeviceErrors?.ThrowIfAny();
+                if (!go) break;
                 if (copies != null) record!.SwappedIterations.AddRange(copies.StartPending());
                 var results = _body.ExecuteOnDevice(step);
                 previous = live.Select(i => vars[i]!).ToList();
@@ -209,7 +212,7 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
                             sums[k] = DeviceBuffer.Allocate(device, updates.DType, Shape.Product(target));
                             sums[k]!.Zero();
                         }
-                        DeviceOps.ScatterAddInto(device, updates, indices, sums[k]!, target, axis, fetchDims[position + 1], prim, context);
+                        DeviceOps.ScatterAddInto(device, updates, indices, sums[k]!, target, axis, fetchDims[position + 1], prim, (prim, k), context);
                         dead.Add(updates);
                         dead.Add(indices);
                         position += 2;
@@ -287,6 +290,7 @@ internal sealed class SwapStream(IlgpuDevice device) : IDisposable
     {
         // The kernels that computed the pending values ran on the default stream, which the copy stream does not follow.
         device.Accelerator.DefaultStream.Synchronize();
+        device.DefaultStreamSynchronized();
         var done = Complete();
         foreach (var (free, saved) in _pending) _inFlight.Add((free, saved.Select(b => b.CopyToHostAsync(_stream)).ToArray()));
         _pending.Clear();
@@ -352,7 +356,8 @@ internal static class DeviceOps
     }
 
     /// <summary>Adds the slices <paramref name="updates"/> into <paramref name="y"/> (dims <paramref name="dims"/>) at <paramref name="indices"/> along <paramref name="axis"/>.</summary>
-    public static void ScatterAddInto(IlgpuDevice device, DeviceBuffer updates, DeviceBuffer indices, DeviceBuffer y, int[] dims, int axis, int[] indexDims, Prim origin, RunContext context)
+    public static void ScatterAddInto(IlgpuDevice device, DeviceBuffer updates, DeviceBuffer indices, DeviceBuffer y, int[] dims, int axis, int[] indexDims, Prim origin,
+        object site, RunContext context)
     {
         var shape = new SliceShape
         {
@@ -364,7 +369,7 @@ internal static class DeviceOps
         var types = new[] { DeviceBuffer.ElementType(updates.DType), ArithOf(updates.DType), DeviceBuffer.ElementType(indices.DType), ArithOf(indices.DType) };
         var kernel = device.Load($"ScatterAddInto<{string.Join(",", types.Select(t => t.Name))}>",
             () => typeof(DeviceKernels).GetMethod(nameof(DeviceKernels.ScatterAddInto))!.MakeGenericMethod(types), origin);
-        var flag = context.DeviceErrors!.Flag(origin, $"{origin.OriginName}: an index of a sparse gradient is outside [0, {dims[axis]}).");
+        var flag = context.DeviceErrors!.Flag(site, origin, () => $"{origin.OriginName}: an index of a sparse gradient is outside [0, {dims[axis]}).");
         kernel.Launch(device.Accelerator.DefaultStream, (int)shape.Threads, updates.View, indices.View, y.View, flag, shape);
     }
 }

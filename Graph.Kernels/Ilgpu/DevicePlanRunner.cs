@@ -157,8 +157,8 @@ internal sealed class DevicePlanRunner : IDisposable
             return pooled;
         }
         var fresh = DeviceBuffer.Allocate(_device, o.DType, o.Size);
-        // A variable's new value becomes the session's device copy; everything else dies with the run.
-        if (kind != StorageKind.Variable) run.Temporaries.Add(fresh);
+        // Dies with the run, unless it becomes a variable's value (committed) or a result (claimed).
+        run.Temporaries.Add(fresh);
         return fresh;
     }
 
@@ -200,7 +200,9 @@ internal sealed class DevicePlanRunner : IDisposable
                 return (slots, run) =>
                 {
                     var input = slots[inputs[0]]!;
-                    CpuMovement.CheckIndices(check, new HostTensor(OnHost(input, check.Inputs[0], run), check.Inputs[0].Dims));
+                    var indices = OnHost(input, check.Inputs[0], run);
+                    CheckDeviceErrors(run);
+                    CpuMovement.CheckIndices(check, new HostTensor(indices, check.Inputs[0].Dims));
                     slots[output] = input;
                 };
             case LoopPrim or LoopGradPrim:
@@ -237,6 +239,7 @@ internal sealed class DevicePlanRunner : IDisposable
                 {
                     var args = new HostTensor[inputs.Length];
                     for (var i = 0; i < args.Length; i++) args[i] = new HostTensor(OnHost(slots[inputs[i]]!, p.Inputs[i], run), p.Inputs[i].Dims);
+                    CheckDeviceErrors(run);
                     slots[output] = new Slot { Host = kernel(args, run.State).Data, HostOwned = true };
                 };
             }
@@ -252,8 +255,11 @@ internal sealed class DevicePlanRunner : IDisposable
 
     private int Threads(long work) => _device.ThreadsFor(work);
 
-    /// <summary>A zeroed error flag for one launch, checked when the Session.Run ends.</summary>
-    private static object ErrorFlag(Run run, Prim origin, string? detail = null) => run.State.Context.DeviceErrors!.Flag(origin, detail);
+    /// <summary>The error flag of the kernel computing <paramref name="origin"/> (see <see cref="DeviceErrorLog"/>).</summary>
+    private static object ErrorFlag(Run run, Prim origin, Func<string>? detail = null) => run.State.Context.DeviceErrors!.Flag(origin, origin, detail);
+
+    /// <summary>Fails now if a device kernel of this run failed (before effects that must not follow a failure).</summary>
+    private static void CheckDeviceErrors(Run run) => run.State.Context.DeviceErrors?.ThrowIfAny();
 
     private Action<Slot?[], Run> CompileMatMul(MatMulPrim m)
     {
@@ -335,7 +341,7 @@ internal sealed class DevicePlanRunner : IDisposable
             {
                 // Zeros, then each index's slice added in order: cost of the updates, not of the whole result per index.
                 y.Zero();
-                DeviceOps.ScatterAddInto(_device, source, at, y, p.Dims, axis, indices.Dims, p, run.State.Context);
+                DeviceOps.ScatterAddInto(_device, source, at, y, p.Dims, axis, indices.Dims, p, p, run.State.Context);
                 return;
             }
             var kernel = Hand(nameof(DeviceKernels.Gather), p, element, indices.DType.ClrType(), DeviceOps.ArithOf(indices.DType));
@@ -392,7 +398,7 @@ internal sealed class DevicePlanRunner : IDisposable
             slots[output] = new Slot { Device = target, Feed = inPlace ? ((FeedPrim)u.Inputs[0]).Tensor : null };
             if (value.Size == 0) return;
             var kernel = Hand(nameof(DeviceKernels.UpdateRow), u, element, index.DType.ClrType(), DeviceOps.ArithOf(index.DType));
-            var flag = ErrorFlag(run, u, $"{u.OriginName}: a TensorArray index is out of range; the array has size {rows}.");
+            var flag = ErrorFlag(run, u, () => $"{u.OriginName}: a TensorArray index is out of range; the array has size {rows}.");
             Launch(kernel, value.Size, OnDevice(slots[inputs[2]]!, value, run).View, OnDevice(slots[inputs[1]]!, index, run).View, target.View, flag, shape);
         };
     }
@@ -406,6 +412,7 @@ internal sealed class DevicePlanRunner : IDisposable
         var work = emitter.Work;
         var threads = (long)Threads(work);
         var origin = g.Members.First(m => m != g.Head);
+        var commitsVariables = outputs.Any(o => o.Prim is AssignVariablePrim);
         return (slots, run) =>
         {
             head?.Invoke(slots, run);
@@ -424,6 +431,8 @@ internal sealed class DevicePlanRunner : IDisposable
                 var kernel = _device.Load(emitter.Key, emitter.Emit, origin);
                 Launch(kernel, work, args.ToArray());
             }
+            // A variable update is not committed behind a failed kernel (the cpu device would have stopped before it).
+            if (commitsVariables) CheckDeviceErrors(run);
             for (var k = 0; k < outputs.Length; k++)
             {
                 var (o, v) = outputs[k];
@@ -434,6 +443,7 @@ internal sealed class DevicePlanRunner : IDisposable
                     // (GetVariableValue, checkpoints, a host kernel), not every step.
                     var host = run.State.VariableTarget(assign.Variable, o.DType, o.Dims);
                     run.State.CommitVariable(assign.Variable, new HostTensor(host, o.Dims));
+                    run.Temporaries.Remove(buffers[k]);
                     run.State.Session.SetDeviceValue(host, buffers[k]);
                     slot.Variable = assign.Variable;
                     slot.Host = host;

@@ -69,13 +69,14 @@ internal sealed class IlgpuDevice
             catch (Exception e) when (e is not GraphException)
             {
                 // Variable values that live only on the device are copied back while the context still works.
-                BeforeReset?.Invoke();
+                NotifyReset();
                 _accelerator.Dispose();
                 _context.Dispose();
                 _kernels.Clear();
                 lock (_freed)
                 {
                     _freed.Clear();
+                    _freedSinceSync.Clear();
                     _freedBytes = 0;
                 }
                 Open();
@@ -92,19 +93,27 @@ internal sealed class IlgpuDevice
     private long _uploaded, _downloaded;
 
     // Freed device buffers and pinned host copies, by (type, length), for reuse: a caching allocator, since freeing
-    // device memory synchronises a GPU and registering host memory is slow.
+    // device memory synchronises a GPU and registering host memory is slow. A buffer freed after the default stream was
+    // last waited on may still be read by kernels queued there: only work on that same stream (which runs in order)
+    // may reuse it; it becomes free for any stream once the default stream has been waited on.
     private readonly Dictionary<(Type, long, bool), Stack<(object Item, long Bytes)>> _freed = new();
+    private readonly Dictionary<(Type, long, bool), Stack<(object Item, long Bytes)>> _freedSinceSync = new();
     private long _freedBytes;
     private const long MaxFreedBytes = 512L << 20;
 
-    /// <summary>Takes a freed buffer of <typeparamref name="T"/> and <paramref name="length"/> elements to reuse, if there is one.</summary>
-    public bool TryTakeFreed<T>(long length, out T item, bool pinned = false)
+    /// <summary>
+    /// Takes a freed buffer of <typeparamref name="T"/> and <paramref name="length"/> elements to reuse, if there is one.
+    /// <paramref name="defaultStream"/>: whether the taker uses it on the default stream only.
+    /// </summary>
+    public bool TryTakeFreed<T>(long length, out T item, bool pinned = false, bool defaultStream = true)
     {
         lock (_freed)
         {
             item = default!;
-            if (!_freed.TryGetValue((typeof(T), length, pinned), out var stack) || stack.Count == 0) return false;
-            var (freed, bytes) = stack.Pop();
+            var key = (typeof(T), length, pinned);
+            if (!(defaultStream && _freedSinceSync.TryGetValue(key, out var stack) && stack.Count > 0) &&
+                !(_freed.TryGetValue(key, out stack) && stack.Count > 0)) return false;
+            var (freed, bytes) = stack!.Pop();
             _freedBytes -= bytes;
             item = (T)freed;
             return true;
@@ -117,10 +126,25 @@ internal sealed class IlgpuDevice
         lock (_freed)
         {
             if (_freedBytes + bytes > MaxFreedBytes) return false;
-            if (!_freed.TryGetValue((typeof(T), length, pinned), out var stack)) _freed[(typeof(T), length, pinned)] = stack = new();
+            var key = (typeof(T), length, pinned);
+            if (!_freedSinceSync.TryGetValue(key, out var stack)) _freedSinceSync[key] = stack = new();
             stack.Push((item, bytes));
             _freedBytes += bytes;
             return true;
+        }
+    }
+
+    /// <summary>Called after the default stream has been waited on: everything freed before is now free for any stream.</summary>
+    public void DefaultStreamSynchronized()
+    {
+        lock (_freed)
+        {
+            foreach (var (key, recent) in _freedSinceSync)
+            {
+                if (recent.Count == 0) continue;
+                if (!_freed.TryGetValue(key, out var stack)) _freed[key] = stack = new();
+                while (recent.Count > 0) stack.Push(recent.Pop());
+            }
         }
     }
 
@@ -133,8 +157,32 @@ internal sealed class IlgpuDevice
     /// <summary>Counts a copy to (<paramref name="toDevice"/>) or from the device.</summary>
     public void NoteCopy(long bytes, bool toDevice) => Interlocked.Add(ref toDevice ? ref _uploaded : ref _downloaded, bytes);
 
-    /// <summary>Raised before the context is recreated: sessions copy device-only values back to the host.</summary>
-    public event Action? BeforeReset;
+    // Sessions holding values only on this device, told before the context is recreated (weakly: a session nobody
+    // disposed must still be collectable).
+    private readonly List<WeakReference<IDeviceResetListener>> _resetListeners = new();
+
+    /// <summary>Asks <paramref name="listener"/> to save its device-only values before the context is ever recreated.</summary>
+    public void WatchReset(IDeviceResetListener listener)
+    {
+        lock (_resetListeners)
+        {
+            _resetListeners.RemoveAll(w => !w.TryGetTarget(out _));
+            _resetListeners.Add(new WeakReference<IDeviceResetListener>(listener));
+        }
+    }
+
+    /// <summary>Stops telling <paramref name="listener"/> about resets.</summary>
+    public void UnwatchReset(IDeviceResetListener listener)
+    {
+        lock (_resetListeners) _resetListeners.RemoveAll(w => !w.TryGetTarget(out var l) || ReferenceEquals(l, listener));
+    }
+
+    private void NotifyReset()
+    {
+        List<IDeviceResetListener> alive;
+        lock (_resetListeners) alive = _resetListeners.Select(w => w.TryGetTarget(out var l) ? l : null).OfType<IDeviceResetListener>().ToList();
+        foreach (var l in alive) l.BeforeDeviceReset();
+    }
 
     /// <summary>Number of kernels compiled and cached on this device.</summary>
     public int CachedKernels
@@ -183,6 +231,13 @@ internal sealed class IlgpuDevice
                 throw IlgpuDevices.Absent(Name);
         }
     }
+}
+
+/// <summary>Something holding values only in a device's memory, which it must copy back before the device's context is reset.</summary>
+internal interface IDeviceResetListener
+{
+    /// <summary>Copies device-only values back to the host while the context still works.</summary>
+    void BeforeDeviceReset();
 }
 
 /// <summary>Discovery of the ILGPU devices present on this machine.</summary>

@@ -1,0 +1,120 @@
+using Graph.Core;
+using Graph.Kernels;
+using Graph.Kernels.Ilgpu;
+
+namespace Graph.Tests;
+
+/// <summary>
+/// What a Run on an ILGPU device must do exactly as the cpu device does, found by review: values read before two
+/// updates of a variable in one run, failures that stop the run before later effects, the op a failure names, and the
+/// lifetime of process-wide device state.
+/// </summary>
+[TestFixture]
+public class DeviceSemanticsTests : GraphFixture
+{
+    [Test]
+    public void AValueReadBeforeTwoUpdatesInOneRunKeepsItsValue()
+    {
+        var v = TF.Variable(TF.Constant(new[] { 1f, 2f, 3f }), name: "v");
+        var init = TF.GlobalVariablesInitializer();
+        var old = TF.Identity(v.Value);
+        var a1 = v.AssignAdd(TF.Constant(new[] { 10f, 10f, 10f }));
+        Tensor a2, late;
+        using (TF.ControlDependencies(a1)) a2 = v.AssignAdd(TF.Constant(new[] { 100f, 100f, 100f }));
+        using (TF.ControlDependencies(a2)) late = old * 2f;
+        float[][] Go(string device)
+        {
+            using var s = new Session(TestGraph, new SessionOptions { Device = device });
+            s.Run(init);
+            s.Run([old, late, a2], []);
+            var r = s.Run([old, late, a2], []);
+            return r.Select(t => t.ToArray<float>()).Append(s.GetVariableValue(v)!.ToArray<float>()).ToArray();
+        }
+        var cpu = Go("cpu");
+        var device = Go("ilgpu-cpu");
+        for (var i = 0; i < cpu.Length; i++) device[i].Should().Equal(cpu[i], $"fetch {i}");
+    }
+
+    [Test]
+    public void AFailedKernelLeavesTheVariableItWouldHaveUpdatedUnchanged()
+    {
+        var v = TF.Variable(TF.Constant(new[] { 1, 2, 3 }), name: "vi");
+        var d = TF.Placeholder(DType.Int32, new Shape(3));
+        var update = v.AssignAdd(TF.Divide(TF.Constant(new[] { 6, 6, 6 }), d));
+        var init = TF.GlobalVariablesInitializer();
+        int[] Go(string device)
+        {
+            using var s = new Session(TestGraph, new SessionOptions { Device = device });
+            s.Run(init);
+            var act = () => s.Run([update], new FeedDict { { d, new[] { 1, 0, 2 } } });
+            act.Should().Throw<InvalidArgumentException>().WithMessage("*integer division by zero*");
+            return s.GetVariableValue(v)!.ToArray<int>();
+        }
+        Go("ilgpu-cpu").Should().Equal(Go("cpu")).And.Equal(1, 2, 3);
+    }
+
+    [Test]
+    public void ADivisionByZeroStopsALoopAtOnce()
+    {
+        var d = TF.Placeholder(DType.Int32, Shape.Scalar);
+        var r = TF.WhileLoop(v => TF.LogicalAnd(TF.Less(v[0], TF.Constant(3)), TF.Less(v[1], TF.Constant(5000))),
+            v => [v[0] + TF.Divide(TF.Constant(1), d), v[1] + 1], [TF.Constant(0), TF.Constant(0)]);
+        var device = IlgpuDevice.Get("ilgpu-cpu");
+        using var s = new Session(TestGraph, new SessionOptions { Device = "ilgpu-cpu" });
+        var before = device.DownloadedBytes;
+        var act = () => s.Run(r[1], new FeedDict { { d, 0 } });
+        act.Should().Throw<InvalidArgumentException>().WithMessage("*integer division by zero*");
+        (device.DownloadedBytes - before).Should().BeLessThan(100, "the loop stops at the first failing iteration");
+    }
+
+    [Test]
+    public void TheFirstFailingOpIsTheOneReported()
+    {
+        var p = TF.Constant(new[] { 1f, 2f, 3f });
+        var d = TF.Placeholder(DType.Int32, Shape.Scalar);
+        var y = TF.Gather(p, TF.Divide(TF.Constant(5), d, name: "ratio") - 1);
+        string Message(string device)
+        {
+            using var s = new Session(TestGraph, new SessionOptions { Device = device });
+            var act = () => s.Run(y, new FeedDict { { d, 0 } });
+            return act.Should().Throw<InvalidArgumentException>().Which.Message;
+        }
+        Message("ilgpu-cpu").Should().Be(Message("cpu")).And.Contain("'ratio'");
+    }
+
+    [Test]
+    public void AnUndisposedDeviceSessionCanBeCollected()
+    {
+        var v = TF.Variable(TF.Constant(new[] { 1f, 2f, 3f }), name: "v");
+        var init = TF.GlobalVariablesInitializer();
+        WeakReference Make()
+        {
+            var s = new Session(TestGraph, new SessionOptions { Device = "ilgpu-cpu" });
+            s.Run(init);
+            return new WeakReference(typeof(Session).GetField("_state", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(s)!);
+        }
+        var state = Make();
+        for (var i = 0; i < 3; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        state.IsAlive.Should().BeFalse("the process-wide device holds sessions only weakly");
+    }
+
+    /// <summary>Not a valid kernel: ILGPU rejects parameters of class types.</summary>
+    public static void UncompilableKernel(ILGPU.Index1D i, ILGPU.ArrayView<float> x, string text) => x[i] = text.Length;
+
+    [Test]
+    public void PinnedCopiesFromBeforeAContextResetAreNotReused()
+    {
+        var device = IlgpuDevice.Get("ilgpu-cpu");
+        var pinned = new PinnedHostCopy.Typed<float>(device, DType.Float32, 12345);
+        var bad = typeof(DeviceSemanticsTests).GetMethod(nameof(UncompilableKernel))!;
+        var act = () => device.Load("test: uncompilable (pinned)", () => bad, new ConstantPrim(HostTensor.From(new[] { 1f }, 1)));
+        act.Should().Throw<InternalException>();
+        pinned.Dispose(); // after the reset, as a failed run's loop records are
+        using var again = new PinnedHostCopy.Typed<float>(device, DType.Float32, 12345);
+        again.Scope.Accelerator.Should().BeSameAs(device.Accelerator);
+    }
+}
