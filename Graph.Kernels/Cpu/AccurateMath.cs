@@ -34,7 +34,8 @@ internal static class AccurateMath
     // Cephes expf: e^x = 2^n · e^r with n = round(x·log2 e), r = x − n·ln 2 (in two parts), e^r by a degree-5 polynomial.
     private const float Log2E = 1.44269504088896341f, Ln2Hi = 0.693359375f, Ln2Lo = -2.12194440e-4f;
     private const float E0 = 1.9875691500E-4f, E1 = 1.3981999507E-3f, E2 = 8.3334519073E-3f, E3 = 4.1665795894E-2f, E4 = 1.6666665459E-1f, E5 = 5.0000001201E-1f;
-    private const float ExpMax = 88.72283905206835f, ExpMin = -87.33654475055310898657f;
+    // Below ExpMin e^x is under half the smallest subnormal; between it and -87.3 the result is subnormal.
+    private const float ExpMax = 88.72283905206835f, ExpMin = -103.972077f;
 
     /// <summary>
     /// y = eˣ, element-wise, within ~1 ulp (y may alias x). Compiled with this assembly, so it is AVX2 code from the start

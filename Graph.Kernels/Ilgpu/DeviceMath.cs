@@ -45,7 +45,8 @@ public static class DeviceMath
     // from XMath: on CUDA those become ex2.approx / lg2.approx / tanh.approx, whose errors (tanh: ~2^-11 relative, log:
     // absolute near 1) exceed what the cpu device and the tests hold to.
     private const float Log2E = 1.44269504088896341f, Ln2Hi = 0.693359375f, Ln2Lo = -2.12194440e-4f;
-    private const float ExpMax = 88.72283905206835f, ExpMin = -87.33654475055310898657f;
+    // Below ExpMin e^x is under half the smallest subnormal; between it and -87.3 the result is subnormal.
+    private const float ExpMax = 88.72283905206835f, ExpMin = -103.972077f;
 
     /// <summary>eˣ within ~1 ulp: 2ⁿ·eʳ with r = x − n·ln 2 in two parts and a degree-5 polynomial.</summary>
     public static float Exp(float x)
@@ -106,23 +107,20 @@ public static class DeviceMath
         return x < 0f ? -large : large;
     }
 
-    /// <summary>tanh x without overflow for large |x| and without cancellation near 0.</summary>
+    /// <summary>tanh x (Cephes): a rational function of x² below |x| = 0.625, 1 − 2/(e^{2|x|}+1) beyond; no overflow.</summary>
     public static double Tanh(double x)
     {
-        if (XMath.IsNaN(x)) return x;
+        if (XMath.IsNaN(x) || x == 0.0) return x; // keeps the sign of zero
         var ax = XMath.Abs(x);
         if (ax > 22.0) return x < 0 ? -1.0 : 1.0; // tanh(22) rounds to 1
-        double t;
-        if (ax < 0.01)
+        if (ax < 0.625)
         {
-            var z = ax * ax;
-            t = ax * (1.0 + z * (-1.0 / 3 + z * (2.0 / 15 + z * (-17.0 / 315 + z * (62.0 / 2835)))));
+            var s = x * x;
+            var p = (-9.64399179425052238628E-1 * s - 9.92877231001918586564E1) * s - 1.61468768441708447952E3;
+            var q = ((s + 1.12811678491632931402E2) * s + 2.23548839060100448583E3) * s + 4.84406305325125486048E3;
+            return x + x * s * (p / q);
         }
-        else
-        {
-            var e = XMath.Exp(ax + ax);
-            t = (e - 1.0) / (e + 1.0);
-        }
+        var t = 1.0 - 2.0 / (XMath.Exp(ax + ax) + 1.0);
         return x < 0 ? -t : t;
     }
     public static float Relu(float x) => x > 0f || XMath.IsNaN(x) ? x : 0f;
