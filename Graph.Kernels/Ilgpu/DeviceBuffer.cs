@@ -113,7 +113,18 @@ internal abstract class DeviceBuffer : IDisposable
         {
             // A zero-length view cannot be launched on every backend; keep one element. Freed buffers of the same size
             // are reused: allocating and freeing per kernel output would synchronise a GPU every time.
-            if (!device.TryTakeFreed(Math.Max(1, length), out _buffer, defaultStream: defaultStream)) _buffer = device.Accelerator.Allocate1D<T>(Math.Max(1, length));
+            if (!device.TryTakeFreed(Math.Max(1, length), out _buffer, defaultStream: defaultStream))
+            {
+                try
+                {
+                    _buffer = device.Accelerator.Allocate1D<T>(Math.Max(1, length));
+                }
+                catch (Exception) when (device.TrimFreed() > 0)
+                {
+                    // Out of memory with buffers cached for reuse: give them back and try once more.
+                    _buffer = device.Accelerator.Allocate1D<T>(Math.Max(1, length));
+                }
+            }
             _view = _buffer.AsContiguous();
         }
 
@@ -121,8 +132,14 @@ internal abstract class DeviceBuffer : IDisposable
 
         public override object SubView(long offset, long length) => ((ArrayView<T>)View).SubView(offset, length);
 
+        private void ThrowIfDisposed()
+        {
+            if (_disposed) throw new ObjectDisposedException($"device buffer of {Length} {DType.Name()}");
+        }
+
         public override void Upload(Array host)
         {
+            ThrowIfDisposed();
             if (Length == 0) return;
             _buffer.View.SubView(0, Length).CopyFromCPU(Device.Accelerator.DefaultStream, Span(host));
             Device.NoteCopy(Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>(), toDevice: true);
@@ -131,6 +148,7 @@ internal abstract class DeviceBuffer : IDisposable
 
         public override void Download(Array host, long count)
         {
+            ThrowIfDisposed();
             if (count == 0) return;
             if (host.Length != count || count > Length) throw new InvalidOperationException($"Device copy of {count} elements into {host.Length} from a buffer of {Length}.");
             var span = host is bool[] b ? MemoryMarshal.Cast<bool, T>(b.AsSpan()) : ((T[])host).AsSpan();
@@ -154,15 +172,21 @@ internal abstract class DeviceBuffer : IDisposable
 
         public override void CopyFrom(DeviceBuffer source)
         {
+            ThrowIfDisposed();
             if (Length == 0) return;
             var from = ((Typed<T>)source)._buffer.View.SubView(0, Length);
             from.CopyTo(Device.Accelerator.DefaultStream, _buffer.View.SubView(0, Length));
         }
 
-        public override void Zero() => _buffer.View.MemSetToZero(Device.Accelerator.DefaultStream);
+        public override void Zero()
+        {
+            ThrowIfDisposed();
+            _buffer.View.MemSetToZero(Device.Accelerator.DefaultStream);
+        }
 
         public override PinnedHostCopy CopyToHostAsync(AcceleratorStream stream)
         {
+            ThrowIfDisposed();
             var host = new PinnedHostCopy.Typed<T>(Device, DType, Length);
             if (Length > 0) _buffer.View.SubView(0, Length).CopyToPageLockedAsync(stream, host.Scope);
             Device.NoteCopy(Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>(), toDevice: false);
@@ -171,6 +195,7 @@ internal abstract class DeviceBuffer : IDisposable
 
         protected override void CopyFromHostAsync(PinnedHostCopy host, AcceleratorStream stream)
         {
+            ThrowIfDisposed();
             if (Length > 0) _buffer.View.SubView(0, Length).CopyFromPageLockedAsync(stream, ((PinnedHostCopy.Typed<T>)host).Scope);
             Device.NoteCopy(Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>(), toDevice: true);
         }

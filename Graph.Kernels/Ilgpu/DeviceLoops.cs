@@ -176,6 +176,7 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
         var donatable = new HashSet<Tensor>(spec.GradIn);
         var count = record.InHostMemory ? record.SwappedIterations.Count : record.DeviceIterations.Count;
         using var copies = record.InHostMemory ? device.Accelerator.CreateStream() : null;
+        var generation = device.Generation;
         DeviceBuffer[]? next = null;
         DeviceBuffer[] Upload(int it) => record.SwappedIterations[it].Select(h => DeviceBuffer.FromHostAsync(h, copies!)).ToArray();
         try
@@ -240,7 +241,7 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
         }
         catch
         {
-            copies?.Synchronize();
+            if (generation == device.Generation) copies?.Synchronize();
             foreach (var b in grads.Concat(sums.OfType<DeviceBuffer>()).Concat(next ?? []).Distinct()) b.Dispose();
             record.DisposeDeviceIterations();
             throw;
@@ -270,6 +271,7 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
 internal sealed class SwapStream(IlgpuDevice device) : IDisposable
 {
     private readonly AcceleratorStream _stream = device.Accelerator.CreateStream();
+    private readonly int _generation = device.Generation;
     private readonly List<(DeviceBuffer[] Free, DeviceBuffer[] Saved)> _pending = new();
     private readonly List<(DeviceBuffer[] Free, PinnedHostCopy[] Host)> _inFlight = new();
 
@@ -320,8 +322,8 @@ internal sealed class SwapStream(IlgpuDevice device) : IDisposable
 
     public void Dispose()
     {
-        // Copies may still be reading device buffers and writing pinned memory.
-        _stream.Synchronize();
+        // Copies may still be reading device buffers and writing pinned memory (unless the context is gone with them).
+        if (_generation == device.Generation) _stream.Synchronize();
         foreach (var (free, _) in _pending) foreach (var b in free) b.Dispose();
         foreach (var (free, host) in _inFlight)
         {

@@ -134,6 +134,26 @@ internal sealed class IlgpuDevice
         }
     }
 
+    /// <summary>Frees every cached buffer (after an allocation ran out of memory); returns how many bytes it gave back.</summary>
+    public long TrimFreed()
+    {
+        Accelerator.Synchronize();
+        lock (_freed)
+        {
+            var bytes = _freedBytes;
+            foreach (var (item, _) in _freed.Values.Concat(_freedSinceSync.Values).SelectMany(x => x))
+                switch (item)
+                {
+                    case IDisposable d: d.Dispose(); break;
+                    case System.Runtime.CompilerServices.ITuple t when t.Length == 2 && t[1] is IDisposable scope: scope.Dispose(); break;
+                }
+            _freed.Clear();
+            _freedSinceSync.Clear();
+            _freedBytes = 0;
+            return bytes;
+        }
+    }
+
     /// <summary>Called after the default stream has been waited on: everything freed before is now free for any stream.</summary>
     public void DefaultStreamSynchronized()
     {
