@@ -40,7 +40,8 @@ internal static unsafe class Gemm32
 
     /// <summary>
     /// Times both GEMMs on this shape, interleaved (the machine may be noisy), and keeps OpenBLAS unless the managed
-    /// kernel's median is clearly lower: OpenBLAS is the reference, and a choice made on noise would stick.
+    /// kernel's median is clearly (20%) lower: OpenBLAS is the reference, and a choice made on noise would stick for the
+    /// whole process (measured here: a wrong pick doubled the RNN's 150x150 products).
     /// </summary>
     private static bool BlasIsFaster(int m, int n, int k, bool ta, bool tb)
     {
@@ -49,12 +50,13 @@ internal static unsafe class Gemm32
         var c = new float[m * n];
         void Blas() => OpenBlas.Multiply(ta, tb, m, n, k, a, 0, b, 0, c, 0);
         void Own() => Managed(ta, tb, m, n, k, a, 0, b, 0, c, 0);
-        for (var i = 0; i < 2; i++)
+        // OpenBLAS's first calls start its threads: warm both up before timing.
+        for (var i = 0; i < 5; i++)
         {
             Blas();
             Own();
         }
-        const int samples = 9;
+        const int samples = 15;
         var blas = new double[samples];
         var managed = new double[samples];
         for (var r = 0; r < samples; r++)
@@ -68,7 +70,7 @@ internal static unsafe class Gemm32
         }
         Array.Sort(blas);
         Array.Sort(managed);
-        return !(managed[samples / 2] < 0.95 * blas[samples / 2]);
+        return !(managed[samples / 2] < 0.8 * blas[samples / 2]);
     }
 
     /// <summary>C[m×n] = op(A)·op(B) with the managed kernel.</summary>
