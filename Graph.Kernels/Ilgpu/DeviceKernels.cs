@@ -120,7 +120,7 @@ public struct MatMulShape
 /// <summary>A reduction: kept and reduced axes of the input, as (extent, stride) pairs in <c>meta</c>.</summary>
 public struct ReduceShape
 {
-    public long Outputs, KeptRank, Reduced, ReducedRank, Threads;
+    public long Outputs, KeptRank, Reduced, ReducedRank, Threads, Chunks;
     public int Op;
 }
 
@@ -187,12 +187,19 @@ public static class DeviceKernels
         where T : unmanaged where TArith : struct, IDeviceArith<T>
     {
         var ops = default(TArith);
-        for (long o = index.X; o < s.Outputs; o += s.Threads)
+        // Work item w reduces chunk w % Chunks of output w / Chunks into y[w]: with Chunks > 1 a few long reductions
+        // spread over many threads, and a second pass reduces the partial results.
+        var chunks = s.Chunks < 1 ? 1 : s.Chunks;
+        var chunk = (s.Reduced + chunks - 1) / chunks;
+        for (long w = index.X; w < s.Outputs * chunks; w += s.Threads)
         {
+            var o = w / chunks;
+            var from = w % chunks * chunk;
+            var to = from + chunk < s.Reduced ? from + chunk : s.Reduced;
             var baseOffset = KeptOffset(o, meta, s.KeptRank);
             var acc = s.Op == Sum ? ops.Zero : s.Op == Prod ? ops.One : s.Op == Max ? ops.Lowest : ops.Highest;
             var compensation = ops.Zero;
-            for (long r = 0; r < s.Reduced; r++)
+            for (long r = from; r < to; r++)
             {
                 var v = x[baseOffset + ReducedOffset(r, meta, s.KeptRank, s.ReducedRank)];
                 if (s.Op == Sum && ops.Inexact)
@@ -205,7 +212,7 @@ public static class DeviceKernels
                 }
                 else acc = s.Op == Sum ? ops.Add(acc, v) : s.Op == Prod ? ops.Mul(acc, v) : s.Op == Max ? ops.Max(acc, v) : ops.Min(acc, v);
             }
-            y[o] = acc;
+            y[w] = acc;
         }
     }
 

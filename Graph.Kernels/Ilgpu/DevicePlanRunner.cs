@@ -22,7 +22,7 @@ internal sealed class DevicePlanRunner : IDisposable
     private readonly Action<Slot?[], Run>[] _steps;
     private readonly Dictionary<int, DeviceBuffer> _pooled = new();
     private readonly Dictionary<Prim, DeviceBuffer> _constants = new();
-    private readonly Dictionary<Prim, DeviceBuffer> _metadata = new();
+    private readonly Dictionary<object, DeviceBuffer> _metadata = new();
     private readonly List<IDisposable> _loops = new();
 
     /// <summary>Where one value is during a run: a host array, a device buffer, or both (equal contents).</summary>
@@ -288,6 +288,24 @@ internal sealed class DevicePlanRunner : IDisposable
 
     private Action<Slot?[], Run> CompileReduce(ReducePrim r)
     {
+        var reduce = ReduceOn(r);
+        var input = _valueOf(r.Inputs[0]);
+        var output = _valueOf(r);
+        return (slots, run) =>
+        {
+            var y = Output(r, run);
+            slots[output] = new Slot { Device = y };
+            reduce(OnDevice(slots[input]!, r.Inputs[0], run), y, run);
+        };
+    }
+
+    /// <summary>
+    /// The reduction <paramref name="r"/> of a device buffer into another. One thread per output walks its reduced
+    /// elements; when there are fewer outputs than the device has threads and they are long, each is cut into chunks
+    /// reduced by threads of their own, and a second pass reduces the partial results (same order every run).
+    /// </summary>
+    private Action<DeviceBuffer, DeviceBuffer, Run> ReduceOn(ReducePrim r)
+    {
         var x = r.Inputs[0];
         var strides = HostOps.Strides(x.Dims);
         var kept = Enumerable.Range(0, x.Dims.Length).Where(a => !r.Axes.Contains(a)).ToArray();
@@ -295,25 +313,45 @@ internal sealed class DevicePlanRunner : IDisposable
         var shape = new ReduceShape
         {
             Outputs = r.Size, KeptRank = kept.Length, Reduced = r.Axes.Aggregate(1L, (n, a) => n * x.Dims[a]),
-            ReducedRank = r.Axes.Length, Op = (int)r.Op,
+            ReducedRank = r.Axes.Length, Op = (int)r.Op, Chunks = 1,
         };
-        shape.Threads = Threads(shape.Outputs);
-        var input = _valueOf(x);
-        var output = _valueOf(r);
         var arg = r.Op is ReduceOp.ArgMax or ReduceOp.ArgMin;
-        return (slots, run) =>
+        var capacity = (long)Threads(long.MaxValue);
+        if (!arg && shape.Outputs > 0 && shape.Outputs < capacity && shape.Reduced >= 2048)
+            shape.Chunks = Math.Max(1, Math.Min((shape.Reduced + 1023) / 1024, capacity / shape.Outputs));
+        shape.Threads = Threads(shape.Outputs * shape.Chunks);
+        // The second pass: the partial results [Outputs, Chunks], reduced along their last axis.
+        var partialShape = shape with { KeptRank = 1, Reduced = shape.Chunks, ReducedRank = 1, Chunks = 1, Threads = Threads(shape.Outputs) };
+        var partialMeta = new long[] { shape.Outputs, shape.Chunks, shape.Chunks, 1 };
+        var element = DeviceBuffer.ElementType(x.DType);
+        var metaKey = new object();
+        var partialKey = new object();
+        return (source, y, run) =>
         {
-            var y = Output(r, run);
-            slots[output] = new Slot { Device = y };
             if (shape.Outputs == 0) return;
             if (arg && shape.Reduced == 0) throw new InvalidArgumentException($"{r.OriginName}: cannot take {r.Op} over an empty axis.");
-            if (!_metadata.TryGetValue(r, out var metaBuffer) || !metaBuffer.Valid)
-                _metadata[r] = metaBuffer = DeviceBuffer.FromHost(_device, DType.Int64, meta.Length == 0 ? new long[1] : meta);
+            var metaBuffer = Metadata(metaKey, meta);
             var kernel = arg
-                ? Hand(nameof(DeviceKernels.ArgReduce), r, DeviceBuffer.ElementType(x.DType), DeviceOps.ArithOf(x.DType), r.DType.ClrType(), DeviceOps.ArithOf(r.DType))
-                : Hand(nameof(DeviceKernels.Reduce), r, DeviceBuffer.ElementType(x.DType), DeviceOps.ArithOf(x.DType));
-            Launch(kernel, shape.Outputs, OnDevice(slots[input]!, x, run).View, y.View, metaBuffer.View, shape);
+                ? Hand(nameof(DeviceKernels.ArgReduce), r, element, DeviceOps.ArithOf(x.DType), r.DType.ClrType(), DeviceOps.ArithOf(r.DType))
+                : Hand(nameof(DeviceKernels.Reduce), r, element, DeviceOps.ArithOf(x.DType));
+            if (shape.Chunks == 1)
+            {
+                Launch(kernel, shape.Outputs, source.View, y.View, metaBuffer.View, shape);
+                return;
+            }
+            var partials = DeviceBuffer.Allocate(_device, r.DType, shape.Outputs * shape.Chunks);
+            run.Temporaries.Add(partials);
+            Launch(kernel, shape.Outputs * shape.Chunks, source.View, partials.View, metaBuffer.View, shape);
+            Launch(kernel, shape.Outputs, partials.View, y.View, Metadata(partialKey, partialMeta).View, partialShape);
         };
+    }
+
+    /// <summary>A kernel's shape metadata on the device, uploaded once per plan.</summary>
+    private DeviceBuffer Metadata(object key, long[] values)
+    {
+        if (!_metadata.TryGetValue(key, out var buffer) || !buffer.Valid)
+            _metadata[key] = buffer = DeviceBuffer.FromHost(_device, DType.Int64, values.Length == 0 ? new long[1] : values);
+        return buffer;
     }
 
     private Action<Slot?[], Run> CompileIndexed(Prim p, int[] inputs, int output)
@@ -405,10 +443,16 @@ internal sealed class DevicePlanRunner : IDisposable
 
     private Action<Slot?[], Run> CompileFused(KernelGroup g)
     {
-        var emitter = new FusedKernelEmitter(g);
+        // A few long rows: the kernel stores the reduction's input and a multi-thread reduction follows.
+        var tail = g.Tail;
+        var separate = tail != null && tail.Size < Threads(long.MaxValue) && tail.Inputs[0].Size / Math.Max(1, tail.Size) >= 2048;
+        var emitter = new FusedKernelEmitter(g, separate);
+        var reduceTail = separate ? ReduceOn(tail!) : null;
         var head = g.Head != null ? CompileMatMul(g.Head) : null;
         var inputs = emitter.Inputs.Select(_valueOf).ToArray();
-        var outputs = emitter.Outputs.Select(o => (Prim: o, Value: _valueOf(o))).ToArray();
+        var stored = new HashSet<Prim>(g.Outputs);
+        // A value the plan does not store (the reduction's input) gets a buffer for this run: value -1.
+        var outputs = emitter.Outputs.Select(o => (Prim: o, Value: stored.Contains(o) ? _valueOf(o) : -1)).ToArray();
         var work = emitter.Work;
         var threads = (long)Threads(work);
         var origin = g.Members.First(m => m != g.Head);
@@ -421,7 +465,8 @@ internal sealed class DevicePlanRunner : IDisposable
             var buffers = new DeviceBuffer[outputs.Length];
             for (var k = 0; k < outputs.Length; k++)
             {
-                buffers[k] = Output(outputs[k].Prim, run);
+                if (outputs[k].Value >= 0) buffers[k] = Output(outputs[k].Prim, run);
+                else run.Temporaries.Add(buffers[k] = DeviceBuffer.Allocate(_device, outputs[k].Prim.DType, outputs[k].Prim.Size));
                 args.Add(buffers[k].View);
             }
             if (emitter.NeedsErrorFlag) args.Add(ErrorFlag(run, origin));
@@ -431,11 +476,18 @@ internal sealed class DevicePlanRunner : IDisposable
                 var kernel = _device.Load(emitter.Key, emitter.Emit, origin);
                 Launch(kernel, work, args.ToArray());
             }
+            if (reduceTail != null)
+            {
+                var y = Output(tail!, run);
+                reduceTail(buffers[Array.IndexOf(emitter.Outputs, tail!.Inputs[0])], y, run);
+                slots[_valueOf(tail)] = new Slot { Device = y };
+            }
             // A variable update is not committed behind a failed kernel (the cpu device would have stopped before it).
             if (commitsVariables) CheckDeviceErrors(run);
             for (var k = 0; k < outputs.Length; k++)
             {
                 var (o, v) = outputs[k];
+                if (v < 0) continue;
                 var slot = slots[v] = new Slot { Device = buffers[k] };
                 if (o is AssignVariablePrim assign)
                 {

@@ -24,6 +24,7 @@ internal sealed class FusedKernelEmitter
     private static int _kernelCount;
 
     private readonly KernelGroup _group;
+    private readonly ReducePrim? _tail;
     private readonly Prim[] _members;
     private readonly Dictionary<Prim, int> _inputParam = new();
     private readonly Dictionary<Prim, int> _outputParam = new();
@@ -33,20 +34,27 @@ internal sealed class FusedKernelEmitter
     private ILGenerator _il = null!;
     private int _errorParam = -1, _threadsParam;
 
-    /// <summary>Prepares the kernel of <paramref name="group"/>: which values it reads and writes, and its cache key.</summary>
-    public FusedKernelEmitter(KernelGroup group)
+    /// <summary>
+    /// Prepares the kernel of <paramref name="group"/>: which values it reads and writes, and its cache key. With
+    /// <paramref name="separateTail"/> the kernel stores the tail reduction's input instead of reducing it (a few long
+    /// rows are reduced faster by a separate multi-thread reduction).
+    /// </summary>
+    public FusedKernelEmitter(KernelGroup group, bool separateTail = false)
     {
         _group = group;
+        _tail = separateTail ? null : group.Tail;
         _members = group.Members.Where(m => m != group.Head && m != group.Tail).ToArray();
         _total = Shape.Product(group.Dims);
-        _rowLength = group.Tail is { } t ? t.Axes.Aggregate(1L, (n, a) => n * t.Inputs[0].Dims[a]) : 1;
+        _rowLength = _tail is { } t ? t.Axes.Aggregate(1L, (n, a) => n * t.Inputs[0].Dims[a]) : 1;
         var memberSet = new HashSet<Prim>(_members);
         var inputs = new List<Prim>();
         foreach (var m in _members)
             foreach (var i in m.Inputs)
                 if (!memberSet.Contains(i) && i is not ConstantPrim { Size: 1 } && !inputs.Contains(i)) inputs.Add(i);
         Inputs = inputs.ToArray();
-        Outputs = group.Outputs.Where(o => o != group.Head).ToArray();
+        var outputs = group.Outputs.Where(o => o != group.Head && (o != group.Tail || _tail != null)).ToList();
+        if (separateTail && group.Tail is { } reduced && !outputs.Contains(reduced.Inputs[0])) outputs.Add(reduced.Inputs[0]);
+        Outputs = outputs.ToArray();
         for (var k = 0; k < Inputs.Length; k++) _inputParam[Inputs[k]] = 1 + k;
         for (var k = 0; k < Outputs.Length; k++) _outputParam[Outputs[k]] = 1 + Inputs.Length + k;
         NeedsErrorFlag = _members.Any(m => m is BinaryPrim { Op: BinaryOp.Div or BinaryOp.Pow } && !m.DType.IsFloating());
@@ -66,7 +74,7 @@ internal sealed class FusedKernelEmitter
     public string Key { get; }
 
     /// <summary>Work items of one launch: elements, or rows when a reduction ends the group.</summary>
-    public long Work => _group.Tail?.Size ?? _total;
+    public long Work => _tail?.Size ?? _total;
 
     private string Describe()
     {
@@ -80,7 +88,7 @@ internal sealed class FusedKernelEmitter
             sb.AppendJoin(',', m.Inputs.Select(Ref)).Append(')');
             if (Array.IndexOf(Outputs, m) is var o and >= 0) sb.Append("->out").Append(o);
         }
-        if (_group.Tail is { } tail) sb.Append(";tail ").Append(tail.Op).Append(' ').Append(_rowLength).Append('(').Append(Ref(tail.Inputs[0])).Append(")->out").Append(Array.IndexOf(Outputs, tail));
+        if (_tail is { } tail) sb.Append(";tail ").Append(tail.Op).Append(' ').Append(_rowLength).Append('(').Append(Ref(tail.Inputs[0])).Append(")->out").Append(Array.IndexOf(Outputs, tail));
         return sb.ToString();
     }
 
@@ -102,7 +110,7 @@ internal sealed class FusedKernelEmitter
         _il = method.GetILGenerator();
         foreach (var m in _members) _locals[m] = _il.DeclareLocal(LocalType(m.DType));
         var i = _il.DeclareLocal(typeof(long));
-        if (_group.Tail is { } tail) EmitRows(tail, i);
+        if (_tail is { } tail) EmitRows(tail, i);
         else
             GridStride(i, _total, () => EmitElement(i));
         _il.Emit(OpCodes.Ret);

@@ -187,6 +187,20 @@ public class IlgpuDeviceTests : GraphFixture
     /// <summary>Not a valid kernel: ILGPU rejects parameters of class types.</summary>
     public static void UncompilableKernel(ILGPU.Index1D i, ILGPU.ArrayView<float> x, string text) => x[i] = text.Length;
 
+    /// <summary>A few long reductions are cut into chunks reduced by threads of their own, then the partial results.</summary>
+    [Test]
+    public void LongReductionsSplitAcrossThreadsMatchCpu()
+    {
+        var rng = new Random(9);
+        var x = TF.Placeholder(DType.Float32, new Shape(5000, 3));
+        var feeds = new FeedDict { { x, HostTensor.From(Enumerable.Range(0, 15000).Select(_ => (float)rng.NextDouble() * 2 - 1).ToArray(), 5000, 3) } };
+        ShouldMatchCpu(TestGraph, TF.ReduceSum(x * x), feeds);                 // fused, one row of 15,000
+        ShouldMatchCpu(TestGraph, TF.ReduceMax(x), feeds);                     // a lone reduction
+        ShouldMatchCpu(TestGraph, TF.ReduceMean(x, [0]), feeds);               // three outputs, 5,000 each
+        ShouldMatchCpu(TestGraph, TF.ReduceProd(x * 0f + 1.0001f, [0]), feeds);
+        ShouldMatchCpu(TestGraph, TF.ReduceSum(TF.Exp(x), [1]), feeds);        // many short rows: one thread each
+    }
+
     [Test]
     public void DenseLayerMatchesCpu()
     {
