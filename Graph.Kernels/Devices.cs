@@ -21,6 +21,10 @@ public static class Devices
     /// <summary>Devices that are present but cannot run Graph's kernels, each with the reason (e.g. an OpenCL device without the generic address space).</summary>
     public static IReadOnlyList<string> Unusable() => Ilgpu.IlgpuDevices.OpenClProblem is { } problem ? [$"opencl: {problem}"] : [];
 
+    /// <summary>The error for asking for a device that is not present: it lists those that are.</summary>
+    internal static ArgumentException NotAvailable(string name) =>
+        new($"Device '{name}' is not available; available devices: {string.Join(", ", List().Select(d => d.Name))}.");
+
     /// <summary>Throws an error listing the devices present unless <paramref name="name"/> is one of them.</summary>
     public static void Require(string name)
     {
@@ -29,8 +33,7 @@ public static class Devices
         var devices = List();
         if (name == Ilgpu.IlgpuDevices.OpenCl && devices.All(d => d.Name != name) && Ilgpu.IlgpuDevices.OpenClProblem is { } problem)
             throw new NotSupportedException($"Device 'opencl' cannot run Graph's kernels: {problem}. Available devices: {string.Join(", ", devices.Select(d => d.Name))}.");
-        if (devices.All(d => d.Name != name))
-            throw new ArgumentException($"Device '{name}' is not available; available devices: {string.Join(", ", devices.Select(d => d.Name))}.");
+        if (devices.All(d => d.Name != name)) throw NotAvailable(name);
     }
 
     /// <summary>

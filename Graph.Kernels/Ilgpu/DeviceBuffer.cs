@@ -141,7 +141,8 @@ internal abstract class DeviceBuffer : IDisposable
         {
             ThrowIfDisposed();
             if (Length == 0) return;
-            _buffer.View.SubView(0, Length).CopyFromCPU(Device.Accelerator.DefaultStream, Span(host));
+            if (host.Length != Length) throw new InvalidOperationException($"Device copy of {host.Length} elements into a buffer of {Length}.");
+            _buffer.View.SubView(0, Length).CopyFromCPU(Device.Accelerator.DefaultStream, Elements(host));
             Device.NoteCopy(Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>(), toDevice: true);
             Device.DefaultStreamSynchronized();
         }
@@ -151,17 +152,13 @@ internal abstract class DeviceBuffer : IDisposable
             ThrowIfDisposed();
             if (count == 0) return;
             if (host.Length != count || count > Length) throw new InvalidOperationException($"Device copy of {count} elements into {host.Length} from a buffer of {Length}.");
-            var span = host is bool[] b ? MemoryMarshal.Cast<bool, T>(b.AsSpan()) : ((T[])host).AsSpan();
-            _buffer.View.SubView(0, count).CopyToCPU(Device.Accelerator.DefaultStream, span);
+            _buffer.View.SubView(0, count).CopyToCPU(Device.Accelerator.DefaultStream, Elements(host));
             Device.NoteCopy(count * System.Runtime.CompilerServices.Unsafe.SizeOf<T>(), toDevice: false);
             Device.DefaultStreamSynchronized();
         }
 
-        private Span<T> Span(Array host)
-        {
-            if (host.Length != Length) throw new InvalidOperationException($"Device copy of {host.Length} elements into a buffer of {Length}.");
-            return host is bool[] b ? MemoryMarshal.Cast<bool, T>(b.AsSpan()) : ((T[])host).AsSpan();
-        }
+        /// <summary>A host array's elements as the device's element type (bool as byte).</summary>
+        private static Span<T> Elements(Array host) => host is bool[] b ? MemoryMarshal.Cast<bool, T>(b.AsSpan()) : ((T[])host).AsSpan();
 
         public override void Dispose()
         {

@@ -347,14 +347,21 @@ internal static class DeviceOps
         _ => throw new InvalidArgumentException($"No device arithmetic for dtype {dtype.Name()}."),
     };
 
+    /// <summary>The hand-written kernel <paramref name="name"/> of <see cref="DeviceKernels"/> closed over <paramref name="types"/>, from the device's cache.</summary>
+    public static Kernel Hand(IlgpuDevice device, string name, Prim origin, params Type[] types) =>
+        device.Load($"{name}<{string.Join(",", types.Select(t => t.Name))}>",
+            () => typeof(DeviceKernels).GetMethod(name)!.MakeGenericMethod(types), origin);
+
+    /// <summary>Launches a grid-stride kernel over <paramref name="work"/> items on the default stream.</summary>
+    public static void Launch(IlgpuDevice device, Kernel kernel, long work, params object[] args) =>
+        kernel.Launch(device.Accelerator.DefaultStream, device.ThreadsFor(work), args);
+
     /// <summary>y += x.</summary>
     public static void Accumulate(IlgpuDevice device, DeviceBuffer x, DeviceBuffer y, Prim origin)
     {
         if (x.Length == 0) return;
-        var types = new[] { DeviceBuffer.ElementType(x.DType), ArithOf(x.DType) };
-        var kernel = device.Load($"Accumulate<{types[0].Name}>", () => typeof(DeviceKernels).GetMethod(nameof(DeviceKernels.Accumulate))!.MakeGenericMethod(types), origin);
-        var threads = device.ThreadsFor(x.Length);
-        kernel.Launch(device.Accelerator.DefaultStream, threads, x.View, y.View, new SliceShape { Inner = x.Length, Threads = threads });
+        var kernel = Hand(device, nameof(DeviceKernels.Accumulate), origin, DeviceBuffer.ElementType(x.DType), ArithOf(x.DType));
+        Launch(device, kernel, x.Length, x.View, y.View, new SliceShape { Inner = x.Length, Threads = device.ThreadsFor(x.Length) });
     }
 
     /// <summary>Adds the slices <paramref name="updates"/> into <paramref name="y"/> (dims <paramref name="dims"/>) at <paramref name="indices"/> along <paramref name="axis"/>.</summary>
@@ -368,10 +375,9 @@ internal static class DeviceOps
         var columns = shape.Outer * shape.Inner;
         if (columns == 0 || shape.Count == 0) return;
         shape.Threads = device.ThreadsFor(columns);
-        var types = new[] { DeviceBuffer.ElementType(updates.DType), ArithOf(updates.DType), DeviceBuffer.ElementType(indices.DType), ArithOf(indices.DType) };
-        var kernel = device.Load($"ScatterAddInto<{string.Join(",", types.Select(t => t.Name))}>",
-            () => typeof(DeviceKernels).GetMethod(nameof(DeviceKernels.ScatterAddInto))!.MakeGenericMethod(types), origin);
+        var kernel = Hand(device, nameof(DeviceKernels.ScatterAddInto), origin,
+            DeviceBuffer.ElementType(updates.DType), ArithOf(updates.DType), DeviceBuffer.ElementType(indices.DType), ArithOf(indices.DType));
         var flag = context.DeviceErrors!.Flag(site, origin, () => $"{origin.OriginName}: an index of a sparse gradient is outside [0, {dims[axis]}).");
-        kernel.Launch(device.Accelerator.DefaultStream, (int)shape.Threads, updates.View, indices.View, y.View, flag, shape);
+        Launch(device, kernel, columns, updates.View, indices.View, y.View, flag, shape);
     }
 }

@@ -246,12 +246,9 @@ internal sealed class DevicePlanRunner : IDisposable
         }
     }
 
-    private Kernel Hand(string name, Prim origin, params Type[] types) =>
-        _device.Load($"{name}<{string.Join(",", types.Select(t => t.Name))}>",
-            () => typeof(DeviceKernels).GetMethod(name)!.MakeGenericMethod(types), origin);
+    private Kernel Hand(string name, Prim origin, params Type[] types) => DeviceOps.Hand(_device, name, origin, types);
 
-    private void Launch(Kernel kernel, long work, params object[] args) =>
-        kernel.Launch(_device.Accelerator.DefaultStream, _device.ThreadsFor(work), args);
+    private void Launch(Kernel kernel, long work, params object[] args) => DeviceOps.Launch(_device, kernel, work, args);
 
     private int Threads(long work) => _device.ThreadsFor(work);
 
@@ -460,21 +457,22 @@ internal sealed class DevicePlanRunner : IDisposable
         return (slots, run) =>
         {
             head?.Invoke(slots, run);
-            var args = new List<object>(inputs.Length + outputs.Length + 2);
-            for (var k = 0; k < inputs.Length; k++) args.Add(OnDevice(slots[inputs[k]]!, emitter.Inputs[k], run).View);
+            var args = new object[inputs.Length + outputs.Length + (emitter.NeedsErrorFlag ? 2 : 1)];
+            var at = 0;
+            for (var k = 0; k < inputs.Length; k++) args[at++] = OnDevice(slots[inputs[k]]!, emitter.Inputs[k], run).View;
             var buffers = new DeviceBuffer[outputs.Length];
             for (var k = 0; k < outputs.Length; k++)
             {
                 if (outputs[k].Value >= 0) buffers[k] = Output(outputs[k].Prim, run);
                 else run.Temporaries.Add(buffers[k] = DeviceBuffer.Allocate(_device, outputs[k].Prim.DType, outputs[k].Prim.Size));
-                args.Add(buffers[k].View);
+                args[at++] = buffers[k].View;
             }
-            if (emitter.NeedsErrorFlag) args.Add(ErrorFlag(run, origin));
-            args.Add(threads);
+            if (emitter.NeedsErrorFlag) args[at++] = ErrorFlag(run, origin);
+            args[at] = threads;
             if (work > 0)
             {
                 var kernel = _device.Load(emitter.Key, emitter.Emit, origin);
-                Launch(kernel, work, args.ToArray());
+                Launch(kernel, work, args);
             }
             if (reduceTail != null)
             {

@@ -233,13 +233,13 @@ internal sealed class IlgpuDevice
                 break;
             case IlgpuDevices.Cuda:
                 _context = Context.Create(b => b.Cuda().EnableAlgorithms());
-                if (_context.GetCudaDevices().Count == 0) throw IlgpuDevices.Absent(Name);
+                if (_context.GetCudaDevices().Count == 0) throw Devices.NotAvailable(Name);
                 _accelerator = _context.CreateCudaAccelerator(0);
                 break;
             case IlgpuDevices.OpenCl:
                 _context = Context.Create(b => b.OpenCL(_ => true).EnableAlgorithms());
                 var devices = ListOf(_context.GetCLDevices());
-                if (devices.Count == 0) throw IlgpuDevices.Absent(Name);
+                if (devices.Count == 0) throw Devices.NotAvailable(Name);
                 var usable = devices.FirstOrDefault(d => d.Capabilities.GenericAddressSpace)
                              ?? throw new NotSupportedException(
                                  $"Device 'opencl': the OpenCL device '{devices[0].Name}' ({devices[0].PlatformName}) does not support the generic address space, " +
@@ -248,7 +248,7 @@ internal sealed class IlgpuDevice
                 _accelerator = usable.CreateCLAccelerator(_context);
                 break;
             default:
-                throw IlgpuDevices.Absent(Name);
+                throw Devices.NotAvailable(Name);
         }
     }
 }
@@ -310,9 +310,6 @@ internal static class IlgpuDevices
         }
     }
 
-    /// <summary>The error for a device that is not present.</summary>
-    public static ArgumentException Absent(string name) =>
-        new($"Device '{name}' is not available; available devices: {string.Join(", ", Devices.List().Select(d => d.Name))}.");
 
     /// <summary>
     /// ILGPU binds to "OpenCL", which .NET looks up as libOpenCL.so; Debian's ICD loader ships only libOpenCL.so.1
