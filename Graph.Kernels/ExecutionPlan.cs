@@ -316,11 +316,10 @@ public sealed class ExecutionPlan
             // Every result is a distinct buffer: a value fetched twice (or a loop variable passed through and also
             // saved) is copied for the second fetch, so each buffer has one owner.
             var results = new Ilgpu.DeviceBuffer[_fetchValues.Length];
-            var handed = new HashSet<Ilgpu.DeviceBuffer>(ReferenceEqualityComparer.Instance);
             for (var i = 0; i < results.Length; i++)
             {
                 var buffer = _deviceRunner.Claim(slots[_fetchValues[i]]!, _fetchPrims[i], run);
-                results[i] = handed.Add(buffer) ? buffer : buffer.Clone();
+                results[i] = Array.IndexOf(results, buffer, 0, i) < 0 ? buffer : buffer.Clone();
             }
             return results;
         });
