@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -21,14 +22,18 @@ internal static class AccurateMath
         {
             var n = Vector256<float>.Count;
             for (; i <= x.Length - n; i += n)
-            {
-                var v = Vector256.Create(x.Slice(i, n));
-                var twice = Vector256.Abs(v) * Vector256.Create(2f);
-                // e^88 is still finite in float; beyond it tanh is ±1 anyway.
-                Combine(v, Exp(Vector256.Min(twice, Vector256.Create(88f)))).CopyTo(y.Slice(i, n));
-            }
+                Tanh(Vector256.Create(x.Slice(i, n))).CopyTo(y.Slice(i, n));
         }
         for (; i < x.Length; i++) y[i] = Tanh(x[i]);
+    }
+
+    /// <summary>tanh of 8 floats.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Tanh(Vector256<float> v)
+    {
+        // e^88 is still finite in float; beyond it tanh is ±1 anyway.
+        var twice = Vector256.Abs(v) * Vector256.Create(2f);
+        return Combine(v, Exp(Vector256.Min(twice, Vector256.Create(88f))));
     }
 
     // Cephes expf: e^x = 2^n · e^r with n = round(x·log2 e), r = x − n·ln 2 (in two parts), e^r by a degree-5 polynomial.
@@ -49,10 +54,11 @@ internal static class AccurateMath
             var n8 = Vector256<float>.Count;
             for (; i <= x.Length - n8; i += n8) Exp(Vector256.Create(x.Slice(i, n8))).CopyTo(y.Slice(i, n8));
         }
-        for (; i < x.Length; i++) y[i] = MathF.Exp(x[i]);
+        for (; i < x.Length; i++) y[i] = Exp(x[i]);
     }
 
     /// <summary>e^x of 8 floats (polynomial by fused multiply-adds where the CPU has them).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Exp(Vector256<float> x)
     {
         var clamped = Vector256.Min(Vector256.Max(x, Vector256.Create(ExpMin)), Vector256.Create(ExpMax));
@@ -71,10 +77,12 @@ internal static class AccurateMath
     }
 
     /// <summary>a·b + c, fused where the CPU can.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> MulAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) =>
         Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : a * b + c;
 
     /// <summary>tanh from x and e = exp(2|x|): the polynomial near 0, 1 − 2/(e+1) (with x's sign) beyond.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Combine(Vector256<float> x, Vector256<float> e)
     {
         var z = x * x;
@@ -86,17 +94,38 @@ internal static class AccurateMath
         return Vector256.ConditionalSelect(Vector256.Equals(x, x), result, x); // NaN passes through
     }
 
-    /// <summary>tanh of one float, same formula as the vector form.</summary>
+    /// <summary>
+    /// tanh of one float by the vector form's operations in the same order (fused multiply-adds included), so an element
+    /// gets the same bits whether it falls in a vector or in a tail.
+    /// </summary>
     public static float Tanh(float x)
     {
-        var ax = MathF.Abs(x);
         if (float.IsNaN(x)) return x;
+        var ax = MathF.Abs(x);
         if (ax < SmallLimit)
         {
             var z = x * x;
-            return ((((P0 * z + P1) * z + P2) * z + P3) * z + P4) * z * x + x;
+            return MulAdd(MulAdd(MulAdd(MulAdd(MulAdd(P0, z, P1), z, P2), z, P3), z, P4) * z, x, x);
         }
-        var large = 1f - 2f / (MathF.Exp(MathF.Min(ax + ax, 88f)) + 1f);
+        var large = 1f - 2f / (Exp(MathF.Min(ax * 2f, 88f)) + 1f);
         return x < 0 ? -large : large;
     }
+
+    /// <summary>eˣ of one float by the vector form's operations in the same order (bit-identical to it).</summary>
+    public static float Exp(float x)
+    {
+        if (float.IsNaN(x)) return x;
+        if (x > ExpMax) return float.PositiveInfinity;
+        if (x < ExpMin) return 0f;
+        var n = MathF.Round(x * Log2E);
+        var r = MulAdd(n, -Ln2Lo, MulAdd(n, -Ln2Hi, x));
+        var p = MulAdd(MulAdd(MulAdd(MulAdd(MulAdd(E0, r, E1), r, E2), r, E3), r, E4), r, E5);
+        var er = MulAdd(p, r * r, r + 1f);
+        var ni = (int)n;
+        var half = ni >> 1;
+        return er * BitConverter.Int32BitsToSingle((half + 127) << 23) * BitConverter.Int32BitsToSingle((ni - half + 127) << 23);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float MulAdd(float a, float b, float c) => Fma.IsSupported ? MathF.FusedMultiplyAdd(a, b, c) : a * b + c;
 }

@@ -24,6 +24,8 @@ internal sealed class CpuFusedKernel
     private readonly int[]?[][] _strides;           // per member and operand: broadcast strides when an input needs them
     private readonly int[] _outputOf;               // per member: index into the outputs, or -1
     private readonly int _headIndex = -1, _headA = -1, _headB = -1, _tailSource = -1, _tailOutput = -1, _onlyReduceInput = -1;
+    private readonly CpuVectorExpr? _vector;        // the members as one register-resident loop, where they allow it
+    private readonly int _vectorOutput = -1;
     private Scratch? _scratch;
     private Scratch?[]? _parallelScratch;
     private int _parallelChunk;
@@ -78,6 +80,12 @@ internal sealed class CpuFusedKernel
                         _strides[i][j] = BroadcastStrides(input.Dims, group.Dims);
                 }
             }
+        }
+        if (_members.Length > 0 && _row == 1)
+        {
+            // Sources as Run sees them: the inputs, then the head's result.
+            _vector = CpuVectorExpr.TryCreate(group, _members, p => p == group.Head ? InputOrder.Length : InputIndex(p));
+            if (_vector != null) _vectorOutput = OutputIndex(_members[^1]);
         }
     }
 
@@ -158,6 +166,11 @@ internal sealed class CpuFusedKernel
 
     private void RunChunk(long start, int n, Scratch s, Array[] inputs, Array[] outputs)
     {
+        if (_vector != null)
+        {
+            _vector.Run(inputs, outputs[_vectorOutput], start, n, _members[^1]);
+            return;
+        }
         for (var i = 0; i < _members.Length; i++)
         {
             var m = _members[i];
@@ -275,7 +288,8 @@ internal sealed class CpuFusedKernel
         return (array, (int)start);
     }
 
-    private static int[] BroadcastStrides(int[] dims, int[] outDims)
+    /// <summary>Strides that read an input of <paramref name="dims"/> broadcast (numpy rules) over <paramref name="outDims"/>.</summary>
+    internal static int[] BroadcastStrides(int[] dims, int[] outDims)
     {
         var inStrides = HostOps.Strides(dims);
         var strides = new int[outDims.Length];

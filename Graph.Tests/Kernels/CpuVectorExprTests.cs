@@ -1,0 +1,126 @@
+using System.Runtime.Intrinsics;
+using Graph.Core;
+using Graph.Kernels;
+using Graph.Kernels.Cpu;
+
+namespace Graph.Tests;
+
+/// <summary>
+/// Fused float32 element-wise trees run as one register-resident loop on the cpu device (<see cref="CpuVectorExpr"/>):
+/// results must be bit-identical to the same float operations done one by one, for every broadcast form, run length
+/// and chunk split.
+/// </summary>
+[TestFixture]
+public class CpuVectorExprTests
+{
+    private static float[] Random(int n, int seed, float scale = 1f)
+    {
+        var r = new System.Random(seed);
+        return Enumerable.Range(0, n).Select(_ => (float)(r.NextDouble() * 2 - 1) * scale).ToArray();
+    }
+
+    private static float[] Run(Tensor y, FeedDict feed)
+    {
+        using var sess = new Session(y.Graph);
+        return sess.Run(y, feed).Span<float>().ToArray();
+    }
+
+    private static void ShouldEqualBitwise(float[] actual, float[] expected)
+    {
+        actual.Should().HaveSameCount(expected);
+        for (var i = 0; i < expected.Length; i++)
+            if (BitConverter.SingleToInt32Bits(actual[i]) != BitConverter.SingleToInt32Bits(expected[i]))
+                Assert.Fail($"element {i}: {actual[i]:R}, expected {expected[i]:R}");
+    }
+
+    [Test]
+    public void ScalarTanhAndExpGiveTheVectorFormsBits()
+    {
+        var values = new List<float> { 0f, -0f, 1e-30f, -1e-30f, 0.625f, -0.625f, 0.62499994f, 9f, 88f, 88.7f, 89f, -87.5f, -100f, -103.9f, -104f, -200f, 300f,
+            float.PositiveInfinity, float.NegativeInfinity, float.NaN, float.Epsilon };
+        for (var x = -110f; x < 110f; x += 0.01371f) values.Add(x);
+        for (var x = -1f; x < 1f; x += 0.000731f) values.Add(x);
+        while (values.Count % 8 != 0) values.Add(0.5f);
+        var data = values.ToArray();
+        for (var i = 0; i < data.Length; i += 8)
+        {
+            var v = Vector256.Create(data, i);
+            var tanh = AccurateMath.Tanh(v);
+            var exp = AccurateMath.Exp(v);
+            for (var k = 0; k < 8; k++)
+            {
+                var x = data[i + k];
+                BitConverter.SingleToInt32Bits(AccurateMath.Tanh(x)).Should().Be(BitConverter.SingleToInt32Bits(tanh[k]), $"tanh({x:R})");
+                BitConverter.SingleToInt32Bits(AccurateMath.Exp(x)).Should().Be(BitConverter.SingleToInt32Bits(exp[k]), $"exp({x:R})");
+            }
+        }
+    }
+
+    [Test]
+    public void EpilogueOfAMatMulWithARowBroadcastBias([Values(7, 150)] int rows)
+    {
+        var g = new ComputeGraph();
+        using var scope = g.AsDefault();
+        var x = TF.Placeholder(DType.Float32, new Shape(rows, 150));
+        var w = TF.Placeholder(DType.Float32, new Shape(150, 150));
+        var xw = TF.Placeholder(DType.Float32, new Shape(rows, 150));
+        var bias = TF.Placeholder(DType.Float32, new Shape(150));
+        var product = TF.MatMul(x, w);
+        var y = TF.Tanh(product + xw + bias);
+        var feed = new FeedDict
+        {
+            { x, HostTensor.From(Random(rows * 150, 1), rows, 150) }, { w, HostTensor.From(Random(150 * 150, 2, 0.2f), 150, 150) },
+            { xw, HostTensor.From(Random(rows * 150, 3), rows, 150) }, { bias, HostTensor.From(Random(150, 4), 150) },
+        };
+        var p = Run(product, feed);
+        var a = feed[xw].Span<float>().ToArray();
+        var b = feed[bias].Span<float>().ToArray();
+        var expected = p.Select((v, i) => AccurateMath.Tanh(v + a[i] + b[i % 150])).ToArray();
+        ShouldEqualBitwise(Run(y, feed), expected);
+    }
+
+    [Test]
+    public void TanhGradientWithAScalarConstant([Values(22500, 1003, 300 * 300)] int n)
+    {
+        var g = new ComputeGraph();
+        using var scope = g.AsDefault();
+        var h = TF.Placeholder(DType.Float32, new Shape(n));
+        var dh = TF.Placeholder(DType.Float32, new Shape(n));
+        var y = dh * (1f - h * h);
+        var hv = Random(n, 5);
+        var dv = Random(n, 6);
+        ShouldEqualBitwise(Run(y, new FeedDict { { h, hv }, { dh, dv } }), hv.Select((v, i) => dv[i] * (1f - v * v)).ToArray());
+    }
+
+    [Test]
+    public void ColumnBroadcastIsReadOncePerRow()
+    {
+        var g = new ComputeGraph();
+        using var scope = g.AsDefault();
+        var a = TF.Placeholder(DType.Float32, new Shape(64, 40));
+        var c = TF.Placeholder(DType.Float32, new Shape(64, 1));
+        var d = TF.Placeholder(DType.Float32, new Shape(40));
+        var y = TF.Sqrt(TF.Abs(a * c)) / (TF.Exp(-a) + d);
+        var av = Random(64 * 40, 7, 3f);
+        var cv = Random(64, 8);
+        var dv = Random(40, 9).Select(v => v + 2f).ToArray();
+        var expected = av.Select((v, i) => MathF.Sqrt(MathF.Abs(v * cv[i / 40])) / (AccurateMath.Exp(-v) + dv[i % 40])).ToArray();
+        ShouldEqualBitwise(Run(y, new FeedDict { { a, HostTensor.From(av, 64, 40) }, { c, HostTensor.From(cv, 64, 1) }, { d, dv } }), expected);
+    }
+
+    [Test]
+    public void ShortRowsAndTransposedOperandsFallBackToTheInterpreterWithTheSameResults()
+    {
+        var g = new ComputeGraph();
+        using var scope = g.AsDefault();
+        var a = TF.Placeholder(DType.Float32, new Shape(100, 5));
+        var bias = TF.Placeholder(DType.Float32, new Shape(5));
+        var t = TF.Placeholder(DType.Float32, new Shape(5, 100));
+        var y = TF.Tanh(a + bias) * TF.Transpose(t);
+        var av = Random(500, 10);
+        var bv = Random(5, 11);
+        var tv = Random(500, 12);
+        var expected = av.Select((v, i) => AccurateMath.Tanh(v + bv[i % 5]) * tv[(i % 5) * 100 + i / 5]).ToArray();
+        ShouldEqualBitwise(Run(y, new FeedDict { { a, HostTensor.From(av, 100, 5) }, { bias, bv }, { t, HostTensor.From(tv, 5, 100) } }), expected);
+    }
+}
