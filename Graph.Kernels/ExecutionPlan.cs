@@ -62,6 +62,7 @@ public sealed class ExecutionPlan
     private readonly List<(DType DType, int Length)> _buffers = new();
     private readonly Action<Array?[], RunState>[] _steps;
     private readonly int[] _fetchValues;
+    private readonly Dictionary<int, int> _fetchOf = new();   // value index -> the first fetch of it
     private readonly Prim[] _fetchPrims;
     private Array[]? _bufferArrays;
     private readonly Ilgpu.DevicePlanRunner? _deviceRunner;
@@ -95,6 +96,7 @@ public sealed class ExecutionPlan
         }
         else _steps = groups.Select(CompileStep).ToArray();
         _fetchValues = fetches.Select(p => _valueIndex[p]).ToArray();
+        for (var i = _fetchValues.Length - 1; i >= 0; i--) _fetchOf[_fetchValues[i]] = i;
         Kernels = groups.Where(g => g.Kind != GroupKind.Binding).Select(g => new PlanKernel(g,
             g.Inputs.Where(i => i is not ConstantPrim { Size: 1 }).Sum(i => i.Size * i.DType.Size()),
             g.Outputs.Sum(o => o.Size * o.DType.Size()))).ToList();
@@ -272,7 +274,8 @@ public sealed class ExecutionPlan
         {
             StorageKind.Pooled => _bufferArrays![buffer] ??= Array.CreateInstance(o.DType.ClrType(), checked((int)o.Size)),
             StorageKind.Variable => state.VariableTarget(((AssignVariablePrim)o).Variable, o.DType, o.Dims),
-            StorageKind.Fresh => state.AllocateFetched(o.DType, checked((int)o.Size)),
+            StorageKind.Fresh => state.FetchTargets is { } into && _fetchOf.TryGetValue(v, out var f) && into[f] is { } target ? target
+                : state.AllocateFetched(o.DType, checked((int)o.Size)),
             _ => Array.CreateInstance(o.DType.ClrType(), checked((int)o.Size)),
         };
     }
@@ -300,6 +303,12 @@ public sealed class ExecutionPlan
         {
             var p = _fetchPrims[i];
             var data = values[_fetchValues[i]]!;
+            if (state.FetchTargets?[i] is { } target)
+            {
+                if (!ReferenceEquals(data, target)) Array.Copy(data, target, target.Length);
+                results[i] = new HostTensor(target, p.Dims);
+                continue;
+            }
             var owned = _storage[_fetchValues[i]].Kind is StorageKind.Fresh or StorageKind.KernelOwned && !SharedSource(p);
             results[i] = new HostTensor(owned ? data : (Array)data.Clone(), p.Dims);
         }

@@ -23,9 +23,11 @@ internal sealed class RunState(SessionState session, IReadOnlyDictionary<Tensor,
         _ => GC.AllocateUninitializedArray<bool>(length),
     };
 
-    private readonly HashSet<Array> _readThisRun = context.ReadThisRun;
 
     public HostTensor Feed(Tensor t) => feeds[t];
+
+    /// <summary>Per fetch, an array the caller wants the value written into (<see cref="SessionCallable.RunInto"/>); null entries and a null list: none.</summary>
+    public Array?[]? FetchTargets { get; init; }
 
     /// <summary>Values fed on the device (a device loop's variables and captured tensors); null on cpu.</summary>
     public IReadOnlyDictionary<Tensor, Ilgpu.DeviceBuffer>? DeviceFeeds { get; init; }
@@ -44,7 +46,7 @@ internal sealed class RunState(SessionState session, IReadOnlyDictionary<Tensor,
         if (!session.Variables.TryGetValue(variable, out var v))
             throw new FailedPreconditionException(
                 $"Attempting to use uninitialized value {variable.Name}: variable '{variable.Name}' has not been initialised in this session (run its initializer or the global variables initializer first).");
-        _readThisRun.Add(v.Data);
+        context.ReadThisRun.Add(v.Data);
         return v;
     }
 
@@ -56,7 +58,7 @@ internal sealed class RunState(SessionState session, IReadOnlyDictionary<Tensor,
     {
         var size = (int)Shape.Product(dims);
         if (session.Spares.TryGetValue(variable, out var spare) && spare.Length == size && spare.GetType().GetElementType() == dtype.ClrType()
-            && !_readThisRun.Contains(spare) && !(session.Variables.TryGetValue(variable, out var cur) && ReferenceEquals(cur.Data, spare)))
+            && !(context.AnyReadThisRun && context.ReadThisRun.Contains(spare)) && !(session.Variables.TryGetValue(variable, out var cur) && ReferenceEquals(cur.Data, spare)))
             return spare;
         return Array.CreateInstance(dtype.ClrType(), size);
     }
@@ -68,7 +70,7 @@ internal sealed class RunState(SessionState session, IReadOnlyDictionary<Tensor,
         // be that array, so a value that lived only on the device comes back to it first.
         if (session.Spares.TryGetValue(variable, out var dropped) && !ReferenceEquals(dropped, value.Data))
         {
-            if (_readThisRun.Contains(dropped)) session.EnsureHost(dropped);
+            if (context.AnyReadThisRun && context.ReadThisRun.Contains(dropped)) session.EnsureHost(dropped);
             session.ForgetDeviceCopy(dropped);
         }
         if (session.Variables.TryGetValue(variable, out var old) && !ReferenceEquals(old.Data, value.Data)) session.Spares[variable] = old.Data;
@@ -194,11 +196,19 @@ internal sealed class RunContext(PlanOptions options)
     /// <summary>Where kernel times go when profiling, else null.</summary>
     public KernelProfile? Profile { get; init; }
 
-    /// <summary>Variable arrays read during this run (never reused as an update target within it).</summary>
-    public HashSet<Array> ReadThisRun { get; } = new(ReferenceEqualityComparer.Instance);
+    /// <summary>Variable arrays read during this run (never reused as an update target within it); made on first use.</summary>
+    public HashSet<Array> ReadThisRun => _readThisRun ??= new(ReferenceEqualityComparer.Instance);
+    private HashSet<Array>? _readThisRun;
+
+    /// <summary>Whether any variable array was read in this run.</summary>
+    public bool AnyReadThisRun => _readThisRun is { Count: > 0 };
 
     /// <summary>Per forward loop op: a stack of executions, each the values recorded per iteration for its gradient.</summary>
-    public Dictionary<Operation, Stack<LoopRecord>> LoopRecords { get; } = new();
+    public Dictionary<Operation, Stack<LoopRecord>> LoopRecords => _loopRecords ??= new();
+    private Dictionary<Operation, Stack<LoopRecord>>? _loopRecords;
+
+    /// <summary>The loop records made in this run (none without loops), for disposal when it ends.</summary>
+    public IEnumerable<LoopRecord> AllLoopRecords => _loopRecords?.Values.SelectMany(r => r) ?? [];
 
     /// <summary>Error flags of this run's device kernels, checked when the run ends (null on cpu).</summary>
     public Ilgpu.DeviceErrorLog? DeviceErrors { get; init; }

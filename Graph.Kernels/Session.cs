@@ -93,11 +93,41 @@ public sealed class Session : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var fed = PrepareFeeds(feeds);
+        CheckMembers(fetches, targets);
+        return Execute(PlanFor(fetches, targets, fed), fed, null);
+    }
+
+    /// <summary>
+    /// A function that runs <paramref name="fetches"/> (and <paramref name="targets"/>) with values for
+    /// <paramref name="feedList"/> given in order (TF1's <c>Session.make_callable</c>): the fetches, feeds and plan are
+    /// resolved once, so a call costs less than <see cref="Run(IReadOnlyList{Tensor}, IReadOnlyList{Operation}, FeedDict?)"/>,
+    /// and <see cref="SessionCallable.RunInto"/> writes the results into arrays the caller keeps.
+    /// </summary>
+    public SessionCallable MakeCallable(IReadOnlyList<Tensor> fetches, IReadOnlyList<Tensor>? feedList = null, IReadOnlyList<Operation>? targets = null)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        feedList ??= [];
+        targets ??= [];
+        CheckMembers(fetches, targets);
+        foreach (var t in feedList)
+            if (t.Graph != Graph) throw new InvalidArgumentException($"Cannot feed {t.Name}: it is not an element of this session's graph.");
+        var repeated = feedList.GroupBy(t => t).FirstOrDefault(g => g.Count() > 1);
+        if (repeated != null) throw new InvalidArgumentException($"MakeCallable: {repeated.Key.Name} appears twice in the feed list.");
+        return new SessionCallable(this, fetches.ToArray(), feedList.ToArray(), targets.ToArray());
+    }
+
+    private void CheckMembers(IReadOnlyList<Tensor> fetches, IReadOnlyList<Operation> targets)
+    {
         foreach (var t in fetches)
             if (t.Graph != Graph) throw new InvalidArgumentException($"Fetch {t.Name} is not an element of this session's graph.");
         foreach (var op in targets)
             if (op.Graph != Graph) throw new InvalidArgumentException($"Target op {op.Name} is not an element of this session's graph.");
+    }
 
+    /// <summary>The plan for these fetches, targets and fed shapes (compiled on first use), with the run's memory limit checked.</summary>
+    internal ExecutionPlan PlanFor(IReadOnlyList<Tensor> fetches, IReadOnlyList<Operation> targets, Dictionary<Tensor, HostTensor> fed)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         var key = Graph.LoopRecordVersion + "#" + PlanKey(fetches, targets, fed);
         if (!_plans.TryGetValue(key, out var plan))
         {
@@ -105,6 +135,13 @@ public sealed class Session : IDisposable
             _plans[key] = plan;
             PlansCompiled++;
         }
+        return plan;
+    }
+
+    /// <summary>Runs <paramref name="plan"/> on checked feeds; fetched values go into <paramref name="into"/> where it names arrays.</summary>
+    internal HostTensor[] Execute(ExecutionPlan plan, Dictionary<Tensor, HostTensor> fed, Array?[]? into)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         LastPlan = plan;
         var peak = plan.PeakBytes + _state.VariableBytes;
         if (Options.MemoryLimitBytes is { } limit && peak > limit)
@@ -119,7 +156,7 @@ public sealed class Session : IDisposable
         HostTensor[] results;
         try
         {
-            results = plan.Execute(new RunState(_state, fed, context));
+            results = plan.Execute(new RunState(_state, fed, context) { FetchTargets = into });
             errors?.ThrowIfAny();
         }
         catch (Exception) when (errors is { Pending: true })
@@ -132,9 +169,17 @@ public sealed class Session : IDisposable
         {
             _state.DisposeRetired();
             // Device memory of loop records no gradient consumed in this run.
-            foreach (var record in context.LoopRecords.Values.SelectMany(r => r)) record.DisposeDeviceIterations();
+            foreach (var record in context.AllLoopRecords) record.DisposeDeviceIterations();
         }
         LastRunPeakBytes = plan.PeakBytes + _state.VariableBytes + context.PeakExtraBytes;
+        if (into != null)
+            for (var i = 0; i < results.Length; i++)
+                if (into[i] is { } target && !ReferenceEquals(results[i].Data, target))
+                {
+                    // A device run, or a fetch the plan does not compute into a fresh array (a feed, a variable): copied.
+                    Array.Copy(results[i].Data, target, target.Length);
+                    results[i] = new HostTensor(target, results[i].Dims);
+                }
         return results;
     }
 
@@ -146,22 +191,28 @@ public sealed class Session : IDisposable
         foreach (var (tensor, value) in feeds)
         {
             if (tensor.Graph != Graph) throw new InvalidArgumentException($"Cannot feed {tensor.Name}: it is not an element of this session's graph.");
-            ArgumentNullException.ThrowIfNull(value, $"feed for {tensor.Name}");
-            var v = value;
-            if (v.DType != tensor.DType)
-            {
-                var convertible = tensor.DType.IsFloating() ? v.DType.IsNumeric() : tensor.DType == DType.Int64 && v.DType == DType.Int32;
-                if (!convertible)
-                    throw new InvalidArgumentException(
-                        $"Cannot feed a value of dtype {v.DType.Name()} for Tensor '{tensor.Name}', which has dtype {tensor.DType.Name()}.");
-                v = v.AsType(tensor.DType);
-            }
-            if (!tensor.Shape.IsCompatibleWith(v.Shape))
-                throw new InvalidArgumentException(
-                    $"Cannot feed value of shape {v.Shape} for Tensor '{tensor.Name}', which has shape {tensor.Shape}.");
-            result[tensor] = v;
+            result[tensor] = PrepareFeed(tensor, value);
         }
         return result;
+    }
+
+    /// <summary>Checks one feed's dtype and static shape against its tensor; converts ints fed to float tensors, as TF does.</summary>
+    internal static HostTensor PrepareFeed(Tensor tensor, HostTensor value)
+    {
+        ArgumentNullException.ThrowIfNull(value, $"feed for {tensor.Name}");
+        var v = value;
+        if (v.DType != tensor.DType)
+        {
+            var convertible = tensor.DType.IsFloating() ? v.DType.IsNumeric() : tensor.DType == DType.Int64 && v.DType == DType.Int32;
+            if (!convertible)
+                throw new InvalidArgumentException(
+                    $"Cannot feed a value of dtype {v.DType.Name()} for Tensor '{tensor.Name}', which has dtype {tensor.DType.Name()}.");
+            v = v.AsType(tensor.DType);
+        }
+        if (!tensor.Shape.IsCompatibleWith(v.Shape))
+            throw new InvalidArgumentException(
+                $"Cannot feed value of shape {v.Shape} for Tensor '{tensor.Name}', which has shape {tensor.Shape}.");
+        return v;
     }
 
     private static string PlanKey(IReadOnlyList<Tensor> fetches, IReadOnlyList<Operation> targets, Dictionary<Tensor, HostTensor> feeds)

@@ -126,6 +126,8 @@ internal sealed partial class Scenarios(Report report, int reps)
         private readonly Session _session;
         private readonly Tensor _c;
         private readonly FeedDict _feed;
+        private readonly SessionCallable _call;
+        private readonly HostTensor[] _feedValues, _output;
 
         public GraphGemm(int m, int k, int n, bool ta, bool tb, int seed)
         {
@@ -140,9 +142,20 @@ internal sealed partial class Scenarios(Report report, int reps)
                 _feed = new FeedDict { { a, HostTensor.From(A, a.Shape.ToArray()) }, { b, HostTensor.From(B, b.Shape.ToArray()) } };
             }
             _session = new Session(g);
+            _call = _session.MakeCallable([_c], _feed.Keys.ToList());
+            _feedValues = _feed.Values.ToArray();
+            _output = [HostTensor.Zeros(DType.Float32, m, n)];
         }
 
+        /// <summary>Session.Run: the product in a new array per call.</summary>
         public float[] Run() => _session.Run(_c, _feed).Span<float>();
+
+        /// <summary>The callable's RunInto: the product written into one array kept across calls, as the peer's is.</summary>
+        public float[] RunInto()
+        {
+            _call.RunInto(_feedValues, _output);
+            return _output[0].Span<float>();
+        }
 
         public float[] A { get; }
         public float[] B { get; }
@@ -158,8 +171,14 @@ internal sealed partial class Scenarios(Report report, int reps)
         return x;
     }
 
-    /// <summary>GFLOP/s of Graph's MatMul through a Session for each shape (used here and by the --child gemm-graph run).</summary>
-    internal static double GraphGemmGflops(GraphGemm gemm, int m, int k, int n) => 2.0 * m * n * k / (MsPerCallFor(25, () => gemm.Run()) * 1e6);
+    /// <summary>
+    /// GFLOP/s of Graph's MatMul for each shape through a session callable writing into a kept array (used here and by
+    /// the --child gemm-graph run).
+    /// </summary>
+    internal static double GraphGemmGflops(GraphGemm gemm, int m, int k, int n) => 2.0 * m * n * k / (MsPerCallFor(25, () => gemm.RunInto()) * 1e6);
+
+    /// <summary>GFLOP/s of the same MatMul through Session.Run (feed dictionary, plan lookup, a new output array per call).</summary>
+    internal static double GraphGemmSessionRunGflops(GraphGemm gemm, int m, int k, int n) => 2.0 * m * n * k / (MsPerCallFor(25, () => gemm.Run()) * 1e6);
 
     public unsafe void Gemm()
     {
@@ -190,7 +209,9 @@ internal sealed partial class Scenarios(Report report, int reps)
                 }
             }
             double Graph() => GraphGemmGflops(gemm, m, k, n);
+            double GraphSessionRun() => GraphGemmSessionRunGflops(gemm, m, k, n);
             var graphResult = gemm.Run();
+            if (!gemm.RunInto().AsSpan().SequenceEqual(graphResult)) report.Info($"gemm-{name}: RunInto and Session.Run differ");
             if (OpenBlas.Available)
             {
                 Peer();
@@ -210,11 +231,13 @@ internal sealed partial class Scenarios(Report report, int reps)
                         }) * 1e6);
                     }
                 }
-                var s = Interleave(reps, Graph, Peer, PeerFreshOutput);
+                var s = Interleave(reps, Graph, Peer, PeerFreshOutput, GraphSessionRun);
                 var metric = new Metric("gemm-" + name, Median(s[0]), Median(s[1]), "GFLOP/s", "OpenBLAS cblas_sgemm", s[0].Count);
                 report.Add(metric);
                 report.Info($"gemm-{name} openblas-fresh-output {F(Median(s[2]), 2)} GFLOP/s (OpenBLAS into a new float[{m * n}] per call)");
+                report.Info($"gemm-{name} graph-session-run {F(Median(s[3]), 2)} GFLOP/s (Graph through Session.Run: a feed dictionary and a new output array per call)");
                 report.Notes["gemm-fresh-" + name] = Median(s[2]).ToString("R", Inv);
+                report.Notes["gemm-session-run-" + name] = Median(s[3]).ToString("R", Inv);
                 report.Info($"gemm-{name} samples graph [{string.Join(" ", s[0].Select(v => F(v, 1)))}] peer [{string.Join(" ", s[1].Select(v => F(v, 1)))}]");
                 ratios.Add((name, metric.Ratio!.Value));
             }

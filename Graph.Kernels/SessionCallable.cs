@@ -1,0 +1,98 @@
+using Graph.Core;
+
+namespace Graph.Kernels;
+
+/// <summary>
+/// A run of fixed fetches, targets and fed tensors, made by <see cref="Session.MakeCallable"/> (TF1's
+/// <c>Session.make_callable</c>). Feed values are given in the order of the feed list; the plan for their shapes is
+/// looked up only when they change, and <see cref="RunInto"/> computes the fetched values directly into arrays the
+/// caller owns, so a call allocates nothing for them. Like its session, not for use from several threads at once.
+/// </summary>
+public sealed class SessionCallable
+{
+    private readonly Session _session;
+    private readonly Tensor[] _fetches, _feedList;
+    private readonly Operation[] _targets;
+    private readonly Dictionary<Tensor, HostTensor> _fed = new();
+    private readonly int[][] _lastDims;
+    private readonly Array?[] _into;
+    private ExecutionPlan? _plan;
+    private int[][] _fetchDims = [];
+    private long _planVersion;
+
+    internal SessionCallable(Session session, Tensor[] fetches, Tensor[] feedList, Operation[] targets)
+    {
+        _session = session;
+        _fetches = fetches;
+        _feedList = feedList;
+        _targets = targets;
+        _lastDims = new int[feedList.Length][];
+        _into = new Array?[fetches.Length];
+    }
+
+    /// <summary>The tensors each call computes, in result order.</summary>
+    public IReadOnlyList<Tensor> Fetches => _fetches;
+
+    /// <summary>The tensors each call feeds, in argument order.</summary>
+    public IReadOnlyList<Tensor> FeedList => _feedList;
+
+    /// <summary>Runs with <paramref name="feeds"/> (one per feed-list tensor, in order) and returns new arrays of the fetched values.</summary>
+    public HostTensor[] Run(params HostTensor[] feeds) => _session.Execute(Prepare(feeds), _fed, null);
+
+    /// <summary>
+    /// Runs with <paramref name="feeds"/> and writes fetch i into <paramref name="outputs"/>[i], which must have the
+    /// fetch's dtype and this run's shape of it, and must not be one of the fed arrays.
+    /// </summary>
+    public void RunInto(ReadOnlySpan<HostTensor> feeds, ReadOnlySpan<HostTensor> outputs)
+    {
+        var plan = Prepare(feeds);
+        if (outputs.Length != _fetches.Length)
+            throw new InvalidArgumentException($"RunInto: {_fetches.Length} fetch(es) but {outputs.Length} output tensor(s).");
+        var dims = _fetchDims;
+        var into = _into;
+        Array.Clear(into);
+        for (var i = 0; i < outputs.Length; i++)
+        {
+            var o = outputs[i] ?? throw new ArgumentNullException(nameof(outputs), $"RunInto: output {i} (for {_fetches[i].Name}) is null.");
+            if (o.DType != _fetches[i].DType || !o.DimsSpan.SequenceEqual(dims[i]))
+                throw new InvalidArgumentException(
+                    $"RunInto: output {i} for Tensor '{_fetches[i].Name}' is {o.DType.Name()} {Shape.Format(o.DimsSpan.ToArray())}; the run computes {_fetches[i].DType.Name()} {Shape.Format(dims[i])}.");
+            foreach (var f in _fed.Values)
+                if (ReferenceEquals(f.Data, o.Data))
+                    throw new InvalidArgumentException($"RunInto: output {i} for Tensor '{_fetches[i].Name}' is also a fed array; the run would overwrite its own input.");
+            for (var j = 0; j < i; j++)
+                if (ReferenceEquals(into[j], o.Data))
+                    throw new InvalidArgumentException($"RunInto: outputs {j} and {i} are the same array.");
+            into[i] = o.Data;
+        }
+        _session.Execute(plan, _fed, into);
+    }
+
+    /// <summary>Checks the feeds and returns the plan for their shapes (the last one when they are unchanged).</summary>
+    private ExecutionPlan Prepare(ReadOnlySpan<HostTensor> feeds)
+    {
+        if (feeds.Length != _feedList.Length)
+            throw new InvalidArgumentException($"This callable feeds {_feedList.Length} tensor(s) ({string.Join(", ", _feedList.Select(t => t.Name))}); got {feeds.Length} value(s).");
+        var same = _plan != null && _planVersion == _session.Graph.LoopRecordVersion;
+        for (var i = 0; i < feeds.Length; i++)
+        {
+            var tensor = _feedList[i];
+            var v = feeds[i];
+            // Same dtype and shape as the last checked feed: nothing to check again.
+            if (v is null || v.DType != tensor.DType || _lastDims[i] == null || !v.DimsSpan.SequenceEqual(_lastDims[i]))
+            {
+                v = Session.PrepareFeed(tensor, v!);
+                if (_lastDims[i] == null || !v.DimsSpan.SequenceEqual(_lastDims[i])) same = false;
+                _lastDims[i] = v.Dims;
+            }
+            _fed[tensor] = v;
+        }
+        if (!same)
+        {
+            _plan = _session.PlanFor(_fetches, _targets, _fed);
+            _planVersion = _session.Graph.LoopRecordVersion;
+            _fetchDims = _plan.FetchDims;
+        }
+        return _plan!;
+    }
+}
