@@ -310,7 +310,7 @@ public sealed class ExecutionPlan
                 continue;
             }
             var owned = _storage[_fetchValues[i]].Kind is StorageKind.Fresh or StorageKind.KernelOwned && !SharedSource(p);
-            results[i] = new HostTensor(owned ? data : (Array)data.Clone(), p.Dims);
+            results[i] = new HostTensor(owned ? data : state.CopyFetched(data), p.Dims);
         }
         return results;
     }
@@ -348,7 +348,7 @@ public sealed class ExecutionPlan
             if (slot.Host != null)
             {
                 if (slot.Variable != null) run.State.Session.EnsureHost(slot.Host);
-                data = slot.HostOwned && !SharedSource(p) ? slot.Host : (Array)slot.Host.Clone();
+                data = slot.HostOwned && !SharedSource(p) ? slot.Host : run.State.CopyFetched(slot.Host);
             }
             else
             {

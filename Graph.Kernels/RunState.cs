@@ -13,6 +13,13 @@ internal sealed class RunState(SessionState session, IReadOnlyDictionary<Tensor,
     public Array AllocateFetched(DType dtype, int length) =>
         recycle ? session.Recycler.Rent(dtype.ClrType(), length) : Uninitialized(dtype, length);
 
+    /// <summary>A copy of <paramref name="data"/> for a fetch that must not share it (recycled inside loops, as <see cref="AllocateFetched"/>).</summary>
+    public Array CopyFetched(Array data)
+    {
+        if (recycle) return session.Recycler.RentCopy(data);
+        return (Array)data.Clone();
+    }
+
     /// <summary>A new array whose contents the kernel will overwrite entirely (not zeroed: large outputs are cheaper).</summary>
     public static Array Uninitialized(DType dtype, int length) => dtype switch
     {

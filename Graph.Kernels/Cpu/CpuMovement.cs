@@ -23,7 +23,8 @@ internal static class CpuMovement
 
     public static HostTensor Gather(GatherPrim p, HostTensor parameters, HostTensor indices)
     {
-        var y = HostTensor.Zeros(p.DType, p.Dims);
+        // Every element is copied below (indices were checked): no need to zero the result first.
+        var y = new HostTensor(RunState.Uninitialized(p.DType, checked((int)p.Size)), p.Dims);
         var outer = (int)Shape.Product(parameters.DimsSpan[..p.Axis]);
         var inner = (int)Shape.Product(parameters.DimsSpan[(p.Axis + 1)..]);
         var axisSize = parameters.DimsSpan[p.Axis];

@@ -17,6 +17,14 @@ internal sealed class ArrayRecycler
         return RunState.Uninitialized(Graph.Core.DTypeExtensions.FromClrType(type), length);
     }
 
+    /// <summary>A copy of <paramref name="source"/> in a rented array.</summary>
+    public Array RentCopy(Array source)
+    {
+        var copy = Rent(source.GetType().GetElementType()!, source.Length);
+        Array.Copy(source, copy, source.Length);
+        return copy;
+    }
+
     /// <summary>Takes back a dead array.</summary>
     public void Return(Array array)
     {

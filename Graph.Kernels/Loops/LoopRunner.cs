@@ -21,7 +21,8 @@ internal sealed class LoopRunner(LoopPrim loop)
         _live ??= LiveVariables(loop);
         var live = _live;
         var vars = new HostTensor[n];
-        for (var i = 0; i < n; i++) vars[i] = new HostTensor(live.Contains(i) ? (Array)inputs[i].Clone() : inputs[i], dims[i]);
+        var recycler = state.Session.Recycler;
+        for (var i = 0; i < n; i++) vars[i] = new HostTensor(live.Contains(i) ? recycler.RentCopy(inputs[i]) : inputs[i], dims[i]);
         var feeds = new Dictionary<Tensor, HostTensor>();
         for (var j = 0; j < frame.Captures.Count; j++) feeds[frame.Captures[j]] = new HostTensor(inputs[n + j], dims[n + j]);
         foreach (var i in live) feeds[frame.LoopVars[i]] = vars[i];
@@ -37,7 +38,6 @@ internal sealed class LoopRunner(LoopPrim loop)
         var stateBytes = vars.Sum(v => (long)Buffer.ByteLength(v.Data));
         var context = state.Context;
         long iterations = 0;
-        var recycler = state.Session.Recycler;
         var recorded = new HashSet<Array>(ReferenceEqualityComparer.Instance);
         while (true)
         {
@@ -145,6 +145,20 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
 
     private ExecutionPlan? _plan;
     private readonly Dictionary<Tensor, HostTensor> _shapeOnly = new();
+    private readonly Dictionary<int, Array> _unread = new();
+
+    /// <summary>
+    /// Capture k's result when no iteration contributed to it: zeros, new per run when the plan reads it; when the plan
+    /// does not (an input sequence's gradient nobody asked for), one array kept across runs that nothing reads or writes.
+    /// </summary>
+    private Array ZeroGradient(int k, int nv)
+    {
+        var dtype = prim.Spec.ForwardFrame.Captures[prim.Spec.FloatCaptures[k]].DType.ClrType();
+        var length = (int)Shape.Product(prim.CaptureDims[k]);
+        if (prim.UsedOutputs.Length == 0 || prim.UsedOutputs[nv + k]) return Array.CreateInstance(dtype, length);
+        if (!_unread.TryGetValue(k, out var unread) || unread.Length != length) _unread[k] = unread = Array.CreateInstance(dtype, length);
+        return unread;
+    }
 
     public Array[] Run(Array[] inputs, RunState state)
     {
@@ -154,7 +168,7 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
         var record = PopRecord(prim, context);
         var dims = prim.Inputs.Select(i => i.Dims).ToArray();
         var grads = new HostTensor[nv];
-        for (var k = 0; k < nv; k++) grads[k] = new HostTensor((Array)inputs[k].Clone(), dims[k]);
+        for (var k = 0; k < nv; k++) grads[k] = new HostTensor(state.Session.Recycler.RentCopy(inputs[k]), dims[k]);
         var feeds = new Dictionary<Tensor, HostTensor>();
         for (var j = 0; j < spec.Captures.Length; j++) feeds[spec.Captures[j]] = new HostTensor(inputs[nv + j], dims[nv + j]);
         var savedIndex = spec.Saved.Select(t => spec.ForwardFrame.Saved.IndexOf(t)).ToArray();
@@ -213,7 +227,7 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
         var outputs = new Array[nv + spec.FloatCaptures.Length];
         for (var k = 0; k < nv; k++) outputs[k] = grads[k].Data;
         for (var k = 0; k < spec.FloatCaptures.Length; k++)
-            outputs[nv + k] = sums[k]?.Data ?? Array.CreateInstance(spec.ForwardFrame.Captures[spec.FloatCaptures[k]].DType.ClrType(), (int)Shape.Product(prim.CaptureDims[k]));
+            outputs[nv + k] = sums[k]?.Data ?? ZeroGradient(k, nv);
         return outputs;
     }
 }
