@@ -9,69 +9,118 @@ namespace Graph.Kernels.Cpu;
 
 /// <summary>
 /// float32 GEMM for the cpu device: a managed register-blocked kernel (6×16 tiles of Vector256 FMA accumulators over
-/// packed panels), and OpenBLAS's <c>cblas_sgemm</c> when <c>libopenblas.so.0</c> is installed. For each shape the
-/// faster of the two is measured once per process and kept, so a shape always runs the same code.
+/// packed panels), and OpenBLAS's <c>cblas_sgemm</c> when <c>libopenblas.so.0</c> is installed, either as the library
+/// threads it or single-threaded on blocks of rows that Graph runs on all cores itself. For each shape the fastest is
+/// measured once per process and kept, so a shape always runs the same code.
 /// </summary>
 internal static unsafe class Gemm32
 {
     private const int MR = 6, NR = 16;
     private const long SmallWork = 1 << 15;
+    private const int MinSplitRows = 32;
 
-    private static readonly ConcurrentDictionary<(int, int, int, bool, bool), bool> UseBlasForShape = new();
+    /// <summary>How a shape's products run.</summary>
+    internal enum Kernel
+    {
+        /// <summary>The managed kernel.</summary>
+        Managed,
+        /// <summary>
+        /// One cblas_sgemm call on the calling thread (OpenBLAS single-threaded for it; threaded as the process
+        /// configured it where its thread count cannot be set).
+        /// </summary>
+        Blas,
+        /// <summary>
+        /// cblas_sgemm single-threaded on row blocks, one per core, run by Graph. On the RNN's 150×150 products this
+        /// was 42 µs against 52 µs for OpenBLAS's own two threads here.
+        /// </summary>
+        BlasRowBlocks,
+    }
+
+    private static readonly ConcurrentDictionary<(int, int, int, bool, bool), Kernel> KernelForShape = new();
 
     /// <summary>Whether OpenBLAS was found.</summary>
     public static bool HasOpenBlas => OpenBlas.Available;
+
+    /// <summary>The kernel chosen for a shape, once a product of it ran (for tests and reports).</summary>
+    internal static Kernel? ChosenFor(int m, int n, int k, bool ta, bool tb) =>
+        KernelForShape.TryGetValue((m, n, k, ta, tb), out var kernel) ? kernel : null;
 
     /// <summary>Computes the product for float32 operands; false for other cases.</summary>
     public static bool TryMultiply(MatMulPrim p, float[] a, float[] b, float[] c)
     {
         var (batch, m, n, k) = p.Sizes;
         var (ta, tb) = (p.TransposeA, p.TransposeB);
-        var useBlas = OpenBlas.Available && (long)m * n * k >= SmallWork &&
-                      UseBlasForShape.GetOrAdd((m, n, k, ta, tb), _ => BlasIsFaster(m, n, k, ta, tb));
+        var kernel = OpenBlas.Available && (long)m * n * k >= SmallWork
+            ? KernelForShape.GetOrAdd((m, n, k, ta, tb), _ => Fastest(m, n, k, ta, tb))
+            : Kernel.Managed;
         for (var i = 0; i < batch; i++)
-        {
-            int aOff = i * m * k, bOff = i * k * n, cOff = i * m * n;
-            if (useBlas) OpenBlas.Multiply(ta, tb, m, n, k, a, aOff, b, bOff, c, cOff);
-            else Managed(ta, tb, m, n, k, a, aOff, b, bOff, c, cOff);
-        }
+            Multiply(kernel, ta, tb, m, n, k, a, i * m * k, b, i * k * n, c, i * m * n);
         return true;
     }
 
-    /// <summary>
-    /// Times both GEMMs on this shape, interleaved (the machine may be noisy), and keeps OpenBLAS unless the managed
-    /// kernel's median is clearly (20%) lower: OpenBLAS is the reference, and a choice made on noise would stick for the
-    /// whole process (measured here: a wrong pick doubled the RNN's 150x150 products).
-    /// </summary>
-    private static bool BlasIsFaster(int m, int n, int k, bool ta, bool tb)
+    /// <summary>C[m×n] = op(A)·op(B) with <paramref name="kernel"/>.</summary>
+    internal static void Multiply(Kernel kernel, bool ta, bool tb, int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff)
     {
+        switch (kernel)
+        {
+            case Kernel.Blas:
+                OpenBlas.Multiply(ta, tb, m, n, k, a, aOff, b, bOff, c, cOff);
+                break;
+            case Kernel.BlasRowBlocks:
+                OpenBlas.MultiplyRowBlocks(ta, tb, m, n, k, a, aOff, b, bOff, c, cOff);
+                break;
+            default:
+                Managed(ta, tb, m, n, k, a, aOff, b, bOff, c, cOff);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// The OpenBLAS form for this shape, unless the managed kernel is clearly (20%) faster in an interleaved timing (the
+    /// machine may be noisy; a choice made on noise would stick for the whole process — measured here: a wrong pick
+    /// doubled the RNN's 150x150 products).
+    /// <para>
+    /// The OpenBLAS form is fixed by size, not timed: products of at least <see cref="RowBlockFlops"/> run on row
+    /// blocks across the cores, smaller ones on one thread. The second core of this VM is at times much slower than the
+    /// first (other tenants), which made timed choices between one and two threads differ from process to process.
+    /// OpenBLAS never runs its own threads inside Graph where its thread count can be set: its workers spin
+    /// (sched_yield) for a while after each call, on the cores Graph's next kernels need (a fifth of a training step's
+    /// samples in a profile).
+    /// </para>
+    /// </summary>
+    private static Kernel Fastest(int m, int n, int k, bool ta, bool tb)
+    {
+        var blas = OpenBlas.CanSplit && m >= 2 * MinSplitRows && Environment.ProcessorCount > 1 && 2.0 * m * n * k >= RowBlockFlops
+            ? Kernel.BlasRowBlocks
+            : Kernel.Blas;
         var a = new float[m * k];
         var b = new float[k * n];
         var c = new float[m * n];
-        void Blas() => OpenBlas.Multiply(ta, tb, m, n, k, a, 0, b, 0, c, 0);
-        void Own() => Managed(ta, tb, m, n, k, a, 0, b, 0, c, 0);
-        // OpenBLAS's first calls start its threads: warm both up before timing.
+        // The first calls start threads: warm both up before timing.
         for (var i = 0; i < 5; i++)
         {
-            Blas();
-            Own();
+            Multiply(blas, ta, tb, m, n, k, a, 0, b, 0, c, 0);
+            Managed(ta, tb, m, n, k, a, 0, b, 0, c, 0);
         }
         const int samples = 15;
-        var blas = new double[samples];
-        var managed = new double[samples];
+        var blasTimes = new double[samples];
+        var managedTimes = new double[samples];
         for (var r = 0; r < samples; r++)
         {
             var start = Stopwatch.GetTimestamp();
-            Blas();
-            blas[r] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+            Multiply(blas, ta, tb, m, n, k, a, 0, b, 0, c, 0);
+            blasTimes[r] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
             start = Stopwatch.GetTimestamp();
-            Own();
-            managed[r] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+            Managed(ta, tb, m, n, k, a, 0, b, 0, c, 0);
+            managedTimes[r] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
         }
-        Array.Sort(blas);
-        Array.Sort(managed);
-        return !(managed[samples / 2] < 0.8 * blas[samples / 2]);
+        Array.Sort(blasTimes);
+        Array.Sort(managedTimes);
+        return managedTimes[samples / 2] < 0.8 * blasTimes[samples / 2] ? Kernel.Managed : blas;
     }
+
+    /// <summary>Floating-point operations (2·m·n·k) from which a product runs on row blocks across the cores (~30 µs on one core).</summary>
+    internal const double RowBlockFlops = 4e6;
 
     /// <summary>C[m×n] = op(A)·op(B) with the managed kernel.</summary>
     public static void Managed(bool ta, bool tb, int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff)
@@ -175,6 +224,8 @@ internal static unsafe class Gemm32
     {
         private const int RowMajor = 101, NoTrans = 111, Trans = 112;
         private static readonly delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void> Sgemm;
+        private static readonly delegate* unmanaged<int> GetThreads;
+        private static readonly delegate* unmanaged<int, void> SetThreads;
 
         static OpenBlas()
         {
@@ -183,13 +234,68 @@ internal static unsafe class Gemm32
                 {
                     Sgemm = (delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void>)fn;
                     Available = true;
+                    if (NativeLibrary.TryGetExport(handle, "openblas_get_num_threads", out var get) &&
+                        NativeLibrary.TryGetExport(handle, "openblas_set_num_threads", out var set))
+                    {
+                        GetThreads = (delegate* unmanaged<int>)get;
+                        SetThreads = (delegate* unmanaged<int, void>)set;
+                        CanSplit = true;
+                    }
                     return;
                 }
         }
 
         public static bool Available { get; }
 
+        /// <summary>Whether OpenBLAS's thread count can be read and set (needed to run it single-threaded on row blocks).</summary>
+        public static bool CanSplit { get; }
+
+        /// <summary>
+        /// The product as blocks of rows of C, one per core, each computed by a single-threaded cblas_sgemm (OpenBLAS
+        /// runs concurrent single-threaded calls independently). The process's OpenBLAS thread count is set to 1 for
+        /// the duration and restored after, so other OpenBLAS users keep their setting.
+        /// </summary>
+        public static void MultiplyRowBlocks(bool ta, bool tb, int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff)
+        {
+            var parts = Math.Max(1, Math.Min(Environment.ProcessorCount, m / MinSplitRows));
+            var previous = GetThreads();
+            if (previous != 1) SetThreads(1);
+            try
+            {
+                if (parts == 1) Call(ta, tb, m, n, k, a, aOff, b, bOff, c, cOff);
+                else
+                    Parallel.For(0, parts, part =>
+                    {
+                        var first = (int)((long)m * part / parts);
+                        var rows = (int)((long)m * (part + 1) / parts) - first;
+                        // Row r of op(A) starts at r·k (A as stored) or at column r (A transposed, lda = m).
+                        fixed (float* pa = a, pb = b, pc = c)
+                            Sgemm(RowMajor, ta ? Trans : NoTrans, tb ? Trans : NoTrans, rows, n, k, 1f, pa + aOff + (ta ? first : first * k), ta ? m : k,
+                                pb + bOff, tb ? k : n, 0f, pc + cOff + first * n, n);
+                    });
+            }
+            finally
+            {
+                if (previous != 1) SetThreads(previous);
+            }
+        }
+
+        /// <summary>One cblas_sgemm call on this thread, OpenBLAS single-threaded for it (where its thread count can be set).</summary>
         public static void Multiply(bool ta, bool tb, int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff)
+        {
+            var previous = CanSplit ? GetThreads() : 1;
+            if (previous != 1) SetThreads(1);
+            try
+            {
+                Call(ta, tb, m, n, k, a, aOff, b, bOff, c, cOff);
+            }
+            finally
+            {
+                if (previous != 1) SetThreads(previous);
+            }
+        }
+
+        private static void Call(bool ta, bool tb, int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff)
         {
             fixed (float* pa = a, pb = b, pc = c)
                 Sgemm(RowMajor, ta ? Trans : NoTrans, tb ? Trans : NoTrans, m, n, k, 1f, pa + aOff, ta ? m : k, pb + bOff, tb ? k : n, 0f, pc + cOff, n);

@@ -24,13 +24,19 @@ internal sealed partial class Scenarios(Report report, int reps)
         using var loop = new TorchRnnLoop();
         using var module = new TorchRnnModule();
         var at = new int[3];
+        // Per contender: each step's time by its position in the sample (the first step follows the other contenders' runs).
+        var byPosition = Enumerable.Range(0, 3).Select(_ => Enumerable.Range(0, StepsPerSample).Select(_ => new List<double>()).ToArray()).ToArray();
         Func<double> Sampler(Action<HostTensor, HostTensor> step, int who) => () =>
         {
             var sw = Stopwatch.StartNew();
+            var last = 0.0;
             for (var s = 0; s < StepsPerSample; s++)
             {
                 var (x, y) = batches[at[who]++ % batches.Count];
                 step(x, y);
+                var now = sw.Elapsed.TotalMilliseconds;
+                byPosition[who][s].Add(now - last);
+                last = now;
             }
             return sw.Elapsed.TotalMilliseconds / StepsPerSample;
         };
@@ -47,7 +53,14 @@ internal sealed partial class Scenarios(Report report, int reps)
         var contenders = new[] { GraphSample, Sampler(loop.Step, 1), Sampler(module.Step, 2) };
         foreach (var c in contenders) WarmUp(c, seconds: 2, minSamples: 5); // plans, tiered JIT, libtorch's first-use costs
         (gcPause, gen2, graphSteps) = (TimeSpan.Zero, 0, 0);
+        foreach (var positions in byPosition)
+            foreach (var list in positions) list.Clear();
         var samples = Interleave(reps, contenders);
+        var names = new[] { "graph", "loop", "nn.RNN" };
+        report.Info("rnn-step median ms of the 1st, 2nd, … step of a sample (the 1st runs right after the other contenders): " +
+                    string.Join("; ", names.Select((n, w) => $"{n} [{string.Join(" ", byPosition[w].Select(l => F(Median(l), 2)))}]")));
+        for (var w = 0; w < names.Length; w++)
+            report.Notes["rnn-step-positions-" + names[w]] = string.Join(" ", byPosition[w].Select(l => Median(l).ToString("R", Inv)));
         report.Info($"rnn-step graph GC: {F(gcPause.TotalMilliseconds / graphSteps, 2)} ms of GC pauses and {F((double)gen2 / graphSteps, 2)} gen2 collections per step (mean over {graphSteps} steps)");
         report.Notes["rnn-step-gc-ms"] = (gcPause.TotalMilliseconds / graphSteps).ToString("R", Inv);
         report.Notes["rnn-step-gen2"] = ((double)gen2 / graphSteps).ToString("R", Inv);

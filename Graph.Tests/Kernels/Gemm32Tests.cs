@@ -1,0 +1,71 @@
+using System.Runtime.InteropServices;
+using Graph.Kernels.Cpu;
+
+namespace Graph.Tests;
+
+/// <summary>The cpu device's float32 GEMM forms agree with a float64 reference on every transpose combination.</summary>
+[TestFixture]
+public class Gemm32Tests
+{
+    private static float[] Random(int n, int seed)
+    {
+        var r = new System.Random(seed);
+        return Enumerable.Range(0, n).Select(_ => (float)(r.NextDouble() * 2 - 1)).ToArray();
+    }
+
+    private static double[] Reference(bool ta, bool tb, int m, int n, int k, float[] a, float[] b)
+    {
+        var c = new double[m * n];
+        for (var i = 0; i < m; i++)
+            for (var j = 0; j < n; j++)
+            {
+                double s = 0;
+                for (var p = 0; p < k; p++) s += (double)a[ta ? p * m + i : i * k + p] * b[tb ? j * k + p : p * n + j];
+                c[i * n + j] = s;
+            }
+        return c;
+    }
+
+    [Test]
+    public void EveryKernelMatchesTheReference(
+        [Values("Managed", "Blas", "BlasRowBlocks")] string kernelName,
+        [Values(false, true)] bool ta, [Values(false, true)] bool tb, [Values(1, 67, 150)] int m)
+    {
+        var kernel = Enum.Parse<Gemm32.Kernel>(kernelName);
+        if (kernel != Gemm32.Kernel.Managed && !Gemm32.HasOpenBlas) Assert.Ignore("libopenblas.so.0 is not installed (apt-get install -y libopenblas0-pthread).");
+        const int n = 45, k = 33;
+        var a = Random(m * k + 3, 1);
+        var b = Random(k * n + 5, 2);
+        var c = Enumerable.Repeat(float.NaN, m * n + 7).ToArray();
+        // Offsets into larger arrays, as batched products use them; the spare elements of C must stay untouched.
+        Gemm32.Multiply(kernel, ta, tb, m, n, k, a, 3, b, 5, c, 7);
+        var expected = Reference(ta, tb, m, n, k, a[3..], b[5..]);
+        c.Take(7).Should().OnlyContain(v => float.IsNaN(v));
+        for (var i = 0; i < expected.Length; i++) c[7 + i].Should().BeApproximately((float)expected[i], 1e-4f, $"element {i}");
+    }
+
+    [DllImport("libopenblas.so.0")]
+    private static extern int openblas_get_num_threads();
+
+    [DllImport("libopenblas.so.0")]
+    private static extern void openblas_set_num_threads(int n);
+
+    [Test]
+    public void OpenBlasKeepsTheProcesssThreadCount()
+    {
+        if (!Gemm32.HasOpenBlas) Assert.Ignore("libopenblas.so.0 is not installed (apt-get install -y libopenblas0-pthread).");
+        var before = openblas_get_num_threads();
+        try
+        {
+            openblas_set_num_threads(3);
+            var (a, b, c) = (Random(150 * 150, 3), Random(150 * 150, 4), new float[150 * 150]);
+            Gemm32.Multiply(Gemm32.Kernel.BlasRowBlocks, false, false, 150, 150, 150, a, 0, b, 0, c, 0);
+            Gemm32.Multiply(Gemm32.Kernel.Blas, false, true, 150, 150, 150, a, 0, b, 0, c, 0);
+            openblas_get_num_threads().Should().Be(3, "Graph runs OpenBLAS single-threaded only for its own calls");
+        }
+        finally
+        {
+            openblas_set_num_threads(before);
+        }
+    }
+}
