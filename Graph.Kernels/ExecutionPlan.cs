@@ -255,15 +255,25 @@ public sealed class ExecutionPlan
         var fused = new CpuFusedKernel(g);
         var inputValues = fused.InputOrder.Select(p => _valueIndex[p]).ToArray();
         var outputs = fused.OutputOrder.Select(o => (Prim: o, Value: _valueIndex[o])).ToArray();
+        var assigns = outputs.Where(o => o.Prim is AssignVariablePrim).ToArray();
+        // Argument arrays kept by the step (a plan never runs one step twice at once), emptied after each run so
+        // they hold no values alive.
+        var ins = new Array[inputValues.Length];
+        var outs = new Array[outputs.Length];
         return (values, state) =>
         {
-            var ins = new Array[inputValues.Length];
             for (var i = 0; i < ins.Length; i++) ins[i] = values[inputValues[i]]!;
-            var outs = new Array[outputs.Length];
             for (var i = 0; i < outs.Length; i++) outs[i] = values[outputs[i].Value] = Allocate(outputs[i].Prim, outputs[i].Value, state);
-            fused.Run(ins, outs);
-            foreach (var (o, v) in outputs)
-                if (o is AssignVariablePrim a) state.CommitVariable(a.Variable, new HostTensor(values[v]!, o.Dims));
+            try
+            {
+                fused.Run(ins, outs);
+            }
+            finally
+            {
+                Array.Clear(ins);
+                Array.Clear(outs);
+            }
+            foreach (var (o, v) in assigns) state.CommitVariable(((AssignVariablePrim)o).Variable, new HostTensor(values[v]!, o.Dims));
         };
     }
 

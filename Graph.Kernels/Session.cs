@@ -143,13 +143,14 @@ public sealed class Session : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         LastPlan = plan;
-        var peak = plan.PeakBytes + _state.VariableBytes;
+        var variableBytes = _state.VariableBytes;
+        var peak = plan.PeakBytes + variableBytes;
         if (Options.MemoryLimitBytes is { } limit && peak > limit)
         {
             var at = plan.PeakAt?.Members.Select(m => m.Origin).FirstOrDefault(o => o != null);
             throw new ResourceExhaustedException(
                 $"OOM when running {(at is null ? "the plan" : $"{at.Type} '{at.Name}'")}: the run needs {peak} bytes ({plan.PeakBytes} for values, " +
-                $"{_state.VariableBytes} for variables) but the device memory limit is {limit} bytes.");
+                $"{variableBytes} for variables) but the device memory limit is {limit} bytes.");
         }
         using var errors = Ilgpu.IlgpuDevices.IsIlgpu(Options.Device) ? new Ilgpu.DeviceErrorLog(Ilgpu.IlgpuDevice.Get(Options.Device)) : null;
         var context = new RunContext(new PlanOptions(Options.Fusion, Options.Device)) { Profile = Profile, ExtraLimit = Options.MemoryLimitBytes - peak, DeviceErrors = errors };
@@ -199,7 +200,7 @@ public sealed class Session : IDisposable
     /// <summary>Checks one feed's dtype and static shape against its tensor; converts ints fed to float tensors, as TF does.</summary>
     internal static HostTensor PrepareFeed(Tensor tensor, HostTensor value)
     {
-        ArgumentNullException.ThrowIfNull(value, $"feed for {tensor.Name}");
+        if (value is null) throw new ArgumentNullException(nameof(value), $"The feed for {tensor.Name} is null.");
         var v = value;
         if (v.DType != tensor.DType)
         {

@@ -17,7 +17,7 @@ internal static unsafe class Gemm32
 {
     private const int MR = 6, NR = 16;
     private const long SmallWork = 1 << 15;
-    private const int MinSplitRows = 32;
+    private const int MinBlock = 32;
 
     /// <summary>How a shape's products run.</summary>
     internal enum Kernel
@@ -30,10 +30,10 @@ internal static unsafe class Gemm32
         /// </summary>
         Blas,
         /// <summary>
-        /// cblas_sgemm single-threaded on row blocks, one per core, run by Graph. On the RNN's 150×150 products this
-        /// was 42 µs against 52 µs for OpenBLAS's own two threads here.
+        /// cblas_sgemm single-threaded on blocks of C's rows (or columns, when C is wider than tall), one per core, run
+        /// by Graph. On the RNN's 150×150 products this was 42 µs against 52 µs for OpenBLAS's own two threads here.
         /// </summary>
-        BlasRowBlocks,
+        BlasBlocks,
     }
 
     private static readonly ConcurrentDictionary<(int, int, int, bool, bool), Kernel> KernelForShape = new();
@@ -50,9 +50,9 @@ internal static unsafe class Gemm32
     {
         var (batch, m, n, k) = p.Sizes;
         var (ta, tb) = (p.TransposeA, p.TransposeB);
-        var kernel = OpenBlas.Available && (long)m * n * k >= SmallWork
-            ? KernelForShape.GetOrAdd((m, n, k, ta, tb), _ => Fastest(m, n, k, ta, tb))
-            : Kernel.Managed;
+        var kernel = Kernel.Managed;
+        if (OpenBlas.Available && (long)m * n * k >= SmallWork && !KernelForShape.TryGetValue((m, n, k, ta, tb), out kernel))
+            kernel = KernelForShape.GetOrAdd((m, n, k, ta, tb), key => Fastest(key.Item1, key.Item2, key.Item3, key.Item4, key.Item5));
         for (var i = 0; i < batch; i++)
             Multiply(kernel, ta, tb, m, n, k, a, i * m * k, b, i * k * n, c, i * m * n);
         return true;
@@ -66,8 +66,8 @@ internal static unsafe class Gemm32
             case Kernel.Blas:
                 OpenBlas.Multiply(ta, tb, m, n, k, a, aOff, b, bOff, c, cOff);
                 break;
-            case Kernel.BlasRowBlocks:
-                OpenBlas.MultiplyRowBlocks(ta, tb, m, n, k, a, aOff, b, bOff, c, cOff);
+            case Kernel.BlasBlocks:
+                OpenBlas.MultiplyBlocks(ta, tb, m, n, k, a, aOff, b, bOff, c, cOff);
                 break;
             default:
                 Managed(ta, tb, m, n, k, a, aOff, b, bOff, c, cOff);
@@ -80,47 +80,47 @@ internal static unsafe class Gemm32
     /// machine may be noisy; a choice made on noise would stick for the whole process — measured here: a wrong pick
     /// doubled the RNN's 150x150 products).
     /// <para>
-    /// The OpenBLAS form is fixed by size, not timed: products of at least <see cref="RowBlockFlops"/> run on row
-    /// blocks across the cores, smaller ones on one thread. The second core of this VM is at times much slower than the
-    /// first (other tenants), which made timed choices between one and two threads differ from process to process.
-    /// OpenBLAS never runs its own threads inside Graph where its thread count can be set: its workers spin
-    /// (sched_yield) for a while after each call, on the cores Graph's next kernels need (a fifth of a training step's
-    /// samples in a profile).
+    /// Products of at least <see cref="BlockFlops"/> run on blocks across the cores, without timing: the second core of
+    /// this VM is at times much slower than the first (other tenants), which made timed choices between one and two
+    /// threads differ from process to process. Smaller products take blocks only when those are clearly (15%) faster
+    /// than one thread. OpenBLAS never runs its own threads inside Graph where its thread count can be set: its workers
+    /// spin (sched_yield) for 0.1 s after each call, on the cores Graph's next kernels need (a fifth of a training
+    /// step's samples in a profile).
     /// </para>
     /// </summary>
     private static Kernel Fastest(int m, int n, int k, bool ta, bool tb)
     {
-        var blas = OpenBlas.CanSplit && m >= 2 * MinSplitRows && Environment.ProcessorCount > 1 && 2.0 * m * n * k >= RowBlockFlops
-            ? Kernel.BlasRowBlocks
-            : Kernel.Blas;
+        var splittable = OpenBlas.CanSplit && Math.Max(m, n) >= 2 * MinBlock && Environment.ProcessorCount > 1;
+        var large = 2.0 * m * n * k >= BlockFlops;
+        var kernels = new List<Kernel> { splittable && large ? Kernel.BlasBlocks : Kernel.Blas, Kernel.Managed };
+        if (splittable && !large) kernels.Add(Kernel.BlasBlocks);
         var a = new float[m * k];
         var b = new float[k * n];
         var c = new float[m * n];
-        // The first calls start threads: warm both up before timing.
+        // The first calls start threads: warm every kernel up before timing.
         for (var i = 0; i < 5; i++)
-        {
-            Multiply(blas, ta, tb, m, n, k, a, 0, b, 0, c, 0);
-            Managed(ta, tb, m, n, k, a, 0, b, 0, c, 0);
-        }
+            foreach (var kernel in kernels) Multiply(kernel, ta, tb, m, n, k, a, 0, b, 0, c, 0);
         const int samples = 15;
-        var blasTimes = new double[samples];
-        var managedTimes = new double[samples];
+        var times = kernels.Select(_ => new double[samples]).ToArray();
         for (var r = 0; r < samples; r++)
+            for (var j = 0; j < kernels.Count; j++)
+            {
+                var start = Stopwatch.GetTimestamp();
+                Multiply(kernels[j], ta, tb, m, n, k, a, 0, b, 0, c, 0);
+                times[j][r] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+            }
+        var median = times.Select(t =>
         {
-            var start = Stopwatch.GetTimestamp();
-            Multiply(blas, ta, tb, m, n, k, a, 0, b, 0, c, 0);
-            blasTimes[r] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
-            start = Stopwatch.GetTimestamp();
-            Managed(ta, tb, m, n, k, a, 0, b, 0, c, 0);
-            managedTimes[r] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
-        }
-        Array.Sort(blasTimes);
-        Array.Sort(managedTimes);
-        return managedTimes[samples / 2] < 0.8 * blasTimes[samples / 2] ? Kernel.Managed : blas;
+            Array.Sort(t);
+            return t[samples / 2];
+        }).ToArray();
+        var (best, bestTime) = (kernels[0], median[0]);
+        if (kernels.Count > 2 && median[2] < 0.85 * bestTime) (best, bestTime) = (kernels[2], median[2]);
+        return median[1] < 0.8 * bestTime ? Kernel.Managed : best;
     }
 
-    /// <summary>Floating-point operations (2·m·n·k) from which a product runs on row blocks across the cores (~30 µs on one core).</summary>
-    internal const double RowBlockFlops = 4e6;
+    /// <summary>Floating-point operations (2·m·n·k) from which a product always runs on blocks across the cores (~30 µs on one core).</summary>
+    internal const double BlockFlops = 4e6;
 
     /// <summary>C[m×n] = op(A)·op(B) with the managed kernel.</summary>
     public static void Managed(bool ta, bool tb, int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff)
@@ -247,17 +247,19 @@ internal static unsafe class Gemm32
 
         public static bool Available { get; }
 
-        /// <summary>Whether OpenBLAS's thread count can be read and set (needed to run it single-threaded on row blocks).</summary>
+        /// <summary>Whether OpenBLAS's thread count can be read and set (needed to run it single-threaded on blocks).</summary>
         public static bool CanSplit { get; }
 
         /// <summary>
-        /// The product as blocks of rows of C, one per core, each computed by a single-threaded cblas_sgemm (OpenBLAS
-        /// runs concurrent single-threaded calls independently). The process's OpenBLAS thread count is set to 1 for
-        /// the duration and restored after, so other OpenBLAS users keep their setting.
+        /// The product as blocks of C's rows (or of its columns when it has more of them), one per core, each computed by
+        /// a single-threaded cblas_sgemm (OpenBLAS runs concurrent single-threaded calls independently). The process's
+        /// OpenBLAS thread count is set to 1 for the duration and restored after, so other OpenBLAS users keep theirs.
         /// </summary>
-        public static void MultiplyRowBlocks(bool ta, bool tb, int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff)
+        public static void MultiplyBlocks(bool ta, bool tb, int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff)
         {
-            var parts = Math.Max(1, Math.Min(Environment.ProcessorCount, m / MinSplitRows));
+            var byRows = m >= n;
+            var extent = byRows ? m : n;
+            var parts = Math.Max(1, Math.Min(Environment.ProcessorCount, extent / MinBlock));
             var previous = GetThreads();
             if (previous != 1) SetThreads(1);
             try
@@ -266,12 +268,19 @@ internal static unsafe class Gemm32
                 else
                     Parallel.For(0, parts, part =>
                     {
-                        var first = (int)((long)m * part / parts);
-                        var rows = (int)((long)m * (part + 1) / parts) - first;
-                        // Row r of op(A) starts at r·k (A as stored) or at column r (A transposed, lda = m).
+                        var first = (int)((long)extent * part / parts);
+                        var count = (int)((long)extent * (part + 1) / parts) - first;
                         fixed (float* pa = a, pb = b, pc = c)
-                            Sgemm(RowMajor, ta ? Trans : NoTrans, tb ? Trans : NoTrans, rows, n, k, 1f, pa + aOff + (ta ? first : first * k), ta ? m : k,
-                                pb + bOff, tb ? k : n, 0f, pc + cOff + first * n, n);
+                        {
+                            if (byRows)
+                                // Row r of op(A) starts at r·k (A as stored) or at column r (A transposed, lda = m).
+                                Sgemm(RowMajor, ta ? Trans : NoTrans, tb ? Trans : NoTrans, count, n, k, 1f, pa + aOff + (ta ? first : first * k), ta ? m : k,
+                                    pb + bOff, tb ? k : n, 0f, pc + cOff + first * n, n);
+                            else
+                                // Column j of op(B) starts at column j (B as stored, ldb = n) or at row j·k (B transposed).
+                                Sgemm(RowMajor, ta ? Trans : NoTrans, tb ? Trans : NoTrans, m, count, k, 1f, pa + aOff, ta ? m : k,
+                                    pb + bOff + (tb ? first * k : first), tb ? k : n, 0f, pc + cOff + first, n);
+                        }
                     });
             }
             finally

@@ -19,14 +19,27 @@ internal static class Measure
     /// Runs <paramref name="reps"/> rounds; each round takes one sample of every contender in turn (Graph, peer, Graph,
     /// peer, …). Returns the samples per contender.
     /// </summary>
-    public static List<double>[] Interleave(int reps, params Func<double>[] contenders)
+    public static List<double>[] Interleave(int reps, params Func<double>[] contenders) => Interleave(reps, TimeSpan.Zero, contenders);
+
+    /// <summary>
+    /// As <see cref="Interleave(int, Func{double}[])"/>, idle for <paramref name="pause"/> before each sample (not
+    /// timed), so threads the previous contender left spinning have gone to sleep: OpenBLAS's workers spin in
+    /// sched_yield for 2^28 TSC cycles (0.1 s here) after each threaded call, on the cores the next contender uses.
+    /// </summary>
+    public static List<double>[] Interleave(int reps, TimeSpan pause, params Func<double>[] contenders)
     {
         var samples = contenders.Select(_ => new List<double>()).ToArray();
         for (var r = 0; r < reps; r++)
             for (var c = 0; c < contenders.Length; c++)
+            {
+                if (pause > TimeSpan.Zero) Thread.Sleep(pause);
                 samples[c].Add(contenders[c]());
+            }
         return samples;
     }
+
+    /// <summary>Idle time before each GEMM sample (<see cref="Interleave(int, TimeSpan, Func{double}[])"/>): OpenBLAS's 0.1 s spin, plus margin.</summary>
+    public static readonly TimeSpan OpenBlasSpinOut = TimeSpan.FromMilliseconds(130);
 
     /// <summary>
     /// Warm-up: takes samples until <paramref name="seconds"/> have passed and at least <paramref name="minSamples"/> were

@@ -66,8 +66,11 @@ internal static class PerformanceDoc
         L("  `make_callable`) whose `RunInto` writes the product into one array kept across calls (nothing subtracted: feed checks");
         L("  and the plan's execution are in it), against `cblas_sgemm` from `libopenblas.so.0` called through P/Invoke on the");
         L("  same arrays, also into one kept array. Plain `Session.Run` (feed dictionary, plan lookup, a new output array per");
-        L("  call) is reported beside it. `fma-peak` is one thread running 12 independent chains of Vector256 FMAs, timed by the");
-        L("  wall clock.");
+        L("  call) is reported beside it. Each GEMM sample (25 ms of calls) starts after 130 ms idle: OpenBLAS's worker threads");
+        L("  spin in `sched_yield` for 2^28 TSC cycles (0.1 s here) after each threaded call, and without the pause the peer's");
+        L("  spinning workers took half a core from the Graph sample that followed (Graph runs OpenBLAS single-threaded on row");
+        L("  blocks it spreads over the cores itself; see the GEMM section). `fma-peak` is one thread running 12 independent");
+        L("  chains of Vector256 FMAs, timed by the wall clock.");
         L("- `fused`: 8 element-wise ops on 1M floats in one Session.Run against `TensorPrimitives` one op at a time (in place).");
         L("- `run-overhead_us`: Session.Run of tanh(x·2 + 1) on a fed float[16]; peer: the same three TorchSharp eager ops on a");
         L("  tensor made from the array, copied back out.");

@@ -244,7 +244,7 @@ internal sealed partial class Scenarios(Report report, int reps)
                         }) * 1e6);
                     }
                 }
-                var s = Interleave(reps, Graph, Peer, PeerFreshOutput, GraphSessionRun);
+                var s = Interleave(reps, OpenBlasSpinOut, Graph, Peer, PeerFreshOutput, GraphSessionRun);
                 var metric = new Metric("gemm-" + name, Median(s[0]), Median(s[1]), "GFLOP/s", "OpenBLAS cblas_sgemm", s[0].Count);
                 report.Add(metric);
                 report.Info($"gemm-{name} openblas-fresh-output {F(Median(s[2]), 2)} GFLOP/s (OpenBLAS into a new float[{m * n}] per call)");
