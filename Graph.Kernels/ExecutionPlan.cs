@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using Graph.Core;
 using Graph.Kernels.Cpu;
@@ -65,7 +66,10 @@ public sealed class ExecutionPlan
     private readonly Dictionary<int, int> _fetchOf = new();   // value index -> the first fetch of it
     private readonly Prim[] _fetchPrims;
     private Array[]? _bufferArrays;
-    private readonly Ilgpu.DevicePlanRunner? _deviceRunner;
+    // Typed object, not DevicePlanRunner: a field of that type would make the runtime load ILGPU (1.3 MB resident)
+    // for every plan, cpu ones included. Only the device paths below cast it.
+    private readonly object? _deviceRunner;
+    private Ilgpu.DevicePlanRunner DeviceRunner => (Ilgpu.DevicePlanRunner)_deviceRunner!;
 
     internal ExecutionPlan(IReadOnlyList<Operation> ops, List<KernelGroup> groups, Prim[] fetches, PlanOptions options)
     {
@@ -91,7 +95,7 @@ public sealed class ExecutionPlan
         AssignBuffers();
         if (Ilgpu.IlgpuDevices.IsIlgpu(options.Device))
         {
-            _deviceRunner = new Ilgpu.DevicePlanRunner(Ilgpu.IlgpuDevice.Get(options.Device), groups, p => _valueIndex[p], v => _storage[v]);
+            _deviceRunner = CreateDeviceRunner(groups, options);
             _steps = [];
         }
         else _steps = groups.Select(CompileStep).ToArray();
@@ -105,7 +109,20 @@ public sealed class ExecutionPlan
     internal PlanOptions Options { get; }
 
     /// <summary>Frees device memory the plan holds (plan buffers, constants, loop plans); nothing on cpu.</summary>
-    internal void Dispose() => _deviceRunner?.Dispose();
+    internal void Dispose()
+    {
+        if (_deviceRunner != null) DisposeDeviceRunner();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private object CreateDeviceRunner(List<KernelGroup> groups, PlanOptions options) =>
+        new Ilgpu.DevicePlanRunner(Ilgpu.IlgpuDevice.Get(options.Device), groups, p => _valueIndex[p], v => _storage[v]);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void DisposeDeviceRunner() => DeviceRunner.Dispose();
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private HostTensor[] ExecuteDevicePlan(RunState state) => DeviceRunner.Execute(state, _storage.Count, DeviceResults);
 
     /// <summary>Concrete shapes of the tensors asked for with shape queries when the plan was compiled.</summary>
     internal Dictionary<Tensor, int[]> QueriedDims { get; } = new();
@@ -293,7 +310,7 @@ public sealed class ExecutionPlan
     /// <summary>Runs the plan and returns the fetched values (copies where the session or caller still holds the array).</summary>
     internal HostTensor[] Execute(RunState state)
     {
-        if (_deviceRunner != null) return _deviceRunner.Execute(state, _storage.Count, DeviceResults);
+        if (_deviceRunner != null) return ExecuteDevicePlan(state);
         _bufferArrays ??= new Array[_buffers.Count];
         var values = new Array?[_storage.Count];
         var profile = state.Context.Profile;
@@ -330,14 +347,14 @@ public sealed class ExecutionPlan
     /// loop's next state and saved values: nothing crosses to the host).
     /// </summary>
     internal Ilgpu.DeviceBuffer[] ExecuteOnDevice(RunState state) =>
-        _deviceRunner!.Execute(state, _storage.Count, (slots, run) =>
+        DeviceRunner.Execute(state, _storage.Count, (slots, run) =>
         {
             // Every result is a distinct buffer: a value fetched twice (or a loop variable passed through and also
             // saved) is copied for the second fetch, so each buffer has one owner.
             var results = new Ilgpu.DeviceBuffer[_fetchValues.Length];
             for (var i = 0; i < results.Length; i++)
             {
-                var buffer = _deviceRunner.Claim(slots[_fetchValues[i]]!, _fetchPrims[i], run);
+                var buffer = DeviceRunner.Claim(slots[_fetchValues[i]]!, _fetchPrims[i], run);
                 results[i] = Array.IndexOf(results, buffer, 0, i) < 0 ? buffer : buffer.Clone();
             }
             return results;

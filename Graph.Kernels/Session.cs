@@ -152,8 +152,8 @@ public sealed class Session : IDisposable
                 $"OOM when running {(at is null ? "the plan" : $"{at.Type} '{at.Name}'")}: the run needs {peak} bytes ({plan.PeakBytes} for values, " +
                 $"{variableBytes} for variables) but the device memory limit is {limit} bytes.");
         }
-        using var errors = Ilgpu.IlgpuDevices.IsIlgpu(Options.Device) ? new Ilgpu.DeviceErrorLog(Ilgpu.IlgpuDevice.Get(Options.Device)) : null;
-        var context = new RunContext(new PlanOptions(Options.Fusion, Options.Device)) { Profile = Profile, ExtraLimit = Options.MemoryLimitBytes - peak, DeviceErrors = errors };
+        using var errors = Ilgpu.IlgpuDevices.IsIlgpu(Options.Device) ? NewDeviceErrorLog() : null;
+        var context = new RunContext(new PlanOptions(Options.Fusion, Options.Device)) { Profile = Profile, ExtraLimit = Options.MemoryLimitBytes - peak, Errors = errors };
         HostTensor[] results;
         try
         {
@@ -183,6 +183,10 @@ public sealed class Session : IDisposable
                 }
         return results;
     }
+
+    /// <summary>A device run's error log; in its own method so that cpu runs never load ILGPU's types.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private IRunErrorLog NewDeviceErrorLog() => new Ilgpu.DeviceErrorLog(Ilgpu.IlgpuDevice.Get(Options.Device));
 
     /// <summary>Checks each feed against its tensor's graph, dtype and static shape; converts ints fed to float tensors, as TF does.</summary>
     private Dictionary<Tensor, HostTensor> PrepareFeeds(FeedDict? feeds)

@@ -53,7 +53,22 @@ public static class Mnist
     private const string DigitsImagesResource = "Graph.Core.Data.digits-images-idx3-ubyte.gz";
     private const string DigitsLabelsResource = "Graph.Core.Data.digits-labels-idx1-ubyte.gz";
 
-    private static readonly Lazy<(byte[] Pixels, byte[] Labels, int[] Dims)> Digits = new(ReadEmbeddedDigits);
+    // The decompressed embedded digits (7.9 MB), held weakly: reused while some caller keeps them alive or no collection
+    // has run, and not pinned in memory for the whole process after the float tensors were made from them.
+    private static readonly WeakReference<Tuple<byte[], byte[], int[]>?> Digits = new(null);
+
+    private static (byte[] Pixels, byte[] Labels, int[] Dims) DigitsBytes()
+    {
+        lock (Digits)
+        {
+            if (!Digits.TryGetTarget(out var cached) || cached == null)
+            {
+                var (pixels, labels, dims) = ReadEmbeddedDigits();
+                Digits.SetTarget(cached = Tuple.Create(pixels, labels, dims));
+            }
+            return (cached.Item1, cached.Item2, cached.Item3);
+        }
+    }
 
     /// <summary>
     /// Reads <c>train-images-idx3-ubyte</c>, <c>train-labels-idx1-ubyte</c>, <c>t10k-images-idx3-ubyte</c> and
@@ -119,7 +134,7 @@ public static class Mnist
     /// </remarks>
     public static MnistData LoadDigits()
     {
-        var (pixels, labels, dims) = Digits.Value;
+        var (pixels, labels, dims) = DigitsBytes();
         var n = dims[0];
         var rowSize = dims[1] * dims[2];
         var perm = Batches.Permutation(n, DigitsSplitSeed);

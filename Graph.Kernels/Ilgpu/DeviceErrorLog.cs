@@ -10,7 +10,7 @@ namespace Graph.Kernels.Ilgpu;
 /// run then fails naming the first failed op, as the cpu device would have. A failed kernel writes nothing out of
 /// bounds.
 /// </summary>
-internal sealed class DeviceErrorLog(IlgpuDevice device) : IDisposable
+internal sealed class DeviceErrorLog(IlgpuDevice device) : IRunErrorLog
 {
     private const int SlabSize = 256;
     private readonly List<DeviceBuffer> _slabs = new();
