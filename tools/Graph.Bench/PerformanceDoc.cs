@@ -142,9 +142,22 @@ internal static class PerformanceDoc
         {
             L($"During those Graph steps the garbage collector paused the process for {F(double.Parse(gcMs, Inv), 2)} ms per step on average, with " +
               $"{F(double.Parse(g2, Inv), 2)} gen2 collections per step (`GC.GetTotalPauseDuration`, `GC.CollectionCount(2)`; background gen2 work runs" +
-              " on a GC thread beside the pauses and competes for the 2 cores, so it is not in that figure). Graph's samples spread more than" +
-              " TorchSharp's (see `info rnn-step samples` in the raw output), and its median differs by a few ms between scenarios of the same" +
-              " run: the profile below measures Graph alone, `rnn-step` interleaved with TorchSharp. This bench does not pin down the cause of that spread.");
+              " on a GC thread beside the pauses and competes for the 2 cores, so it is not in that figure).");
+            if (r.Notes.TryGetValue("rnn-step-positions-graph", out var gp) && r.Notes.TryGetValue("rnn-step-positions-loop", out var lp))
+            {
+                static string Ms(string v) => string.Join(", ", v.Split(' ').Select(x => F(double.Parse(x, Inv), 2)));
+                L($"By position in a sample, Graph's 1st, 2nd and 3rd steps took {Ms(gp)} ms and the TorchSharp loop's {Ms(lp)} ms (medians): a first" +
+                  " step right after the other contenders' runs starts with cold caches and sleeping worker threads.");
+            }
+            L("The profile below measures Graph alone, `rnn-step` interleaved with TorchSharp; the machine's second core is at times much slower" +
+              " than the first (other tenants of the VM), which moves every number that uses both cores, Graph's and TorchSharp's alike.");
+            if (r.Find("epoch") is { Peer: { } torchEpoch } && r.Find("epoch-nn-rnn") is { Peer: { } moduleEpoch })
+                L($"Cross-check without interleaving: the memory scenario's children each train one epoch alone in a fresh process (54 steps," +
+                  $" the first with plan compilation and JIT): TorchSharp's loop took {F(torchEpoch / 54, 1)} ms per step there and `nn.RNN`" +
+                  $" {F(moduleEpoch / 54, 1)} ms. Interleaving does interact: when Graph still ran OpenBLAS's own threads, their workers spun in" +
+                  " `sched_yield` for 0.1 s after Graph's sample, which kept the second vCPU awake and made TorchSharp's next steps ~5 ms faster" +
+                  " (15.9 ms for the loop in the previous docs/performance.md against ~23 ms alone); TorchSharp's OpenMP threads run with" +
+                  " `OMP_WAIT_POLICY=PASSIVE` and sleep between parallel regions, so each region pays for waking them on an idle vCPU.");
             L("");
         }
         if (p == null)
@@ -210,9 +223,9 @@ internal static class PerformanceDoc
           (p.TorchStepMs is { } t1 ? $"; TorchSharp's whole step is {F(t1, 2)} ms." : "."));
         if (gemmRates.Count > 0)
             L($"  Inside Graph these products run at {F(gemmRates.Min(g => g.Graph), 1)}–{F(gemmRates.Max(g => g.Graph), 1)} GFLOP/s, OpenBLAS called directly on" +
-              $" the same shapes at {F(gemmRates.Min(g => g.Blas), 1)}–{F(gemmRates.Max(g => g.Blas), 1)} GFLOP/s. Graph's GEMM picks OpenBLAS or its managed" +
-              " kernel per shape from a one-off 3-repetition timing when the shape is first seen in the process; a shape whose rate here is" +
-              " near the managed kernel's (GEMM section, last column) got the managed kernel for the rest of the process.");
+              $" the same shapes at {F(gemmRates.Min(g => g.Blas), 1)}–{F(gemmRates.Max(g => g.Blas), 1)} GFLOP/s (the isolated sub-graph times include a" +
+              " Session.Run each). Graph runs OpenBLAS single-threaded and spreads the 150×150 products over both cores itself, in blocks of rows" +
+              " (GEMM section).");
         var blasMs = p.SubGraphs.Where(x => x.Gemm != "" && r.Find("gemm-" + x.Gemm)?.Peer != null).Sum(x =>
         {
             var sh = Scenarios.GemmShapes.First(g => g.Name == x.Gemm);
@@ -231,8 +244,9 @@ internal static class PerformanceDoc
         L($"- **Adam**: {F(adam.Ms, 2)} ms for 5 variables (6 fused element-wise kernels with variable updates in the step's plan).");
         if (r.Notes.TryGetValue("memory-graph", out var mem))
             L($"- **Allocation**: the memory child measured `{Field(mem, "managed_alloc_mb_per_step")}` MB of managed allocation per step " +
-              $"(GC counts gen0/gen1/gen2 over the epoch: {Field(mem, "gc_counts")}); a fresh array of 150×150 floats (90,000 B) is above" +
-              " the 85,000 B large-object threshold, and large-object allocations are paid for by gen2 collections.");
+              $"(GC counts gen0/gen1/gen2 over the epoch: {Field(mem, "gc_counts")}), the batches the data loader cuts included; the loops" +
+              " take their state, saved values and gradients from a recycler. Apps built here raise the large-object threshold to 2 MB" +
+              " (Directory.Build.props), so a 150×150 float array (90,000 B) is a cheap gen0 allocation rather than a large object.");
         L("");
         L($"The step's plan: {p.StepPlanSummary}. The two while loops run their own body plans per iteration; the loop body of");
         L("the forward pass corresponds to the `cell forward` sub-graph, whose plan (and the backward one's) `Describe()` gives:");
@@ -277,13 +291,16 @@ internal static class PerformanceDoc
             L($"| {s.Name} | {s.Role} | {F(g, 1)} | {F(o, 1)} | {F(g - o, 1)} | {F(viaRun, 1)} | {F(fresh, 1)} | {(managed != null ? F(managed.Graph, 1) : "")} | {inferred} |");
         }
         L("");
-        L("Graph's `cpu` GEMM (Gemm32) calls OpenBLAS itself when `libopenblas.so.0` is installed and a one-off timing finds it faster");
-        L("for the shape, else its managed 6×16 Vector256 kernel. So with OpenBLAS installed the `graph` column is mostly");
-        L("OpenBLAS plus Graph's per-call cost; the `-managed` rows (and the last column) come from a child process in which");
-        L("`libopenblas.so.0` is hidden (a private mount namespace), i.e. what Graph's own kernel does on these shapes.");
-        L("The choice is made once per shape and process from 3 timed repetitions of each, so it differs between runs on a");
-        L("machine that is not perfectly quiet; the last column infers it from the speed (Graph's rate closer to its managed");
-        L("kernel's than to OpenBLAS's)." + (managedPicked.Count > 0
+        L("Graph's `cpu` GEMM (Gemm32) calls OpenBLAS when `libopenblas.so.0` is installed, always single-threaded inside Graph's");
+        L("calls (the process's OpenBLAS thread count is set to 1 for the call and restored). Products of 4 MFLOP or more (the");
+        L("150×150 ones) run as blocks of C's rows, or columns when C is wider, one block per core on Graph's own threads: 42 µs");
+        L("against 52 µs for OpenBLAS's two threads on 150×150×150 here, and no OpenBLAS worker left spinning in `sched_yield` on");
+        L("the core Graph's next element-wise kernel needs (a fifth of a training step's samples in a `perf` profile before this).");
+        L("Smaller products run on one thread unless blocks time 15% faster; the managed 6×16 Vector256 kernel runs only where it");
+        L("times 20% faster than OpenBLAS (the choice is made once per shape and process). The `-managed` rows (and that column)");
+        L("come from a child process in which `libopenblas.so.0` is hidden (a private mount namespace), i.e. what Graph's own");
+        L("kernel does on these shapes; the last column infers the kernel Graph ran from the speed (Graph's rate closer to its");
+        L("managed kernel's than to OpenBLAS's)." + (managedPicked.Count > 0
             ? $" In this run it ran its managed kernel for {string.Join(", ", managedPicked)}, which alone keeps those shapes far below OpenBLAS."
             : ""));
         if (overheads.Count > 0)
@@ -314,7 +331,7 @@ internal static class PerformanceDoc
         var conserve = r.Find("memory-graph-gcconserve");
         if (r.Notes.TryGetValue("memory-graph", out var g))
             L($"Graph's child: `{g}` — the managed heap reaches {Field(g, "gc_committed_max_mb")} MB committed while each step allocates" +
-              $" {Field(g, "managed_alloc_mb_per_step")} MB of new arrays (fetched and kernel-owned values, loop state and saved values not recycled)" +
+              $" {Field(g, "managed_alloc_mb_per_step")} MB of new arrays (the data loader's batches, kernel-owned values such as gathers, small objects)" +
               (conserve != null && conserve.Graph < 0.7 * m.Graph
                   ? "; the GC collects them late, so much of the peak is garbage awaiting collection, not live data (next line)."
                   : "."));
@@ -322,6 +339,16 @@ internal static class PerformanceDoc
             L($"With `DOTNET_GCConserveMemory=9` (not a default; shown to size the GC's slack) the same epoch peaks at {F(conserve.Graph, 0)} MB" +
               (r.Notes.TryGetValue("memory-graph-conserve", out var cl) ? $" (`{cl}`)" : "") + ".");
         if (r.Notes.TryGetValue("memory-torch-loop", out var t)) L($"TorchSharp's child: `{t}`.");
+        L("");
+        L("What Graph's peak is made of, from a separate investigation on this machine (VmHWM by stage, `/proc/self/smaps`, the");
+        L("runtime's allocation events): the .NET runtime at `Main` holds ~30 MB (CoreLib, coreclr and the JIT mapped, plus");
+        L("ICU, which the bench now leaves out); the digits as float32, as `Mnist.LoadDigits` returns them (Keras' layout), are 31 MB");
+        L("in the large-object heap, the same in both children; the GC's gen0 budget is 16 MB here (the runtime sizes it from the");
+        L("32 MB L3), and the rest is the training step's arrays and the GC's slack. Settings that did not help: `GCgen0size`");
+        L("(−2 to −4 MB), `GCConserveMemory`, `RetainVM`, OpenBLAS's thread count, tiered compilation; concurrent GC off doubled the");
+        L("peak. What would: keeping the images as bytes and converting each batch (−25 MB measured) and a NativeAOT build of the");
+        L("child (−33 MB measured; 69 MB with both), which this bench does not do: its children are the JIT-compiled bench itself.");
+        L("So with the JIT runtime and float32 data, Graph's floor is above the 0.25 target's ~60 MB.");
         L("");
     }
 
