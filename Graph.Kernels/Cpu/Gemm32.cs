@@ -260,54 +260,55 @@ internal static unsafe class Gemm32
             var byRows = m >= n;
             var extent = byRows ? m : n;
             var parts = Math.Max(1, Math.Min(Environment.ProcessorCount, extent / MinBlock));
-            var previous = GetThreads();
-            if (previous != 1) SetThreads(1);
-            try
-            {
-                if (parts == 1) Call(ta, tb, m, n, k, a, aOff, b, bOff, c, cOff);
-                else
-                    Parallel.For(0, parts, part =>
-                    {
-                        var first = (int)((long)extent * part / parts);
-                        var count = (int)((long)extent * (part + 1) / parts) - first;
-                        fixed (float* pa = a, pb = b, pc = c)
-                        {
-                            if (byRows)
-                                // Row r of op(A) starts at r·k (A as stored) or at column r (A transposed, lda = m).
-                                Sgemm(RowMajor, ta ? Trans : NoTrans, tb ? Trans : NoTrans, count, n, k, 1f, pa + aOff + (ta ? first : first * k), ta ? m : k,
-                                    pb + bOff, tb ? k : n, 0f, pc + cOff + first * n, n);
-                            else
-                                // Column j of op(B) starts at column j (B as stored, ldb = n) or at row j·k (B transposed).
-                                Sgemm(RowMajor, ta ? Trans : NoTrans, tb ? Trans : NoTrans, m, count, k, 1f, pa + aOff, ta ? m : k,
-                                    pb + bOff + (tb ? first * k : first), tb ? k : n, 0f, pc + cOff + first, n);
-                        }
-                    });
-            }
-            finally
-            {
-                if (previous != 1) SetThreads(previous);
-            }
+            int lda = ta ? m : k, ldb = tb ? k : n;
+            using var single = SingleThreaded.Begin();
+            if (parts == 1) Call(ta, tb, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, n);
+            else
+                Parallel.For(0, parts, part =>
+                {
+                    var first = (int)((long)extent * part / parts);
+                    var count = (int)((long)extent * (part + 1) / parts) - first;
+                    if (byRows)
+                        // Row r of op(A) starts at r·k (A as stored) or at column r (A transposed).
+                        Call(ta, tb, count, n, k, a, aOff + (ta ? first : first * k), lda, b, bOff, ldb, c, cOff + first * n, n);
+                    else
+                        // Column j of op(B) starts at column j (B as stored) or at row j (B transposed).
+                        Call(ta, tb, m, count, k, a, aOff, lda, b, bOff + (tb ? first * k : first), ldb, c, cOff + first, n);
+                });
         }
 
         /// <summary>One cblas_sgemm call on this thread, OpenBLAS single-threaded for it (where its thread count can be set).</summary>
         public static void Multiply(bool ta, bool tb, int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff)
         {
-            var previous = CanSplit ? GetThreads() : 1;
-            if (previous != 1) SetThreads(1);
-            try
-            {
-                Call(ta, tb, m, n, k, a, aOff, b, bOff, c, cOff);
-            }
-            finally
-            {
-                if (previous != 1) SetThreads(previous);
-            }
+            using var single = SingleThreaded.Begin();
+            Call(ta, tb, m, n, k, a, aOff, ta ? m : k, b, bOff, tb ? k : n, c, cOff, n);
         }
 
-        private static void Call(bool ta, bool tb, int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff)
+        /// <summary>The m×n block of C at <paramref name="cOff"/> = op(A)·op(B), with explicit leading dimensions (a block's are the whole matrices').</summary>
+        private static void Call(bool ta, bool tb, int m, int n, int k, float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float[] c, int cOff, int ldc)
         {
             fixed (float* pa = a, pb = b, pc = c)
-                Sgemm(RowMajor, ta ? Trans : NoTrans, tb ? Trans : NoTrans, m, n, k, 1f, pa + aOff, ta ? m : k, pb + bOff, tb ? k : n, 0f, pc + cOff, n);
+                Sgemm(RowMajor, ta ? Trans : NoTrans, tb ? Trans : NoTrans, m, n, k, 1f, pa + aOff, lda, pb + bOff, ldb, 0f, pc + cOff, ldc);
+        }
+
+        /// <summary>OpenBLAS's thread count at 1 until disposed, then back to what it was (nothing where it cannot be set).</summary>
+        private readonly struct SingleThreaded : IDisposable
+        {
+            private readonly int _previous;
+
+            private SingleThreaded(int previous) => _previous = previous;
+
+            public static SingleThreaded Begin()
+            {
+                var previous = CanSplit ? GetThreads() : 1;
+                if (previous != 1) SetThreads(1);
+                return new SingleThreaded(previous);
+            }
+
+            public void Dispose()
+            {
+                if (_previous != 1) SetThreads(_previous);
+            }
         }
     }
 }
