@@ -51,7 +51,8 @@ internal sealed class CpuVectorExpr
         foreach (var m in members)
         {
             if (m.DType != DType.Float32 || m.Size != Shape.Product(group.Dims)) return null;
-            foreach (var input in m.Inputs)
+            // x·x of one member reads it once (it becomes a square).
+            foreach (var input in IsSquare(m) ? m.Inputs.Take(1) : m.Inputs)
                 if (inGroup.Contains(input)) uses[input] = uses.GetValueOrDefault(input) + 1;
         }
         if (members.Any(m => m != root && uses.GetValueOrDefault(m) != 1)) return null;
@@ -66,6 +67,8 @@ internal sealed class CpuVectorExpr
                 {
                     case UnaryPrim u when UnaryType(u.Op) is { } op:
                         return Build(u.Inputs[0]) is { } x ? typeof(Un<,>).MakeGenericType(op, x) : null;
+                    case BinaryPrim b when IsSquare(b):
+                        return Build(b.Inputs[0]) is { } sx ? typeof(Un<,>).MakeGenericType(typeof(SquareOp), sx) : null;
                     case BinaryPrim b when BinaryType(b.Op) is { } op:
                         return Build(b.Inputs[0]) is { } l && Build(b.Inputs[1]) is { } r ? typeof(Bin<,,>).MakeGenericType(op, l, r) : null;
                     case StridedPrim s when !inGroup.Contains(s.Inputs[0]) && s.Inputs[0].DType == DType.Float32:
@@ -180,6 +183,9 @@ internal sealed class CpuVectorExpr
             throw new InternalException($"{origin.OriginName}: fused kernel operand {k} has {source.Length} elements; its view over {Shape.Format(_dims)} reads up to element {last}.");
     }
 
+    /// <summary>x·x: the same bits as a square, which reads x once.</summary>
+    private static bool IsSquare(Prim p) => p is BinaryPrim { Op: BinaryOp.Mul } b && b.Inputs[0] == b.Inputs[1];
+
     private static Type? UnaryType(UnaryOp op) => op switch
     {
         UnaryOp.Neg => typeof(NegOp),
@@ -188,6 +194,7 @@ internal sealed class CpuVectorExpr
         UnaryOp.Sqrt => typeof(SqrtOp),
         UnaryOp.Tanh => typeof(TanhOp),
         UnaryOp.Exp => typeof(ExpOp),
+        UnaryOp.Sigmoid => typeof(SigmoidOp),
         _ => null,
     };
 
@@ -339,6 +346,13 @@ internal sealed class CpuVectorExpr
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> Invoke(Vector256<float> x) => AccurateMath.Exp(x);
         public static float Invoke(float x) => AccurateMath.Exp(x);
+    }
+
+    private struct SigmoidOp : IUnaryOp
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Invoke(Vector256<float> x) => AccurateMath.Sigmoid(x);
+        public static float Invoke(float x) => AccurateMath.Sigmoid(x);
     }
 
     private struct AddOp : IBinaryOp

@@ -47,11 +47,13 @@ public class CpuVectorExprTests
             var v = Vector256.Create(data, i);
             var tanh = AccurateMath.Tanh(v);
             var exp = AccurateMath.Exp(v);
+            var sigmoid = AccurateMath.Sigmoid(v);
             for (var k = 0; k < 8; k++)
             {
                 var x = data[i + k];
                 BitConverter.SingleToInt32Bits(AccurateMath.Tanh(x)).Should().Be(BitConverter.SingleToInt32Bits(tanh[k]), $"tanh({x:R})");
                 BitConverter.SingleToInt32Bits(AccurateMath.Exp(x)).Should().Be(BitConverter.SingleToInt32Bits(exp[k]), $"exp({x:R})");
+                BitConverter.SingleToInt32Bits(AccurateMath.Sigmoid(x)).Should().Be(BitConverter.SingleToInt32Bits(sigmoid[k]), $"sigmoid({x:R})");
             }
         }
     }
@@ -122,5 +124,22 @@ public class CpuVectorExprTests
         var tv = Random(500, 12);
         var expected = av.Select((v, i) => AccurateMath.Tanh(v + bv[i % 5]) * tv[(i % 5) * 100 + i / 5]).ToArray();
         ShouldEqualBitwise(Run(y, new FeedDict { { a, HostTensor.From(av, 100, 5) }, { bias, bv }, { t, HostTensor.From(tv, 5, 100) } }), expected);
+    }
+
+    [Test]
+    public void ASquareOfOneMemberAndASigmoidStayInTheLoop([Values(1003, 1 << 16)] int n)
+    {
+        var g = new ComputeGraph();
+        using var scope = g.AsDefault();
+        var x = TF.Placeholder(DType.Float32, new Shape(n));
+        var t = TF.Tanh(x * 1.5f + 0.25f) - 0.1f;
+        var y = TF.Sigmoid(t * t + x);
+        var xv = Random(n, 13, 4f);
+        var expected = xv.Select(v =>
+        {
+            var u = AccurateMath.Tanh(v * 1.5f + 0.25f) - 0.1f;
+            return AccurateMath.Sigmoid(u * u + v);
+        }).ToArray();
+        ShouldEqualBitwise(Run(y, new FeedDict { { x, xv } }), expected);
     }
 }
