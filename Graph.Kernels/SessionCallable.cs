@@ -68,7 +68,11 @@ public sealed class SessionCallable
         _session.Execute(plan, _fed, into);
     }
 
-    /// <summary>Checks the feeds and returns the plan for their shapes (the last one when they are unchanged).</summary>
+    /// <summary>
+    /// Checks the feeds and returns the plan for their shapes: the last one when they have its shapes and dtypes (checked
+    /// when it was made), else the session's plan for them. The remembered shapes change only with the plan, so a call
+    /// that failed leaves the callable as it was.
+    /// </summary>
     private ExecutionPlan Prepare(ReadOnlySpan<HostTensor> feeds)
     {
         if (feeds.Length != _feedList.Length)
@@ -78,20 +82,18 @@ public sealed class SessionCallable
         {
             var tensor = _feedList[i];
             var v = feeds[i];
-            // Same dtype and shape as the last checked feed: nothing to check again.
-            if (v is null || v.DType != tensor.DType || _lastDims[i] == null || !v.DimsSpan.SequenceEqual(_lastDims[i]))
+            if (!same || v is null || v.DType != tensor.DType || !v.DimsSpan.SequenceEqual(_lastDims[i]))
             {
                 v = Session.PrepareFeed(tensor, v!);
-                if (_lastDims[i] == null || !v.DimsSpan.SequenceEqual(_lastDims[i])) same = false;
-                _lastDims[i] = v.Dims;
+                same = false;
             }
             _fed[tensor] = v;
         }
         if (!same)
         {
-            _plan = _session.PlanFor(_fetches, _targets, _fed);
-            _planVersion = _session.Graph.LoopRecordVersion;
-            _fetchDims = _plan.FetchDims;
+            var plan = _session.PlanFor(_fetches, _targets, _fed);
+            for (var i = 0; i < feeds.Length; i++) _lastDims[i] = _fed[_feedList[i]].Dims;
+            (_plan, _planVersion, _fetchDims) = (plan, _session.Graph.LoopRecordVersion, plan.FetchDims);
         }
         return _plan!;
     }

@@ -71,7 +71,8 @@ internal sealed class CpuVectorExpr
                         return Build(b.Inputs[0]) is { } sx ? typeof(Un<,>).MakeGenericType(typeof(SquareOp), sx) : null;
                     case BinaryPrim b when BinaryType(b.Op) is { } op:
                         return Build(b.Inputs[0]) is { } l && Build(b.Inputs[1]) is { } r ? typeof(Bin<,,>).MakeGenericType(op, l, r) : null;
-                    case StridedPrim s when !inGroup.Contains(s.Inputs[0]) && s.Inputs[0].DType == DType.Float32:
+                    // A strided member of lower rank (a size-1 fill absorbed into a size-1 group) stays with the interpreter.
+                    case StridedPrim s when !inGroup.Contains(s.Inputs[0]) && s.Inputs[0].DType == DType.Float32 && s.Strides.Length == dims.Length:
                         return LeafType(new Leaf(sourceOf(s.Inputs[0]), s.Offset, s.Strides, s.Strides.All(x => x == 0)));
                     default:
                         return null;

@@ -291,23 +291,32 @@ internal static unsafe class Gemm32
                 Sgemm(RowMajor, ta ? Trans : NoTrans, tb ? Trans : NoTrans, m, n, k, 1f, pa + aOff, lda, pb + bOff, ldb, 0f, pc + cOff, ldc);
         }
 
-        /// <summary>OpenBLAS's thread count at 1 until disposed, then back to what it was (nothing where it cannot be set).</summary>
+        /// <summary>
+        /// OpenBLAS's thread count at 1 while any Graph call is inside OpenBLAS, then back to what it was (nothing where it
+        /// cannot be set). Counted across threads, so two sessions running at once do not restore it under each other.
+        /// </summary>
         private readonly struct SingleThreaded : IDisposable
         {
-            private readonly int _previous;
-
-            private SingleThreaded(int previous) => _previous = previous;
+            private static readonly Lock Gate = new();
+            private static int _inside, _saved = 1;
 
             public static SingleThreaded Begin()
             {
-                var previous = CanSplit ? GetThreads() : 1;
-                if (previous != 1) SetThreads(1);
-                return new SingleThreaded(previous);
+                if (!CanSplit) return default;
+                lock (Gate)
+                    if (_inside++ == 0)
+                    {
+                        _saved = GetThreads();
+                        if (_saved != 1) SetThreads(1);
+                    }
+                return default;
             }
 
             public void Dispose()
             {
-                if (_previous != 1) SetThreads(_previous);
+                if (!CanSplit) return;
+                lock (Gate)
+                    if (--_inside == 0 && _saved != 1) SetThreads(_saved);
             }
         }
     }

@@ -99,4 +99,24 @@ public class SessionCallableTests(string device) : GraphFixture(device)
         for (var i = 0; i < 3; i++) call.Run(HostTensor.Scalar(2f));
         sess.Run(v.Value).Item<float>().Should().Be(6f);
     }
+
+    [Test]
+    public void AFailedCallLeavesTheCallableAsItWas()
+    {
+        var a = TF.Placeholder(DType.Float32, new Shape(-1, 3), "a");
+        var b = TF.Placeholder(DType.Float32, new Shape(3, 2), "b");
+        var y = TF.MatMul(a, b);
+        var c = TF.Placeholder(DType.Float32, new Shape(-1), "c");
+        var r = TF.Reshape(c, [2, -1]) * 2f;
+        using var sess = NewSession();
+        var call = sess.MakeCallable([y], [a, b]);
+        call.Run(Matrix(4, 3, 0), Matrix(3, 2, 1))[0].Dims.Should().Equal(4, 2);
+        FluentActions.Invoking(() => call.Run(Matrix(6, 3, 0), Matrix(4, 2, 1))).Should().Throw<InvalidArgumentException>();
+        call.Run(Matrix(6, 3, 0), Matrix(3, 2, 1))[0].Dims.Should().Equal([6, 2], "the new shape of a gets its own plan");
+        var reshape = sess.MakeCallable([r], [c]);
+        reshape.Run(HostTensor.From(new float[6], 6))[0].Dims.Should().Equal(2, 3);
+        var odd = HostTensor.From(new float[7], 7);
+        FluentActions.Invoking(() => reshape.Run(odd)).Should().Throw<InvalidArgumentException>();
+        FluentActions.Invoking(() => reshape.Run(odd)).Should().Throw<InvalidArgumentException>("a shape that failed fails again");
+    }
 }

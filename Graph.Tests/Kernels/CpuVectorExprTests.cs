@@ -142,4 +142,15 @@ public class CpuVectorExprTests
         }).ToArray();
         ShouldEqualBitwise(Run(y, new FeedDict { { x, xv } }), expected);
     }
+
+    [Test]
+    public void AFillOfLowerRankInAOneElementGroup()
+    {
+        var g = new ComputeGraph();
+        using var scope = g.AsDefault();
+        var x = TF.Placeholder(DType.Float32, new Shape(1));
+        var y = TF.Placeholder(DType.Float32, new Shape(1, 1));
+        var z = TF.OnesLike(x) * y;
+        Run(z, new FeedDict { { x, new[] { 5f } }, { y, HostTensor.From(new[] { 3f }, 1, 1) } }).Should().Equal(3f);
+    }
 }

@@ -62,6 +62,14 @@ public class Gemm32Tests
             Gemm32.Multiply(Gemm32.Kernel.BlasBlocks, false, false, 150, 150, 150, a, 0, b, 0, c, 0);
             Gemm32.Multiply(Gemm32.Kernel.Blas, false, true, 150, 150, 150, a, 0, b, 0, c, 0);
             openblas_get_num_threads().Should().Be(3, "Graph runs OpenBLAS single-threaded only for its own calls");
+            // Two threads in Graph's OpenBLAS calls at once: neither restores the count while the other is inside.
+            Parallel.For(0, 4, i =>
+            {
+                var (x, y, z) = (Random(150 * 150, i), Random(150 * 150, i + 10), new float[150 * 150]);
+                for (var r = 0; r < 20; r++)
+                    Gemm32.Multiply(i % 2 == 0 ? Gemm32.Kernel.BlasBlocks : Gemm32.Kernel.Blas, false, false, 150, 150, 150, x, 0, y, 0, z, 0);
+            });
+            openblas_get_num_threads().Should().Be(3);
         }
         finally
         {
