@@ -34,7 +34,8 @@ public sealed class SessionOptions
 /// <summary>
 /// Runs a graph (tf.Session): compiles the subgraph each (fetches, targets, fed tensors, feed shapes) key needs into
 /// an <see cref="ExecutionPlan"/> once, caches it, and executes it; keeps variable values and random stream positions
-/// across runs. Dispose it to free its memory.
+/// across runs. Dispose it to free its memory. Unlike TF1's, a Session runs one Run at a time: its plans keep their
+/// buffers and scratch arrays between runs, so call it from one thread at a time (separate sessions may run at once).
 /// </summary>
 public sealed class Session : IDisposable
 {
@@ -142,6 +143,26 @@ public sealed class Session : IDisposable
     internal HostTensor[] Execute(ExecutionPlan plan, Dictionary<Tensor, HostTensor> fed, Array?[]? into)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        if (Interlocked.Exchange(ref _running, 1) != 0)
+            throw new InvalidOperationException(
+                "Session.Run was called while another Run of this session is in progress (from another thread): a Session runs one Run at a time, its plans reuse their buffers. Use one session per thread.");
+        try
+        {
+            return ExecuteAlone(plan, fed, into);
+        }
+        finally
+        {
+            Volatile.Write(ref _running, 0);
+        }
+    }
+
+    private int _running;
+
+    /// <summary>Whether a Run is in progress (for tests).</summary>
+    internal bool IsRunning => Volatile.Read(ref _running) != 0;
+
+    private HostTensor[] ExecuteAlone(ExecutionPlan plan, Dictionary<Tensor, HostTensor> fed, Array?[]? into)
+    {
         LastPlan = plan;
         var variableBytes = _state.VariableBytes;
         var peak = plan.PeakBytes + variableBytes;

@@ -119,4 +119,19 @@ public class SessionCallableTests(string device) : GraphFixture(device)
         FluentActions.Invoking(() => reshape.Run(odd)).Should().Throw<InvalidArgumentException>();
         FluentActions.Invoking(() => reshape.Run(odd)).Should().Throw<InvalidArgumentException>("a shape that failed fails again");
     }
+
+    [Test]
+    public void ASecondRunWhileOneIsInProgressIsRefused()
+    {
+        if (Device != "cpu") Assert.Ignore("the guard is the same on every device; one long loop is enough");
+        var x = TF.Placeholder(DType.Float32, new Shape(64), "x");
+        var loop = TF.WhileLoop(v => TF.Less(v[0], TF.Constant(200_000)), v => [v[0] + 1, v[1] * 0.5f], [TF.Constant(0), x]);
+        using var sess = NewSession();
+        var feed = new FeedDict { { x, new float[64] } };
+        var first = Task.Run(() => sess.Run(loop[1], feed));
+        SpinWait.SpinUntil(() => sess.IsRunning || first.IsCompleted);
+        FluentActions.Invoking(() => sess.Run(loop[1], feed)).Should().Throw<InvalidOperationException>().WithMessage("*one Run at a time*");
+        first.Wait();
+        sess.Run(loop[1], feed).Dims.Should().Equal(64);
+    }
 }
