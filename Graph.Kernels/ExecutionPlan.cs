@@ -371,15 +371,17 @@ public sealed class ExecutionPlan
         {
             var p = _fetchPrims[i];
             var slot = slots[_fetchValues[i]]!;
+            var target = run.State.FetchTargets?[i];
             Array data;
             if (slot.Host != null)
             {
                 if (slot.Variable != null) run.State.Session.EnsureHost(slot.Host);
-                data = slot.HostOwned && !SharedSource(p) ? slot.Host : run.State.CopyFetched(slot.Host);
+                if (target != null) Array.Copy(slot.Host, data = target, target.Length);
+                else data = slot.HostOwned && !SharedSource(p) ? slot.Host : run.State.CopyFetched(slot.Host);
             }
             else
             {
-                data = run.State.AllocateFetched(p.DType, checked((int)p.Size));
+                data = target ?? run.State.AllocateFetched(p.DType, checked((int)p.Size));
                 slot.Device!.Download(data);
             }
             results[i] = new HostTensor(data, p.Dims);

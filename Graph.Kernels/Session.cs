@@ -194,14 +194,6 @@ public sealed class Session : IDisposable
             foreach (var record in context.AllLoopRecords) record.DisposeDeviceIterations();
         }
         LastRunPeakBytes = plan.PeakBytes + _state.VariableBytes + context.PeakExtraBytes;
-        if (into != null)
-            for (var i = 0; i < results.Length; i++)
-                if (into[i] is { } target && !ReferenceEquals(results[i].Data, target))
-                {
-                    // A device run, or a fetch the plan does not compute into a fresh array (a feed, a variable): copied.
-                    Array.Copy(results[i].Data, target, target.Length);
-                    results[i] = new HostTensor(target, results[i].Dims);
-                }
         return results;
     }
 
