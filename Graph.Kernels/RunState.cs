@@ -108,7 +108,17 @@ internal sealed class SessionState : Ilgpu.IDeviceResetListener
     public Dictionary<Operation, Array> Spares { get; } = new();
 
     /// <summary>Bytes held by variable values and their spares.</summary>
-    public long VariableBytes => Variables.Values.Sum(v => (long)Buffer.ByteLength(v.Data)) + Spares.Values.Sum(a => (long)Buffer.ByteLength(a));
+    public long VariableBytes
+    {
+        get
+        {
+            // Read twice per Run: plain loops, no enumerator objects.
+            long bytes = 0;
+            foreach (var v in Variables.Values) bytes += Buffer.ByteLength(v.Data);
+            foreach (var a in Spares.Values) bytes += Buffer.ByteLength(a);
+            return bytes;
+        }
+    }
     public Dictionary<Operation, (long, long)> RandomSeeds { get; } = new();
 
     /// <summary>

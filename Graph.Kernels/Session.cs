@@ -132,7 +132,7 @@ public sealed class Session : IDisposable
         var key = Graph.LoopRecordVersion + "#" + PlanKey(fetches, targets, fed);
         if (!_plans.TryGetValue(key, out var plan))
         {
-            plan = Planner.Compile(fetches, targets, fed, new PlanOptions(Options.Fusion, Options.Device));
+            plan = Planner.Compile(fetches, targets, fed, PlanOptions);
             _plans[key] = plan;
             PlansCompiled++;
         }
@@ -158,6 +158,9 @@ public sealed class Session : IDisposable
 
     private int _running;
 
+    private PlanOptions PlanOptions => _planOptions ??= new PlanOptions(Options.Fusion, Options.Device);
+    private PlanOptions? _planOptions;
+
     /// <summary>Whether a Run is in progress (for tests).</summary>
     internal bool IsRunning => Volatile.Read(ref _running) != 0;
 
@@ -174,7 +177,7 @@ public sealed class Session : IDisposable
                 $"{variableBytes} for variables) but the device memory limit is {limit} bytes.");
         }
         using var errors = Ilgpu.IlgpuDevices.IsIlgpu(Options.Device) ? NewDeviceErrorLog() : null;
-        var context = new RunContext(new PlanOptions(Options.Fusion, Options.Device)) { Profile = Profile, ExtraLimit = Options.MemoryLimitBytes - peak, Errors = errors };
+        var context = new RunContext(PlanOptions) { Profile = Profile, ExtraLimit = Options.MemoryLimitBytes - peak, Errors = errors };
         HostTensor[] results;
         try
         {

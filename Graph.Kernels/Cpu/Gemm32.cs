@@ -80,46 +80,46 @@ internal static unsafe class Gemm32
     /// machine may be noisy; a choice made on noise would stick for the whole process — measured here: a wrong pick
     /// doubled the RNN's 150x150 products).
     /// <para>
-    /// Products of at least <see cref="BlockFlops"/> run on blocks across the cores, without timing: the second core of
-    /// this VM is at times much slower than the first (other tenants), which made timed choices between one and two
-    /// threads differ from process to process. Smaller products take blocks only when those are clearly (15%) faster
-    /// than one thread. OpenBLAS never runs its own threads inside Graph where its thread count can be set: its workers
-    /// spin (sched_yield) for 0.1 s after each call, on the cores Graph's next kernels need (a fifth of a training
-    /// step's samples in a profile).
+    /// The OpenBLAS form is fixed by size, not timed: products of at least <see cref="BlockFlops"/> run on blocks across
+    /// the cores, smaller ones on one thread. The second core of this VM is at times much slower than the first (other
+    /// tenants), so two threads on a 10 µs product were 1.3× faster than one in some processes and 1.2× slower in others,
+    /// and a timed choice between them stuck with whichever the first seconds favoured. OpenBLAS never runs its own
+    /// threads inside Graph where its thread count can be set: its workers spin (sched_yield) for 0.1 s after each call,
+    /// on the cores Graph's next kernels need (a fifth of a training step's samples in a profile).
     /// </para>
     /// </summary>
     private static Kernel Fastest(int m, int n, int k, bool ta, bool tb)
     {
-        var splittable = OpenBlas.CanSplit && Math.Max(m, n) >= 2 * MinBlock && Environment.ProcessorCount > 1;
-        var large = 2.0 * m * n * k >= BlockFlops;
-        var kernels = new List<Kernel> { splittable && large ? Kernel.BlasBlocks : Kernel.Blas, Kernel.Managed };
-        if (splittable && !large) kernels.Add(Kernel.BlasBlocks);
+        var blas = OpenBlas.CanSplit && Math.Max(m, n) >= 2 * MinBlock && Environment.ProcessorCount > 1 && 2.0 * m * n * k >= BlockFlops
+            ? Kernel.BlasBlocks
+            : Kernel.Blas;
         var a = new float[m * k];
         var b = new float[k * n];
         var c = new float[m * n];
-        // The first calls start threads: warm every kernel up before timing.
+        // The first calls start threads: warm both up before timing.
         for (var i = 0; i < 5; i++)
-            foreach (var kernel in kernels) Multiply(kernel, ta, tb, m, n, k, a, 0, b, 0, c, 0);
-        const int samples = 15;
-        var times = kernels.Select(_ => new double[samples]).ToArray();
-        for (var r = 0; r < samples; r++)
-            for (var j = 0; j < kernels.Count; j++)
-            {
-                var start = Stopwatch.GetTimestamp();
-                Multiply(kernels[j], ta, tb, m, n, k, a, 0, b, 0, c, 0);
-                times[j][r] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
-            }
-        var median = times.Select(t =>
         {
-            Array.Sort(t);
-            return t[samples / 2];
-        }).ToArray();
-        var (best, bestTime) = (kernels[0], median[0]);
-        if (kernels.Count > 2 && median[2] < 0.85 * bestTime) (best, bestTime) = (kernels[2], median[2]);
-        return median[1] < 0.8 * bestTime ? Kernel.Managed : best;
+            Multiply(blas, ta, tb, m, n, k, a, 0, b, 0, c, 0);
+            Managed(ta, tb, m, n, k, a, 0, b, 0, c, 0);
+        }
+        const int samples = 15;
+        var blasTimes = new double[samples];
+        var managedTimes = new double[samples];
+        for (var r = 0; r < samples; r++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            Multiply(blas, ta, tb, m, n, k, a, 0, b, 0, c, 0);
+            blasTimes[r] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+            start = Stopwatch.GetTimestamp();
+            Managed(ta, tb, m, n, k, a, 0, b, 0, c, 0);
+            managedTimes[r] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+        }
+        Array.Sort(blasTimes);
+        Array.Sort(managedTimes);
+        return managedTimes[samples / 2] < 0.8 * blasTimes[samples / 2] ? Kernel.Managed : blas;
     }
 
-    /// <summary>Floating-point operations (2·m·n·k) from which a product always runs on blocks across the cores (~30 µs on one core).</summary>
+    /// <summary>Floating-point operations (2·m·n·k) from which a product runs on blocks across the cores (~30 µs on one core).</summary>
     internal const double BlockFlops = 4e6;
 
     /// <summary>C[m×n] = op(A)·op(B) with the managed kernel.</summary>

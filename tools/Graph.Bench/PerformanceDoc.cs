@@ -296,7 +296,8 @@ internal static class PerformanceDoc
         L("150×150 ones) run as blocks of C's rows, or columns when C is wider, one block per core on Graph's own threads: 42 µs");
         L("against 52 µs for OpenBLAS's two threads on 150×150×150 here, and no OpenBLAS worker left spinning in `sched_yield` on");
         L("the core Graph's next element-wise kernel needs (a fifth of a training step's samples in a `perf` profile before this).");
-        L("Smaller products run on one thread unless blocks time 15% faster; the managed 6×16 Vector256 kernel runs only where it");
+        L("Smaller products run on one thread (two threads on a 10 µs product were 1.3× faster in some processes and 1.2× slower in");
+        L("others, with this VM's second core at times much slower than the first); the managed 6×16 Vector256 kernel runs only where it");
         L("times 20% faster than OpenBLAS (the choice is made once per shape and process). The `-managed` rows (and that column)");
         L("come from a child process in which `libopenblas.so.0` is hidden (a private mount namespace), i.e. what Graph's own");
         L("kernel does on these shapes; the last column infers the kernel Graph ran from the speed (Graph's rate closer to its");
