@@ -57,7 +57,7 @@ public sealed class SessionCallable
             if (o.DType != _fetches[i].DType || !o.DimsSpan.SequenceEqual(dims[i]))
                 throw new InvalidArgumentException(
                     $"RunInto: output {i} for Tensor '{_fetches[i].Name}' is {o.DType.Name()} {Shape.Format(o.DimsSpan.ToArray())}; the run computes {_fetches[i].DType.Name()} {Shape.Format(dims[i])}.");
-            foreach (var f in _fed.Values)
+            foreach (var f in feeds)
                 if (ReferenceEquals(f.Data, o.Data))
                     throw new InvalidArgumentException($"RunInto: output {i} for Tensor '{_fetches[i].Name}' is also a fed array; the run would overwrite its own input.");
             for (var j = 0; j < i; j++)

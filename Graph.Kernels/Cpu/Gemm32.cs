@@ -224,8 +224,9 @@ internal static unsafe class Gemm32
     {
         private const int RowMajor = 101, NoTrans = 111, Trans = 112;
         private static readonly delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void> Sgemm;
-        private static readonly delegate* unmanaged<int> GetThreads;
-        private static readonly delegate* unmanaged<int, void> SetThreads;
+        // Two tiny functions that neither block nor call back: no GC transition around them (two per product).
+        private static readonly delegate* unmanaged[SuppressGCTransition]<int> GetThreads;
+        private static readonly delegate* unmanaged[SuppressGCTransition]<int, void> SetThreads;
 
         static OpenBlas()
         {
@@ -237,8 +238,8 @@ internal static unsafe class Gemm32
                     if (NativeLibrary.TryGetExport(handle, "openblas_get_num_threads", out var get) &&
                         NativeLibrary.TryGetExport(handle, "openblas_set_num_threads", out var set))
                     {
-                        GetThreads = (delegate* unmanaged<int>)get;
-                        SetThreads = (delegate* unmanaged<int, void>)set;
+                        GetThreads = (delegate* unmanaged[SuppressGCTransition]<int>)get;
+                        SetThreads = (delegate* unmanaged[SuppressGCTransition]<int, void>)set;
                         CanSplit = true;
                     }
                     return;
