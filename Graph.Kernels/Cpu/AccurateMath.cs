@@ -14,30 +14,20 @@ internal static class AccurateMath
     private const float P0 = -5.70498872745E-3f, P1 = 2.06390887954E-2f, P2 = -5.37397155531E-2f, P3 = 1.33314422036E-1f, P4 = -3.33332819422E-1f;
     private const float SmallLimit = 0.625f;
 
-    /// <summary>y = tanh(x), element-wise (y may alias x), in one vector pass.</summary>
-    public static void Tanh(ReadOnlySpan<float> x, Span<float> y)
+    /// <summary>
+    /// y = f(x) element-wise (y may alias x) for one of the operator structs below, vectors of eight then single
+    /// elements; the two forms give the same bits, so an element's result does not depend on where it falls.
+    /// </summary>
+    public static void Map<TOp>(ReadOnlySpan<float> x, Span<float> y) where TOp : struct, IFloatUnary
     {
         var i = 0;
         if (Vector256.IsHardwareAccelerated)
         {
             var n = Vector256<float>.Count;
             for (; i <= x.Length - n; i += n)
-                Tanh(Vector256.Create(x.Slice(i, n))).CopyTo(y.Slice(i, n));
+                TOp.Invoke(Vector256.Create(x.Slice(i, n))).CopyTo(y.Slice(i, n));
         }
-        for (; i < x.Length; i++) y[i] = Tanh(x[i]);
-    }
-
-    /// <summary>y = 1 / (1 + e⁻ˣ), element-wise (y may alias x), with this class's exp: the same formula as the ILGPU devices'.</summary>
-    public static void Sigmoid(ReadOnlySpan<float> x, Span<float> y)
-    {
-        var i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var n = Vector256<float>.Count;
-            for (; i <= x.Length - n; i += n)
-                Sigmoid(Vector256.Create(x.Slice(i, n))).CopyTo(y.Slice(i, n));
-        }
-        for (; i < x.Length; i++) y[i] = Sigmoid(x[i]);
+        for (; i < x.Length; i++) y[i] = TOp.Invoke(x[i]);
     }
 
     /// <summary>Sigmoid of 8 floats.</summary>
@@ -61,21 +51,6 @@ internal static class AccurateMath
     private const float E0 = 1.9875691500E-4f, E1 = 1.3981999507E-3f, E2 = 8.3334519073E-3f, E3 = 4.1665795894E-2f, E4 = 1.6666665459E-1f, E5 = 5.0000001201E-1f;
     // Below ExpMin e^x is under half the smallest subnormal; between it and -87.3 the result is subnormal.
     private const float ExpMax = 88.72283905206835f, ExpMin = -103.972077f;
-
-    /// <summary>
-    /// y = eˣ, element-wise, within ~1 ulp (y may alias x). Compiled with this assembly, so it is AVX2 code from the start
-    /// (the library's own exp may run a baseline-ISA precompiled body when tiered compilation is off).
-    /// </summary>
-    public static void Exp(ReadOnlySpan<float> x, Span<float> y)
-    {
-        var i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var n8 = Vector256<float>.Count;
-            for (; i <= x.Length - n8; i += n8) Exp(Vector256.Create(x.Slice(i, n8))).CopyTo(y.Slice(i, n8));
-        }
-        for (; i < x.Length; i++) y[i] = Exp(x[i]);
-    }
 
     /// <summary>e^x of 8 floats (polynomial by fused multiply-adds where the CPU has them).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -148,4 +123,39 @@ internal static class AccurateMath
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float MulAdd(float a, float b, float c) => Fma.IsSupported ? MathF.FusedMultiplyAdd(a, b, c) : a * b + c;
+}
+
+/// <summary>
+/// An element-wise float function in vector and scalar form (TensorPrimitives' operator style), the two giving the same
+/// bits: <see cref="AccurateMath.Map{TOp}"/> runs it over spans, the cpu device's register-resident loops inside trees.
+/// </summary>
+internal interface IFloatUnary
+{
+    static abstract Vector256<float> Invoke(Vector256<float> x);
+    static abstract float Invoke(float x);
+}
+
+/// <summary>tanh (Cephes, ~1–2 ulps).</summary>
+internal struct TanhOp : IFloatUnary
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Invoke(Vector256<float> x) => AccurateMath.Tanh(x);
+    public static float Invoke(float x) => AccurateMath.Tanh(x);
+}
+
+/// <summary>eˣ (Cephes, ~1 ulp, subnormals kept). Compiled with this assembly, so it is AVX2 code from the start (the
+/// library's own exp may run a baseline-ISA precompiled body when tiered compilation is off).</summary>
+internal struct ExpOp : IFloatUnary
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Invoke(Vector256<float> x) => AccurateMath.Exp(x);
+    public static float Invoke(float x) => AccurateMath.Exp(x);
+}
+
+/// <summary>1 / (1 + e⁻ˣ) with this exp: the ILGPU devices' formula.</summary>
+internal struct SigmoidOp : IFloatUnary
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Invoke(Vector256<float> x) => AccurateMath.Sigmoid(x);
+    public static float Invoke(float x) => AccurateMath.Sigmoid(x);
 }

@@ -281,13 +281,6 @@ internal sealed class CpuVectorExpr
         public static float Scalar(ref Operands o, nint j) => Operands.At<TK>(ref o);
     }
 
-    /// <summary>An element-wise function of one float, in vector and scalar form (TensorPrimitives' operator style).</summary>
-    private interface IUnaryOp
-    {
-        static abstract Vector256<float> Invoke(Vector256<float> x);
-        static abstract float Invoke(float x);
-    }
-
     /// <summary>An element-wise function of two floats, in vector and scalar form.</summary>
     private interface IBinaryOp
     {
@@ -295,7 +288,7 @@ internal sealed class CpuVectorExpr
         static abstract float Invoke(float a, float b);
     }
 
-    private struct Un<TOp, TX> : IExpr where TOp : struct, IUnaryOp where TX : struct, IExpr
+    private struct Un<TOp, TX> : IExpr where TOp : struct, IFloatUnary where TX : struct, IExpr
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> Vector(ref Operands o, nint j) => TOp.Invoke(TX.Vector(ref o, j));
@@ -311,49 +304,28 @@ internal sealed class CpuVectorExpr
         public static float Scalar(ref Operands o, nint j) => TOp.Invoke(TA.Scalar(ref o, j), TB.Scalar(ref o, j));
     }
 
-    private struct NegOp : IUnaryOp
+    private struct NegOp : IFloatUnary
     {
         public static Vector256<float> Invoke(Vector256<float> x) => -x;
         public static float Invoke(float x) => -x;
     }
 
-    private struct AbsOp : IUnaryOp
+    private struct AbsOp : IFloatUnary
     {
         public static Vector256<float> Invoke(Vector256<float> x) => Vector256.Abs(x);
         public static float Invoke(float x) => MathF.Abs(x);
     }
 
-    private struct SquareOp : IUnaryOp
+    private struct SquareOp : IFloatUnary
     {
         public static Vector256<float> Invoke(Vector256<float> x) => x * x;
         public static float Invoke(float x) => x * x;
     }
 
-    private struct SqrtOp : IUnaryOp
+    private struct SqrtOp : IFloatUnary
     {
         public static Vector256<float> Invoke(Vector256<float> x) => Vector256.Sqrt(x);
         public static float Invoke(float x) => MathF.Sqrt(x);
-    }
-
-    private struct TanhOp : IUnaryOp
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<float> Invoke(Vector256<float> x) => AccurateMath.Tanh(x);
-        public static float Invoke(float x) => AccurateMath.Tanh(x);
-    }
-
-    private struct ExpOp : IUnaryOp
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<float> Invoke(Vector256<float> x) => AccurateMath.Exp(x);
-        public static float Invoke(float x) => AccurateMath.Exp(x);
-    }
-
-    private struct SigmoidOp : IUnaryOp
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<float> Invoke(Vector256<float> x) => AccurateMath.Sigmoid(x);
-        public static float Invoke(float x) => AccurateMath.Sigmoid(x);
     }
 
     private struct AddOp : IBinaryOp
