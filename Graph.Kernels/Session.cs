@@ -14,9 +14,13 @@ public sealed class SessionOptions
     /// <summary>
     /// The device that runs the kernels: <c>cpu</c> (managed SIMD, the default), <c>cuda</c> or <c>opencl</c> (ILGPU
     /// accelerators), or <c>ilgpu-cpu</c> (ILGPU's CPU simulator running the GPU kernels). <see cref="Devices.List"/>
-    /// says which are present.
+    /// says which are present. The default is the <c>GRAPH_DEVICE</c> environment variable when it is set (so a script
+    /// or program written for <c>cpu</c> runs on a GPU unchanged: <c>GRAPH_DEVICE=cuda dotnet run x.cs</c>), else <c>cpu</c>.
     /// </summary>
-    public string Device { get; init; } = "cpu";
+    public string Device { get; init; } = DefaultDevice;
+
+    /// <summary>The device sessions use unless told otherwise: <c>GRAPH_DEVICE</c> if set, else <c>cpu</c>.</summary>
+    public static string DefaultDevice => Environment.GetEnvironmentVariable("GRAPH_DEVICE") is { Length: > 0 } device ? device.Trim() : "cpu";
 
     /// <summary>Whether element-wise primitives are fused into shared kernels (on by default; off runs one kernel per primitive).</summary>
     public bool Fusion { get; init; } = true;

@@ -1,5 +1,6 @@
 #:project ../../Graph.Kernels/Graph.Kernels.csproj
 #:project ../../Graph.Rnn/Graph.Rnn.csproj
+#:property PublishAot=false
 // Notebook section 4: dynamic_rnn runs the cell in a while loop over a [None, n_steps, n_inputs] input.
 using Graph.Core;
 using Graph.Kernels;

@@ -1,5 +1,6 @@
 #:project ../../Graph.Kernels/Graph.Kernels.csproj
 #:project ../../Graph.Rnn/Graph.Rnn.csproj
+#:property PublishAot=false
 // The fusion report of one training step of the notebook's MNIST RNN (section 6): every kernel the session compiled,
 // the primitives it fused, the ops they came from and the bytes it reads and writes; then the same for the loop
 // bodies, which run as their own plans each iteration. The last line is `kernels K ops M` for the step's plan.

@@ -1,4 +1,5 @@
 #:project ../../Graph.Kernels/Graph.Kernels.csproj
+#:property PublishAot=false
 // Notebook section 1: a manual two-step RNN with shared weights, Y(t) = tanh(X(t)·Wx + Y(t-1)·Wy + b).
 // With graph seed 42 the weights are TF1's, so the printed arrays are the notebook's.
 using Graph.Core;

@@ -1,7 +1,8 @@
 #:project ../../Graph.Kernels/Graph.Kernels.csproj
 #:project ../../Graph.Rnn/Graph.Rnn.csproj
+#:property PublishAot=false
 // Notebook section 6: a 150-unit SimpleRNN over MNIST rows (28 steps x 28 inputs), dense 10, sparse softmax
-// cross-entropy, Adam. Options: --epochs N (default 2), --device cpu, --dataset digits|fashion-mnist|DIR, --batch-size 150.
+// cross-entropy, Adam. Options: --epochs N (default 2), --device cpu (default: $GRAPH_DEVICE or cpu), --dataset digits|fashion-mnist|DIR, --batch-size 150.
 using System.Diagnostics;
 using Graph.Core;
 using Graph.Core.Data;
@@ -15,7 +16,7 @@ string Option(string name, string fallback)
 }
 var epochs = int.Parse(Option("epochs", "2"));
 var batchSize = int.Parse(Option("batch-size", "150"));
-var device = Option("device", "cpu");
+var device = Option("device", SessionOptions.DefaultDevice);
 var dataset = Option("dataset", "digits");
 
 var data = dataset switch

@@ -1,5 +1,6 @@
 #:project ../../Graph.Kernels/Graph.Kernels.csproj
 #:project ../../Graph.Rnn/Graph.Rnn.csproj
+#:property PublishAot=false
 // Notebook section 3: one [None, n_steps, n_inputs] placeholder, unstacked into time steps for static_rnn.
 using Graph.Core;
 using Graph.Kernels;

@@ -1,5 +1,6 @@
 #:project ../../Graph.Kernels/Graph.Kernels.csproj
 #:project ../../Graph.Rnn/Graph.Rnn.csproj
+#:property PublishAot=false
 // Notebook section 5: dynamic_rnn with sequence_length. Instance 2 has length 1: its output at t = 1 is zeros and
 // its final state is its output at t = 0.
 using Graph.Core;

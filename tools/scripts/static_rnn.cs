@@ -1,5 +1,6 @@
 #:project ../../Graph.Kernels/Graph.Kernels.csproj
 #:project ../../Graph.Rnn/Graph.Rnn.csproj
+#:property PublishAot=false
 // Notebook section 2: static_rnn over two time steps with a Keras SimpleRNNCell.
 using Graph.Core;
 using Graph.Kernels;
