@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Graph.Kernels.Cpu;
 
 namespace Graph.Kernels;
@@ -15,11 +16,25 @@ public static class Devices
     [
         new("cpu", $"managed SIMD ({(System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? "Vector256" : "scalar")}) on {Environment.ProcessorCount} cores; " +
                    $"GEMM: {(Gemm32.HasOpenBlas ? "OpenBLAS or managed, chosen per shape" : "managed (install libopenblas0-pthread for OpenBLAS)")}"),
-        .. Ilgpu.IlgpuDevices.Found(),
+        .. DynamicCodeProblem(RuntimeFeature.IsDynamicCodeSupported) == null ? Ilgpu.IlgpuDevices.Found() : [],
     ];
 
     /// <summary>Devices that are present but cannot run Graph's kernels, each with the reason (e.g. an OpenCL device without the generic address space).</summary>
-    public static IReadOnlyList<string> Unusable() => Ilgpu.IlgpuDevices.OpenClProblem is { } problem ? [$"opencl: {problem}"] : [];
+    public static IReadOnlyList<string> Unusable()
+    {
+        if (DynamicCodeProblem(RuntimeFeature.IsDynamicCodeSupported) is { } noCodegen) return [$"{Ilgpu.IlgpuDevices.IlgpuCpu}, {Ilgpu.IlgpuDevices.Cuda}, {Ilgpu.IlgpuDevices.OpenCl}: {noCodegen}"];
+        return Ilgpu.IlgpuDevices.OpenClProblem is { } problem ? [$"opencl: {problem}"] : [];
+    }
+
+    /// <summary>
+    /// Why this process cannot use the ILGPU devices, or null: they generate kernel code at run time, which a process
+    /// running with dynamic code disabled (an AOT-compiled app, or <c>dotnet run app.cs</c>, whose file-based apps
+    /// default to PublishAot=true in .NET 10) refuses — ILGPU's Context then fails in its type initializer.
+    /// </summary>
+    internal static string? DynamicCodeProblem(bool dynamicCodeSupported) => dynamicCodeSupported ? null :
+        "this process cannot generate code at run time (RuntimeFeature.IsDynamicCodeSupported is false), and the ILGPU devices build their kernels then. " +
+        ".NET 10 file-based apps (dotnet run app.cs) default to PublishAot=true: put '#:property PublishAot=false' at the top of the script, " +
+        "or set <PublishAot>false</PublishAot> in the project file";
 
     /// <summary>The error for asking for a device that is not present: it lists those that are.</summary>
     internal static ArgumentException NotAvailable(string name) =>
@@ -29,7 +44,10 @@ public static class Devices
     public static void Require(string name)
     {
         // Always present; probing for GPUs loads their drivers (PoCL brings LLVM), which a cpu session must not pay for.
-        if (name is "cpu" or Ilgpu.IlgpuDevices.IlgpuCpu) return;
+        if (name is "cpu") return;
+        if (Ilgpu.IlgpuDevices.IsIlgpu(name) && DynamicCodeProblem(RuntimeFeature.IsDynamicCodeSupported) is { } noCodegen)
+            throw new NotSupportedException($"Device '{name}' cannot run in this process: {noCodegen}.");
+        if (name is Ilgpu.IlgpuDevices.IlgpuCpu) return;
         var devices = List();
         if (name == Ilgpu.IlgpuDevices.OpenCl && devices.All(d => d.Name != name) && Ilgpu.IlgpuDevices.OpenClProblem is { } problem)
             throw new NotSupportedException($"Device 'opencl' cannot run Graph's kernels: {problem}. Available devices: {string.Join(", ", devices.Select(d => d.Name))}.");

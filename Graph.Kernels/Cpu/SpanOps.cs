@@ -68,7 +68,7 @@ internal static class SpanOps
         return u == T.One ? v : T.Log(u) * v / (u - T.One);
     }
 
-    private static void UnaryInt<T>(Prim origin, UnaryOp op, ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IBinaryInteger<T>, ISignedNumber<T>
+    private static void UnaryInt<T>(Prim origin, UnaryOp op, ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IBinaryInteger<T>, ISignedNumber<T>, IMinMaxValue<T>
     {
         switch (op)
         {
@@ -123,7 +123,7 @@ internal static class SpanOps
         }
     }
 
-    private static void ArithmeticInt<T>(Prim origin, BinaryOp op, ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) where T : unmanaged, IBinaryInteger<T>, ISignedNumber<T>
+    private static void ArithmeticInt<T>(Prim origin, BinaryOp op, ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) where T : unmanaged, IBinaryInteger<T>, ISignedNumber<T>, IMinMaxValue<T>
     {
         switch (op)
         {
@@ -136,6 +136,9 @@ internal static class SpanOps
                 for (var i = 0; i < y.Length; i++)
                 {
                     if (b[i] == T.Zero) throw new InvalidArgumentException($"{origin.OriginName}: integer division by zero.");
+                    if (b[i] == T.NegativeOne && a[i] == T.MinValue)
+                        throw new InvalidArgumentException(
+                            $"{origin.OriginName}: integer division overflows ({a[i]} / -1 does not fit {DTypeExtensions.Of<T>().Name()}).");
                     y[i] = a[i] / b[i];
                 }
                 break;

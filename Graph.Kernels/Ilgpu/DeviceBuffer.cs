@@ -30,6 +30,9 @@ internal abstract class DeviceBuffer : IDisposable
     /// <summary>The boxed <c>ArrayView&lt;T&gt;</c> passed to kernels.</summary>
     public abstract object View { get; }
 
+    /// <summary>The buffer's address in device memory (for libraries such as cuBLAS that take raw pointers).</summary>
+    public abstract IntPtr DevicePointer { get; }
+
     /// <summary>Copies <paramref name="host"/> (an array of the buffer's dtype and length) to the device.</summary>
     public abstract void Upload(Array host);
 
@@ -131,6 +134,8 @@ internal abstract class DeviceBuffer : IDisposable
         public override object View => _disposed ? throw new ObjectDisposedException($"device buffer of {Length} {DType.Name()}") : _view;
 
         public override object SubView(long offset, long length) => ((ArrayView<T>)View).SubView(offset, length);
+
+        public override IntPtr DevicePointer => ((ArrayView<T>)View).LoadEffectiveAddressAsPtr();
 
         private void ThrowIfDisposed()
         {

@@ -15,6 +15,8 @@ internal sealed class DeviceErrorLog(IlgpuDevice device) : IRunErrorLog
     private const int SlabSize = 256;
     private readonly List<DeviceBuffer> _slabs = new();
     private readonly List<(Prim Origin, string? Detail)> _sites = new();
+    // Index checks also record the first bad position and value: one zeroed long per such site.
+    private readonly Dictionary<int, DeviceBuffer> _evidence = new();
     private readonly Dictionary<object, int> _siteOf = new();
 
     /// <summary>Whether a kernel with a flag was launched since the flags were last read.</summary>
@@ -42,6 +44,22 @@ internal sealed class DeviceErrorLog(IlgpuDevice device) : IRunErrorLog
         return _slabs[index / SlabSize].SubView(index % SlabSize, 1);
     }
 
+    /// <summary>
+    /// The flag and the evidence slot (a boxed <c>ArrayView&lt;long&gt;</c> of one element) of the index check
+    /// <paramref name="check"/>: if it fires, the run fails with the cpu device's message for the first bad index.
+    /// </summary>
+    public (object Flag, object Evidence) IndexCheck(CheckIndicesPrim check)
+    {
+        var flag = Flag(check, check);
+        var index = _siteOf[check];
+        if (!_evidence.TryGetValue(index, out var evidence))
+        {
+            _evidence[index] = evidence = DeviceBuffer.Allocate(device, DType.Int64, 1);
+            evidence.Zero();
+        }
+        return (flag, evidence.View);
+    }
+
     /// <summary>Reads the flags if any kernel with one ran since the last read, and throws for the first that fired.</summary>
     public void ThrowIfAny()
     {
@@ -55,9 +73,18 @@ internal sealed class DeviceErrorLog(IlgpuDevice device) : IRunErrorLog
             {
                 if (codes[i] == 0) continue;
                 var (p, detail) = _sites[s * SlabSize + i];
+                if (p is CheckIndicesPrim check && _evidence.TryGetValue(s * SlabSize + i, out var evidence))
+                {
+                    var recorded = new long[1];
+                    evidence.Download(recorded);
+                    if (DeviceMath.DecodeIndexEvidence(recorded[0]) is var (position, value))
+                        throw new InvalidArgumentException(Cpu.CpuMovement.IndexErrorMessage(check, position,
+                            value is int.MaxValue ? $">= {int.MaxValue}" : value is int.MinValue ? $"<= {int.MinValue}" : value.ToString(System.Globalization.CultureInfo.InvariantCulture), null));
+                }
                 throw new InvalidArgumentException(codes[i] switch
                 {
                     DeviceMath.DivisionByZero => $"{p.OriginName}: integer division by zero.",
+                    DeviceMath.DivisionOverflow => $"{p.OriginName}: integer division overflows ({(p.DType == DType.Int32 ? int.MinValue : long.MinValue)} / -1 does not fit {p.DType.Name()}).",
                     DeviceMath.NegativeIntegerPower => $"{p.OriginName}: integers to negative integer powers are not allowed.",
                     _ => detail ?? $"{p.OriginName}: an index is outside its axis of {Shape.Format(p.Inputs[0].Dims)}.",
                 });
@@ -67,8 +94,9 @@ internal sealed class DeviceErrorLog(IlgpuDevice device) : IRunErrorLog
 
     public void Dispose()
     {
-        foreach (var slab in _slabs) slab.Dispose();
+        foreach (var slab in _slabs.Concat(_evidence.Values)) slab.Dispose();
         _slabs.Clear();
+        _evidence.Clear();
         _sites.Clear();
         _siteOf.Clear();
     }

@@ -288,6 +288,26 @@ public static class DeviceKernels
     }
 
     /// <summary>
+    /// Checks that each of Count indices lies in [0, TargetAxis) (labels, sequence lengths, gather positions). A bad
+    /// one sets the error flag and records, in one 64-bit atomic maximum, the first bad position with its value (both
+    /// saturated to 32 bits): the run then fails with the cpu device's message, and no host copy or wait is needed on
+    /// the way.
+    /// </summary>
+    public static void CheckIndices<TIndex, TIndexArith>(Index1D index, ArrayView<TIndex> indices, ArrayView<int> error, ArrayView<long> evidence, SliceShape s)
+        where TIndex : unmanaged where TIndexArith : struct, IDeviceArith<TIndex>
+    {
+        for (long e = index.X; e < s.Count; e += s.Threads)
+        {
+            var v = default(TIndexArith).ToLong(indices[e]);
+            if (v >= 0 && v < s.TargetAxis) continue;
+            error[0] = DeviceMath.IndexOutOfRange;
+            var position = e < int.MaxValue ? (int)e : int.MaxValue - 1;
+            var value = v > int.MaxValue ? int.MaxValue : v < int.MinValue ? int.MinValue : (int)v;
+            Atomic.Max(ref evidence[0], DeviceMath.IndexEvidence(position, value));
+        }
+    }
+
+    /// <summary>
     /// y[index, i] = value[i] for y [TargetAxis, Inner] (a TensorArray write); an index outside [0, TargetAxis) sets the
     /// error flag and writes nothing.
     /// </summary>

@@ -197,14 +197,20 @@ internal sealed class DevicePlanRunner : IDisposable
             case ConcatPrim c:
                 return CompileConcat(c, inputs, output);
             case CheckIndicesPrim check:
+            {
+                // On the device, with an error flag: no copy to the host and no wait (labels are checked every step).
+                var shape = new SliceShape { Count = check.Size, TargetAxis = check.Limit, Threads = Threads(check.Size) };
+                var indexType = check.DType;
                 return (slots, run) =>
                 {
                     var input = slots[inputs[0]]!;
-                    var indices = OnHost(input, check.Inputs[0], run);
-                    CheckDeviceErrors(run);
-                    CpuMovement.CheckIndices(check, new HostTensor(indices, check.Inputs[0].Dims));
                     slots[output] = input;
+                    if (check.Size == 0) return;
+                    var (flag, evidence) = run.State.Context.DeviceErrors!.IndexCheck(check);
+                    var kernel = Hand(nameof(DeviceKernels.CheckIndices), check, indexType.ClrType(), DeviceOps.ArithOf(indexType));
+                    Launch(kernel, check.Size, OnDevice(input, check.Inputs[0], run).View, flag, evidence, shape);
                 };
+            }
             case LoopPrim or LoopGradPrim:
             {
                 Func<DeviceBuffer[], RunState, DeviceBuffer[]> loop;
@@ -273,13 +279,18 @@ internal sealed class DevicePlanRunner : IDisposable
         var work = batch * rows * ((cols + 3L) / 4);
         shape.Threads = Threads(work);
         var element = DeviceBuffer.ElementType(m.DType);
+        // cuBLAS where the device has it (cuda); Graph's register-tiled kernel elsewhere (opencl, ilgpu-cpu).
+        var blas = Cuda.CuBlas.Serves(m.DType) ? _device.Blas : null;
         return (slots, run) =>
         {
             var y = Output(m, run);
             slots[output] = new Slot { Device = y };
-            if (work == 0) return;
-            var kernel = Hand(nameof(DeviceKernels.MatMul), m, element, DeviceOps.ArithOf(m.DType));
-            Launch(kernel, work, OnDevice(slots[a]!, m.Inputs[0], run).View, OnDevice(slots[b]!, m.Inputs[1], run).View, y.View, shape);
+            if ((long)batch * rows * cols == 0) return;
+            var left = OnDevice(slots[a]!, m.Inputs[0], run);
+            var right = OnDevice(slots[b]!, m.Inputs[1], run);
+            if (depth == 0) y.Zero();
+            else if (blas != null) blas.Gemm(m, m.DType, batch, rows, cols, depth, m.TransposeA, m.TransposeB, left, right, y);
+            else Launch(Hand(nameof(DeviceKernels.MatMul), m, element, DeviceOps.ArithOf(m.DType)), work, left.View, right.View, y.View, shape);
         };
     }
 

@@ -425,9 +425,23 @@ internal sealed class FusedKernelEmitter
         }
     }
 
-    /// <summary>Converts the value on the stack with C cast semantics (to bool: x != 0).</summary>
+    /// <summary>Converts the value on the stack with C cast semantics (to bool: x != 0; from bool: 0 or 1).</summary>
     private void EmitConvert(DType from, DType to)
     {
+        if (from == DType.Bool && to != DType.Bool)
+        {
+            // A select, not a conversion: ILGPU's PTX and OpenCL backends turn conv.r4 of a bool into a move of its
+            // bits (true became 1.4e-45, the float with bit pattern 1).
+            var isTrue = _il.DefineLabel();
+            var done = _il.DefineLabel();
+            _il.Emit(OpCodes.Brtrue, isTrue);
+            EmitConstant(to, 0);
+            _il.Emit(OpCodes.Br, done);
+            _il.MarkLabel(isTrue);
+            EmitConstant(to, 1);
+            _il.MarkLabel(done);
+            return;
+        }
         switch (to)
         {
             case DType.Float32: _il.Emit(OpCodes.Conv_R4); break;

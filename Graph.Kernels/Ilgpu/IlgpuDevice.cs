@@ -22,6 +22,10 @@ internal sealed class IlgpuDevice
     private static readonly Dictionary<string, IlgpuDevice> Opened = new();
     private static readonly object Gate = new();
     private readonly Dictionary<string, Kernel> _kernels = new();
+    private readonly Dictionary<string, MethodInfo> _methods = new();
+
+    /// <summary>When set, every kernel method loaded (compiled or from the cache) is added to it: tests compile them for other backends.</summary>
+    internal List<MethodInfo>? Recording { get; set; }
     private Context _context = null!;
     private Accelerator _accelerator = null!;
 
@@ -36,6 +40,32 @@ internal sealed class IlgpuDevice
 
     /// <summary>The accelerator (valid for the current <see cref="Generation"/>).</summary>
     public Accelerator Accelerator => _accelerator;
+
+    private Cuda.CuBlas? _blas;
+    private string? _blasProblem;
+    private bool _blasTried;
+
+    /// <summary>
+    /// cuBLAS on the cuda device (made on first use), or null: on other devices, or where the library is missing
+    /// (<see cref="GemmDescription"/> says why); matmuls then use Graph's own GEMM kernel.
+    /// </summary>
+    public Cuda.CuBlas? Blas
+    {
+        get
+        {
+            lock (Gate)
+            {
+                if (_blasTried) return _blas;
+                _blasTried = true;
+                if (_accelerator is CudaAccelerator cuda) _blas = Cuda.CuBlas.TryCreate(cuda, out _blasProblem);
+                return _blas;
+            }
+        }
+    }
+
+    /// <summary>Which GEMM the device's matmuls use, and why.</summary>
+    public string GemmDescription => Blas is { } blas ? blas.Version
+        : _accelerator is CudaAccelerator ? $"Graph's GEMM kernel ({_blasProblem})" : "Graph's GEMM kernel";
 
     /// <summary>Incremented each time the context had to be recreated.</summary>
     public int Generation { get; private set; }
@@ -61,18 +91,28 @@ internal sealed class IlgpuDevice
     {
         lock (Gate)
         {
-            if (_kernels.TryGetValue(key, out var kernel)) return kernel;
+            if (_kernels.TryGetValue(key, out var kernel))
+            {
+                Recording?.Add(_methods[key]);
+                return kernel;
+            }
+            MethodInfo method;
             try
             {
-                kernel = _accelerator.LoadAutoGroupedKernel(build());
+                method = build();
+                kernel = KernelCode.Load(_accelerator, method);
             }
             catch (Exception e) when (e is not GraphException)
             {
                 // Variable values that live only on the device are copied back while the context still works.
                 NotifyReset();
+                _blas?.Dispose();
+                _blas = null;
+                _blasTried = false;
                 _accelerator.Dispose();
                 _context.Dispose();
                 _kernels.Clear();
+                _methods.Clear();
                 lock (_freed)
                 {
                     _freed.Clear();
@@ -86,6 +126,8 @@ internal sealed class IlgpuDevice
                     "the ILGPU context was recreated.", e);
             }
             _kernels[key] = kernel;
+            _methods[key] = method;
+            Recording?.Add(method);
             return kernel;
         }
     }
