@@ -362,7 +362,11 @@ public static class DeviceMath
             return odd && (a < 0.0 || 1.0 / a < 0.0) ? -magnitude : magnitude;
         }
         if (a < 0.0 && !integer) return double.NaN;
-        var logHi = LogParts(ax, out var logLo);
+        if (ax == 1.0) return a < 0.0 && odd ? -1.0 : 1.0;
+        var logHead = LogParts(ax, out var logTail);
+        // Renormalised so that the tail is below half an ulp of the head: then b·tail is small and e^tail ≈ 1 + tail.
+        var logHi = logHead + logTail;
+        var logLo = (logHead - logHi) + logTail;
         var t = b * logHi;
         double result;
         if (t > ExpMaxD + 1.0) result = double.PositiveInfinity;

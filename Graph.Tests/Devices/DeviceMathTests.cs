@@ -82,4 +82,81 @@ public class DeviceMathTests
         DeviceMath.Tanh(-500.0).Should().Be(-1.0);
         DeviceMath.Tanh(1e-9).Should().BeApproximately(1e-9, 1e-24);
     }
+
+    // ───────── float64: written out too (XMath's double exp/log/pow are ILGPU's own approximations on PTX) ─────────
+
+    private static IEnumerable<double> DoubleSamples(int seed, double minExp, double maxExp)
+    {
+        var rng = new Random(seed);
+        for (var i = 0; i < 20000; i++) yield return (rng.NextDouble() * 2 - 1) * Math.Pow(10, minExp + rng.NextDouble() * (maxExp - minExp));
+    }
+
+    private static void WithinDoubleUlps(Func<double, double> f, Func<double, double> reference, IEnumerable<double> xs, double ulps)
+    {
+        foreach (var x in xs)
+        {
+            var expected = reference(x);
+            if (double.IsNaN(expected) || double.IsInfinity(expected)) continue;
+            var ulp = Math.Max(Math.Abs(expected) * Math.Pow(2, -52), double.Epsilon);
+            Math.Abs(f(x) - expected).Should().BeLessThanOrEqualTo(ulps * ulp, $"at x = {x:R}: {f(x):R} vs {expected:R}");
+        }
+    }
+
+    [Test]
+    public void DoubleExpIsWithinTwoUlps()
+    {
+        WithinDoubleUlps(DeviceMath.Exp, Math.Exp, DoubleSamples(11, -12, 2.85).Append(0.0).Append(-0.0).Append(709.7).Append(-708.3), 2);
+        DeviceMath.Exp(0.0).Should().Be(1.0);
+        DeviceMath.Exp(710.0).Should().Be(double.PositiveInfinity);
+        DeviceMath.Exp(-746.0).Should().Be(0.0);
+        // Subnormal results, within half a subnormal step.
+        for (var x = -708.5; x > -745; x -= 0.731)
+            Math.Abs(DeviceMath.Exp(x) - Math.Exp(x)).Should().BeLessThanOrEqualTo(Math.Exp(x) * 1e-15 + double.Epsilon, $"at x = {x}");
+    }
+
+    [Test]
+    public void DoubleLogIsWithinTwoUlpsIncludingNearOneAndSubnormals()
+    {
+        var xs = DoubleSamples(12, -300, 300).Select(Math.Abs)
+            .Concat(Enumerable.Range(1, 4000).Select(i => 1.0 + (i - 2000) * 1e-12))
+            .Concat([1e-310, 4.9e-324, double.MaxValue, 0.9999999505838704e-7]);
+        WithinDoubleUlps(DeviceMath.Log, Math.Log, xs, 2);
+        DeviceMath.Log(1.0).Should().Be(0.0);
+        DeviceMath.Log(0.0).Should().Be(double.NegativeInfinity);
+        double.IsNaN(DeviceMath.Log(-1.0)).Should().BeTrue();
+    }
+
+    [Test]
+    public void DoublePowIsWithinFourUlpsEvenForLargeExponents()
+    {
+        var rng = new Random(13);
+        for (var i = 0; i < 20000; i++)
+        {
+            var a = rng.NextDouble() * Math.Pow(10, rng.Next(-5, 6));
+            var b = (rng.NextDouble() * 2 - 1) * Math.Pow(10, rng.Next(-3, 3));
+            var expected = Math.Pow(a, b);
+            if (double.IsInfinity(expected) || expected == 0 || expected < 1e-300) continue;
+            Math.Abs(DeviceMath.Pow(a, b) - expected).Should().BeLessThanOrEqualTo(4 * expected * Math.Pow(2, -52), $"at {a:R} ^ {b:R}");
+        }
+    }
+
+    /// <summary>IEEE 754's special cases, exactly as .NET's Math.Pow (signed zeros and infinities, NaN, integer exponents of negative bases).</summary>
+    [Test]
+    public void DoublePowSpecialCasesMatchMathPow()
+    {
+        double[] values = [0.0, -0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5, 3.0, -3.0, 2.5, -2.5, double.PositiveInfinity, double.NegativeInfinity, double.NaN, 1e308, -1e-308];
+        foreach (var a in values)
+            foreach (var b in values)
+            {
+                var expected = Math.Pow(a, b);
+                var actual = DeviceMath.Pow(a, b);
+                if (double.IsNaN(expected)) double.IsNaN(actual).Should().BeTrue($"{a} ^ {b}");
+                else
+                {
+                    actual.Should().BeApproximately(expected, Math.Abs(expected) * 4e-16, $"{a} ^ {b}");
+                    double.IsNegative(actual).Should().Be(double.IsNegative(expected), $"sign of {a} ^ {b}");
+                }
+            }
+        DeviceMath.Pow(2f, 10f).Should().Be(1024f);
+    }
 }
