@@ -21,8 +21,14 @@ internal sealed class DeviceLoopRunner(IlgpuDevice device, LoopPrim loop) : IDis
     private static readonly Dictionary<Tensor, HostTensor> NoHostFeeds = new();
     private ExecutionPlan? _cond, _body;
     private int[]? _live;
+    private readonly CountedLoop? _counted = CountedLoop.Of(loop.Frame);
 
-    public DeviceBuffer[] Run(DeviceBuffer[] inputs, RunState state)
+    /// <summary>
+    /// Runs the loop on <paramref name="inputs"/> (device buffers; <paramref name="hostInputs"/> holds the host array
+    /// of each where one is current, e.g. a constant). A counted loop (<see cref="CountedLoop"/>) reads its trip count
+    /// once and enqueues every iteration without reading the condition back; any other loop reads it per iteration.
+    /// </summary>
+    public DeviceBuffer[] Run(DeviceBuffer[] inputs, Array?[] hostInputs, RunState state)
     {
         var frame = loop.Frame;
         var n = frame.LoopVars.Count;
@@ -64,16 +70,38 @@ internal sealed class DeviceLoopRunner(IlgpuDevice device, LoopPrim loop) : IDis
         using var copies = record?.InHostMemory == true ? new SwapStream(device) : null;
         var recorded = new HashSet<DeviceBuffer>(ReferenceEqualityComparer.Instance);
         List<DeviceBuffer> previous = [];
+        long ScalarInput(int i)
+        {
+            var host = hostInputs[i];
+            if (host == null)
+            {
+                host = Array.CreateInstance(inputs[i].DType.ClrType(), 1);
+                inputs[i].Download(host, 1);
+            }
+            return Convert.ToInt64(host.GetValue(0));
+        }
+        // Known before the first iteration: one read of the counters and limits (usually a host constant and one
+        // device scalar) instead of a condition read back, a wait, per iteration.
+        long? trips = _counted?.Trips(ScalarInput, j => ScalarInput(n + j));
         try
         {
-            while (true)
+            for (long iteration = 0; ; iteration++)
             {
                 var step = new RunState(state.Session, NoHostFeeds, context, donatable) { DeviceFeeds = feeds };
-                // Reading the condition waits for the previous body's kernels: its saved values are complete, and a
-                // failed kernel stops the loop here rather than letting it run on garbage.
-                var go = _cond.Execute(step)[0].Item<bool>();
-                context.DeviceErrors?.ThrowIfAny();
-                if (!go) break;
+                if (trips is { } count)
+                {
+                    if (iteration >= count) break;
+                    // A failed kernel is found within 64 iterations, not only after the last.
+                    if ((iteration & 63) == 63) context.DeviceErrors?.ThrowIfAny();
+                }
+                else
+                {
+                    // Reading the condition waits for the previous body's kernels: its saved values are complete, and
+                    // a failed kernel stops the loop here rather than letting it run on garbage.
+                    var go = _cond.Execute(step)[0].Item<bool>();
+                    context.DeviceErrors?.ThrowIfAny();
+                    if (!go) break;
+                }
                 if (copies != null) record!.SwappedIterations.AddRange(copies.StartPending());
                 var results = _body.ExecuteOnDevice(step);
                 previous = live.Select(i => vars[i]!).ToList();

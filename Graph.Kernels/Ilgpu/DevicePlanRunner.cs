@@ -213,7 +213,7 @@ internal sealed class DevicePlanRunner : IDisposable
             }
             case LoopPrim or LoopGradPrim:
             {
-                Func<DeviceBuffer[], RunState, DeviceBuffer[]> loop;
+                Func<DeviceBuffer[], Array?[], RunState, DeviceBuffer[]> loop;
                 if (p is LoopPrim l)
                 {
                     var runner = new DeviceLoopRunner(_device, l);
@@ -224,13 +224,20 @@ internal sealed class DevicePlanRunner : IDisposable
                 {
                     var runner = new DeviceLoopGradRunner(_device, (LoopGradPrim)p);
                     _loops.Add(runner);
-                    loop = runner.Run;
+                    loop = (args, _, state) => runner.Run(args, state);
                 }
                 return (slots, run) =>
                 {
                     var args = new DeviceBuffer[inputs.Length];
-                    for (var i = 0; i < args.Length; i++) args[i] = OnDevice(slots[inputs[i]]!, p.Inputs[i], run);
-                    var results = loop(args, run.State);
+                    var host = new Array?[inputs.Length];
+                    for (var i = 0; i < args.Length; i++)
+                    {
+                        var slot = slots[inputs[i]]!;
+                        args[i] = OnDevice(slot, p.Inputs[i], run);
+                        // A variable's host array may be behind its device copy; other host values are current.
+                        host[i] = slot.Variable == null ? slot.Host : null;
+                    }
+                    var results = loop(args, host, run.State);
                     run.Temporaries.AddRange(results.Where(r => r != null));
                     slots[output] = new Slot { Tuple = results };
                 };

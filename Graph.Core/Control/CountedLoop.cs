@@ -1,0 +1,103 @@
+namespace Graph.Core;
+
+/// <summary>
+/// A while loop whose number of iterations is known when it starts: its condition is <c>counter &lt; limit</c>, or a
+/// conjunction of such terms (dynamic_rnn's <c>time &lt; steps</c>, maximum_iterations' counter), where each counter
+/// is an integer loop variable that the body steps by a positive constant and each limit is a constant or a tensor
+/// captured from outside the loop. A runtime can then enqueue every iteration without reading the condition back
+/// (on a GPU: without a host round trip per iteration) and get the same iterations.
+/// </summary>
+public sealed class CountedLoop
+{
+    /// <summary>One <c>counter &lt; limit</c> term.</summary>
+    /// <param name="Counter">The loop variable's index.</param>
+    /// <param name="Step">What the body adds to it each iteration (positive).</param>
+    /// <param name="LimitCapture">The limit's index among the frame's captured tensors, or -1 for a constant limit.</param>
+    /// <param name="LimitConstant">The constant limit (when <paramref name="LimitCapture"/> is -1).</param>
+    public sealed record Term(int Counter, long Step, int LimitCapture, long LimitConstant);
+
+    private CountedLoop(IReadOnlyList<Term> terms) => Terms = terms;
+
+    /// <summary>The condition's terms; the loop runs while all hold.</summary>
+    public IReadOnlyList<Term> Terms { get; }
+
+    /// <summary>The counted form of <paramref name="frame"/>'s loop, or null when its condition is anything else.</summary>
+    public static CountedLoop? Of(LoopFrame frame)
+    {
+        if (frame.Condition is not { } condition) return null;
+        var terms = new List<Term>();
+        return Collect(frame, condition, terms) ? new CountedLoop(terms) : null;
+    }
+
+    private static bool Collect(LoopFrame frame, Tensor condition, List<Term> terms)
+    {
+        switch (condition.Op.Def.Type)
+        {
+            case "LogicalAnd":
+                return Collect(frame, condition.Op.Inputs[0], terms) && Collect(frame, condition.Op.Inputs[1], terms);
+            case "Less":
+            {
+                var counter = IndexOf(frame.LoopVars, condition.Op.Inputs[0]);
+                if (counter < 0 || !condition.Op.Inputs[0].DType.IsInteger()) return false;
+                if (StepOf(frame, counter) is not { } step) return false;
+                var limit = condition.Op.Inputs[1];
+                var capture = IndexOf(frame.Captures, limit);
+                if (capture >= 0 && limit.Shape is { HasRank: true, Rank: 0 })
+                {
+                    terms.Add(new Term(counter, step, capture, 0));
+                    return true;
+                }
+                if (ConstantScalar(limit) is { } constant)
+                {
+                    terms.Add(new Term(counter, step, -1, constant));
+                    return true;
+                }
+                return false;
+            }
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>The positive constant the body adds to loop variable <paramref name="counter"/>, or null.</summary>
+    private static long? StepOf(LoopFrame frame, int counter)
+    {
+        var next = frame.BodyOutputs[counter];
+        if (next.Op.Def.Type != "Add") return null;
+        var (a, b) = (next.Op.Inputs[0], next.Op.Inputs[1]);
+        var variable = frame.LoopVars[counter];
+        var step = a == variable ? ConstantScalar(b) : b == variable ? ConstantScalar(a) : null;
+        return step is > 0 ? step : null;
+    }
+
+    private static long? ConstantScalar(Tensor t)
+    {
+        if (t.Op.Def.Type != "Const" || !t.DType.IsInteger()) return null;
+        var value = t.Op.Attr<HostTensor>("value");
+        return value.Size == 1 ? Convert.ToInt64(value.Data.GetValue(0)) : null;
+    }
+
+    private static int IndexOf(IReadOnlyList<Tensor> list, Tensor t)
+    {
+        for (var i = 0; i < list.Count; i++)
+            if (list[i] == t) return i;
+        return -1;
+    }
+
+    /// <summary>
+    /// How many iterations the loop runs, given each counter's initial value and each captured limit's value: the
+    /// fewest over the terms of ⌈(limit − start) / step⌉, at least 0.
+    /// </summary>
+    public long Trips(Func<int, long> initialValue, Func<int, long> capturedLimit)
+    {
+        var trips = long.MaxValue;
+        foreach (var term in Terms)
+        {
+            var start = initialValue(term.Counter);
+            var limit = term.LimitCapture >= 0 ? capturedLimit(term.LimitCapture) : term.LimitConstant;
+            var n = limit <= start ? 0 : (limit - start + term.Step - 1) / term.Step;
+            trips = Math.Min(trips, n);
+        }
+        return trips;
+    }
+}

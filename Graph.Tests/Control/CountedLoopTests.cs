@@ -1,0 +1,77 @@
+using Graph.Core;
+using Graph.Kernels;
+using Graph.Kernels.Ilgpu;
+
+namespace Graph.Tests;
+
+/// <summary>
+/// Loops whose trip count is known when they start (<see cref="CountedLoop"/>): recognised from the condition and the
+/// counter's step, and run on the ILGPU devices without reading the condition back each iteration — with the same
+/// results as the cpu device, which reads it.
+/// </summary>
+[TestFixture]
+public class CountedLoopTests : GraphFixture
+{
+    private static LoopFrame FrameOf(Tensor loopOutput) => loopOutput.Op.Attr<LoopFrame>("frame");
+
+    [Test]
+    public void CounterBelowACapturedLimitIsCounted()
+    {
+        var limit = TF.Placeholder(DType.Int32, Shape.Scalar);
+        var r = TF.WhileLoop(v => TF.Less(v[0], limit), v => [v[0] + 2, v[1] * 1.5f], [TF.Constant(1), TF.Constant(1f)]);
+        var counted = CountedLoop.Of(FrameOf(r[0]))!;
+        counted.Should().NotBeNull();
+        counted.Terms.Should().ContainSingle().Which.Should().Be(new CountedLoop.Term(0, 2, 0, 0));
+        counted.Trips(_ => 1, _ => 8).Should().Be(4);   // 1, 3, 5, 7
+        counted.Trips(_ => 9, _ => 8).Should().Be(0);
+    }
+
+    [Test]
+    public void MaximumIterationsAddsAConstantTerm()
+    {
+        var r = TF.WhileLoop(v => TF.Less(v[0], TF.Constant(100)), v => [v[0] + 1], [TF.Constant(0)], maximumIterations: 7);
+        var counted = CountedLoop.Of(FrameOf(r[0]))!;
+        counted.Terms.Should().HaveCount(2);
+        counted.Trips(_ => 0, _ => 0).Should().Be(7);
+    }
+
+    [Test]
+    public void DataDependentConditionsAreNotCounted()
+    {
+        var a = TF.WhileLoop(v => TF.Less(v[0], TF.Constant(10f)), v => [v[0] * 2f], [TF.Constant(1f)]);
+        var b = TF.WhileLoop(v => TF.Less(v[0], v[1]), v => [v[0] + 1, v[1]], [TF.Constant(0), TF.Constant(5)]);
+        var c = TF.WhileLoop(v => TF.Less(v[0], TF.Constant(5)), v => [v[0] + v[0] + 1], [TF.Constant(0)]);
+        var d = TF.WhileLoop(v => TF.Greater(TF.Constant(5), v[0]), v => [v[0] + 1], [TF.Constant(0)]);
+        foreach (var loop in new[] { a, b, c, d }) CountedLoop.Of(FrameOf(loop[0])).Should().BeNull();
+    }
+
+    /// <summary>200 iterations on ilgpu-cpu move no condition back to the host (a bool each before), and equal the cpu's values.</summary>
+    [Test]
+    public void ACountedLoopReadsNoConditionBack()
+    {
+        var limit = TF.Placeholder(DType.Int32, Shape.Scalar);
+        var x = TF.Placeholder(DType.Float32, new Shape(3));
+        var r = TF.WhileLoop(v => TF.Less(v[0], limit), v => [v[0] + 1, TF.Tanh(v[1] * 1.01f + 0.1f)], [TF.Constant(0), x]);
+        var feeds = new FeedDict { { limit, 200 }, { x, new[] { 0.5f, -0.25f, 2f } } };
+        using var cpu = new Session(TestGraph);
+        var expected = cpu.Run(r[1], feeds).ToArray<float>();
+        var device = IlgpuDevice.Get(IlgpuDevices.IlgpuCpu);
+        using var s = new Session(TestGraph, new SessionOptions { Device = IlgpuDevices.IlgpuCpu });
+        s.Run(r[1], feeds);
+        var before = device.DownloadedBytes;
+        var actual = s.Run(r[1], feeds).ToArray<float>();
+        (device.DownloadedBytes - before).Should().BeLessThan(40, "only the 3 results come back: no condition per iteration");
+        for (var i = 0; i < 3; i++) actual[i].Should().BeApproximately(expected[i], 1e-6f);
+    }
+
+    /// <summary>A kernel that fails inside a counted loop still fails the run, naming the op.</summary>
+    [Test]
+    public void AFailureInsideACountedLoopFailsTheRun()
+    {
+        var d = TF.Placeholder(DType.Int32, Shape.Scalar);
+        var r = TF.WhileLoop(v => TF.Less(v[0], TF.Constant(300)), v => [v[0] + 1, v[1] + TF.Divide(TF.Constant(1), d, name: "bad_div")], [TF.Constant(0), TF.Constant(0)]);
+        using var s = new Session(TestGraph, new SessionOptions { Device = IlgpuDevices.IlgpuCpu });
+        var act = () => s.Run(r[1], new FeedDict { { d, 0 } });
+        act.Should().Throw<InvalidArgumentException>().WithMessage("*bad_div*integer division by zero*");
+    }
+}
