@@ -60,4 +60,14 @@ public static class Devices
     /// <c>cpu</c>, whose kernels are not generated code.
     /// </summary>
     public static int CompiledKernelCount(string name) => Ilgpu.IlgpuDevices.IsIlgpu(name) ? Ilgpu.IlgpuDevice.Get(name).CachedKernels : 0;
+
+    /// <summary>
+    /// How many kernels (and library calls such as cuBLAS GEMMs) the device <paramref name="name"/> has enqueued in this
+    /// process: a measure of launch overhead. 0 for <c>cpu</c>.
+    /// </summary>
+    public static long LaunchCount(string name) => Ilgpu.IlgpuDevices.IsIlgpu(name) ? Ilgpu.IlgpuDevice.Get(name).Launches : 0;
+
+    /// <summary>Which GEMM the device <paramref name="name"/> uses for matmuls and why (cuBLAS on cuda where the library is found).</summary>
+    public static string GemmOf(string name) => Ilgpu.IlgpuDevices.IsIlgpu(name) ? Ilgpu.IlgpuDevice.Get(name).GemmDescription
+        : Gemm32.HasOpenBlas ? "OpenBLAS or managed, chosen per shape" : "managed";
 }

@@ -16,7 +16,7 @@ public abstract class DeviceFixture(string device)
     public void RequireDevice()
     {
         if (Devices.List().All(d => d.Name != Device))
-            Assert.Ignore($"No '{Device}' device on this machine (devices here: {string.Join(", ", Devices.List().Select(d => d.Name))}); tools/gpu-check.sh runs these tests on a GPU machine.");
+            Assert.Ignore($"No '{Device}' device on this machine (devices here: {string.Join(", ", Devices.List().Select(d => d.Name))}); tools/gpu/run.sh runs these tests on a GPU machine (docs/gpu.md).");
     }
 }
 

@@ -381,8 +381,11 @@ internal static class DeviceOps
             () => typeof(DeviceKernels).GetMethod(name)!.MakeGenericMethod(types), origin);
 
     /// <summary>Launches a grid-stride kernel over <paramref name="work"/> items on the default stream.</summary>
-    public static void Launch(IlgpuDevice device, Kernel kernel, long work, params object[] args) =>
+    public static void Launch(IlgpuDevice device, Kernel kernel, long work, params object[] args)
+    {
+        device.Launches++;
         kernel.Launch(device.Accelerator.DefaultStream, device.ThreadsFor(work), args);
+    }
 
     /// <summary>y += x.</summary>
     public static void Accumulate(IlgpuDevice device, DeviceBuffer x, DeviceBuffer y, Prim origin)

@@ -296,7 +296,11 @@ internal sealed class DevicePlanRunner : IDisposable
             var left = OnDevice(slots[a]!, m.Inputs[0], run);
             var right = OnDevice(slots[b]!, m.Inputs[1], run);
             if (depth == 0) y.Zero();
-            else if (blas != null) blas.Gemm(m, m.DType, batch, rows, cols, depth, m.TransposeA, m.TransposeB, left, right, y);
+            else if (blas != null)
+            {
+                _device.Launches++;
+                blas.Gemm(m, m.DType, batch, rows, cols, depth, m.TransposeA, m.TransposeB, left, right, y);
+            }
             else Launch(Hand(nameof(DeviceKernels.MatMul), m, element, DeviceOps.ArithOf(m.DType)), work, left.View, right.View, y.View, shape);
         };
     }

@@ -210,6 +210,9 @@ internal sealed class IlgpuDevice
         }
     }
 
+    /// <summary>Kernels and library calls (cuBLAS) enqueued since the process started.</summary>
+    public long Launches { get; set; }
+
     /// <summary>Bytes copied from host to device since the process started.</summary>
     public long UploadedBytes => Interlocked.Read(ref _uploaded);
 
@@ -327,7 +330,8 @@ internal static class IlgpuDevices
             {
                 using var context = Context.Create(b => b.Cuda().OpenCL(_ => true));
                 foreach (var d in IlgpuDevice.ListOf(context.GetCudaDevices()).Take(1))
-                    _found.Add(new(Cuda, $"CUDA: {d.Name}, {d.MemorySize >> 20} MiB"));
+                    _found.Add(new(Cuda, $"CUDA: {d.Name}, {d.MemorySize >> 20} MiB, {d.Architecture?.ToString() ?? "unknown SM"} " +
+                                         $"(driver {d.DriverVersion}); GEMM: {Graph.Kernels.Ilgpu.Cuda.CuBlas.Describe()}"));
                 var cl = IlgpuDevice.ListOf(context.GetCLDevices());
                 var usable = cl.FirstOrDefault(d => d.Capabilities.GenericAddressSpace);
                 if (usable != null) _found.Add(new(OpenCl, $"OpenCL: {usable.Name} ({usable.PlatformName})"));

@@ -67,6 +67,9 @@ internal sealed unsafe class CuBlas : IDisposable
         }
     }
 
+    /// <summary>Which cuBLAS the cuda device will use, or why none (probes the library; needs no GPU context).</summary>
+    public static string Describe() => Load() is { } api ? $"cuBLAS ({api.Library})" : $"Graph's GEMM kernel ({_loadProblem})";
+
     private static Api? Load()
     {
         lock (LoadGate)
