@@ -25,6 +25,8 @@ public sealed class ComputeGraph
     private readonly Dictionary<string, List<object>> _collections = new();
     private readonly List<Operation[]> _controlStack = new();
     private string _nameStack = "";
+    private readonly Stack<Tf1Counting> _tf1Modes = new();
+    private int _tf1LastId;
 
     /// <summary>The while-loop frame being built (ops created now belong to it), or null.</summary>
     public LoopFrame? CurrentFrame { get; internal set; }
@@ -57,10 +59,83 @@ public sealed class ComputeGraph
     public IReadOnlyList<Operation> Operations => _ops;
 
     /// <summary>
-    /// Number of ops created so far (TF's <c>_last_id</c>): with only a graph seed set, a random op's op seed is
-    /// this count at the moment it asks for its seed.
+    /// The id TF1 1.15 would have given the last op created so far (TF's <c>ops.get_default_graph()._last_id</c>):
+    /// with only a graph seed set, a random op's op seed is this number at the moment it asks for its seed. It counts
+    /// the ops TF1 creates for each graph-building call, not the ops Graph builds (see <see cref="CountTf1Ops"/> and
+    /// docs/tf1-mapping.md); <see cref="Operations"/> holds Graph's own ops.
     /// </summary>
-    public int LastId => _ops.Count;
+    public int LastId => _tf1LastId;
+
+    /// <summary>
+    /// Adds <paramref name="count"/> ops to <see cref="LastId"/>: what a graph-building call whose ops do not map one
+    /// to one onto TF1's declares TF1 would have created at this point. Ignored inside <see cref="Tf1NotCounted"/>.
+    /// </summary>
+    public void CountTf1Ops(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        if (Tf1Mode != Tf1Counting.None) _tf1LastId += count;
+    }
+
+    /// <summary>
+    /// Counts the <c>Enter</c> ops TF1's while loops create when an op reads <paramref name="value"/> (a tensor, or a
+    /// variable's value tensor, defined in <paramref name="definedIn"/>; null = outside every loop): one per enclosing
+    /// loop frame, from the innermost outwards, that has not read it before (TF1's <c>WhileContext.AddValue</c>).
+    /// Outside loops, and inside <see cref="Tf1NotCounted"/>, it counts nothing.
+    /// </summary>
+    public void CountTf1Capture(object value, LoopFrame? definedIn = null)
+    {
+        if (Tf1Mode == Tf1Counting.None) return;
+        for (var frame = CurrentFrame; frame != null && !frame.Encloses(definedIn); frame = frame.Parent)
+            if (frame.Tf1Captured.Add(value)) _tf1LastId++;
+    }
+
+    /// <summary>
+    /// Until the returned scope is disposed, ops added directly (the one-to-one calls: placeholders, MatMul, Tanh, …)
+    /// do not advance <see cref="LastId"/>, while calls that count their TF1 ops themselves (random ops, initializers,
+    /// variables, layers, cells, and calls with constant arguments such as Transpose or Reshape, see
+    /// <see cref="Tf1Call"/>) still do. The call that opens the scope counts its own TF1 ops with
+    /// <see cref="CountTf1Ops"/>. Outside every scope each op added counts as one TF1 op, with the loop
+    /// <c>Enter</c>s of its outside inputs.
+    /// </summary>
+    public IDisposable Tf1CountExplicitly() => PushTf1Mode(Tf1Counting.Explicit);
+
+    /// <summary>
+    /// Until the returned scope is disposed nothing advances <see cref="LastId"/>: for ops a call builds that have no
+    /// counterpart in TF1 (Graph's own implementation of a TF1 call, already counted by that call).
+    /// </summary>
+    public IDisposable Tf1NotCounted() => PushTf1Mode(Tf1Counting.None);
+
+    /// <summary>
+    /// Makes every op added until the returned scope is disposed count as one TF1 op again (with its loop
+    /// <c>Enter</c>s): for user code a composite calls back (an activation function, a while loop's condition and body).
+    /// Inside <see cref="Tf1NotCounted"/> nothing counts still.
+    /// </summary>
+    public IDisposable Tf1CountEachOp() => PushTf1Mode(Tf1Counting.EachOp);
+
+    /// <summary>
+    /// Builds a call with <paramref name="build"/>, whatever ops that creates, and counts it as the
+    /// <paramref name="tf1Ops"/> ops TF1 creates for it plus the loop <c>Enter</c>s of its tensor
+    /// <paramref name="inputs"/>.
+    /// </summary>
+    public T Tf1Call<T>(int tf1Ops, IEnumerable<Tensor> inputs, Func<T> build)
+    {
+        T result;
+        using (Tf1NotCounted()) result = build();
+        CountTf1Ops(tf1Ops);
+        foreach (var t in inputs) CountTf1Capture(t, t.Op.Frame);
+        return result;
+    }
+
+    private enum Tf1Counting { EachOp, Explicit, None }
+
+    private Tf1Counting Tf1Mode => _tf1Modes.Count == 0 ? Tf1Counting.EachOp : _tf1Modes.Peek();
+
+    private IDisposable PushTf1Mode(Tf1Counting mode)
+    {
+        // Nothing inside a not-counted scope counts, whatever nested calls ask for.
+        _tf1Modes.Push(Tf1Mode == Tf1Counting.None ? Tf1Counting.None : mode);
+        return new Scope(() => _tf1Modes.Pop());
+    }
 
     /// <summary>Makes this graph the default one on this thread until the returned scope is disposed.</summary>
     public IDisposable AsDefault()
@@ -119,6 +194,22 @@ public sealed class ComputeGraph
         });
     }
 
+    /// <summary>
+    /// Until the returned scope is disposed, ops are built outside every loop frame and control-dependency scope
+    /// (TF1's <c>ops.init_scope</c>): where variables and their initial values are created, even from a loop body.
+    /// </summary>
+    public IDisposable InitScope()
+    {
+        var controls = ControlDependencies(null);
+        var frame = CurrentFrame;
+        CurrentFrame = null;
+        return new Scope(() =>
+        {
+            CurrentFrame = frame;
+            controls.Dispose();
+        });
+    }
+
     /// <summary>Adds <paramref name="value"/> to collection <paramref name="key"/>.</summary>
     public void AddToCollection(string key, object value)
     {
@@ -171,6 +262,11 @@ public sealed class ComputeGraph
         op.SetOutputs(specs.Select((s, i) => new Tensor(op, i, s.DType, s.Shape)).ToArray());
         _ops.Add(op);
         _byName[opName] = op;
+        if (Tf1Mode == Tf1Counting.EachOp)
+        {
+            _tf1LastId++;
+            foreach (var t in inputArray) CountTf1Capture(t, t.Op.Frame);
+        }
         return op;
     }
 

@@ -4,8 +4,9 @@ namespace Graph.Rnn;
 
 /// <summary>
 /// A recurrent cell (tf.nn.rnn_cell.RNNCell / a Keras cell): maps one step's input [batch, depth] and state to an
-/// output and a new state. Its variables are created by <see cref="Build"/>, on first use or explicitly (before a
-/// while loop, so they live outside it).
+/// output and a new state. Its variables are created by <see cref="Build"/> on first use, outside any loop (TF1's
+/// init_scope), as TF1 builds a cell on its first call. Building and each call count the ops TF1 creates for them
+/// (<see cref="ComputeGraph.LastId"/>), so the initializers' random ops get TF1's seeds.
 /// </summary>
 public abstract class RnnCell
 {
@@ -27,7 +28,16 @@ public abstract class RnnCell
     /// <summary>The input depth the cell was built for.</summary>
     public int InputDepth { get; private set; }
 
-    /// <summary>Creates the variables for inputs of depth <paramref name="inputDepth"/> (once).</summary>
+    /// <summary>
+    /// Whether TF1's counterpart is a Keras layer (tf.keras.layers.*Cell: resource variables, read anew at each use,
+    /// and <c>get_initial_state</c>) rather than a tf.nn.rnn_cell cell (tf.layers variables and <c>zero_state</c>).
+    /// </summary>
+    protected virtual bool IsKerasCell => false;
+
+    /// <summary>The variables one call reads (each is an <c>Enter</c> in a TF1 while loop, a <c>Switch</c> in a cond).</summary>
+    internal abstract IEnumerable<Variable> CallVariables { get; }
+
+    /// <summary>Creates the variables for inputs of depth <paramref name="inputDepth"/> (once), outside any loop frame.</summary>
     public void Build(int inputDepth, DType dtype = DType.Float32)
     {
         if (Built)
@@ -37,42 +47,97 @@ public abstract class RnnCell
             return;
         }
         if (inputDepth <= 0) throw new InvalidArgumentException($"{GetType().Name} '{Name}': the input depth must be known and positive, got {inputDepth}.");
-        using (TF.NameScope(Name + "/")) CreateVariables(inputDepth, dtype);
+        var g = ComputeGraph.Default;
+        using (g.InitScope())
+        using (g.Tf1CountExplicitly())
+        using (TF.NameScope(Name + "/"))
+            CreateVariables(inputDepth, dtype);
         InputDepth = inputDepth;
         Built = true;
     }
 
-    /// <summary>Creates the variables.</summary>
+    /// <summary>Creates the variables (with <see cref="Weight"/>; the initializers count their own TF1 ops).</summary>
     protected abstract void CreateVariables(int inputDepth, DType dtype);
 
-    /// <summary>One step: (output, new state) from the input [batch, depth] and the state.</summary>
+    /// <summary>
+    /// One step: (output, new state) from the input [batch, depth] and the state, building the cell on first use. Inside
+    /// a while loop, the input, state and variables the step reads from outside count as TF1's loop <c>Enter</c>s.
+    /// </summary>
     public (Tensor Output, Tensor[] State) Call(Tensor input, Tensor[] state)
     {
         if (!input.Shape.HasRank || input.Shape.Rank != 2)
             throw new InvalidArgumentException($"{GetType().Name} '{Name}': the input must have shape [batch, depth], got {input.Shape}.");
         if (state.Length != StateSizes.Length)
             throw new InvalidArgumentException($"{GetType().Name} '{Name}': expected {StateSizes.Length} state tensors, got {state.Length}.");
+        var g = input.Graph;
+        using var counting = g.Tf1CountExplicitly();
         Build(input.Shape[1], input.DType);
+        foreach (var t in state.Prepend(input)) g.CountTf1Capture(t, t.Op.Frame);
         return Step(input, state);
     }
 
-    /// <summary>The cell's computation.</summary>
+    /// <summary>
+    /// The cell's computation. It builds Graph's ops with <see cref="Uncounted"/> and counts what TF1's call creates
+    /// with <see cref="CountTf1"/>, <see cref="Read"/> and <see cref="Activate"/>.
+    /// </summary>
     protected abstract (Tensor Output, Tensor[] State) Step(Tensor input, Tensor[] state);
 
-    /// <summary>A zero state for a batch shaped like <paramref name="batchLike"/>'s first dimension.</summary>
-    public Tensor[] ZeroState(Tensor batchLike, DType dtype = DType.Float32) =>
-        StateSizes.Select(size => TensorArray.Zeros(batchLike, TF.Zeros([size], dtype)).Flow).ToArray();
+    /// <summary>
+    /// The ops TF1 creates for the zero state of a batch (<c>zero_state</c> or Keras' <c>get_initial_state</c>), per
+    /// state tensor; <paramref name="staticBatch"/>: the batch size is a Python int rather than a tensor.
+    /// </summary>
+    internal virtual int Tf1ZeroStateOps(bool staticBatch, int batch) =>
+        StateSizes.Sum(size => IsKerasCell ? Tf1RnnOps.KerasZeroState(staticBatch, batch, size) : Tf1RnnOps.CellZeroState(staticBatch));
 
-    /// <summary>Creates a variable in the cell's scope.</summary>
-    protected static Variable Weight(string name, Tensor initialValue) => TF.Variable(initialValue, name: name);
+    /// <summary>
+    /// A zero state for a batch shaped like <paramref name="batchLike"/>'s first dimension, counted as TF1's
+    /// <c>zero_state</c> (or <c>get_initial_state</c>) of a batch size that is a Python int when that dimension is
+    /// static and a tensor otherwise.
+    /// </summary>
+    public Tensor[] ZeroState(Tensor batchLike, DType dtype = DType.Float32)
+    {
+        var g = batchLike.Graph;
+        var batch = batchLike.Shape.HasRank ? batchLike.Shape[0] : -1;
+        return g.Tf1Call(Tf1ZeroStateOps(batch >= 0, batch), [],
+            () => StateSizes.Select(size => TensorArray.Zeros(batchLike, TF.Zeros([size], dtype)).Flow).ToArray());
+    }
+
+    /// <summary>Creates a variable in the cell's scope: a resource variable for a Keras cell, as TF1 creates them.</summary>
+    protected Variable Weight(string name, Tensor initialValue) => TF.Variable(initialValue, name: name, useResource: IsKerasCell);
+
+    /// <summary>
+    /// <paramref name="variable"/>'s value for the step, counted as TF1 reads it: an <c>Enter</c> the first time a
+    /// while loop reads it, and for a Keras cell a <c>ReadVariableOp</c> at every read.
+    /// </summary>
+    protected static Tensor Read(Variable variable)
+    {
+        variable.Graph.CountTf1Capture(variable.Value);
+        if (variable.IsResource) variable.Graph.CountTf1Ops(1);
+        return variable.Value;
+    }
+
+    /// <summary>Counts <paramref name="count"/> TF1 ops of the step.</summary>
+    protected static void CountTf1(Tensor like, int count) => like.Graph.CountTf1Ops(count);
+
+    /// <summary>Builds Graph's own ops for a step (not counted: the step counts TF1's).</summary>
+    protected static T Uncounted<T>(Tensor like, Func<T> build)
+    {
+        using (like.Graph.Tf1NotCounted()) return build();
+    }
+
+    /// <summary>The activation (tanh by default), counted as the ops it builds, as TF1 counts a user's activation.</summary>
+    protected static Tensor Activate(Func<Tensor, Tensor>? activation, Tensor z)
+    {
+        using (z.Graph.Tf1CountEachOp()) return (activation ?? (t => TF.Tanh(t)))(z);
+    }
 
     /// <summary>x · W for a [batch, depth] input.</summary>
-    protected static Tensor Linear(Tensor x, Variable w) => TF.MatMul(x, w);
+    protected static Tensor Linear(Tensor x, Tensor w) => TF.MatMul(x, w);
 }
 
 /// <summary>
-/// Keras' SimpleRNNCell: h' = activation(x·kernel + h·recurrent_kernel + bias), output h'. Defaults as Keras: kernel
-/// glorot_uniform, recurrent kernel orthogonal, bias zeros, tanh.
+/// Keras' SimpleRNNCell: h' = activation((x·kernel + bias) + h·recurrent_kernel), output h' (summed in Keras' order).
+/// Defaults as Keras: kernel glorot_uniform, recurrent kernel orthogonal, bias zeros, tanh.
 /// </summary>
 public sealed class SimpleRNNCell(int units, Func<Tensor, Tensor>? activation = null, bool useBias = true, string name = "simple_rnn_cell") : RnnCell(name)
 {
@@ -89,6 +154,9 @@ public sealed class SimpleRNNCell(int units, Func<Tensor, Tensor>? activation = 
     public override int[] StateSizes => [Units];
     /// <inheritdoc/>
     public override int OutputSize => Units;
+    /// <inheritdoc/>
+    protected override bool IsKerasCell => true;
+    internal override IEnumerable<Variable> CallVariables => new[] { Kernel, Bias, RecurrentKernel }.OfType<Variable>();
 
     /// <inheritdoc/>
     protected override void CreateVariables(int inputDepth, DType dtype)
@@ -101,10 +169,22 @@ public sealed class SimpleRNNCell(int units, Func<Tensor, Tensor>? activation = 
     /// <inheritdoc/>
     protected override (Tensor Output, Tensor[] State) Step(Tensor input, Tensor[] state)
     {
-        var z = Linear(input, Kernel!) + Linear(state[0], RecurrentKernel!);
-        if (Bias != null) z += Bias.Value;
-        var h = (activation ?? (t => TF.Tanh(t)))(z);
-        return (h, [h]);
+        // keras/layers/recurrent.py SimpleRNNCell.call: K.dot(inputs, kernel) (ReadVariableOp, MatMul), K.bias_add
+        // (ReadVariableOp, BiasAdd), + K.dot(prev_output, recurrent_kernel) (ReadVariableOp, MatMul, Add), activation.
+        var kernel = Read(Kernel!);
+        CountTf1(input, 1);
+        var h = Uncounted(input, () => Linear(input, kernel));
+        if (Bias != null)
+        {
+            var bias = Read(Bias);
+            CountTf1(input, 1);
+            h = Uncounted(input, () => h + bias);
+        }
+        var recurrent = Read(RecurrentKernel!);
+        CountTf1(input, 2);
+        var z = Uncounted(input, () => h + Linear(state[0], recurrent));
+        var output = Activate(activation, z);
+        return (output, [output]);
     }
 }
 
@@ -122,6 +202,7 @@ public sealed class BasicRNNCell(int numUnits, Func<Tensor, Tensor>? activation 
     public override int[] StateSizes => [NumUnits];
     /// <inheritdoc/>
     public override int OutputSize => NumUnits;
+    internal override IEnumerable<Variable> CallVariables => new[] { Kernel, Bias }.OfType<Variable>();
 
     /// <inheritdoc/>
     protected override void CreateVariables(int inputDepth, DType dtype)
@@ -133,8 +214,12 @@ public sealed class BasicRNNCell(int numUnits, Func<Tensor, Tensor>? activation 
     /// <inheritdoc/>
     protected override (Tensor Output, Tensor[] State) Step(Tensor input, Tensor[] state)
     {
-        var h = (activation ?? (t => TF.Tanh(t)))(Linear(TF.Concat([input, state[0]], 1), Kernel!) + Bias!.Value);
-        return (h, [h]);
+        // ops/rnn_cell_impl.py BasicRNNCell.call: concat([inputs, state], 1) (axis Const, ConcatV2), MatMul, BiasAdd, activation.
+        var (kernel, bias) = (Read(Kernel!), Read(Bias!));
+        CountTf1(input, 4);
+        var z = Uncounted(input, () => Linear(TF.Concat([input, state[0]], 1), kernel) + bias);
+        var output = Activate(activation, z);
+        return (output, [output]);
     }
 }
 
@@ -157,6 +242,7 @@ public class BasicLSTMCell(int numUnits, double forgetBias = 1.0, string name = 
     public override int[] StateSizes => [NumUnits, NumUnits];
     /// <inheritdoc/>
     public override int OutputSize => NumUnits;
+    internal override IEnumerable<Variable> CallVariables => new[] { Kernel, Bias }.OfType<Variable>();
 
     /// <inheritdoc/>
     protected override void CreateVariables(int inputDepth, DType dtype)
@@ -168,12 +254,20 @@ public class BasicLSTMCell(int numUnits, double forgetBias = 1.0, string name = 
     /// <inheritdoc/>
     protected override (Tensor Output, Tensor[] State) Step(Tensor input, Tensor[] state)
     {
-        var (c, h) = (state[0], state[1]);
-        var gates = TF.Split(Linear(TF.Concat([input, h], 1), Kernel!) + Bias!.Value, 4, axis: 1);
-        var (i, j, f, o) = (gates[0], gates[1], gates[2], gates[3]);
-        var newC = c * TF.Sigmoid(f + ForgetBias) + TF.Sigmoid(i) * TF.Tanh(j);
-        var newH = TF.Tanh(newC) * TF.Sigmoid(o);
-        return (newH, [newC, newH]);
+        // ops/rnn_cell_impl.py BasicLSTMCell.call (LSTMCell.call creates as many): the axis Const `one`, concat (2),
+        // MatMul, BiasAdd, split (size Const, Split), the forget-bias Const, then add, sigmoid, mul, sigmoid, tanh,
+        // mul, add, tanh, sigmoid, mul.
+        var (kernel, bias) = (Read(Kernel!), Read(Bias!));
+        CountTf1(input, 18);
+        return Uncounted(input, () =>
+        {
+            var (c, h) = (state[0], state[1]);
+            var gates = TF.Split(Linear(TF.Concat([input, h], 1), kernel) + bias, 4, axis: 1);
+            var (i, j, f, o) = (gates[0], gates[1], gates[2], gates[3]);
+            var newC = c * TF.Sigmoid(f + ForgetBias) + TF.Sigmoid(i) * TF.Tanh(j);
+            var newH = TF.Tanh(newC) * TF.Sigmoid(o);
+            return (newH, new[] { newC, newH });
+        });
     }
 }
 
@@ -201,6 +295,7 @@ public sealed class GRUCell(int numUnits, string name = "gru_cell") : RnnCell(na
     public override int[] StateSizes => [NumUnits];
     /// <inheritdoc/>
     public override int OutputSize => NumUnits;
+    internal override IEnumerable<Variable> CallVariables => new[] { GateKernel, GateBias, CandidateKernel, CandidateBias }.OfType<Variable>();
 
     /// <inheritdoc/>
     protected override void CreateVariables(int inputDepth, DType dtype)
@@ -214,16 +309,27 @@ public sealed class GRUCell(int numUnits, string name = "gru_cell") : RnnCell(na
     /// <inheritdoc/>
     protected override (Tensor Output, Tensor[] State) Step(Tensor input, Tensor[] state)
     {
-        var h = state[0];
-        var gates = TF.Split(TF.Sigmoid(Linear(TF.Concat([input, h], 1), GateKernel!) + GateBias!.Value), 2, axis: 1);
-        var (r, u) = (gates[0], gates[1]);
-        var c = TF.Tanh(Linear(TF.Concat([input, r * h], 1), CandidateKernel!) + CandidateBias!.Value);
-        var newH = u * h + (1.0 - u) * c;
-        return (newH, [newH]);
+        // ops/rnn_cell_impl.py GRUCell.call: concat (2), MatMul, BiasAdd, sigmoid, split (size and axis Consts, Split),
+        // r * state, concat (2), MatMul, BiasAdd, tanh, u * state, 1 - u (Const, Sub), * c, +.
+        var (gateKernel, gateBias) = (Read(GateKernel!), Read(GateBias!));
+        var (candidateKernel, candidateBias) = (Read(CandidateKernel!), Read(CandidateBias!));
+        CountTf1(input, 19);
+        return Uncounted(input, () =>
+        {
+            var h = state[0];
+            var gates = TF.Split(TF.Sigmoid(Linear(TF.Concat([input, h], 1), gateKernel) + gateBias), 2, axis: 1);
+            var (r, u) = (gates[0], gates[1]);
+            var c = TF.Tanh(Linear(TF.Concat([input, r * h], 1), candidateKernel) + candidateBias);
+            var newH = u * h + (1.0 - u) * c;
+            return (newH, new[] { newH });
+        });
     }
 }
 
-/// <summary>Stacked cells (TF1's MultiRNNCell): each cell's output feeds the next; the state is all cells' states in order.</summary>
+/// <summary>
+/// Stacked cells (TF1's MultiRNNCell): each cell's output feeds the next; the state is all cells' states in order. Each
+/// cell is built on its first call, as in TF1.
+/// </summary>
 public sealed class MultiRNNCell(IReadOnlyList<RnnCell> cells, string name = "multi_rnn_cell") : RnnCell(name)
 {
     /// <summary>The stacked cells.</summary>
@@ -233,16 +339,14 @@ public sealed class MultiRNNCell(IReadOnlyList<RnnCell> cells, string name = "mu
     public override int[] StateSizes => Cells.SelectMany(c => c.StateSizes).ToArray();
     /// <inheritdoc/>
     public override int OutputSize => Cells[^1].OutputSize;
+    internal override IEnumerable<Variable> CallVariables => Cells.SelectMany(c => c.CallVariables);
+
+    internal override int Tf1ZeroStateOps(bool staticBatch, int batch) => Cells.Sum(c => c.Tf1ZeroStateOps(staticBatch, batch));
 
     /// <inheritdoc/>
     protected override void CreateVariables(int inputDepth, DType dtype)
     {
-        var depth = inputDepth;
-        for (var i = 0; i < Cells.Count; i++)
-        {
-            using (TF.NameScope("cell_" + i + "/")) Cells[i].Build(depth, dtype);
-            depth = Cells[i].OutputSize;
-        }
+        // The cells create their variables on their first call (TF1's MultiRNNCell.call builds cell i when calling it).
     }
 
     /// <inheritdoc/>
@@ -265,7 +369,8 @@ public sealed class MultiRNNCell(IReadOnlyList<RnnCell> cells, string name = "mu
 
 /// <summary>
 /// Dropout around a cell (TF1's DropoutWrapper): keeps each input, output and state unit with the given probability
-/// and scales kept units by 1/keep_prob. Probabilities of 1 disable it.
+/// and scales kept units by 1/keep_prob. Probabilities of 1 disable it. Its dropout ops count as Graph builds them,
+/// not as TF1's DropoutWrapper (whose seeds also differ: it salts them with an md5 hash).
 /// </summary>
 public sealed class DropoutWrapper(RnnCell cell, double inputKeepProb = 1.0, double outputKeepProb = 1.0, double stateKeepProb = 1.0, int? seed = null)
     : RnnCell(cell.Name)
@@ -277,9 +382,15 @@ public sealed class DropoutWrapper(RnnCell cell, double inputKeepProb = 1.0, dou
     public override int[] StateSizes => Cell.StateSizes;
     /// <inheritdoc/>
     public override int OutputSize => Cell.OutputSize;
+    internal override IEnumerable<Variable> CallVariables => Cell.CallVariables;
+
+    internal override int Tf1ZeroStateOps(bool staticBatch, int batch) => Cell.Tf1ZeroStateOps(staticBatch, batch);
 
     /// <inheritdoc/>
-    protected override void CreateVariables(int inputDepth, DType dtype) => Cell.Build(inputDepth, dtype);
+    protected override void CreateVariables(int inputDepth, DType dtype)
+    {
+        // The wrapped cell builds on its first call.
+    }
 
     /// <inheritdoc/>
     protected override (Tensor Output, Tensor[] State) Step(Tensor input, Tensor[] state)
@@ -288,5 +399,9 @@ public sealed class DropoutWrapper(RnnCell cell, double inputKeepProb = 1.0, dou
         return (Dropout(output, outputKeepProb), next.Select(s => Dropout(s, stateKeepProb)).ToArray());
     }
 
-    private Tensor Dropout(Tensor x, double keep) => keep >= 1.0 ? x : Layers.Dropout(x, keep, seed);
+    private Tensor Dropout(Tensor x, double keep)
+    {
+        if (keep >= 1.0) return x;
+        using (x.Graph.Tf1CountEachOp()) return Layers.Dropout(x, keep, seed);
+    }
 }

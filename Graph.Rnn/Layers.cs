@@ -2,7 +2,11 @@ using Graph.Core;
 
 namespace Graph.Rnn;
 
-/// <summary>A fully connected layer (tf.layers.dense): activation(x·kernel + bias), kernel glorot_uniform, bias zeros.</summary>
+/// <summary>
+/// A fully connected layer (tf.layers.dense): activation(x·kernel + bias), kernel glorot_uniform, bias zeros. It counts
+/// the ops TF1's tf.layers.Dense creates (its variables are tf.layers' reference variables); on inputs of rank above 2,
+/// which TF1 multiplies with tensordot, the product counts as Graph builds it.
+/// </summary>
 public sealed class Dense(int units, Func<Tensor, Tensor>? activation = null, bool useBias = true, string name = "dense")
 {
     /// <summary>Output units.</summary>
@@ -18,19 +22,32 @@ public sealed class Dense(int units, Func<Tensor, Tensor>? activation = null, bo
         if (!x.Shape.HasRank || x.Shape[-1] < 0)
             throw new InvalidArgumentException($"Dense '{name}': the last dimension of the input must be known, got {x.Shape}.");
         var depth = x.Shape[-1];
+        var g = x.Graph;
+        using var counting = g.Tf1CountExplicitly();
         using var scope = TF.NameScope(name);
         if (Kernel == null)
         {
+            using var init = g.InitScope();
             Kernel = TF.Variable(Initializers.GlorotUniform([depth, Units], x.DType), name: "kernel");
             if (useBias) Bias = TF.Variable(Initializers.Zeros([Units], x.DType), name: "bias");
         }
         else if (Kernel.Shape[0] != depth)
             throw new InvalidArgumentException($"Dense '{name}': built for inputs of depth {Kernel.Shape[0]}, got {x.Shape}.");
-        var flat = x.Shape.Rank == 2 ? x : TF.Reshape(x, [-1, depth]);
-        var y = TF.MatMul(flat, Kernel);
-        if (Bias != null) y += Bias.Value;
-        if (x.Shape.Rank != 2) y = TF.Reshape(y, x.Shape.Dims[..^1].Select(d => d).Append(Units).Select((d, i) => i == 0 && d < 0 ? -1 : d).ToArray());
-        return activation == null ? y : activation(y);
+        // keras/layers/core.py Dense.call on rank 2: MatMul, BiasAdd (the cast to the layer's dtype is none), activation.
+        g.CountTf1Capture(x, x.Op.Frame);
+        g.CountTf1Capture(Kernel.Value);
+        if (Bias != null) g.CountTf1Capture(Bias.Value);
+        Tensor y;
+        using (x.Shape.Rank == 2 ? g.Tf1NotCounted() : g.Tf1CountEachOp())
+        {
+            var flat = x.Shape.Rank == 2 ? x : TF.Reshape(x, [-1, depth]);
+            y = TF.MatMul(flat, Kernel);
+            if (Bias != null) y += Bias.Value;
+            if (x.Shape.Rank != 2) y = TF.Reshape(y, x.Shape.Dims[..^1].Select(d => d).Append(Units).Select((d, i) => i == 0 && d < 0 ? -1 : d).ToArray());
+        }
+        if (x.Shape.Rank == 2) g.CountTf1Ops(Bias != null ? 2 : 1);
+        if (activation == null) return y;
+        using (g.Tf1CountEachOp()) return activation(y);
     }
 }
 

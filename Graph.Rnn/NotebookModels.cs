@@ -1,4 +1,5 @@
 using Graph.Core;
+using Graph.Core.Data;
 
 namespace Graph.Rnn;
 
@@ -50,6 +51,22 @@ public static class NotebookModels
         Rnn.DynamicRnn(new SimpleRNNCell(5), x);
         return g;
     }
+
+    /// <summary>
+    /// One epoch's shuffled mini-batches for training the MNIST RNN, as both <c>graph train</c> and
+    /// tools/scripts/mnist_rnn.cs draw them: the notebook's <c>shuffle_batch</c> (a permutation, then
+    /// <c>np.array_split</c> into <c>n // batch_size</c> batches) with the permutation seeded by <c>seed + epoch</c>.
+    /// </summary>
+    public static IEnumerable<(HostTensor X, HostTensor y)> EpochBatches(MnistData data, int batchSize, int seed, int epoch) =>
+        Batches.ShuffleBatch(data.TrainImages, data.TrainLabels, batchSize, seed + epoch, BatchSplit.ArraySplit);
+
+    /// <summary>
+    /// The line <c>graph train</c> and tools/scripts/mnist_rnn.cs print after each epoch: loss and accuracy on the epoch's
+    /// last batch, accuracy on the test set, and the epoch's time.
+    /// </summary>
+    public static string EpochLine(int epoch, float loss, float trainAccuracy, float testAccuracy, TimeSpan time) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"epoch {epoch} loss {loss:F4} train_acc {trainAccuracy:F4} test_acc {testAccuracy:F4} time {time.TotalSeconds:F2}s");
 
     /// <summary>
     /// Section 6: a 150-unit SimpleRNN over 28 rows of 28 pixels, a dense layer of 10, sparse softmax cross-entropy and

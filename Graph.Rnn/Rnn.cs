@@ -25,7 +25,10 @@ internal sealed class CheckSequenceLengthDef : OpDef
     public override Tensor?[] Gradient(Operation op, Tensor?[] grads) => [null, null];
 }
 
-/// <summary>TF1's RNN drivers: <c>tf.nn.static_rnn</c> and <c>tf.nn.dynamic_rnn</c>.</summary>
+/// <summary>
+/// TF1's RNN drivers: <c>tf.nn.static_rnn</c> and <c>tf.nn.dynamic_rnn</c>. Each counts the ops TF1 1.15 creates for
+/// it (docs/tf1-mapping.md) while building Graph's own, so the cell's initializers get TF1's seeds.
+/// </summary>
 public static class Rnn
 {
     /// <summary>
@@ -37,26 +40,65 @@ public static class Rnn
         Tensor? sequenceLength = null, DType dtype = DType.Float32, string name = "rnn")
     {
         if (inputs.Count == 0) throw new InvalidArgumentException("StaticRnn: inputs is empty.");
+        var g = inputs[0].Graph;
+        using var counting = g.Tf1CountExplicitly();
         using var scope = TF.NameScope(name);
-        cell.Build(inputs[0].Shape.HasRank ? inputs[0].Shape[-1] : -1, dtype);
+        // rnn.py static_rnn: batch_size = shape(first_input)[0] unless the batch dimension is static, then the zero state.
+        var staticBatch = inputs[0].Shape.HasRank && inputs[0].Shape[0] >= 0;
+        if (!staticBatch) g.CountTf1Ops(Tf1Ops.ShapeDim);
         var state = initialState ?? cell.ZeroState(inputs[0], dtype);
         Tensor? lengths = null;
         if (sequenceLength != null)
-            lengths = inputs[0].Graph.AddOp(CheckSequenceLengthDef.Instance, [sequenceLength, TF.Stack(inputs.Select(x => TF.Slice(x, [0, 0], [1, 1])).ToList())]).Output;
+        {
+            // The zero output (its static shape's _concat still creates the size Const, and a batch Const when static),
+            // the Cast to int32 (none for int32), reduce_min and reduce_max.
+            g.CountTf1Ops(Tf1RnnOps.ZeroOutput(staticBatch) + 1 + (staticBatch ? 1 : 0) + (sequenceLength.DType == DType.Int32 ? 0 : 1) + 2 * Tf1Ops.Reduction(true));
+            using (g.Tf1NotCounted())
+                lengths = g.AddOp(CheckSequenceLengthDef.Instance, [sequenceLength, TF.Stack(inputs.Select(x => TF.Slice(x, [0, 0], [1, 1])).ToList())]).Output;
+        }
         var outputs = new List<Tensor>();
         for (var t = 0; t < inputs.Count; t++)
         {
-            var (output, next) = cell.Call(inputs[t], state);
-            if (lengths != null)
+            if (lengths == null)
             {
-                var valid = StepValid(lengths, TF.Constant(t), output);
-                output = TF.Where(valid, output, TF.ZerosLike(output));
-                next = next.Select((s, i) => TF.Where(valid, s, state[i])).ToArray();
+                (var output, state) = cell.Call(inputs[t], state);
+                outputs.Add(output);
+                continue;
             }
-            outputs.Add(output);
-            state = next;
+            g.CountTf1Ops(Tf1RnnOps.CopyCondition + StaticStepBeforeCell(state.Length));
+            var (newOutput, next) = cell.Call(inputs[t], state);
+            g.CountTf1Ops(StaticStepAfterCell(cell, newOutput, next));
+            using (g.Tf1NotCounted())
+            {
+                var valid = StepValid(lengths, TF.Constant(t), newOutput);
+                outputs.Add(TF.Where(valid, newOutput, TF.ZerosLike(newOutput)));
+                state = next.Select((s, i) => TF.Where(valid, s, state[i])).ToArray();
+            }
         }
         return (outputs.ToArray(), state);
+    }
+
+    // rnn.py _rnn_step as static_rnn calls it (with conditionals), before the cell is called: `time >= max_sequence_length`
+    // (Const, LessEqual), the outer cond (Switch of the predicate, Identity switch_t, switch_f and pred_id), and its true
+    // branch returning the zero output and the states, each an external value, so a Switch each (control_flow_ops.py
+    // cond, CondContext._ProcessOutputTensor).
+    private static int StaticStepBeforeCell(int states) => 2 + 4 + 1 + states;
+
+    // The rest of the step after the cell's own ops, in the outer cond's false branch: a Switch for each outside value
+    // the cell read (the input, the states, its variables); the inner cond on `time < min_sequence_length` (Const,
+    // Greater, a Switch of the minimum; Switch and three Identity); its true branch returning the new output and states
+    // (a Switch per distinct tensor); its false branch selecting per output (Select, the Switches of the copy condition
+    // and of the zero output in both conds, of the new output) and per state (Select, the old state's Switch, the new
+    // state's unless already switched); a Merge per result in each cond.
+    private static int StaticStepAfterCell(RnnCell cell, Tensor output, Tensor[] next)
+    {
+        var distinct = new HashSet<Tensor>(ReferenceEqualityComparer.Instance) { output };
+        var perState = next.Sum(s => 2 + (distinct.Add(s) ? 1 : 0));
+        return 1 + next.Length + cell.CallVariables.Count()
+            + 3 + 4
+            + distinct.Count
+            + 6 + perState
+            + 2 * (1 + next.Length);
     }
 
     /// <summary>
@@ -71,46 +113,91 @@ public static class Rnn
     {
         if (!inputs.Shape.HasRank || inputs.Shape.Rank != 3)
             throw new InvalidArgumentException($"DynamicRnn: inputs must have rank 3 ([batch, time, depth]), got {inputs.Shape}.");
+        var g = inputs.Graph;
+        using var counting = g.Tf1CountExplicitly();
         using var scope = TF.NameScope(name);
-        cell.Build(inputs.Shape[2], dtype);
-        var timeFirst = timeMajor ? inputs : TF.Transpose(inputs, [1, 0, 2]);
-        var firstStep = TF.Gather(timeFirst, TF.Constant(0));
+        var staticBatch = inputs.Shape[timeMajor ? 1 : 0] >= 0;
+        // rnn.py dynamic_rnn: _transpose_batch_time, the lengths' Cast (none for int32) and identity, the batch size
+        // (shape(x)[1] of the time-major input unless static).
+        g.CountTf1Ops((timeMajor ? 0 : Tf1RnnOps.TransposeBatchTime)
+            + (sequenceLength == null ? 0 : (sequenceLength.DType == DType.Int32 ? 0 : 1) + 1)
+            + (staticBatch ? 0 : Tf1Ops.ShapeDim));
+        var (timeFirst, firstStep) = Uncounted(g, () =>
+        {
+            var tf = timeMajor ? inputs : TF.Transpose(inputs, [1, 0, 2]);
+            return (tf, TF.Gather(tf, TF.Constant(0)));
+        });
         var state = initialState ?? cell.ZeroState(firstStep, dtype);
-        Tensor? lengths = sequenceLength == null ? null
-            : inputs.Graph.AddOp(CheckSequenceLengthDef.Instance, [sequenceLength, timeFirst]).Output;
-        var outputs = TensorArray.Zeros(timeFirst, TF.Zeros([cell.OutputSize], dtype) + TF.ZerosLike(TF.Slice(state[^1], [0, 0], [-1, 1])));
-        var steps = TF.Gather(TF.ShapeOf(timeFirst), TF.Constant(0));
-        // As TF1: with sequence lengths the loop stops after the longest sequence (at least one step); later
-        // outputs stay zero.
-        if (lengths != null)
-            steps = TF.Minimum(steps, TF.Maximum(TF.Constant(1), TF.Cast(TF.ReduceMax(lengths), DType.Int32)));
         var n = state.Length;
-        var loopVars = new List<Tensor> { TF.Constant(0, name: "time") };
+        // _dynamic_rnn_loop up to the while loop: time_steps = shape(x)[0], the batch size again, the zero output,
+        // reduce_min and reduce_max of the lengths, the `time` Const, the output and input TensorArrays and the input's
+        // unstack, the loop bound, the iteration counter of maximum_iterations.
+        g.CountTf1Ops((sequenceLength == null ? 0 : Tf1RnnOps.SequenceLengthCheck)
+            + Tf1Ops.ShapeDim + (staticBatch ? 0 : Tf1Ops.ShapeDim) + Tf1RnnOps.ZeroOutput(staticBatch)
+            + (sequenceLength == null ? 0 : 2 * Tf1Ops.Reduction(true))
+            + 1 + 1 + Tf1RnnOps.InputTensorArray + Tf1RnnOps.LoopBound + 1
+            // The iteration counter is a TF1 loop variable that Graph's loop does not have: its Enter and Merge.
+            + 2);
+        var (lengths, outputs, steps) = Uncounted(g, () =>
+        {
+            Tensor? checkedLengths = sequenceLength == null ? null
+                : g.AddOp(CheckSequenceLengthDef.Instance, [sequenceLength, timeFirst]).Output;
+            var zeros = TensorArray.Zeros(timeFirst, TF.Zeros([cell.OutputSize], dtype) + TF.ZerosLike(TF.Slice(state[^1], [0, 0], [-1, 1])));
+            var count = TF.Gather(TF.ShapeOf(timeFirst), TF.Constant(0));
+            // As TF1: with sequence lengths the loop stops after the longest sequence (at least one step); later
+            // outputs stay zero.
+            if (checkedLengths != null)
+                count = TF.Minimum(count, TF.Maximum(TF.Constant(1), TF.Cast(TF.ReduceMax(checkedLengths), DType.Int32)));
+            return (checkedLengths, zeros, count);
+        });
+        var loopVars = new List<Tensor> { Uncounted(g, () => TF.Constant(0, name: "time")) };
         loopVars.AddRange(state);
         loopVars.Add(outputs.Flow);
         var final = TF.WhileLoop(
-            v => TF.Less(v[0], steps),
             v =>
             {
+                // The condition: `iteration < maximum_iterations` (Less, the Enter of time_steps), `time < loop_bound`
+                // (Less, the Enter of the bound), LogicalAnd; then the counter's Switch and Identity.
+                using var inLoop = g.Tf1CountExplicitly();
+                g.CountTf1Ops(2 + 2 + 1 + 2);
+                return Uncounted(g, () => TF.Less(v[0], steps));
+            },
+            v =>
+            {
+                using var inLoop = g.Tf1CountExplicitly();
+                // The body: the counter's `i + 1` (Const, Add), the input read, `time >= sequence_length`.
+                g.CountTf1Ops(2 + Tf1RnnOps.InputRead + (lengths == null ? 0 : Tf1RnnOps.CopyCondition));
                 var time = v[0];
                 var current = v[1..(1 + n)];
-                var x = TF.Gather(timeFirst, time);
+                var x = Uncounted(g, () => TF.Gather(timeFirst, time));
                 var (output, next) = cell.Call(x, current);
-                if (lengths != null)
+                // With lengths: per output a Select and the Enter of the zero output, per state a Select; the output's
+                // TensorArrayWriteV3 and the Enter of the array's handle; `time + 1` (Const, Add).
+                g.CountTf1Ops((lengths == null ? 0 : 2 + n) + 2 + 2);
+                return Uncounted(g, () =>
                 {
-                    var valid = StepValid(lengths, time, output);
-                    output = TF.Where(valid, output, TF.ZerosLike(output));
-                    next = next.Select((s, i) => TF.Where(valid, s, current[i])).ToArray();
-                }
-                var written = new TensorArray(v[^1]).Write(time, output);
-                return [time + 1.0, .. next, written.Flow];
+                    if (lengths != null)
+                    {
+                        var valid = StepValid(lengths, time, output);
+                        output = TF.Where(valid, output, TF.ZerosLike(output));
+                        next = next.Select((s, i) => TF.Where(valid, s, current[i])).ToArray();
+                    }
+                    var written = new TensorArray(v[^1]).Write(time, output);
+                    return new Tensor[] { time + 1.0 }.Concat(next).Append(written.Flow).ToArray();
+                });
             },
             loopVars,
             shapeInvariants: loopVars.Select(t => t.Shape).ToList(),
             swapMemory: swapMemory);
-        var stacked = final[^1];
-        var result = timeMajor ? stacked : TF.Transpose(stacked, [1, 0, 2]);
+        // The counter's NextIteration and Exit, the output TensorArray's stack, _transpose_batch_time of the outputs.
+        g.CountTf1Ops(2 + Tf1RnnOps.OutputStack + (timeMajor ? 0 : Tf1RnnOps.TransposeBatchTime));
+        var result = Uncounted(g, () => timeMajor ? final[^1] : TF.Transpose(final[^1], [1, 0, 2]));
         return (result, final[1..(1 + n)]);
+    }
+
+    private static T Uncounted<T>(ComputeGraph g, Func<T> build)
+    {
+        using (g.Tf1NotCounted()) return build();
     }
 
     /// <summary>[batch, 1] bool: whether step <paramref name="time"/> is within each example's length.</summary>

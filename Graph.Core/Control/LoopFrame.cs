@@ -40,6 +40,9 @@ public sealed class LoopFrame
     /// <summary>Whether saved values live in host memory (TF's swap_memory).</summary>
     public bool SwapMemory { get; internal set; }
 
+    /// <summary>The outside values TF1's loop context would already have an <c>Enter</c> for (see <see cref="ComputeGraph.CountTf1Capture"/>).</summary>
+    internal HashSet<object> Tf1Captured { get; } = new(ReferenceEqualityComparer.Instance);
+
     /// <summary>The most iterations, or null.</summary>
     public int? MaximumIterations { get; internal set; }
 

@@ -247,6 +247,14 @@ public static partial class TF
             if (!invariants[i].IsCompatibleWith(vars[i].Shape))
                 throw new InvalidArgumentException($"WhileLoop: loop variable {i} ({vars[i].Name}) has shape {vars[i].Shape}, incompatible with its shape invariant {invariants[i]}.");
         using var scope = g.NameScope(name ?? "while");
+        // TF1's while_loop (control_flow_ops.py): a Python-int maximum_iterations becomes a Const and adds an
+        // iteration counter (a Const) as the first loop variable, checked in the condition (Less and the Enter of
+        // the maximum, LogicalAnd) and incremented first in the body (a Const and Add). The loop's structure is
+        // Tf1Ops.WhileLoop*; the condition and body count as their calls do.
+        using var counting = g.Tf1CountExplicitly();
+        var limited = maximumIterations != null;
+        var tf1Vars = loopVars.Count + (limited ? 1 : 0);
+        g.CountTf1Ops((limited ? 2 : 0) + Tf1Ops.WhileLoopStart(tf1Vars));
         var scopeName = g.CurrentNameScope;
         if (maximumIterations is { } max)
         {
@@ -261,10 +269,14 @@ public static partial class TF
         {
             var placeholders = vars.Select((v, i) => g.AddOp(LoopVarDef.Instance, [], OpRules.Attrs(("dtype", v.DType), ("shape", invariants[i])), "loop_var").Output).ToArray();
             var userVars = placeholders.Take(loopVars.Count).ToArray();
-            var condition = cond(userVars);
+            g.CountTf1Ops(limited ? 2 : 0);
+            Tensor condition;
+            using (g.Tf1CountEachOp()) condition = cond(userVars);
+            g.CountTf1Ops((limited ? 1 : 0) + Tf1Ops.WhileLoopBetween(tf1Vars) + (limited ? 2 : 0));
             if (condition.DType != DType.Bool || (condition.Shape.HasRank && condition.Shape.Rank != 0))
                 throw new InvalidArgumentException($"WhileLoop: the condition must be a bool scalar, got {condition.DType.Name()} {condition.Shape}.");
-            var next = body(userVars).ToList();
+            List<Tensor> next;
+            using (g.Tf1CountEachOp()) next = body(userVars).ToList();
             if (next.Count != loopVars.Count)
                 throw new InvalidArgumentException($"WhileLoop: the body returned {next.Count} values for {loopVars.Count} loop variables.");
             for (var i = 0; i < next.Count; i++)
@@ -295,6 +307,7 @@ public static partial class TF
                 if (!frame.Encloses(t.Op.Frame) && !captures.Contains(t)) captures.Add(t);
         frame.Captures = captures;
         var whileOp = g.AddOp(WhileDef.Instance, vars.Concat(captures), OpRules.Attrs(("frame", frame)), scopeName + "/");
+        g.CountTf1Ops(Tf1Ops.WhileLoopEnd(tf1Vars));
         return whileOp.Outputs.Take(loopVars.Count).ToArray();
     }
 }

@@ -476,25 +476,27 @@ public static partial class TF
 {
     /// <summary>A tensor of <paramref name="dims"/> filled with scalar <paramref name="value"/> (tf.fill).</summary>
     public static Tensor Fill(int[] dims, Tensor value, string? name = null) =>
-        G.AddOp(FillDef.Fill, [value], OpRules.Attrs(("dims", dims)), name).Output;
+        G.Tf1Call(Tf1Ops.WithConstants(1), [value], () => G.AddOp(FillDef.Fill, [value], OpRules.Attrs(("dims", dims)), name).Output);
 
     /// <summary>Zeros of <paramref name="shape"/> (tf.zeros): one constant op named <c>zeros</c>, as in TF1.</summary>
     public static Tensor Zeros(int[] shape, DType dtype = DType.Float32, string? name = null) =>
-        Constant(HostTensor.Scalar(0.0).AsType(dtype), shape: shape, name: name ?? "zeros");
+        G.Tf1Call(Tf1Ops.Filled(shape), [], () => Constant(HostTensor.Scalar(0.0).AsType(dtype), shape: shape, name: name ?? "zeros"));
 
     /// <summary>Ones of <paramref name="shape"/> (tf.ones): one constant op named <c>ones</c>, as in TF1.</summary>
     public static Tensor Ones(int[] shape, DType dtype = DType.Float32, string? name = null) =>
-        Constant(HostTensor.Scalar(1.0).AsType(dtype), shape: shape, name: name ?? "ones");
+        G.Tf1Call(Tf1Ops.Filled(shape), [], () => Constant(HostTensor.Scalar(1.0).AsType(dtype), shape: shape, name: name ?? "ones"));
 
     /// <summary>Zeros with the shape and dtype of <paramref name="x"/> (tf.zeros_like).</summary>
-    public static Tensor ZerosLike(Tensor x, string? name = null) => G.AddOp(FillDef.ZerosLike, [x], name: name).Output;
+    public static Tensor ZerosLike(Tensor x, string? name = null) =>
+        G.Tf1Call(x.Shape.IsFullyDefined ? Tf1Ops.Filled(x.Shape.ToArray()) : 1, [x], () => G.AddOp(FillDef.ZerosLike, [x], name: name).Output);
 
     /// <summary>Ones with the shape and dtype of <paramref name="x"/> (tf.ones_like).</summary>
-    public static Tensor OnesLike(Tensor x, string? name = null) => G.AddOp(FillDef.OnesLike, [x], name: name).Output;
+    public static Tensor OnesLike(Tensor x, string? name = null) =>
+        G.Tf1Call(Tf1Ops.OnesLike, [x], () => G.AddOp(FillDef.OnesLike, [x], name: name).Output);
 
     /// <summary>The same values with a new shape; one entry may be -1 (tf.reshape).</summary>
     public static Tensor Reshape(Tensor x, int[] shape, string? name = null) =>
-        G.AddOp(ReshapeDef.Instance, [x], OpRules.Attrs(("shape", shape)), name).Output;
+        G.Tf1Call(Tf1Ops.WithConstants(1), [x], () => G.AddOp(ReshapeDef.Instance, [x], OpRules.Attrs(("shape", shape)), name).Output);
 
     /// <summary>Permutes axes (tf.transpose); without <paramref name="perm"/> the axes are reversed.</summary>
     public static Tensor Transpose(Tensor x, int[]? perm = null, string? name = null)
@@ -504,12 +506,12 @@ public static partial class TF
             if (!x.Shape.HasRank) throw new InvalidArgumentException($"Transpose: the rank of {x.Name} is unknown, so perm must be given.");
             perm = Enumerable.Range(0, x.Shape.Rank).Reverse().ToArray();
         }
-        return G.AddOp(TransposeDef.Instance, [x], OpRules.Attrs(("perm", perm)), name).Output;
+        return G.Tf1Call(Tf1Ops.WithConstants(1), [x], () => G.AddOp(TransposeDef.Instance, [x], OpRules.Attrs(("perm", perm)), name).Output);
     }
 
     /// <summary>Inserts a size-1 axis at <paramref name="axis"/> (tf.expand_dims).</summary>
     public static Tensor ExpandDims(Tensor x, int axis, string? name = null) =>
-        G.AddOp(ExpandSqueezeDef.ExpandDims, [x], OpRules.Attrs(("axis", axis)), name).Output;
+        G.Tf1Call(Tf1Ops.WithConstants(1), [x], () => G.AddOp(ExpandSqueezeDef.ExpandDims, [x], OpRules.Attrs(("axis", axis)), name).Output);
 
     /// <summary>Removes size-1 axes, all of them or those in <paramref name="axis"/> (tf.squeeze).</summary>
     public static Tensor Squeeze(Tensor x, int[]? axis = null, string? name = null) =>
@@ -530,8 +532,11 @@ public static partial class TF
     }
 
     /// <summary>Concatenates along <paramref name="axis"/> (tf.concat).</summary>
-    public static Tensor Concat(IEnumerable<Tensor> values, int axis, string? name = null) =>
-        G.AddOp(ConcatDef.Concat, values, OpRules.Attrs(("axis", axis)), name ?? "concat").Output;
+    public static Tensor Concat(IEnumerable<Tensor> values, int axis, string? name = null)
+    {
+        var list = values.ToList();
+        return G.Tf1Call(Tf1Ops.WithConstants(1), list, () => G.AddOp(ConcatDef.Concat, list, OpRules.Attrs(("axis", axis)), name ?? "concat").Output);
+    }
 
     /// <summary>Splits into <paramref name="numSplits"/> equal parts along <paramref name="axis"/> (tf.split with an integer).</summary>
     public static Tensor[] Split(Tensor value, int numSplits, int axis = 0, string? name = null)
@@ -562,31 +567,35 @@ public static partial class TF
             sizeSplits[Array.IndexOf(sizeSplits, -1)] = rest;
         }
         var a = value.Shape.HasRank ? OpRules.Axis("Split", axis, value.Shape.Rank) : axis;
-        return G.AddOp(SplitDef.Split, [value], OpRules.Attrs(("axis", a), ("sizes", sizeSplits)), name ?? "split").Outputs.ToArray();
+        return G.Tf1Call(Tf1Ops.Split, [value],
+            () => G.AddOp(SplitDef.Split, [value], OpRules.Attrs(("axis", a), ("sizes", sizeSplits)), name ?? "split").Outputs.ToArray());
     }
 
     /// <summary>A slice of <paramref name="size"/> (-1 = to the end) from <paramref name="begin"/> (tf.slice).</summary>
     public static Tensor Slice(Tensor x, int[] begin, int[] size, string? name = null) =>
-        G.AddOp(SliceDef.Instance, [x], OpRules.Attrs(("begin", begin), ("size", size)), name).Output;
+        G.Tf1Call(Tf1Ops.WithConstants(2), [x], () => G.AddOp(SliceDef.Instance, [x], OpRules.Attrs(("begin", begin), ("size", size)), name).Output);
 
     /// <summary>Gathers slices along <paramref name="axis"/> at integer <paramref name="indices"/> (tf.gather); bad indices fail the run.</summary>
     public static Tensor Gather(Tensor parameters, Tensor indices, int axis = 0, string? name = null) =>
-        G.AddOp(GatherDef.Instance, [parameters, indices], OpRules.Attrs(("axis", axis)), name).Output;
+        G.Tf1Call(Tf1Ops.WithConstants(1), [parameters, indices], () => G.AddOp(GatherDef.Instance, [parameters, indices], OpRules.Attrs(("axis", axis)), name).Output);
 
     /// <summary>Repeats the tensor <paramref name="multiples"/>[i] times along axis i (tf.tile).</summary>
     public static Tensor Tile(Tensor x, int[] multiples, string? name = null) =>
-        G.AddOp(TileDef.Instance, [x], OpRules.Attrs(("multiples", multiples)), name).Output;
+        G.Tf1Call(Tf1Ops.WithConstants(1), [x], () => G.AddOp(TileDef.Instance, [x], OpRules.Attrs(("multiples", multiples)), name).Output);
 
     /// <summary>One-hot encoding along a new last axis (tf.one_hot).</summary>
     public static Tensor OneHot(Tensor indices, int depth, double onValue = 1, double offValue = 0, DType dtype = DType.Float32, string? name = null)
     {
-        using (G.NameScope(name ?? "one_hot"))
+        return G.Tf1Call(Tf1Ops.OneHot, [indices], () =>
         {
-            var scope = G.CurrentNameScope;
-            var on = Constant(HostTensor.Scalar(onValue), dtype, name: "on_value");
-            var off = Constant(HostTensor.Scalar(offValue), dtype, name: "off_value");
-            return G.AddOp(OneHotDef.Instance, [indices, on, off], OpRules.Attrs(("depth", depth)), scope + "/").Output;
-        }
+            using (G.NameScope(name ?? "one_hot"))
+            {
+                var scope = G.CurrentNameScope;
+                var on = Constant(HostTensor.Scalar(onValue), dtype, name: "on_value");
+                var off = Constant(HostTensor.Scalar(offValue), dtype, name: "off_value");
+                return G.AddOp(OneHotDef.Instance, [indices, on, off], OpRules.Attrs(("depth", depth)), scope + "/").Output;
+            }
+        });
     }
 
     /// <summary>The shape of <paramref name="x"/> as an int32 vector (tf.shape).</summary>

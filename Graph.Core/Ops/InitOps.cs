@@ -21,21 +21,29 @@ internal sealed class OrthogonalizeDef : OpDef
     public override Tensor?[] Gradient(Operation op, Tensor?[] grads) => [null];
 }
 
-/// <summary>Keras/TF1 weight initializers, as graph ops (they run when the variable initializer runs).</summary>
+/// <summary>
+/// Keras/TF1 weight initializers (TF1's init_ops), as graph ops (they run when the variable initializer runs). Each
+/// creates and counts the ops TF1's initializer creates, so the random ops get TF1's seeds.
+/// </summary>
 public static class Initializers
 {
-    /// <summary>Zeros.</summary>
+    /// <summary>Zeros (init_ops.Zeros: <c>array_ops.zeros(shape)</c>).</summary>
     public static Tensor Zeros(int[] shape, DType dtype = DType.Float32) => TF.Zeros(shape, dtype);
 
-    /// <summary>A constant.</summary>
+    /// <summary>A constant (init_ops.Constant: one <c>Const</c> op of the full shape).</summary>
     public static Tensor Constant(int[] shape, double value, DType dtype = DType.Float32) =>
-        TF.Constant(HostTensor.Scalar(value).AsType(dtype), shape: shape, name: "Const");
+        TF.GetDefaultGraph().Tf1Call(1, [], () => TF.Constant(HostTensor.Scalar(value).AsType(dtype), shape: shape, name: "Const"));
 
-    /// <summary>Glorot (Xavier) uniform: U(−l, l) with l = √(6 / (fan_in + fan_out)) (Keras' default kernel initializer).</summary>
+    /// <summary>
+    /// Glorot (Xavier) uniform: U(−l, l) with l = √(3 · scale), scale = 1 / max(1, (fan_in + fan_out) / 2) (Keras'
+    /// default kernel initializer; TF1's init_ops.VarianceScaling in "fan_avg", "uniform" mode, computed in the same
+    /// order so the limit rounds as TF1's does).
+    /// </summary>
     public static Tensor GlorotUniform(int[] shape, DType dtype = DType.Float32, int? seed = null)
     {
         var (fanIn, fanOut) = Fans(shape);
-        var limit = Math.Sqrt(6.0 / (fanIn + fanOut));
+        var scale = 1.0 / Math.Max(1.0, (fanIn + fanOut) / 2.0);
+        var limit = Math.Sqrt(3.0 * scale);
         return TF.RandomUniform(shape, -limit, limit, dtype, seed);
     }
 
@@ -50,9 +58,14 @@ public static class Initializers
         var rows = shape[..^1].Aggregate(1, (a, b) => a * b);
         var cols = shape[^1];
         var random = TF.RandomNormal([Math.Max(rows, cols), Math.Min(rows, cols)], dtype: dtype, seed: seed);
-        var q = random.Graph.AddOp(OrthogonalizeDef.Instance, [random], name: "orthogonal").Output;
-        if (rows < cols) q = TF.Transpose(q);
-        return TF.Reshape(q * gain, shape);
+        // TF1 (init_ops.Orthogonal): Qr, DiagPart, Sign and the Mul by the signs; matrix_transpose when r < c (perm
+        // Const + Transpose); reshape (shape Const + Reshape); the gain times it (Const + Mul).
+        return random.Graph.Tf1Call(4 + (rows < cols ? 2 : 0) + 2 + 2, [], () =>
+        {
+            var q = random.Graph.AddOp(OrthogonalizeDef.Instance, [random], name: "orthogonal").Output;
+            if (rows < cols) q = TF.Transpose(q);
+            return TF.Reshape(q * gain, shape);
+        });
     }
 
     private static (double FanIn, double FanOut) Fans(int[] shape) => shape.Length switch

@@ -181,7 +181,7 @@ public static partial class TF
     }
 
     private static Tensor Reduce(ReduceDef def, Tensor x, int[]? axis, bool keepDims, string? name) =>
-        G.AddOp(def, [x], OpRules.Attrs(("axes", axis), ("keep_dims", keepDims)), name).Output;
+        G.Tf1Call(Tf1Ops.Reduction(axis != null || x.Shape.HasRank), [x], () => G.AddOp(def, [x], OpRules.Attrs(("axes", axis), ("keep_dims", keepDims)), name).Output);
 
     /// <summary>Sum over <paramref name="axis"/> (null = all axes) (tf.reduce_sum).</summary>
     public static Tensor ReduceSum(Tensor x, int[]? axis = null, bool keepDims = false, string? name = null) => Reduce(ReduceDef.Sum, x, axis, keepDims, name);
@@ -196,9 +196,9 @@ public static partial class TF
 
     /// <summary>Index of the largest value along <paramref name="axis"/>, first on ties (tf.argmax).</summary>
     public static Tensor ArgMax(Tensor x, int axis = 0, DType outputType = DType.Int64, string? name = null) =>
-        G.AddOp(ArgReduceDef.ArgMax, [x], OpRules.Attrs(("axis", axis), ("output_type", outputType)), name).Output;
+        G.Tf1Call(Tf1Ops.WithConstants(1), [x], () => G.AddOp(ArgReduceDef.ArgMax, [x], OpRules.Attrs(("axis", axis), ("output_type", outputType)), name).Output);
 
     /// <summary>Index of the smallest value along <paramref name="axis"/>, first on ties (tf.argmin).</summary>
     public static Tensor ArgMin(Tensor x, int axis = 0, DType outputType = DType.Int64, string? name = null) =>
-        G.AddOp(ArgReduceDef.ArgMin, [x], OpRules.Attrs(("axis", axis), ("output_type", outputType)), name).Output;
+        G.Tf1Call(Tf1Ops.WithConstants(1), [x], () => G.AddOp(ArgReduceDef.ArgMin, [x], OpRules.Attrs(("axis", axis), ("output_type", outputType)), name).Output);
 }

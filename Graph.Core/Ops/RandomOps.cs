@@ -31,61 +31,50 @@ public static partial class TF
 {
     /// <summary>
     /// TF1's <c>random_seed.get_seed</c> for the default graph: the (seed, seed2) pair a random op gets. With a graph seed
-    /// and no op seed the op seed is the number of ops created so far (<see cref="ComputeGraph.LastId"/>); with
-    /// neither, (0, 0), which the kernels treat as "nondeterministic" as TF does.
+    /// and no op seed the op seed is the id of the last op TF1 would have created so far (<see cref="ComputeGraph.LastId"/>);
+    /// with neither, (0, 0), which the kernels treat as "nondeterministic" as TF does.
     /// </summary>
     public static (long Seed, long Seed2) GetSeed(int? opSeed) => TfRandomStreams.GetSeed(G.Seed, opSeed, G.LastId);
 
-    private static Tensor RandomOp(RandomDef def, int[] shape, DType dtype, int? seed, Tensor shapeTensor)
+    // TF1's random_ops.random_normal / random_uniform / truncated_normal: inside the name scope the shape, the two
+    // scalar parameters (mean/stddev or min/max) become constants (3 ops), the seed is read, then the random op and its
+    // affine transform follow (normal: RandomStandardNormal, mul, add; uniform: RandomUniform, sub, mul, add).
+    private static Tensor RandomAffine(RandomDef def, string scopeName, int[] shape, DType dtype, int? seed,
+        (double Value, string Name) first, (double Value, string Name) second, Func<Tensor, Tensor, Tensor, string, Tensor> transform)
     {
-        var (s1, s2) = GetSeed(seed);
         foreach (var d in shape)
             if (d < 0) throw new InvalidArgumentException($"{def.Type}: shape {Shape.Format(shape)} must be non-negative and fully defined.");
-        return G.AddOp(def, [shapeTensor], OpRules.Attrs(("shape", shape), ("dtype", dtype), ("seed", s1), ("seed2", s2)), def.Type).Output;
+        var g = G;
+        using var counting = g.Tf1CountExplicitly();
+        using (g.NameScope(scopeName))
+        {
+            var scope = g.CurrentNameScope;
+            var shapeTensor = Constant(shape, name: "shape");
+            var a = Constant(HostTensor.Scalar(first.Value), dtype, name: first.Name);
+            var b = Constant(HostTensor.Scalar(second.Value), dtype, name: second.Name);
+            g.CountTf1Ops(3);
+            var (s1, s2) = GetSeed(seed);
+            var rnd = g.AddOp(def, [shapeTensor], OpRules.Attrs(("shape", shape), ("dtype", dtype), ("seed", s1), ("seed2", s2)), def.Type).Output;
+            var result = transform(rnd, a, b, scope + "/");
+            g.CountTf1Ops(def == RandomDef.Uniform ? 4 : 3);
+            return result;
+        }
     }
 
     /// <summary>Normal random values (tf.random_normal), built as TF1 builds it so the seeds match TF1's.</summary>
-    public static Tensor RandomNormal(int[] shape, double mean = 0.0, double stddev = 1.0, DType dtype = DType.Float32, int? seed = null, string? name = null)
-    {
-        using (G.NameScope(name ?? "random_normal"))
-        {
-            var scope = G.CurrentNameScope;
-            var shapeTensor = Constant(shape, name: "shape");
-            var meanTensor = Constant(HostTensor.Scalar(mean), dtype, name: "mean");
-            var stddevTensor = Constant(HostTensor.Scalar(stddev), dtype, name: "stddev");
-            var rnd = RandomOp(RandomDef.Normal, shape, dtype, seed, shapeTensor);
-            return Add(Multiply(rnd, stddevTensor, "mul"), meanTensor, scope + "/");
-        }
-    }
+    public static Tensor RandomNormal(int[] shape, double mean = 0.0, double stddev = 1.0, DType dtype = DType.Float32, int? seed = null, string? name = null) =>
+        RandomAffine(RandomDef.Normal, name ?? "random_normal", shape, dtype, seed, (mean, "mean"), (stddev, "stddev"),
+            (rnd, m, s, scope) => Add(Multiply(rnd, s, "mul"), m, scope));
 
     /// <summary>Uniform random values in [minval, maxval) (tf.random_uniform), built as TF1 builds it.</summary>
-    public static Tensor RandomUniform(int[] shape, double minval = 0.0, double maxval = 1.0, DType dtype = DType.Float32, int? seed = null, string? name = null)
-    {
-        using (G.NameScope(name ?? "random_uniform"))
-        {
-            var scope = G.CurrentNameScope;
-            var shapeTensor = Constant(shape, name: "shape");
-            var minTensor = Constant(HostTensor.Scalar(minval), dtype, name: "min");
-            var maxTensor = Constant(HostTensor.Scalar(maxval), dtype, name: "max");
-            var rnd = RandomOp(RandomDef.Uniform, shape, dtype, seed, shapeTensor);
-            var range = Subtract(maxTensor, minTensor, "sub");
-            return Add(Multiply(rnd, range, "mul"), minTensor, scope + "/");
-        }
-    }
+    public static Tensor RandomUniform(int[] shape, double minval = 0.0, double maxval = 1.0, DType dtype = DType.Float32, int? seed = null, string? name = null) =>
+        RandomAffine(RandomDef.Uniform, name ?? "random_uniform", shape, dtype, seed, (minval, "min"), (maxval, "max"),
+            (rnd, min, max, scope) => Add(Multiply(rnd, Subtract(max, min, "sub"), "mul"), min, scope));
 
     /// <summary>Normal values truncated to two standard deviations (tf.truncated_normal), built as TF1 builds it.</summary>
-    public static Tensor TruncatedNormal(int[] shape, double mean = 0.0, double stddev = 1.0, DType dtype = DType.Float32, int? seed = null, string? name = null)
-    {
-        using (G.NameScope(name ?? "truncated_normal"))
-        {
-            var scope = G.CurrentNameScope;
-            var shapeTensor = Constant(shape, name: "shape");
-            var meanTensor = Constant(HostTensor.Scalar(mean), dtype, name: "mean");
-            var stddevTensor = Constant(HostTensor.Scalar(stddev), dtype, name: "stddev");
-            var rnd = RandomOp(RandomDef.Truncated, shape, dtype, seed, shapeTensor);
-            return Add(Multiply(rnd, stddevTensor, "mul"), meanTensor, scope + "/");
-        }
-    }
+    public static Tensor TruncatedNormal(int[] shape, double mean = 0.0, double stddev = 1.0, DType dtype = DType.Float32, int? seed = null, string? name = null) =>
+        RandomAffine(RandomDef.Truncated, name ?? "truncated_normal", shape, dtype, seed, (mean, "mean"), (stddev, "stddev"),
+            (rnd, m, s, scope) => Add(Multiply(rnd, s, "mul"), m, scope));
 }
 
 /// <summary>A random op shaped like its input (whose shape may be known only at run time), e.g. for dropout masks.</summary>

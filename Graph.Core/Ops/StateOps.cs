@@ -118,8 +118,9 @@ internal sealed class NoOpDef : OpDef
 /// </summary>
 public sealed class Variable
 {
-    internal Variable(Operation variableOp, Operation initializer, Tensor value, Tensor initialValue, bool trainable)
+    internal Variable(Operation variableOp, Operation initializer, Tensor value, Tensor initialValue, bool trainable, bool isResource)
     {
+        IsResource = isResource;
         Op = variableOp;
         Initializer = initializer;
         Value = value;
@@ -141,6 +142,12 @@ public sealed class Variable
 
     /// <summary>Whether optimizers train it by default.</summary>
     public bool Trainable { get; }
+
+    /// <summary>
+    /// Whether TF1 would have made it a resource variable (<c>use_resource=True</c>, as Keras layers do): the same
+    /// variable here, but TF1 creates a <c>ReadVariableOp</c> each time it is read, which op counting must know.
+    /// </summary>
+    public bool IsResource { get; }
 
     /// <summary>The variable's name (its op's name).</summary>
     public string Name => Op.Name;
@@ -224,35 +231,32 @@ public static partial class TF
     /// Creates a variable (tf.Variable) initialised to <paramref name="initialValue"/>: ops <c>Variable</c> (VariableV2),
     /// <c>Variable/Assign</c> and <c>Variable/read</c> as TF1 creates them. Added to the global (and, when
     /// <paramref name="trainable"/>, trainable) variables collection. The initial value's shape must be fully defined.
+    /// With <paramref name="useResource"/> (TF1's <c>use_resource=True</c>, what Keras layers create) the variable is
+    /// the same, but counted as the four ops of TF1's ResourceVariable instead of three (docs/tf1-mapping.md).
     /// </summary>
-    public static Variable Variable(Tensor initialValue, string? name = null, bool trainable = true, DType? dtype = null)
+    public static Variable Variable(Tensor initialValue, string? name = null, bool trainable = true, DType? dtype = null, bool useResource = false)
     {
         G.CheckOwned(initialValue, "Variable");
-        return MakeVariable(() => dtype is { } d && d != initialValue.DType ? Cast(initialValue, d) : initialValue, name, trainable);
+        // A dtype different from the initial value's is a Cast TF1 would not create (it raises): counted as one op.
+        var cast = dtype is { } d && d != initialValue.DType;
+        return MakeVariable(() => cast ? Cast(initialValue, dtype!.Value) : initialValue, cast ? 1 : 0, name, trainable, useResource);
     }
 
     /// <summary>Creates a variable from a host value: the value becomes a constant <c>Variable/initial_value</c> first, as in TF1.</summary>
-    public static Variable Variable(HostTensor initialValue, string? name = null, bool trainable = true, DType? dtype = null) =>
-        MakeVariable(() => Constant(initialValue, dtype, name: "initial_value"), name, trainable);
+    public static Variable Variable(HostTensor initialValue, string? name = null, bool trainable = true, DType? dtype = null, bool useResource = false) =>
+        MakeVariable(() => Constant(initialValue, dtype, name: "initial_value"), 1, name, trainable, useResource);
 
-    private static Variable MakeVariable(Func<Tensor> makeInitialValue, string? name, bool trainable)
+    private static Variable MakeVariable(Func<Tensor> makeInitialValue, int tf1InitialValueOps, string? name, bool trainable, bool useResource)
     {
         var g = G;
-        // Variables live outside any control-dependency scope and any loop frame (TF1's init_scope).
-        using var noControl = g.ControlDependencies(null);
-        var frame = g.CurrentFrame;
-        g.CurrentFrame = null;
-        try
-        {
-            return MakeVariableOutsideLoops(g, makeInitialValue, name, trainable);
-        }
-        finally
-        {
-            g.CurrentFrame = frame;
-        }
+        // Variables live outside any control-dependency scope and any loop frame (TF1's init_scope). TF1 creates the
+        // initial value's ops, then VariableV2, Assign and read (ops/variables.py RefVariable), or VarHandleOp,
+        // VarIsInitializedOp, AssignVariableOp and ReadVariableOp (ops/resource_variable_ops.py).
+        using var init = g.InitScope();
+        return g.Tf1Call(tf1InitialValueOps + (useResource ? 4 : 3), [], () => MakeVariableOutsideLoops(g, makeInitialValue, name, trainable, useResource));
     }
 
-    private static Variable MakeVariableOutsideLoops(ComputeGraph g, Func<Tensor> makeInitialValue, string? name, bool trainable)
+    private static Variable MakeVariableOutsideLoops(ComputeGraph g, Func<Tensor> makeInitialValue, string? name, bool trainable, bool useResource)
     {
         using var scope = g.NameScope(name ?? "Variable");
         var scopeName = g.CurrentNameScope;
@@ -263,7 +267,7 @@ public static partial class TF
         var varOp = g.AddOp(VariableDef.Instance, [], OpRules.Attrs(("dtype", initialValue.DType), ("shape", initialValue.Shape)), scopeName + "/");
         var assign = g.AddOp(AssignDef.Assign, [varOp.Output, initialValue], name: "Assign");
         var read = g.AddOp(IdentityDef.Identity, [varOp.Output], name: "read").Output;
-        var variable = new Variable(varOp, assign, read, initialValue, trainable);
+        var variable = new Variable(varOp, assign, read, initialValue, trainable, useResource);
         g.AddToCollection(GraphKeys.GlobalVariables, variable);
         if (trainable) g.AddToCollection(GraphKeys.TrainableVariables, variable);
         return variable;

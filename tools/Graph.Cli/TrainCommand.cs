@@ -65,7 +65,7 @@ internal static class TrainCommand
         for (var epoch = first; epoch < epochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
-            var batches = Batches.ShuffleBatch(data.TrainImages, data.TrainLabels, batchSize, seed + epoch).ToList();
+            var batches = NotebookModels.EpochBatches(data, batchSize, seed, epoch).ToList();
             FeedDict? last = null;
             void Step(int i)
             {
@@ -88,7 +88,7 @@ internal static class TrainCommand
             var (loss, trainAcc) = last == null ? (0f, 0f) : Pair(sess.Run(model.Loss, model.Accuracy, last));
             var testAcc = sess.Run(model.Accuracy, testFeed).Item<float>();
             sess.Run(nextEpoch);
-            Console.WriteLine($"epoch {epoch} loss {loss:F4} train_acc {trainAcc:F4} test_acc {testAcc:F4} time {clock.Elapsed.TotalSeconds:F2}s");
+            Console.WriteLine(NotebookModels.EpochLine(epoch, loss, trainAcc, testAcc, clock.Elapsed));
             history.Add((epoch, loss, trainAcc, testAcc));
             if (saver != null) saver.Save(sess, Path.Combine(checkpointDir!, "model"), globalStep: epoch + 1);
         }
