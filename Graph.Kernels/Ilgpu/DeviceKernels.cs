@@ -124,6 +124,16 @@ public struct ReduceShape
     public int Op;
 }
 
+/// <summary>
+/// A reduction of x viewed as [Rows, Columns] over its rows (the reduced axes lead, the kept ones trail): each group
+/// reduces GroupColumns neighbouring columns, its Lanes (a power of two) splitting the rows.
+/// </summary>
+public struct ColumnsShape
+{
+    public long Rows, Columns;
+    public int GroupColumns, Lanes, Op;
+}
+
 /// <summary>An [outer, axis, inner] view of a gather, scatter-add or concatenation.</summary>
 public struct SliceShape
 {
@@ -215,6 +225,55 @@ public static class DeviceKernels
             y[w] = acc;
         }
     }
+
+    /// <summary>The largest group <see cref="ReduceColumns{T, TArith}"/> is launched with (its shared memory holds one value per thread).</summary>
+    public const int MaxColumnsGroup = 1024;
+
+    /// <summary>
+    /// Reduces x [Rows, Columns] over its rows (a bias gradient's sum over the batch, a mean over everything):
+    /// reads are coalesced (a group's neighbouring threads read neighbouring columns), each lane reduces every
+    /// Lanes-th row in order (Kahan for float sums), and the lanes' partial results combine in shared memory in a
+    /// fixed tree order, so results are the same every run. Explicitly grouped: launch ⌈Columns / GroupColumns⌉ groups
+    /// of GroupColumns·Lanes threads. (One thread per column walking all rows took 117 µs for 150×150 on an H200.)
+    /// </summary>
+    public static void ReduceColumns<T, TArith>(ArrayView<T> x, ArrayView<T> y, ColumnsShape s)
+        where T : unmanaged where TArith : struct, IDeviceArith<T>
+    {
+        var ops = default(TArith);
+        var partial = SharedMemory.Allocate<T>(MaxColumnsGroup);
+        var thread = Group.IdxX;
+        var column = thread % s.GroupColumns;
+        var lane = thread / s.GroupColumns;
+        var c = (long)Grid.IdxX * s.GroupColumns + column;
+        var acc = s.Op == Sum ? ops.Zero : s.Op == Prod ? ops.One : s.Op == Max ? ops.Lowest : ops.Highest;
+        if (c < s.Columns)
+        {
+            var compensation = ops.Zero;
+            for (long r = lane; r < s.Rows; r += s.Lanes)
+            {
+                var v = x[r * s.Columns + c];
+                if (s.Op == Sum && ops.Inexact)
+                {
+                    var term = ops.Sub(v, compensation);
+                    var sum = ops.Add(acc, term);
+                    compensation = ops.Sub(ops.Sub(sum, acc), term);
+                    acc = sum;
+                }
+                else acc = Combine(ops, s.Op, acc, v);
+            }
+        }
+        partial[thread] = acc;
+        Group.Barrier();
+        for (var half = s.Lanes >> 1; half > 0; half >>= 1)
+        {
+            if (lane < half) partial[thread] = Combine(ops, s.Op, partial[thread], partial[thread + half * s.GroupColumns]);
+            Group.Barrier();
+        }
+        if (lane == 0 && c < s.Columns) y[c] = partial[column];
+    }
+
+    private static T Combine<T, TArith>(TArith ops, int op, T a, T b) where T : unmanaged where TArith : struct, IDeviceArith<T> =>
+        op == Sum ? ops.Add(a, b) : op == Prod ? ops.Mul(a, b) : op == Max ? ops.Max(a, b) : ops.Min(a, b);
 
     /// <summary>The index of the first maximum (or minimum) along the reduced axis, by the cpu device's comparisons (a NaN never wins unless first).</summary>
     public static void ArgReduce<T, TArith, TIndex, TIndexArith>(Index1D index, ArrayView<T> x, ArrayView<TIndex> y, ArrayView<long> meta, ReduceShape s)

@@ -1,6 +1,7 @@
 using Graph.Core;
 using Graph.Kernels.Cpu;
 using Graph.Kernels.Fusion;
+using ILGPU;
 using ILGPU.Runtime;
 
 namespace Graph.Kernels.Ilgpu;
@@ -326,6 +327,8 @@ internal sealed class DevicePlanRunner : IDisposable
     private Action<DeviceBuffer, DeviceBuffer, Run> ReduceOn(ReducePrim r)
     {
         var x = r.Inputs[0];
+        var leading = r.Axes.Length > 0 && r.Axes.Select((a, i) => a == i).All(b => b);
+        if (leading && r.Op is not (ReduceOp.ArgMax or ReduceOp.ArgMin)) return ReduceLeadingAxes(r);
         var strides = HostOps.Strides(x.Dims);
         var kept = Enumerable.Range(0, x.Dims.Length).Where(a => !r.Axes.Contains(a)).ToArray();
         var meta = kept.Concat(r.Axes).SelectMany(a => new long[] { x.Dims[a], strides[a] }).ToArray();
@@ -363,6 +366,40 @@ internal sealed class DevicePlanRunner : IDisposable
             Launch(kernel, shape.Outputs * shape.Chunks, source.View, partials.View, metaBuffer.View, shape);
             Launch(kernel, shape.Outputs, partials.View, y.View, Metadata(partialKey, partialMeta).View, partialShape);
         };
+    }
+
+    /// <summary>
+    /// A reduction over the leading axes (the kept ones trail, contiguous): x as [rows, columns] reduced by
+    /// <see cref="DeviceKernels.ReduceColumns{T, TArith}"/> — coalesced reads, the rows split among a group's lanes.
+    /// </summary>
+    private Action<DeviceBuffer, DeviceBuffer, Run> ReduceLeadingAxes(ReducePrim r)
+    {
+        var x = r.Inputs[0];
+        var rows = r.Axes.Aggregate(1L, (n, a) => n * x.Dims[a]);
+        var columns = r.Size; // the kept axes
+        var maxGroup = Math.Max(2, _device.MaxGroupSize);
+        // Up to 32 neighbouring columns per group (a warp reads them in one transaction), the rest of the group as lanes.
+        var groupColumns = (int)Math.Min(Math.Min(32, maxGroup / 2), NextPowerOfTwo(columns));
+        var lanes = (int)Math.Min(maxGroup / groupColumns, NextPowerOfTwo(rows));
+        var shape = new ColumnsShape { Rows = rows, Columns = columns, GroupColumns = groupColumns, Lanes = lanes, Op = (int)r.Op };
+        var groups = (int)((columns + groupColumns - 1) / groupColumns);
+        var element = DeviceBuffer.ElementType(x.DType);
+        var key = $"{nameof(DeviceKernels.ReduceColumns)}<{element.Name},{DeviceOps.ArithOf(x.DType).Name}>";
+        return (source, y, _) =>
+        {
+            if (columns == 0) return;
+            var kernel = _device.Load(key, () => typeof(DeviceKernels).GetMethod(nameof(DeviceKernels.ReduceColumns))!.MakeGenericMethod(element, DeviceOps.ArithOf(x.DType)),
+                r, explicitlyGrouped: true);
+            _device.Launches++;
+            kernel.Launch(_device.Accelerator.DefaultStream, new KernelConfig(groups, groupColumns * lanes), source.View, y.View, shape);
+        };
+    }
+
+    private static long NextPowerOfTwo(long n)
+    {
+        var p = 1L;
+        while (p < n) p <<= 1;
+        return p;
     }
 
     /// <summary>A kernel's shape metadata on the device, uploaded once per plan.</summary>

@@ -70,6 +70,9 @@ internal sealed class IlgpuDevice
     /// <summary>Incremented each time the context had to be recreated.</summary>
     public int Generation { get; private set; }
 
+    /// <summary>The most threads one group may have on this device (1,024 on NVIDIA GPUs, a handful on ilgpu-cpu).</summary>
+    public int MaxGroupSize => Math.Min(1024, _accelerator.MaxNumThreadsPerGroup);
+
     /// <summary>Threads launched for a grid-stride kernel over <paramref name="work"/> items.</summary>
     public int ThreadsFor(long work) => (int)Math.Max(1, Math.Min(work, (long)_accelerator.MaxNumThreadsPerMultiprocessor * _accelerator.NumMultiprocessors));
 
@@ -87,7 +90,13 @@ internal sealed class IlgpuDevice
     /// The kernel cached under <paramref name="key"/> (the fused expression with its dtypes and shapes), compiled from
     /// <paramref name="build"/> on first use. A compile failure recreates the context and reports <paramref name="origin"/>.
     /// </summary>
-    public Kernel Load(string key, Func<MethodInfo> build, Prim origin)
+    public Kernel Load(string key, Func<MethodInfo> build, Prim origin) => Load(key, build, origin, explicitlyGrouped: false);
+
+    /// <summary>
+    /// As <see cref="Load(string, Func{MethodInfo}, Prim)"/>; an <paramref name="explicitlyGrouped"/> kernel (one that uses
+    /// groups and shared memory) is launched with a <see cref="KernelConfig"/> instead of a thread count.
+    /// </summary>
+    public Kernel Load(string key, Func<MethodInfo> build, Prim origin, bool explicitlyGrouped)
     {
         lock (Gate)
         {
@@ -100,7 +109,7 @@ internal sealed class IlgpuDevice
             try
             {
                 method = build();
-                kernel = KernelCode.Load(_accelerator, method);
+                kernel = KernelCode.Load(_accelerator, method, explicitlyGrouped);
             }
             catch (Exception e) when (e is not GraphException)
             {

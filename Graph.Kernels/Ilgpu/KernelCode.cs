@@ -32,13 +32,20 @@ internal static class KernelCode
     /// <summary>OpenCL C that forbids contracting a*b+c into an FMA.</summary>
     public static string WithoutContractionCl(string source) => source.StartsWith(NoContraction, StringComparison.Ordinal) ? source : NoContraction + source;
 
-    /// <summary>Loads the implicitly grouped kernel <paramref name="method"/> on <paramref name="accelerator"/>, with the backend's code fixed up.</summary>
-    public static Kernel Load(Accelerator accelerator, MethodInfo method)
+    /// <summary>
+    /// Loads the kernel <paramref name="method"/> on <paramref name="accelerator"/>, with the backend's code fixed up:
+    /// implicitly grouped (launched over a number of threads), or <paramref name="explicitlyGrouped"/> (launched with a
+    /// grid and group size, for kernels that use shared memory and barriers).
+    /// </summary>
+    public static Kernel Load(Accelerator accelerator, MethodInfo method, bool explicitlyGrouped = false)
     {
-        if (accelerator is not (CudaAccelerator or CLAccelerator)) return accelerator.LoadAutoGroupedKernel(method);
-        var compiled = accelerator.CompileKernel(EntryPointDescription.FromImplicitlyGroupedKernel(method));
+        if (accelerator is not (CudaAccelerator or CLAccelerator))
+            return explicitlyGrouped ? accelerator.LoadKernel(method) : accelerator.LoadAutoGroupedKernel(method);
+        var compiled = accelerator.CompileKernel(explicitlyGrouped
+            ? EntryPointDescription.FromExplicitlyGroupedKernel(method)
+            : EntryPointDescription.FromImplicitlyGroupedKernel(method));
         FixUp(compiled);
-        return accelerator.LoadAutoGroupedKernel(compiled);
+        return explicitlyGrouped ? accelerator.LoadKernel(compiled) : accelerator.LoadAutoGroupedKernel(compiled);
     }
 
     /// <summary>Rewrites a compiled kernel's text in place (its text property has no setter: the field behind it is set).</summary>
@@ -75,12 +82,17 @@ internal static class KernelCode
         return (context, ptx, cl);
     });
 
+    private static EntryPointDescription EntryOf(MethodInfo kernel) =>
+        kernel.GetParameters().FirstOrDefault()?.ParameterType == typeof(Index1D)
+            ? EntryPointDescription.FromImplicitlyGroupedKernel(kernel)
+            : EntryPointDescription.FromExplicitlyGroupedKernel(kernel);
+
     /// <summary>The PTX (for an SM 9.0 GPU) that the cuda device would load for <paramref name="kernel"/>; needs no GPU.</summary>
     public static string ToPtx(MethodInfo kernel)
     {
         lock (Offline)
         {
-            var compiled = Offline.Value.Ptx.Compile(EntryPointDescription.FromImplicitlyGroupedKernel(kernel), default);
+            var compiled = Offline.Value.Ptx.Compile(EntryOf(kernel), default);
             FixUp(compiled);
             return ((PTXCompiledKernel)compiled).PTXAssembly;
         }
@@ -91,7 +103,7 @@ internal static class KernelCode
     {
         lock (Offline)
         {
-            var compiled = Offline.Value.Cl.Compile(EntryPointDescription.FromImplicitlyGroupedKernel(kernel), default);
+            var compiled = Offline.Value.Cl.Compile(EntryOf(kernel), default);
             FixUp(compiled);
             return ((CLCompiledKernel)compiled).Source;
         }
