@@ -27,13 +27,14 @@ internal static class DotCommand
             Console.Error.WriteLine("Give exactly one of --model and --graph.");
             return 2;
         }
-        var graph = graphPath != null ? ComputeGraph.Load(graphPath) : model switch
+        var graph = graphPath != null ? SavedGraphTraining.LoadOrReport(graphPath) : model switch
         {
             "manual-rnn" => NotebookModels.ManualRnn(),
             "static-rnn" => NotebookModels.StaticRnn(),
             "dynamic-rnn" => NotebookModels.DynamicRnn(),
             _ => NotebookModels.MnistRnn().Graph,
         };
+        if (graph == null) return 1;
         File.WriteAllText(output, DotExporter.ToDot(graph, new DotOptions { Title = model ?? Path.GetFileName(graphPath) }));
         Console.WriteLine($"wrote {output}");
         if (!svg) return 0;

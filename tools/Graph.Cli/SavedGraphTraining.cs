@@ -40,9 +40,23 @@ internal sealed class TrainingSchedule(HostTensor images, HostTensor labels, int
 /// </summary>
 internal static class SavedGraphTraining
 {
+    /// <summary>The saved graph at <paramref name="path"/>, or null after printing why it cannot be read.</summary>
+    public static ComputeGraph? LoadOrReport(string path)
+    {
+        try
+        {
+            return ComputeGraph.Load(path);
+        }
+        catch (Exception e) when (e is SavedGraphException or IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine(e.Message);
+            return null;
+        }
+    }
+
     public static int Run(string graphPath, MnistData data, int epochs, int? steps, int batchSize, string device, string? checkpointDir, string? plotPath, int seed)
     {
-        var g = ComputeGraph.Load(graphPath);
+        if (LoadOrReport(graphPath) is not { } g) return 1;
         using var scope = g.AsDefault();
         string? missing = null;
         var signature = Signature.Find(g, Signature.Train);
@@ -55,7 +69,7 @@ internal static class SavedGraphTraining
         if (trainOp == null) missing ??= $"an op in collection '{GraphKeys.TrainOp}'";
         if (missing != null)
         {
-            Console.Error.WriteLine($"'{graphPath}' cannot be trained: it has no {missing} (see docs/interop.md, \"Training a saved graph\").");
+            Console.Error.WriteLine($"'{graphPath}' cannot be trained: it lacks {missing} (see docs/interop.md, \"Training a saved graph\").");
             return 2;
         }
         var (images, labels, loss) = (signature!.Inputs["images"], signature.Inputs["labels"], signature.Outputs["loss"]);
