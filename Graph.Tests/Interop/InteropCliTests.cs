@@ -15,18 +15,8 @@ namespace Graph.Tests;
 /// </summary>
 [TestFixture]
 [NonParallelizable]
-public class InteropCliTests
+public class InteropCliTests : TempDirectoryFixture
 {
-    private DirectoryInfo _dir = null!;
-
-    [SetUp]
-    public void CreateDirectory() => _dir = Directory.CreateTempSubdirectory("graph-interop-");
-
-    [TearDown]
-    public void DeleteDirectory() => _dir.Delete(recursive: true);
-
-    private string PathOf(string name) => Path.Combine(_dir.FullName, name);
-
     private static (int Code, string Output, string Errors) Cli(params string[] args)
     {
         var (output, errors) = (Console.Out, Console.Error);

@@ -12,18 +12,8 @@ namespace Graph.Tests;
 /// with <c>ComputeGraph.Load</c> is the same graph, op for op, and computes the same bits.
 /// </summary>
 [TestFixture]
-public class SavedGraphTests
+public class SavedGraphTests : TempDirectoryFixture
 {
-    private DirectoryInfo _dir = null!;
-
-    [SetUp]
-    public void CreateDirectory() => _dir = Directory.CreateTempSubdirectory("graph-saved-");
-
-    [TearDown]
-    public void DeleteDirectory() => _dir.Delete(recursive: true);
-
-    private string PathOf(string name) => Path.Combine(_dir.FullName, name);
-
     /// <summary>Saves, loads and saves again: both files must be byte-identical (every op, attribute, shape, frame and collection survived).</summary>
     private ComputeGraph RoundTrip(ComputeGraph g)
     {

@@ -40,6 +40,23 @@ internal sealed class TrainingSchedule(HostTensor images, HostTensor labels, int
 /// </summary>
 internal static class SavedGraphTraining
 {
+    /// <summary>
+    /// The saver of <c>--checkpoint DIR</c> (null without one, keeping 3 checkpoints) after restoring the latest
+    /// checkpoint in DIR, or, when there is none, after running <paramref name="init"/>.
+    /// </summary>
+    public static Saver? ResumeOrInitialise(Session sess, string? checkpointDir, Operation init)
+    {
+        var saver = checkpointDir == null ? null : new Saver(maxToKeep: 3);
+        var latest = checkpointDir == null ? null : Saver.LatestCheckpoint(checkpointDir);
+        if (latest != null)
+        {
+            saver!.Restore(sess, latest);
+            Console.Error.WriteLine($"resumed from {latest}");
+        }
+        else sess.Run(init);
+        return saver;
+    }
+
     /// <summary>The saved graph at <paramref name="path"/>, or null after printing why it cannot be read.</summary>
     public static ComputeGraph? LoadOrReport(string path)
     {
@@ -83,14 +100,7 @@ internal static class SavedGraphTraining
         var init = TF.GlobalVariablesInitializer();
 
         using var sess = new Session(g, new SessionOptions { Device = device });
-        var saver = checkpointDir == null ? null : new Saver(maxToKeep: 3);
-        var latest = checkpointDir == null ? null : Saver.LatestCheckpoint(checkpointDir);
-        if (latest != null)
-        {
-            saver!.Restore(sess, latest);
-            Console.Error.WriteLine($"resumed from {latest}");
-        }
-        else sess.Run(init);
+        var saver = ResumeOrInitialise(sess, checkpointDir, init);
 
         var schedule = new TrainingSchedule(data.TrainImages, data.TrainLabels, batchSize, seed);
         var step = sess.Run(globalStep.Value).Item<long>();

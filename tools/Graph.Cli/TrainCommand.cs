@@ -58,14 +58,7 @@ internal static class TrainCommand
         var nextEpoch = epochCounter.AssignAdd(TF.Constant(1));
         var init = TF.GlobalVariablesInitializer();
         using var sess = new Session(model.Graph, new SessionOptions { Device = device });
-        var saver = checkpointDir == null ? null : new Saver(maxToKeep: 3);
-        var latest = checkpointDir == null ? null : Saver.LatestCheckpoint(checkpointDir);
-        if (latest != null)
-        {
-            saver!.Restore(sess, latest);
-            Console.Error.WriteLine($"resumed from {latest}");
-        }
-        else sess.Run(init);
+        var saver = SavedGraphTraining.ResumeOrInitialise(sess, checkpointDir, init);
 
         var first = sess.Run(epochCounter.Value).Item<int>();
         var history = new List<(int Epoch, double Loss, double TrainAcc, double TestAcc)>();
