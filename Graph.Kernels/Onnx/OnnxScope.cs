@@ -24,34 +24,34 @@ internal sealed class OnnxScope(OnnxExport export, P.GraphProto graph, LoopFrame
     /// <summary>The outermost scope (the main graph), where variables become initializers.</summary>
     public OnnxScope Root => parent?.Root ?? this;
 
-    public void Bind(Tensor t, string name) => _values[t] = name;
+    /// <summary>Gives <paramref name="t"/> its ONNX value; a value already given (a fed tensor) is kept.</summary>
+    public void Bind(Tensor t, string name) => _values.TryAdd(t, name);
 
     /// <summary>The ONNX value of <paramref name="t"/>, translating the ops it needs first (in dependency order).</summary>
     public string Value(Tensor t)
     {
         var owner = Owner(t);
         if (owner != this) return owner.Value(t);
-        if (_values.TryGetValue(t, out var name)) return name;
-        // Iterative post-order over the ops this scope owns, so long unrolled graphs cannot overflow the stack.
-        var stack = new Stack<(Operation Op, bool InputsDone)>();
-        stack.Push((t.Op, false));
+        // Iterative post-order over the tensors this scope owns, so long unrolled graphs cannot overflow the stack.
+        var stack = new Stack<(Tensor Tensor, bool InputsDone)>();
+        stack.Push((t, false));
         while (stack.Count > 0)
         {
-            var (op, inputsDone) = stack.Pop();
-            if (op.Outputs.Count > 0 && _values.ContainsKey(op.Outputs[0])) continue;
+            var (tensor, inputsDone) = stack.Pop();
+            if (_values.ContainsKey(tensor)) continue;
             if (inputsDone)
             {
-                OnnxOps.Emit(op, this);
+                OnnxOps.Emit(tensor.Op, this);
                 continue;
             }
-            stack.Push((op, true));
-            for (var i = op.Inputs.Count - 1; i >= 0; i--)
+            stack.Push((tensor, true));
+            for (var i = tensor.Op.Inputs.Count - 1; i >= 0; i--)
             {
-                var input = op.Inputs[i];
-                if (Owner(input) == this && !_values.ContainsKey(input)) stack.Push((input.Op, false));
+                var input = tensor.Op.Inputs[i];
+                if (Owner(input) == this && !_values.ContainsKey(input)) stack.Push((input, false));
             }
         }
-        return _values.TryGetValue(t, out name)
+        return _values.TryGetValue(t, out var name)
             ? name
             : throw new OnnxExportException($"ONNX export: op '{t.Op.Name}' ({t.Op.Type}) gave no value for {t.Name}.", t.Op);
     }

@@ -44,6 +44,18 @@ public class OnnxExportTests
         wx.RawData.ToByteArray().Should().Equal(HostOps.BytesOf(sess.GetVariableValue(g.GetCollection<Variable>(GraphKeys.GlobalVariables)[0])!.Data).ToArray());
     }
 
+    /// <summary>Any tensor may be an input: fed Y0, the model computes Y1 without the ops that made Y0.</summary>
+    [Test]
+    public void AnIntermediateTensorCanBeAnInput()
+    {
+        var g = NotebookModels.ManualRnn();
+        using var sess = Initialised(g);
+        var y0 = g.GetTensor("Y0:0");
+        var feeds = new FeedDict { { y0, new float[,] { { 0.5f, -0.5f, 0, 1, -1 }, { 0.25f, 0, 0, 0, 0.75f } } }, { g.GetTensor("X1:0"), new float[,] { { 1, 2, 3 }, { -1, 0, 1 } } } };
+        var (model, _, _) = OnnxCheck.ExportAndCompare(g, sess, feeds, [g.GetTensor("Y1:0")]);
+        Parse(model).Graph.Node.Should().NotContain(n => n.Name.StartsWith("Y0"), "Y0's producer is not exported when Y0 is fed");
+    }
+
     [Test]
     public void StaticRnnMatchesOnnxRuntime([Values] bool withSequenceLength)
     {
