@@ -7,6 +7,12 @@ public static class GraphKeys
     public const string GlobalVariables = "variables";
     /// <summary>Variables an optimizer trains by default.</summary>
     public const string TrainableVariables = "trainable_variables";
+    /// <summary>The op one training step runs (tf.GraphKeys.TRAIN_OP); <c>graph train --graph</c> runs its first item.</summary>
+    public const string TrainOp = "train_op";
+    /// <summary>The variable counting training steps (tf.GraphKeys.GLOBAL_STEP).</summary>
+    public const string GlobalStep = "global_step";
+    /// <summary>Named input and output tensors of the graph (<see cref="Signature"/>, TF's signature_def).</summary>
+    public const string Signatures = "signatures";
 }
 
 /// <summary>
@@ -217,6 +223,22 @@ public sealed class ComputeGraph
         list.Add(value);
     }
 
+    /// <summary>The keys of every collection, in the order they were first used (tf.Graph.get_all_collection_keys).</summary>
+    public IReadOnlyList<string> CollectionKeys => _collections.Keys.ToList();
+
+    /// <summary>
+    /// Writes the whole graph (ops, attributes, shapes, name scopes, collections, while loops and their gradients) to
+    /// <paramref name="path"/> in the saved-graph format of docs/interop.md (tf.train.export_meta_graph). Variable
+    /// values are not part of it: save them with a Saver.
+    /// </summary>
+    public void Save(string path) => SavedGraph.Save(this, path);
+
+    /// <summary>
+    /// Reads a graph written by <see cref="Save"/> into a new graph (tf.train.import_meta_graph); throws
+    /// <see cref="SavedGraphException"/> for a corrupt file or one of a newer format version.
+    /// </summary>
+    public static ComputeGraph Load(string path) => SavedGraph.Load(path);
+
     /// <summary>The items of collection <paramref name="key"/> of type <typeparamref name="T"/>, in insertion order.</summary>
     public IReadOnlyList<T> GetCollection<T>(string key) =>
         _collections.TryGetValue(key, out var list) ? list.OfType<T>().ToList() : new List<T>();
@@ -254,11 +276,25 @@ public sealed class ComputeGraph
         var inputArray = inputs.ToArray();
         // A name ending in '/' is a scope's own name, used exactly (as TF names a variable after its scope).
         var opName = name is not null && name.EndsWith('/') ? name[..^1] : UniqueName(string.IsNullOrEmpty(name) ? def.Type : name);
-        foreach (var t in inputArray) CheckOwned(t, $"{def.Type} '{opName}'");
-        attrs ??= new Dictionary<string, object>();
-        var specs = def.Infer(new OpBuildContext(opName, inputArray, attrs));
         var controls = _controlStack.SelectMany(c => c).Distinct().ToArray();
-        var op = new Operation(this, _ops.Count + 1, opName, def, inputArray, controls, attrs) { Frame = CurrentFrame };
+        return Insert(def, inputArray, attrs ?? new Dictionary<string, object>(), opName, controls, CurrentFrame);
+    }
+
+    /// <summary>
+    /// Adds an op read from a saved graph: its exact name, control inputs and loop frame come from the file, not from
+    /// the current scopes. The shape rule runs as for any op.
+    /// </summary>
+    internal Operation Import(OpDef def, Tensor[] inputs, Dictionary<string, object> attrs, string name, Operation[] controls, LoopFrame? frame)
+    {
+        if (_byName.ContainsKey(name)) throw new InvalidArgumentException($"The graph already has an operation named '{name}'.");
+        return Insert(def, inputs, attrs, name, controls, frame);
+    }
+
+    private Operation Insert(OpDef def, Tensor[] inputArray, Dictionary<string, object> attrs, string opName, Operation[] controls, LoopFrame? frame)
+    {
+        foreach (var t in inputArray) CheckOwned(t, $"{def.Type} '{opName}'");
+        var specs = def.Infer(new OpBuildContext(opName, inputArray, attrs));
+        var op = new Operation(this, _ops.Count + 1, opName, def, inputArray, controls, attrs) { Frame = frame };
         op.SetOutputs(specs.Select((s, i) => new Tensor(op, i, s.DType, s.Shape)).ToArray());
         _ops.Add(op);
         _byName[opName] = op;
@@ -268,6 +304,16 @@ public sealed class ComputeGraph
             foreach (var t in inputArray) CountTf1Capture(t, t.Op.Frame);
         }
         return op;
+    }
+
+    /// <summary>How often each (lower-cased) name and scope was handed out, so a loaded graph names new ops as the saved one would.</summary>
+    internal IReadOnlyDictionary<string, int> NamesInUse => _namesInUse;
+
+    /// <summary>Replaces the record of names handed out (a loaded graph takes the saved graph's).</summary>
+    internal void RestoreNamesInUse(IEnumerable<KeyValuePair<string, int>> names)
+    {
+        _namesInUse.Clear();
+        foreach (var (k, v) in names) _namesInUse[k] = v;
     }
 
     /// <summary>Throws naming <paramref name="usage"/> when <paramref name="t"/> belongs to another graph.</summary>

@@ -10,25 +10,32 @@ internal static class DotCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "manual-rnn, static-rnn, dynamic-rnn or mnist-rnn.", Required = true };
+        var model = new Option<string?>("--model") { Description = "manual-rnn, static-rnn, dynamic-rnn or mnist-rnn." };
+        var graph = new Option<string?>("--graph") { Description = "A saved graph file to draw instead of a notebook model." };
         model.AcceptOnlyFromAmong("manual-rnn", "static-rnn", "dynamic-rnn", "mnist-rnn");
         var output = new Option<string>("--output", "-o") { Description = "The .dot file to write.", Required = true };
         var svg = new Option<bool>("--svg") { Description = "Also render FILE.svg with Graphviz's dot." };
-        var command = new Command("dot", "Export a notebook model's graph as Graphviz DOT.") { model, output, svg };
-        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(output)!, r.GetValue(svg)));
+        var command = new Command("dot", "Export a notebook model's graph, or a saved graph, as Graphviz DOT.") { model, graph, output, svg };
+        command.SetAction(r => Run(r.GetValue(model), r.GetValue(graph), r.GetValue(output)!, r.GetValue(svg)));
         return command;
     }
 
-    private static int Run(string model, string output, bool svg)
+    private static int Run(string? model, string? graphPath, string output, bool svg)
     {
-        var graph = model switch
+        if ((model == null) == (graphPath == null))
+        {
+            Console.Error.WriteLine("Give exactly one of --model and --graph.");
+            return 2;
+        }
+        var graph = graphPath != null ? SavedGraphTraining.LoadOrReport(graphPath) : model switch
         {
             "manual-rnn" => NotebookModels.ManualRnn(),
             "static-rnn" => NotebookModels.StaticRnn(),
             "dynamic-rnn" => NotebookModels.DynamicRnn(),
             _ => NotebookModels.MnistRnn().Graph,
         };
-        File.WriteAllText(output, DotExporter.ToDot(graph, new DotOptions { Title = model }));
+        if (graph == null) return 1;
+        File.WriteAllText(output, DotExporter.ToDot(graph, new DotOptions { Title = model ?? Path.GetFileName(graphPath) }));
         Console.WriteLine($"wrote {output}");
         if (!svg) return 0;
         var svgPath = Path.ChangeExtension(output, ".svg");

@@ -21,16 +21,19 @@ internal static class TrainCommand
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Directory for checkpoints: resume from the latest one and save after every epoch." };
         var plot = new Option<string?>("--plot") { Description = "Write a PNG with loss and accuracy per epoch." };
         var seed = new Option<int>("--seed") { Description = "Graph seed and shuffling seed.", DefaultValueFactory = _ => 42 };
+        var graph = new Option<string?>("--graph") { Description = "Train this saved graph instead (its signature 'train', collections 'train_op' and 'global_step'; docs/interop.md)." };
+        var steps = new Option<int?>("--steps") { Description = "With --graph: train this many steps, printing each step's loss, instead of --epochs." };
         var command = new Command("train", "Train the notebook's MNIST RNN (150 SimpleRNN units, dense 10, Adam).")
         {
-            dataset, epochs, batchSize, device, swap, checkpoint, plot, seed,
+            dataset, epochs, batchSize, device, swap, checkpoint, plot, seed, graph, steps,
         };
         command.SetAction(r => Run(r.GetValue(dataset)!, r.GetValue(epochs), r.GetValue(batchSize), r.GetValue(device)!, r.GetValue(swap),
-            r.GetValue(checkpoint), r.GetValue(plot), r.GetValue(seed)));
+            r.GetValue(checkpoint), r.GetValue(plot), r.GetValue(seed), r.GetValue(graph), r.GetValue(steps)));
         return command;
     }
 
-    private static int Run(string datasetName, int epochs, int batchSize, string device, bool swap, string? checkpointDir, string? plotPath, int seed)
+    private static int Run(string datasetName, int epochs, int batchSize, string device, bool swap, string? checkpointDir, string? plotPath, int seed,
+        string? graphPath, int? steps)
     {
         if (epochs < 0 || batchSize <= 0)
         {
@@ -43,20 +46,19 @@ internal static class TrainCommand
             "fashion-mnist" => Mnist.LoadFashion(),
             _ => Mnist.Load(datasetName),
         };
+        if (steps is < 0 || (steps != null && graphPath == null) || (swap && graphPath != null))
+        {
+            Console.Error.WriteLine("--steps must be >= 0 and needs --graph; --swap-memory is part of a saved graph, not an option for it.");
+            return 2;
+        }
+        if (graphPath != null) return SavedGraphTraining.Run(graphPath, data, epochs, steps, batchSize, device, checkpointDir, plotPath, seed);
         var model = NotebookModels.MnistRnn(seed, swap);
         using var scope = model.Graph.AsDefault();
         var epochCounter = TF.Variable(TF.Constant(0), name: "epoch", trainable: false);
         var nextEpoch = epochCounter.AssignAdd(TF.Constant(1));
         var init = TF.GlobalVariablesInitializer();
         using var sess = new Session(model.Graph, new SessionOptions { Device = device });
-        var saver = checkpointDir == null ? null : new Saver(maxToKeep: 3);
-        var latest = checkpointDir == null ? null : Saver.LatestCheckpoint(checkpointDir);
-        if (latest != null)
-        {
-            saver!.Restore(sess, latest);
-            Console.Error.WriteLine($"resumed from {latest}");
-        }
-        else sess.Run(init);
+        var saver = SavedGraphTraining.ResumeOrInitialise(sess, checkpointDir, init);
 
         var first = sess.Run(epochCounter.Value).Item<int>();
         var history = new List<(int Epoch, double Loss, double TrainAcc, double TestAcc)>();
