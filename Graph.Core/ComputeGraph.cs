@@ -316,6 +316,9 @@ public sealed class ComputeGraph
         foreach (var (k, v) in names) _namesInUse[k] = v;
     }
 
+    /// <summary>Sets <see cref="LastId"/> (a loaded graph takes the saved graph's, so later random ops get the seeds they would have).</summary>
+    internal void RestoreLastId(int lastId) => _tf1LastId = lastId;
+
     /// <summary>Throws naming <paramref name="usage"/> when <paramref name="t"/> belongs to another graph.</summary>
     public void CheckOwned(Tensor t, string usage)
     {

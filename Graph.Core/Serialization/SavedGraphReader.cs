@@ -37,6 +37,8 @@ internal sealed class SavedGraphReader
             ReadCollections();
             var names = Obj(Get(_root, "names_in_use", "the graph"), "names_in_use");
             _graph.RestoreNamesInUse(names.Select(p => KeyValuePair.Create(p.Key, Int(p.Value, $"names_in_use.{p.Key}"))));
+            // TF1's op id: later random ops are seeded from it (docs/tf1-mapping.md).
+            if (_root.TryGetPropertyValue("tf1_last_id", out var lastId) && lastId != null) _graph.RestoreLastId(Int(lastId, "tf1_last_id"));
             return _graph;
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException or JsonException or InvalidCastException or OverflowException)
@@ -220,7 +222,9 @@ internal sealed class SavedGraphReader
         if (variables.TryGetValue(op.Name, out var known)) return known;
         if (op.Type != "VariableV2") throw Corrupt($"{where}: op '{op.Name}' is a {op.Type}, not a variable.");
         var v = new Variable(op, Operation(Get(o, "initializer", where), where + ".initializer"), Tensor(Get(o, "value", where), where + ".value"),
-            Tensor(Get(o, "initial_value", where), where + ".initial_value"), Bool(Get(o, "trainable", where), where + ".trainable"));
+            Tensor(Get(o, "initial_value", where), where + ".initial_value"), Bool(Get(o, "trainable", where), where + ".trainable"),
+            // Files written before resource variables were recorded hold reference variables.
+            o.ContainsKey("resource") && Bool(Get(o, "resource", where), where + ".resource"));
         variables[op.Name] = v;
         return v;
     }

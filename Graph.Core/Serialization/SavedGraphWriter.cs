@@ -43,6 +43,7 @@ internal sealed class SavedGraphWriter
         sb.Append("  \"seed\": ").Append(_graph.Seed is { } seed ? JsonValue.Create(seed).ToJsonString() : "null").Append(",\n");
         sb.Append("  \"libraries\": ").Append(libraries.ToJsonString()).Append(",\n");
         sb.Append("  \"names_in_use\": ").Append(names.ToJsonString()).Append(",\n");
+        sb.Append("  \"tf1_last_id\": ").Append(_graph.LastId).Append(",\n");
         AppendLines(sb, "frames", _frames.Select(Frame).ToList(), last: false);
         AppendLines(sb, "ops", encodedOps, last: false);
         sb.Append("  \"collections\": {");
@@ -155,6 +156,7 @@ internal sealed class SavedGraphWriter
                 ["value"] = v.Value.Name,
                 ["initial_value"] = v.InitialValue.Name,
                 ["trainable"] = v.Trainable,
+                ["resource"] = v.IsResource,
             },
         },
         Tensor t => new JsonObject { ["tensor"] = t.Name },
