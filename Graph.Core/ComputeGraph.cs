@@ -216,6 +216,18 @@ public sealed class ComputeGraph
         });
     }
 
+    /// <summary>
+    /// Until the returned scope is disposed, ops are built in the loop frame <paramref name="t"/> was built in (none
+    /// for a tensor outside every loop): how a loop-building call hoists work that does not change between iterations
+    /// out of the body it is tracing (dynamic_rnn's input projection).
+    /// </summary>
+    public IDisposable FrameOf(Tensor t)
+    {
+        var frame = CurrentFrame;
+        CurrentFrame = t.Op.Frame;
+        return new Scope(() => CurrentFrame = frame);
+    }
+
     /// <summary>Adds <paramref name="value"/> to collection <paramref name="key"/>.</summary>
     public void AddToCollection(string key, object value)
     {

@@ -88,7 +88,7 @@ public sealed class ExecutionPlan
                 var kind = g.Kind == GroupKind.Binding ? StorageKind.Binding
                     : o is AssignVariablePrim ? StorageKind.Variable
                     : fetched.Contains(o) ? StorageKind.Fresh
-                    : g.Kind == GroupKind.Single ? StorageKind.KernelOwned
+                    : g.Kind == GroupKind.Single && o is not GatherPrim ? StorageKind.KernelOwned
                     : StorageKind.Pooled;
                 _storage.Add((kind, -1));
             }
@@ -255,6 +255,13 @@ public sealed class ExecutionPlan
                 _ => new Loops.LoopGradRunner((LoopGradPrim)p).Run,
             };
             return (values, state) => values[output] = run(inputs.Select(i => values[i]!).ToArray(), state);
+        }
+        if (g.Kind == GroupKind.Single && g.Members[0] is GatherPrim gather)
+        {
+            // Into a plan buffer (or the fetch's array): a gather inside a loop body runs every step.
+            var (source, at, output) = (_valueIndex[gather.Inputs[0]], _valueIndex[gather.Inputs[1]], _valueIndex[gather]);
+            return (values, state) => CpuMovement.GatherInto(gather, new HostTensor(values[source]!, gather.Inputs[0].Dims),
+                new HostTensor(values[at]!, gather.Inputs[1].Dims), values[output] = Allocate(gather, output, state));
         }
         if (g.Kind == GroupKind.Single)
         {

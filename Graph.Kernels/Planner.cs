@@ -119,7 +119,13 @@ internal static class Planner
                     break;
                 case LoopGradPrim grad:
                     grad.UsedOutputs = new bool[grad.Spec.FloatVars.Length + grad.Spec.FloatCaptures.Length];
-                    foreach (var e in order.OfType<TupleElementPrim>().Where(e => e.Inputs[0] == grad)) grad.UsedOutputs[e.Index] = true;
+                    grad.FetchedOutputs = new bool[grad.UsedOutputs.Length];
+                    foreach (var e in order.OfType<TupleElementPrim>().Where(e => e.Inputs[0] == grad))
+                    {
+                        grad.UsedOutputs[e.Index] = true;
+                        // A reshape of the result is the same array.
+                        if (fetched.Contains(e) || order.OfType<ReshapePrim>().Any(r => r.Inputs[0] == e && fetched.Contains(r))) grad.FetchedOutputs[e.Index] = true;
+                    }
                     break;
                 case UpdateSlicePrim update:
                     update.Donate = update.Inputs[0] is FeedPrim f && f.Tensor.Op.Def.Type == "LoopVar" && consumers[f] == 1 && !fetched.Contains(f);

@@ -83,6 +83,39 @@ public abstract class RnnCell
     protected abstract (Tensor Output, Tensor[] State) Step(Tensor input, Tensor[] state);
 
     /// <summary>
+    /// Whether the part of a step that reads only the input (x·kernel + bias) can be computed for every time step at
+    /// once, before a loop: <see cref="Rnn.DynamicRnn"/> then runs one [time·batch, depth]×[depth, units] product
+    /// instead of one per step, and the input kernel's gradient is one product after the loop instead of one per step.
+    /// </summary>
+    public virtual bool ProjectsInputs => false;
+
+    /// <summary>
+    /// The input-only part of a step for inputs [..., depth] (any leading dimensions), built where the caller builds
+    /// it (outside the loop). Only for cells with <see cref="ProjectsInputs"/>; the cell must be built.
+    /// </summary>
+    protected internal virtual Tensor ProjectInputs(Tensor inputs) =>
+        throw new InvalidOperationException($"{GetType().Name} '{Name}' has no separate input projection.");
+
+    /// <summary>
+    /// One step given this step's input projection [batch, units] (<see cref="ProjectInputs"/> of its input) instead
+    /// of the input: the same result as <see cref="Call"/>, and counted as TF1 counts that call.
+    /// </summary>
+    public (Tensor Output, Tensor[] State) CallProjected(Tensor projected, Tensor[] state)
+    {
+        if (!Built) throw new InvalidOperationException($"{GetType().Name} '{Name}': build the cell before stepping it on projected inputs.");
+        if (state.Length != StateSizes.Length)
+            throw new InvalidArgumentException($"{GetType().Name} '{Name}': expected {StateSizes.Length} state tensors, got {state.Length}.");
+        var g = projected.Graph;
+        using var counting = g.Tf1CountExplicitly();
+        foreach (var t in state.Prepend(projected)) g.CountTf1Capture(t, t.Op.Frame);
+        return StepProjected(projected, state);
+    }
+
+    /// <summary>The step of <see cref="CallProjected"/>: <see cref="Step"/> with the input's projection given.</summary>
+    protected virtual (Tensor Output, Tensor[] State) StepProjected(Tensor projected, Tensor[] state) =>
+        throw new InvalidOperationException($"{GetType().Name} '{Name}' has no separate input projection.");
+
+    /// <summary>
     /// The ops TF1 creates for the zero state of a batch (<c>zero_state</c> or Keras' <c>get_initial_state</c>), per
     /// state tensor; <paramref name="staticBatch"/>: the batch size is a Python int rather than a tensor.
     /// </summary>
@@ -133,6 +166,23 @@ public abstract class RnnCell
 
     /// <summary>x · W for a [batch, depth] input.</summary>
     protected static Tensor Linear(Tensor x, Tensor w) => TF.MatMul(x, w);
+
+    /// <summary>
+    /// x [..., depth] · W [depth, units] (+ bias) → [..., units] as one product of the rows of all leading axes (at most
+    /// one of which may be unknown: <see cref="CanProjectInputs"/>).
+    /// </summary>
+    protected static Tensor LinearOverLeadingAxes(Tensor x, Tensor w, Tensor? bias = null)
+    {
+        var dims = x.Shape.Dims;
+        var units = w.Shape.Dims[^1];
+        var product = TF.MatMul(TF.Reshape(x, [-1, dims[^1]]), w);
+        // The bias is added before the reshape, where it is the product's epilogue (one fused kernel).
+        return TF.Reshape(bias != null ? product + bias : product, [.. dims[..^1], units]);
+    }
+
+    /// <summary>Whether <see cref="ProjectInputs"/> can take <paramref name="inputs"/>: this cell projects, and its shape is known but for one leading axis.</summary>
+    public bool CanProjectInputs(Tensor inputs) =>
+        ProjectsInputs && inputs.Shape.HasRank && inputs.Shape.Rank >= 2 && inputs.Shape.Dims[^1] >= 0 && inputs.Shape.Dims[..^1].Count(d => d < 0) <= 1;
 }
 
 /// <summary>
@@ -167,18 +217,33 @@ public sealed class SimpleRNNCell(int units, Func<Tensor, Tensor>? activation = 
     }
 
     /// <inheritdoc/>
-    protected override (Tensor Output, Tensor[] State) Step(Tensor input, Tensor[] state)
+    protected override (Tensor Output, Tensor[] State) Step(Tensor input, Tensor[] state) => Step(input, state, projected: null);
+
+    /// <inheritdoc/>
+    public override bool ProjectsInputs => true;
+
+    /// <inheritdoc/>
+    protected internal override Tensor ProjectInputs(Tensor inputs)
+    {
+        return LinearOverLeadingAxes(inputs, Kernel!.Value, Bias?.Value);
+    }
+
+    /// <inheritdoc/>
+    protected override (Tensor Output, Tensor[] State) StepProjected(Tensor projected, Tensor[] state) => Step(projected, state, projected);
+
+    private (Tensor Output, Tensor[] State) Step(Tensor input, Tensor[] state, Tensor? projected)
     {
         // keras/layers/recurrent.py SimpleRNNCell.call: K.dot(inputs, kernel) (ReadVariableOp, MatMul), K.bias_add
         // (ReadVariableOp, BiasAdd), + K.dot(prev_output, recurrent_kernel) (ReadVariableOp, MatMul, Add), activation.
+        // With the input part projected before the loop, the same TF1 ops are counted and only h·recurrent is built.
         var kernel = Read(Kernel!);
         CountTf1(input, 1);
-        var h = Uncounted(input, () => Linear(input, kernel));
+        var h = projected ?? Uncounted(input, () => Linear(input, kernel));
         if (Bias != null)
         {
             var bias = Read(Bias);
             CountTf1(input, 1);
-            h = Uncounted(input, () => h + bias);
+            if (projected == null) h = Uncounted(input, () => h + bias);
         }
         var recurrent = Read(RecurrentKernel!);
         CountTf1(input, 2);
@@ -218,6 +283,32 @@ public sealed class BasicRNNCell(int numUnits, Func<Tensor, Tensor>? activation 
         var (kernel, bias) = (Read(Kernel!), Read(Bias!));
         CountTf1(input, 4);
         var z = Uncounted(input, () => Linear(TF.Concat([input, state[0]], 1), kernel) + bias);
+        var output = Activate(activation, z);
+        return (output, [output]);
+    }
+
+    /// <inheritdoc/>
+    public override bool ProjectsInputs => true;
+
+    // [x, h]·kernel = x·kernel[:depth] + h·kernel[depth:]: the input rows' product (with the bias) is projected, the
+    // state rows are sliced once, outside the loop, where the projection is built.
+    private Tensor? _stateRows;
+
+    /// <inheritdoc/>
+    protected internal override Tensor ProjectInputs(Tensor inputs)
+    {
+        var kernel = Kernel!.Value;
+        _stateRows = TF.Slice(kernel, [InputDepth, 0], [NumUnits, NumUnits]);
+        return LinearOverLeadingAxes(inputs, TF.Slice(kernel, [0, 0], [InputDepth, NumUnits]), Bias!.Value);
+    }
+
+    /// <inheritdoc/>
+    protected override (Tensor Output, Tensor[] State) StepProjected(Tensor projected, Tensor[] state)
+    {
+        _ = (Read(Kernel!), Read(Bias!));
+        CountTf1(projected, 4);
+        var stateRows = _stateRows ?? throw new InvalidOperationException($"BasicRNNCell '{Name}': project the inputs before stepping on them.");
+        var z = Uncounted(projected, () => projected + Linear(state[0], stateRows));
         var output = Activate(activation, z);
         return (output, [output]);
     }

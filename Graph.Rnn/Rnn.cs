@@ -169,8 +169,19 @@ public static class Rnn
                 g.CountTf1Ops(2 + Tf1RnnOps.InputRead + (lengths == null ? 0 : Tf1RnnOps.CopyCondition));
                 var time = v[0];
                 var current = v[1..(1 + n)];
-                var x = Uncounted(g, () => TF.Gather(timeFirst, time));
-                var (output, next) = cell.Call(x, current);
+                (Tensor Output, Tensor[] State) step;
+                if (cell.CanProjectInputs(timeFirst))
+                {
+                    // The input part of every step (x·kernel + bias) as one product before the loop, built outside the
+                    // loop frame; the loop reads this step's rows. Built where TF1 builds the cell, so seeds stay TF1's.
+                    cell.Build(timeFirst.Shape.Dims[^1], timeFirst.DType);
+                    Tensor projected;
+                    using (g.FrameOf(timeFirst))
+                        projected = Uncounted(g, () => cell.ProjectInputs(timeFirst));
+                    step = cell.CallProjected(Uncounted(g, () => TF.Gather(projected, time)), current);
+                }
+                else step = cell.Call(Uncounted(g, () => TF.Gather(timeFirst, time)), current);
+                var (output, next) = step;
                 // With lengths: per output a Select and the Enter of the zero output, per state a Select; the output's
                 // TensorArrayWriteV3 and the Enter of the array's handle; `time + 1` (Const, Add).
                 g.CountTf1Ops((lengths == null ? 0 : 2 + n) + 2 + 2);

@@ -452,6 +452,9 @@ public sealed class LoopGradPrim(Operation gradOp, WhileGradient spec, Prim[] in
     public WhileGradient Spec { get; } = spec;
     /// <summary>Which results (variable gradients, then captured-tensor gradients) the plan reads.</summary>
     public bool[] UsedOutputs { get; set; } = [];
+
+    /// <summary>Which results the plan hands to the caller (fetched); the others die inside the run, so their storage may be reused by the next run.</summary>
+    public bool[] FetchedOutputs { get; set; } = [];
     /// <summary>Concrete dimensions of the captured tensors' gradients.</summary>
     public int[][] CaptureDims { get; set; } = [];
     /// <inheritdoc/>

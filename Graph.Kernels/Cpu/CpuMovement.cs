@@ -26,18 +26,29 @@ internal static class CpuMovement
     {
         // Every element is copied below (indices were checked): no need to zero the result first.
         var y = new HostTensor(RunState.Uninitialized(p.DType, checked((int)p.Size)), p.Dims);
+        GatherInto(p, parameters, indices, y.Data);
+        return y;
+    }
+
+    /// <summary>The gather <paramref name="p"/> written into <paramref name="y"/> (a plan buffer: no array per run).</summary>
+    public static void GatherInto(GatherPrim p, HostTensor parameters, HostTensor indices, Array y)
+    {
         var outer = (int)Shape.Product(parameters.DimsSpan[..p.Axis]);
         var inner = (int)Shape.Product(parameters.DimsSpan[(p.Axis + 1)..]);
         var axisSize = parameters.DimsSpan[p.Axis];
-        var idx = ToLongs(indices.Data);
         var pos = 0;
         for (var o = 0; o < outer; o++)
-            foreach (var i in idx)
+            for (var j = 0; j < indices.Data.Length; j++)
             {
-                Array.Copy(parameters.Data, (o * axisSize + (int)i) * inner, y.Data, pos, inner);
+                var i = indices.Data switch
+                {
+                    int[] ints => ints[j],
+                    long[] longs => longs[j],
+                    _ => throw new InvalidArgumentException("Indices must be int32 or int64."),
+                };
+                Array.Copy(parameters.Data, (o * axisSize + (int)i) * inner, y, pos, inner);
                 pos += inner;
             }
-        return y;
     }
 
     public static HostTensor ScatterAdd(ScatterAddPrim p, HostTensor updates, HostTensor indices)

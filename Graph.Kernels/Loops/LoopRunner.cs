@@ -160,6 +160,22 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
         return unread;
     }
 
+    private readonly Dictionary<int, HostTensor> _sparseSums = new();
+
+    /// <summary>
+    /// The zeroed accumulator of sparse capture gradient k (e.g. the gradient of dynamic_rnn's projected inputs, the
+    /// size of the whole sequence): kept and cleared each run when the plan only reads it inside the run, new when it
+    /// is fetched (the caller keeps it).
+    /// </summary>
+    private HostTensor SparseSum(int k, int nv, DType dtype)
+    {
+        var dims = prim.CaptureDims[k];
+        if (prim.FetchedOutputs.Length == 0 || prim.FetchedOutputs[nv + k]) return HostTensor.Zeros(dtype, dims);
+        if (!_sparseSums.TryGetValue(k, out var sum) || sum.DType != dtype || !sum.DimsSpan.SequenceEqual(dims)) _sparseSums[k] = sum = HostTensor.Zeros(dtype, dims);
+        else Array.Clear(sum.Data);
+        return sum;
+    }
+
     public Array[] Run(Array[] inputs, RunState state)
     {
         var spec = prim.Spec;
@@ -201,7 +217,7 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
                 {
                     var (updates, indices) = (results[position], results[position + 1]);
                     position += 2;
-                    sums[k] ??= HostTensor.Zeros(updates.DType, prim.CaptureDims[k]);
+                    sums[k] ??= SparseSum(k, nv, updates.DType);
                     CpuMovement.ScatterAddInto(sums[k]!.Data, prim.CaptureDims[k], sparse.Axis < 0 ? sparse.Axis + prim.CaptureDims[k].Length : sparse.Axis, updates.Data, indices.Data);
                     dead.Add(updates.Data);
                     continue;

@@ -1,0 +1,62 @@
+using Graph.Core;
+using Graph.Kernels;
+using Graph.Rnn;
+
+namespace Graph.Tests;
+
+/// <summary>
+/// dynamic_rnn computes the input part of every step (x·kernel + bias) before its loop, as one product over all time
+/// steps (cells with <see cref="RnnCell.ProjectsInputs"/>): the loop body keeps one product per step, and the results
+/// and gradients equal static_rnn's (which multiplies per step) within float32 rounding.
+/// </summary>
+[TestFixture("cpu")]
+[TestFixture("ilgpu-cpu")]
+[TestFixture("cuda", Category = "Cuda")]
+public class InputProjectionTests(string device) : DeviceFixture(device)
+{
+    private static readonly float[,,] Batch =
+    {
+        { { 0.1f, 1, 0.2f }, { 0.9f, -0.8f, 0.7f } },
+        { { 0.3f, -0.4f, 0.5f }, { 0, 0, 0 } },
+        { { -0.6f, 0.7f, 0.8f }, { 0.6f, 0.5f, -0.4f } },
+    };
+
+    private static IEnumerable<TestCaseData> Cells()
+    {
+        yield return new TestCaseData((Func<RnnCell>)(() => new SimpleRNNCell(4))).SetName("SimpleRNNCell");
+        yield return new TestCaseData((Func<RnnCell>)(() => new BasicRNNCell(4))).SetName("BasicRNNCell");
+    }
+
+    [TestCaseSource(nameof(Cells))]
+    public void TheLoopBodyMultipliesOnlyTheStateAndResultsEqualStaticRnn(Func<RnnCell> makeCell)
+    {
+        var g = new ComputeGraph { Seed = 7 };
+        using var scope = g.AsDefault();
+        var x = TF.Placeholder(DType.Float32, new Shape(-1, 2, 3), "X");
+        var cell = makeCell();
+        var (dynOut, dynState) = Graph.Rnn.Rnn.DynamicRnn(cell, x, name: "dynamic");
+        var loopMatMuls = g.Operations.Count(o => o.Type == "MatMul" && o.Frame != null);
+        var hoisted = g.Operations.Count(o => o.Type == "MatMul" && o.Frame == null);
+        loopMatMuls.Should().Be(1, "only h·recurrent is multiplied per step");
+        hoisted.Should().Be(1, "the input projection is one product over [time·batch, depth]");
+
+        var (statOut, statState) = Graph.Rnn.Rnn.StaticRnn(cell, TF.Unstack(TF.Transpose(x, [1, 0, 2])), name: "static");
+        var statStacked = TF.Transpose(TF.Stack(statOut), [1, 0, 2]);
+        var weights = TF.TrainableVariables().Select(v => v.Value).ToArray();
+        var dynGrads = TF.Gradients(TF.ReduceSum(dynOut * dynOut) + TF.ReduceSum(dynState[0]), weights)!;
+        var statGrads = TF.Gradients(TF.ReduceSum(statStacked * statStacked) + TF.ReduceSum(statState[0]), weights)!;
+        using var sess = new Session(g, new SessionOptions { Device = Device });
+        sess.Run(TF.GlobalVariablesInitializer());
+        var results = sess.Run([dynOut, statStacked, dynState[0], statState[0], .. dynGrads.Select(t => t!), .. statGrads.Select(t => t!)], new FeedDict { { x, Batch } });
+        Close(results[0], results[1]);
+        Close(results[2], results[3]);
+        for (var i = 0; i < weights.Length; i++) Close(results[4 + i], results[4 + weights.Length + i]);
+    }
+
+    private static void Close(HostTensor a, HostTensor b)
+    {
+        a.Dims.Should().Equal(b.Dims.ToArray());
+        var (x, y) = (a.ToArray<float>(), b.ToArray<float>());
+        for (var i = 0; i < x.Length; i++) x[i].Should().BeApproximately(y[i], 1e-5f + 1e-5f * Math.Abs(y[i]));
+    }
+}
