@@ -48,16 +48,18 @@ internal sealed class DeviceErrorLog(IlgpuDevice device) : IRunErrorLog
     /// The flag and the evidence slot (a boxed <c>ArrayView&lt;long&gt;</c> of one element) of the index check
     /// <paramref name="check"/>: if it fires, the run fails with the cpu device's message for the first bad index.
     /// </summary>
-    public (object Flag, object Evidence) IndexCheck(CheckIndicesPrim check)
+    public (object Flag, object Evidence) IndexCheck(CheckIndicesPrim check) => (Flag(check, check), Evidence(check));
+
+    /// <summary>The evidence slot of kernel site <paramref name="site"/> (registered with <see cref="Flag"/> first): where a failing index records its position and value.</summary>
+    public object Evidence(object site)
     {
-        var flag = Flag(check, check);
-        var index = _siteOf[check];
+        var index = _siteOf[site];
         if (!_evidence.TryGetValue(index, out var evidence))
         {
             _evidence[index] = evidence = DeviceBuffer.Allocate(device, DType.Int64, 1);
             evidence.Zero();
         }
-        return (flag, evidence.View);
+        return evidence.View;
     }
 
     /// <summary>Reads the flags if any kernel with one ran since the last read, and throws for the first that fired.</summary>

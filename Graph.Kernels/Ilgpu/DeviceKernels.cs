@@ -325,9 +325,11 @@ public static class DeviceKernels
 
     /// <summary>
     /// y[o, j, i] = params[o, indices[j], i] for params [Outer, SourceAxis, Inner] and Count indices; an index outside
-    /// [0, SourceAxis) sets the error flag (the run then fails naming the op) and yields 0.
+    /// [0, SourceAxis) sets the error flag and records its position and value as <see cref="CheckIndices{TIndex, TIndexArith}"/>
+    /// does (the run then fails with the check's message) and yields 0.
     /// </summary>
-    public static void Gather<T, TIndex, TIndexArith>(Index1D index, ArrayView<T> parameters, ArrayView<TIndex> indices, ArrayView<T> y, ArrayView<int> error, SliceShape s)
+    public static void Gather<T, TIndex, TIndexArith>(Index1D index, ArrayView<T> parameters, ArrayView<TIndex> indices, ArrayView<T> y, ArrayView<int> error,
+        ArrayView<long> evidence, SliceShape s)
         where T : unmanaged where TIndex : unmanaged where TIndexArith : struct, IDeviceArith<TIndex>
     {
         var total = s.Outer * s.Count * s.Inner;
@@ -339,7 +341,10 @@ public static class DeviceKernels
             var at = default(TIndexArith).ToLong(indices[j]);
             if (at < 0 || at >= s.SourceAxis)
             {
+                // The index check of the gather's op, done here (one launch less than a separate check kernel).
                 error[0] = DeviceMath.IndexOutOfRange;
+                var value = at > int.MaxValue ? int.MaxValue : at < int.MinValue ? int.MinValue : (int)at;
+                Atomic.Max(ref evidence[0], DeviceMath.IndexEvidence(j < int.MaxValue ? (int)j : int.MaxValue - 1, value));
                 y[e] = default;
             }
             else y[e] = parameters[(o * s.SourceAxis + at) * s.Inner + i];

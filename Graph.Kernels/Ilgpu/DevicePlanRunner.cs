@@ -56,8 +56,22 @@ internal sealed class DevicePlanRunner : IDisposable
         _groups = groups;
         _valueOf = valueOf;
         _storage = storage;
+        // An index check read only by gathers (as their indices) is done by the gather kernels themselves.
+        var readers = new Dictionary<Prim, List<(Prim Reader, int Input)>>();
+        foreach (var m in groups.SelectMany(g => g.Members))
+            for (var i = 0; i < m.Inputs.Count; i++)
+            {
+                if (!readers.TryGetValue(m.Inputs[i], out var list)) readers[m.Inputs[i]] = list = new();
+                list.Add((m, i));
+            }
+        foreach (var check in groups.SelectMany(g => g.Members).OfType<CheckIndicesPrim>())
+            if (readers.TryGetValue(check, out var list) && list.All(r => r.Reader is GatherPrim && r.Input == 1))
+                foreach (var (reader, _) in list) _checkedBy[(GatherPrim)reader] = check;
         _steps = groups.Select(Compile).ToArray();
     }
+
+    // Gathers whose indices come from an index check they perform themselves (the check launches nothing).
+    private readonly Dictionary<GatherPrim, CheckIndicesPrim> _checkedBy = new();
 
     /// <summary>Frees the plan's device memory: its buffers, uploaded constants, kernel metadata and loop plans.</summary>
     public void Dispose()
@@ -197,6 +211,8 @@ internal sealed class DevicePlanRunner : IDisposable
                 return CompileIndexed(p, inputs, output);
             case ConcatPrim c:
                 return CompileConcat(c, inputs, output);
+            case CheckIndicesPrim check when _checkedBy.ContainsValue(check):
+                return (slots, _) => slots[output] = slots[inputs[0]];
             case CheckIndicesPrim check:
             {
                 // On the device, with an error flag: no copy to the host and no wait (labels are checked every step).
@@ -439,7 +455,10 @@ internal sealed class DevicePlanRunner : IDisposable
                 return;
             }
             var kernel = Hand(nameof(DeviceKernels.Gather), p, element, indices.DType.ClrType(), DeviceOps.ArithOf(indices.DType));
-            Launch(kernel, work, source.View, at.View, y.View, ErrorFlag(run, p), shape);
+            var (flag, evidence) = _checkedBy.TryGetValue((GatherPrim)p, out var check)
+                ? run.State.Context.DeviceErrors!.IndexCheck(check)
+                : (ErrorFlag(run, p), run.State.Context.DeviceErrors!.Evidence(p));
+            Launch(kernel, work, source.View, at.View, y.View, flag, evidence, shape);
         };
     }
 

@@ -73,6 +73,24 @@ public class DeviceNumericsTests(string device) : GraphFixture(device)
         rows.ToArray<int>().Should().Equal(-1, -1); // -3 / 2, -3 / 2
     }
 
+    /// <summary>An index check feeding only a gather is done by the gather kernel on the devices, with the cpu's message.</summary>
+    [Test]
+    public void ABadGatherIndexFailsWithTheIndexChecksMessage()
+    {
+        var p = TF.Placeholder(DType.Float32, new Shape(4, 2));
+        var i = TF.Placeholder(DType.Int32, new Shape(3));
+        var y = TF.Gather(p, i, name: "pick");
+        string Message(string device)
+        {
+            using var sess = new Session(TestGraph, new SessionOptions { Device = device });
+            var run = () => sess.Run(y, new FeedDict { { p, new float[4, 2] }, { i, new[] { 1, 7, 9 } } });
+            return run.Should().Throw<InvalidArgumentException>().Which.Message;
+        }
+        var expected = Message("cpu");
+        expected.Should().Contain("pick").And.Contain("7");
+        Message(Device).Should().Be(expected);
+    }
+
     [Test]
     public void MinValueDividedByMinusOneFailsNamingTheOp()
     {
