@@ -180,7 +180,8 @@ public sealed class Session : IDisposable
                 $"OOM when running {(at is null ? "the plan" : $"{at.Type} '{at.Name}'")}: the run needs {peak} bytes ({plan.PeakBytes} for values, " +
                 $"{variableBytes} for variables) but the device memory limit is {limit} bytes.");
         }
-        using var errors = Ilgpu.IlgpuDevices.IsIlgpu(Options.Device) ? NewDeviceErrorLog() : null;
+        // One log for the session's runs: its flags stay registered and zero between runs.
+        var errors = Ilgpu.IlgpuDevices.IsIlgpu(Options.Device) ? _deviceErrors ??= NewDeviceErrorLog() : null;
         var context = new RunContext(PlanOptions) { Profile = Profile, ExtraLimit = Options.MemoryLimitBytes - peak, Errors = errors };
         HostTensor[] results;
         try
@@ -204,7 +205,9 @@ public sealed class Session : IDisposable
         return results;
     }
 
-    /// <summary>A device run's error log; in its own method so that cpu runs never load ILGPU's types.</summary>
+    private IRunErrorLog? _deviceErrors;
+
+    /// <summary>A device session's error log; in its own method so that cpu runs never load ILGPU's types.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private IRunErrorLog NewDeviceErrorLog() => new Ilgpu.DeviceErrorLog(Ilgpu.IlgpuDevice.Get(Options.Device));
 
@@ -287,6 +290,8 @@ public sealed class Session : IDisposable
         foreach (var plan in _plans.Values) plan.Dispose();
         _plans.Clear();
         _state.DisposeDeviceCopies();
+        _deviceErrors?.Dispose();
+        _deviceErrors = null;
         _state.Variables.Clear();
         _state.Spares.Clear();
         _state.RandomPositions.Clear();

@@ -4,17 +4,20 @@ namespace Graph.Kernels.Ilgpu;
 
 /// <summary>
 /// Error flags of the device kernels that can fail (integer division by zero, an index outside its axis) for one
-/// Session.Run: one zeroed int per kernel site (reused by every launch of that site, in loops too), written on the
-/// device and read back only where the run waits on the device anyway or must not go on with a failure behind it —
-/// before a variable update is committed, before a host kernel, at each loop condition — and when the run ends. The
-/// run then fails naming the first failed op, as the cpu device would have. A failed kernel writes nothing out of
-/// bounds.
+/// Session, across its runs: one zeroed int per kernel site (reused by every launch of that site, in loops and in later
+/// runs), written on the device and read back only where the run waits on the device anyway or must not go on with a
+/// failure behind it — before a variable update is committed, before a host kernel, at a loop condition read — and
+/// when the run ends. The run then fails naming the first failed op, as the cpu device would have, and the flags are
+/// zeroed again; flags stay zero otherwise, so a run costs no allocation or clearing. A failed kernel writes nothing
+/// out of bounds.
 /// </summary>
 internal sealed class DeviceErrorLog(IlgpuDevice device) : IRunErrorLog
 {
     private const int SlabSize = 256;
     private readonly List<DeviceBuffer> _slabs = new();
     private readonly List<(Prim Origin, string? Detail)> _sites = new();
+    // The flag views handed to kernels, boxed once per site.
+    private readonly List<object> _views = new();
     // Index checks also record the first bad position and value: one zeroed long per such site.
     private readonly Dictionary<int, DeviceBuffer> _evidence = new();
     private readonly Dictionary<object, int> _siteOf = new();
@@ -29,6 +32,8 @@ internal sealed class DeviceErrorLog(IlgpuDevice device) : IRunErrorLog
     public object Flag(object site, Prim origin, Func<string>? detail = null)
     {
         Pending = true;
+        // After the device's context was recreated, the flags are gone with it: start over.
+        if (_slabs.Count > 0 && !_slabs[0].Valid) Forget();
         if (!_siteOf.TryGetValue(site, out var index))
         {
             index = _sites.Count;
@@ -39,9 +44,10 @@ internal sealed class DeviceErrorLog(IlgpuDevice device) : IRunErrorLog
                 _slabs.Add(slab);
             }
             _sites.Add((origin, detail?.Invoke()));
+            _views.Add(_slabs[index / SlabSize].SubView(index % SlabSize, 1));
             _siteOf[site] = index;
         }
-        return _slabs[index / SlabSize].SubView(index % SlabSize, 1);
+        return _views[index];
     }
 
     /// <summary>
@@ -62,6 +68,16 @@ internal sealed class DeviceErrorLog(IlgpuDevice device) : IRunErrorLog
         return evidence.View;
     }
 
+    private void Forget()
+    {
+        foreach (var buffer in _slabs.Concat(_evidence.Values)) buffer.Dispose();
+        _slabs.Clear();
+        _evidence.Clear();
+        _sites.Clear();
+        _views.Clear();
+        _siteOf.Clear();
+    }
+
     /// <summary>Reads the flags if any kernel with one ran since the last read, and throws for the first that fired.</summary>
     public void ThrowIfAny()
     {
@@ -75,14 +91,17 @@ internal sealed class DeviceErrorLog(IlgpuDevice device) : IRunErrorLog
             {
                 if (codes[i] == 0) continue;
                 var (p, detail) = _sites[s * SlabSize + i];
-                if (p is CheckIndicesPrim check && _evidence.TryGetValue(s * SlabSize + i, out var evidence))
+                long[]? recorded = null;
+                if (_evidence.TryGetValue(s * SlabSize + i, out var evidence))
                 {
-                    var recorded = new long[1];
+                    recorded = new long[1];
                     evidence.Download(recorded);
-                    if (DeviceMath.DecodeIndexEvidence(recorded[0]) is var (position, value))
-                        throw new InvalidArgumentException(Cpu.CpuMovement.IndexErrorMessage(check, position,
-                            value is int.MaxValue ? $">= {int.MaxValue}" : value is int.MinValue ? $"<= {int.MinValue}" : value.ToString(System.Globalization.CultureInfo.InvariantCulture), null));
                 }
+                // The session's next run starts with clear flags.
+                foreach (var buffer in _slabs.Concat(_evidence.Values)) buffer.Zero();
+                if (p is CheckIndicesPrim check && recorded != null && DeviceMath.DecodeIndexEvidence(recorded[0]) is var (position, value))
+                    throw new InvalidArgumentException(Cpu.CpuMovement.IndexErrorMessage(check, position,
+                        value is int.MaxValue ? $">= {int.MaxValue}" : value is int.MinValue ? $"<= {int.MinValue}" : value.ToString(System.Globalization.CultureInfo.InvariantCulture), null));
                 throw new InvalidArgumentException(codes[i] switch
                 {
                     DeviceMath.DivisionByZero => $"{p.OriginName}: integer division by zero.",
@@ -94,12 +113,5 @@ internal sealed class DeviceErrorLog(IlgpuDevice device) : IRunErrorLog
         }
     }
 
-    public void Dispose()
-    {
-        foreach (var slab in _slabs.Concat(_evidence.Values)) slab.Dispose();
-        _slabs.Clear();
-        _evidence.Clear();
-        _sites.Clear();
-        _siteOf.Clear();
-    }
+    public void Dispose() => Forget();
 }
