@@ -114,6 +114,13 @@ public abstract class OpDef
     public virtual bool ReadsStateAtUse => false;
 
     /// <summary>
+    /// Whether the op's lowering checks values at run time (index ranges, NaN, assertions) in a way its gradient does not
+    /// read: the gradient's ops then depend on the op (a control input), so its checks run whenever the gradient is
+    /// computed, as in TF1, where the check lives in the kernel that also produces the gradient.
+    /// </summary>
+    public virtual bool ChecksAtRunTime => false;
+
+    /// <summary>
     /// Whether input <paramref name="index"/> is read only for its shape (and dtype), never its values: a loop's
     /// gradient then needs only the shape of such a forward value, not a copy per iteration.
     /// </summary>

@@ -171,7 +171,7 @@ public sealed class ExecutionPlan
         // A view (a reshape, or checked indices passed through) keeps its source alive as long as the view is read.
         Prim Root(Prim p)
         {
-            while (p is ReshapePrim or CheckIndicesPrim && _valueIndex.ContainsKey(p.Inputs[0])) p = p.Inputs[0];
+            while (p is ReshapePrim or CheckPrim && _valueIndex.ContainsKey(p.Inputs[0])) p = p.Inputs[0];
             return p;
         }
         for (var k = 0; k < _groups.Count; k++)
@@ -390,8 +390,8 @@ public sealed class ExecutionPlan
     }
 
     /// <summary>
-    /// Whether a value's array may be a constant's, feed's or variable's (checked indices pass their input through; an
+    /// Whether a value's array may be a constant's, feed's or variable's (checks pass their input through; an
     /// in-place TensorArray write only ever reuses the array its loop owns).
     /// </summary>
-    private static bool SharedSource(Prim p) => p is CheckIndicesPrim;
+    private static bool SharedSource(Prim p) => p is CheckPrim;
 }

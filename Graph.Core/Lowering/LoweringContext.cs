@@ -47,8 +47,14 @@ public sealed class LoweringContext
     public T Add<T>(T p) where T : Prim
     {
         p.Origin ??= Op;
+        if (p is CheckPrim check && p.Origin == Op) (_checks ??= new()).Add(check);
         return p;
     }
+
+    private List<CheckPrim>? _checks;
+
+    /// <summary>The checks this op's lowering made: the planner runs them whether or not anything reads their results.</summary>
+    public IReadOnlyList<CheckPrim> Checks => (IReadOnlyList<CheckPrim>?)_checks ?? [];
 
     /// <summary>A scalar constant.</summary>
     public Prim Scalar(DType dtype, double value) => Add(new ConstantPrim(HostTensor.Scalar(value).AsType(dtype)));

@@ -110,19 +110,6 @@ internal static class CpuMovement
         return new HostTensor(a, p.Dims).AsType(p.DType);
     }
 
-    public static HostTensor CheckIndices(CheckIndicesPrim p, HostTensor indices)
-    {
-        var idx = ToLongs(indices.Data);
-        for (var i = 0; i < idx.Length; i++)
-            if (idx[i] < 0 || idx[i] >= p.Limit)
-                throw new InvalidArgumentException(p.What == "sequence_length"
-                    ? $"{p.OriginName}: sequence_length[{i}] = {idx[i]} is outside [0, {p.Limit - 1}]: a sequence length must be between 0 and the number of time steps."
-                    : p.What == "label"
-                    ? $"{p.OriginName}: Received a label value of {idx[i]} which is outside the valid range of [0, {p.Limit}). Label values: {string.Join(' ', idx.Take(20))}{(idx.Length > 20 ? " ..." : "")}"
-                    : $"{p.OriginName}: {p.What}[{i}] = {idx[i]} is not in [0, {p.Limit}).");
-        return indices;
-    }
-
     private static long[] ToLongs(Array data) => data switch
     {
         long[] l => l,

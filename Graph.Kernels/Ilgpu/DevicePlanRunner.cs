@@ -196,14 +196,14 @@ internal sealed class DevicePlanRunner : IDisposable
                 return CompileIndexed(p, inputs, output);
             case ConcatPrim c:
                 return CompileConcat(c, inputs, output);
-            case CheckIndicesPrim check:
+            case CheckPrim check:
                 return (slots, run) =>
                 {
-                    var input = slots[inputs[0]]!;
-                    var indices = OnHost(input, check.Inputs[0], run);
+                    var operands = new HostTensor[inputs.Length];
+                    for (var i = 0; i < operands.Length; i++) operands[i] = new HostTensor(OnHost(slots[inputs[i]]!, check.Inputs[i], run), check.Inputs[i].Dims);
                     CheckDeviceErrors(run);
-                    CpuMovement.CheckIndices(check, new HostTensor(indices, check.Inputs[0].Dims));
-                    slots[output] = input;
+                    CpuChecks.Run(check, operands);
+                    slots[output] = slots[inputs[0]];
                 };
             case LoopPrim or LoopGradPrim:
             {
