@@ -53,6 +53,9 @@ public sealed class Operation
     /// <summary>The attribute names and values.</summary>
     public IReadOnlyDictionary<string, object> Attributes => _attrs;
 
+    /// <summary>The attributes as the op's shape rule sees them.</summary>
+    internal Dictionary<string, object> AttributeDictionary => _attrs;
+
     /// <summary>Attribute <paramref name="name"/>; throws naming the op when absent.</summary>
     public T Attr<T>(string name) =>
         _attrs.TryGetValue(name, out var v) ? (T)v : throw new KeyNotFoundException($"Op '{Name}' ({Type}) has no attribute '{name}'.");

@@ -5,7 +5,7 @@ namespace Graph.Kernels;
 
 /// <summary>
 /// Compiles the part of a graph that a Run needs: prunes to the fetched tensors and target ops (stopping at fed
-/// tensors), lowers each op onto primitives with the concrete feed shapes, drops dead primitives (never a check of an
+/// tensors), checks each op's shape rule on the concrete shapes and lowers it onto primitives, drops dead primitives (never a check of an
 /// op the run needs) and assigns buffer slots with liveness.
 /// </summary>
 internal static class Planner
@@ -57,6 +57,7 @@ internal static class Planner
         {
             if (op.Def.ReadsStateAtUse) continue; // lowered at each use instead
             var ctx = new LoweringContext(op, op.Inputs.Select(ValueOf).ToArray());
+            ctx.CheckConcreteShapes();
             op.Def.Lower(ctx);
             for (var i = 0; i < op.Outputs.Count; i++)
             {

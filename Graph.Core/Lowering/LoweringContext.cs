@@ -29,7 +29,29 @@ public sealed class LoweringContext
     /// <summary>All data inputs.</summary>
     public IReadOnlyList<Prim> Inputs => _inputs;
 
-    /// <summary>Sets output <paramref name="i"/>, checking it against the op's static dtype and shape.</summary>
+    private OutputSpec[]? _concrete;
+
+    /// <summary>
+    /// Runs the op's shape rule again on its concrete input shapes, before it is lowered: a graph built with unknown
+    /// ranks or dimensions is checked against what is actually fed, with the op's own messages (a rank-4 feed into
+    /// MatMul fails naming MatMul and the shape instead of reaching a kernel).
+    /// </summary>
+    public void CheckConcreteShapes()
+    {
+        if (_inputs.Length == 0) return;
+        var concrete = new Tensor[_inputs.Length];
+        for (var i = 0; i < concrete.Length; i++)
+        {
+            var t = Op.Inputs[i];
+            concrete[i] = new Tensor(t.Op, t.Index, _inputs[i].DType, new Shape(_inputs[i].Dims));
+        }
+        _concrete = Op.Def.Infer(new OpBuildContext(Op.Name, concrete, Op.AttributeDictionary));
+    }
+
+    /// <summary>
+    /// Sets output <paramref name="i"/>, checking it against the op's static dtype and shape and, after
+    /// <see cref="CheckConcreteShapes"/>, against the shape its rule gives for the concrete inputs.
+    /// </summary>
     public void SetOutput(int i, Prim value)
     {
         var t = Op.Outputs[i];
@@ -37,6 +59,10 @@ public sealed class LoweringContext
             throw new InvalidArgumentException(
                 $"{OpLabel}: output {i} was computed as {value.DType.Name()}{Shape.Format(value.Dims)} but the graph declared {t.DType.Name()} {t.Shape}; " +
                 "the fed or runtime shapes are incompatible with the shapes used to build the graph.");
+        if (_concrete is { } specs && !specs[i].Shape.IsCompatibleWith(new Shape(value.Dims)))
+            throw new InternalException(
+                $"{OpLabel}: output {i} was lowered as {Shape.Format(value.Dims)} but its shape rule gives {specs[i].Shape} for inputs " +
+                $"{string.Join(", ", _inputs.Select(p => Shape.Format(p.Dims)))}.");
         _outputs[i] = value;
     }
 
