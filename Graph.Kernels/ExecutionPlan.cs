@@ -145,6 +145,9 @@ public sealed class ExecutionPlan
     /// <summary>Number of distinct plan buffers (after reuse by liveness).</summary>
     public int BufferCount => _buffers.Count;
 
+    /// <summary>Bytes of the plan buffers, which the plan keeps between runs once it has run.</summary>
+    internal long BufferBytes => _buffers.Sum(b => (long)b.Length * b.DType.Size());
+
     /// <summary>
     /// The fusion report: one block per kernel with the primitives it fused, the ops they came from and the bytes it
     /// reads and writes, ending with <c>kernels {K} ops {M}</c>.

@@ -192,7 +192,7 @@ public sealed class Saver
                     path, CheckpointError.ShapeMismatch, v.Name);
             assignments.Add((v, value));
         }
-        foreach (var (v, value) in assignments) session.SetVariableValue(v, value);
+        session.SetVariableValues(assignments);
     }
 
     /// <summary>

@@ -72,6 +72,11 @@ public sealed class LoweringContext
     /// <summary>Stamps <paramref name="p"/> with this op as origin (unless already stamped) and returns it.</summary>
     public T Add<T>(T p) where T : Prim
     {
+        // Checked here, where the op is known: the kernels index arrays with ints.
+        if (p.Size > Array.MaxLength)
+            throw new ResourceExhaustedException(
+                $"OOM when allocating tensor with shape {Shape.Format(p.Dims)} and type {p.DType.Name()} for {OpLabel}: " +
+                $"{(p.Size == long.MaxValue ? "more than 2^63" : p.Size.ToString(System.Globalization.CultureInfo.InvariantCulture))} elements, more than one array holds ({Array.MaxLength}).");
         p.Origin ??= Op;
         if (p is CheckPrim check && p.Origin == Op) (_checks ??= new()).Add(check);
         return p;
