@@ -80,6 +80,7 @@ public sealed class Session : IDisposable
         ArgumentOutOfRangeException.ThrowIfNegative(Options.PlanCacheBytes, "options.PlanCacheBytes");
         if (Options.MemoryLimitBytes is < 0) throw new ArgumentOutOfRangeException("options.MemoryLimitBytes", Options.MemoryLimitBytes, "The memory limit must not be negative.");
         Devices.Require(Options.Device);
+        if (!Ilgpu.IlgpuDevices.IsIlgpu(Options.Device)) Cpu.Gemm32.CheckSetting();
         _plans = new PlanCache(Options.PlanCacheCapacity, Options.PlanCacheBytes);
         _state = new SessionState(Options.PlanCacheBytes);
         if (Options.Profile) Profile = new KernelProfile();
