@@ -46,11 +46,11 @@ public sealed class SessionOptions
     public int PlanCacheCapacity { get; init; } = 16;
 
     /// <summary>
-    /// The most bytes of plan buffers the session keeps (default 128 MiB; see <see cref="PlanCacheCapacity"/> for the
+    /// The most bytes of plan buffers the session keeps (default 32 MiB; see <see cref="PlanCacheCapacity"/> for the
     /// eviction policy). The newest plan is kept even when it alone holds more. It also bounds the large arrays that
     /// while-loop iterations hand back for reuse. Must not be negative.
     /// </summary>
-    public long PlanCacheBytes { get; init; } = 128L << 20;
+    public long PlanCacheBytes { get; init; } = 32L << 20;
 
     /// <summary>Whether to time every kernel into <see cref="Session.Profile"/> (off by default: it costs a little per kernel).</summary>
     public bool Profile { get; init; }

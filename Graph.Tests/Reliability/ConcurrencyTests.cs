@@ -131,17 +131,11 @@ public class ConcurrencyTests : GraphFixture
     [Test]
     public void FourSessionsOnFourThreadsTrainBitIdenticallyToOne()
     {
-        var x = TF.Placeholder(DType.Float32, new Shape(-1, 8), name: "x");
-        var y = TF.Placeholder(DType.Int32, new Shape(-1), name: "y");
-        var h = TF.Tanh(TF.MatMul(x, TF.Variable(TF.RandomNormal([8, 16], stddev: 0.3, seed: 1), name: "w1")) + TF.Variable(TF.Zeros([16]), name: "b1"));
-        var logits = TF.MatMul(h, TF.Variable(TF.RandomNormal([16, 4], stddev: 0.3, seed: 2), name: "w2"));
-        var loss = TF.ReduceMean(TF.Nn.SparseSoftmaxCrossEntropyWithLogits(y, logits));
-        var train = new AdamOptimizer(0.01).Minimize(loss);
+        var model = SmallClassifier.Build(inputs: 8, hidden: 16, classes: 4, learningRate: 0.01);
+        var (x, y, train) = (model.X, model.Y, model.Train);
         var init = TF.GlobalVariablesInitializer();
         var rng = new Random(5);
-        var batches = Enumerable.Range(0, 20).Select(_ => (
-            X: HostTensor.From(Enumerable.Range(0, 32 * 8).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray(), 32, 8),
-            Y: HostTensor.From(Enumerable.Range(0, 32).Select(_ => rng.Next(4)).ToArray(), 32))).ToArray();
+        var batches = Enumerable.Range(0, 20).Select(_ => model.Batch(rng, 32)).ToArray();
         float[][] Train()
         {
             using var s = new Session(TestGraph);

@@ -124,4 +124,21 @@ public class PlanCacheMemoryTests : GraphFixture
         s.PlanCacheBytes.Should().BeLessThanOrEqualTo(4 << 20);
         grown.Should().BeLessThan(12L << 20, "evicted plans' buffers are collected (they grew by ~90 MB without eviction)");
     }
+
+    /// <summary>dynamic_rnn trained over sequence lengths 1 to 80: each length is a plan, and the loop's arrays of each length are recycled.</summary>
+    [TestCase(2L << 20, 8L << 20)]
+    public void ManySequenceLengthsKeepTheManagedHeapBounded(long planBytes, long bound)
+    {
+        var x = TF.Placeholder(DType.Float32, new Shape(32, -1, 8), name: "x");
+        var (outputs, _) = Graph.Rnn.Rnn.DynamicRnn(new Graph.Rnn.BasicRNNCell(64), x);
+        var train = new GradientDescentOptimizer(0.01).Minimize(TF.ReduceMean(TF.Square(outputs)));
+        using var s = new Session(TestGraph, new SessionOptions { PlanCacheBytes = planBytes });
+        s.Run(TF.GlobalVariablesInitializer());
+        s.Run(train, new FeedDict { { x, new float[32, 1, 8] } });
+        var before = GC.GetTotalMemory(forceFullCollection: true);
+        for (var t = 2; t <= 80; t++) s.Run(train, new FeedDict { { x, HostTensor.Zeros(DType.Float32, [32, t, 8]) } });
+        var grown = GC.GetTotalMemory(forceFullCollection: true) - before;
+        s.PlanCacheBytes.Should().BeLessThanOrEqualTo(planBytes);
+        grown.Should().BeLessThan(bound, "evicted plans and the loop arrays of lengths no longer used are collected");
+    }
 }

@@ -12,19 +12,11 @@ public class SoakTests : GraphFixture
     [Test]
     public void TenThousandRunsAlternatingForwardAndTrainingKeepManagedMemoryFlat()
     {
-        var x = TF.Placeholder(DType.Float32, new Shape(-1, 16), name: "x");
-        var y = TF.Placeholder(DType.Int32, new Shape(-1), name: "y");
-        var h = TF.Tanh(TF.MatMul(x, TF.Variable(TF.RandomNormal([16, 32], stddev: 0.2, seed: 1), name: "w1")) + TF.Variable(TF.Zeros([32]), name: "b1"));
-        var logits = TF.MatMul(h, TF.Variable(TF.RandomNormal([32, 10], stddev: 0.2, seed: 2), name: "w2"));
-        var loss = TF.ReduceMean(TF.Nn.SparseSoftmaxCrossEntropyWithLogits(y, logits));
-        var accuracy = TF.ReduceMean(TF.Cast(TF.Nn.InTopK(logits, y, 1), DType.Float32));
-        var train = new AdamOptimizer(0.001).Minimize(loss);
-        var rng = new Random(3);
-        var feeds = new FeedDict
-        {
-            { x, HostTensor.From(Enumerable.Range(0, 64 * 16).Select(_ => (float)rng.NextDouble()).ToArray(), 64, 16) },
-            { y, HostTensor.From(Enumerable.Range(0, 64).Select(_ => rng.Next(10)).ToArray(), 64) },
-        };
+        var model = SmallClassifier.Build(inputs: 16, hidden: 32, classes: 10, learningRate: 0.001);
+        var (loss, train) = (model.Loss, model.Train);
+        var accuracy = TF.ReduceMean(TF.Cast(TF.Nn.InTopK(model.Logits, model.Y, 1), DType.Float32));
+        var (bx, by) = model.Batch(new Random(3), 64);
+        var feeds = new FeedDict { { model.X, bx }, { model.Y, by } };
         using var s = new Session(TestGraph);
         s.Run(TF.GlobalVariablesInitializer());
         void Step(int i)
