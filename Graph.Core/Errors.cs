@@ -29,6 +29,9 @@ public class ResourceExhaustedException : GraphException
 {
     /// <summary>Creates the error with its message.</summary>
     public ResourceExhaustedException(string message) : base(message) { }
+
+    /// <summary>Creates the error with its message and cause (e.g. the runtime's <see cref="OutOfMemoryException"/>).</summary>
+    public ResourceExhaustedException(string message, Exception? inner) : base(message, inner) { }
 }
 
 /// <summary>A device failed in a way the graph did not cause, e.g. a kernel that would not compile (TF's InternalError).</summary>

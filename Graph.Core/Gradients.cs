@@ -60,6 +60,9 @@ public static partial class TF
             if (!op.Inputs.Any(i => i.DType.IsFloating() && between.Contains(i.Op))) continue;
             Tensor?[] inGrads;
             using (g.NameScope(op.Name + "_grad"))
+            // The gradient of an op that checks values depends on it, so the checks run with the gradient (inside a loop
+            // body the forward iteration runs them: a control edge into the forward frame cannot be followed).
+            using (op.Def.ChecksAtRunTime && op.Frame == g.CurrentFrame ? g.ControlDependencies([op]) : null)
                 inGrads = op.Def.Gradient(op, outGrads);
             if (inGrads.Length != op.Inputs.Count)
                 throw new InvalidOperationException($"The gradient of {op.Type} returned {inGrads.Length} values for {op.Inputs.Count} inputs.");

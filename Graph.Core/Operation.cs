@@ -53,6 +53,9 @@ public sealed class Operation
     /// <summary>The attribute names and values.</summary>
     public IReadOnlyDictionary<string, object> Attributes => _attrs;
 
+    /// <summary>The attributes as the op's shape rule sees them.</summary>
+    internal Dictionary<string, object> AttributeDictionary => _attrs;
+
     /// <summary>Attribute <paramref name="name"/>; throws naming the op when absent.</summary>
     public T Attr<T>(string name) =>
         _attrs.TryGetValue(name, out var v) ? (T)v : throw new KeyNotFoundException($"Op '{Name}' ({Type}) has no attribute '{name}'.");
@@ -112,6 +115,13 @@ public abstract class OpDef
     /// consumer, at the consumer's place, so a read ordered after an assignment sees the assigned value.
     /// </summary>
     public virtual bool ReadsStateAtUse => false;
+
+    /// <summary>
+    /// Whether the op's lowering checks values at run time (index ranges, NaN, assertions) in a way its gradient does not
+    /// read: the gradient's ops then depend on the op (a control input), so its checks run whenever the gradient is
+    /// computed, as in TF1, where the check lives in the kernel that also produces the gradient.
+    /// </summary>
+    public virtual bool ChecksAtRunTime => false;
 
     /// <summary>
     /// Whether input <paramref name="index"/> is read only for its shape (and dtype), never its values: a loop's

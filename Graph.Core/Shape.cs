@@ -47,17 +47,8 @@ public sealed class Shape : IEquatable<Shape>, IEnumerable<int>
     /// <summary>The dimensions (-1 for unknown ones); throws when the rank is unknown.</summary>
     public int[] Dims => _dims ?? throw new InvalidOperationException("The rank of this shape is unknown.");
 
-    /// <summary>The number of elements, or -1 when not fully defined.</summary>
-    public long NumElements
-    {
-        get
-        {
-            if (!IsFullyDefined) return -1;
-            long n = 1;
-            foreach (var d in _dims!) n *= d;
-            return n;
-        }
-    }
+    /// <summary>The number of elements, or -1 when not fully defined (at most <see cref="long.MaxValue"/>: see <see cref="Product"/>).</summary>
+    public long NumElements => IsFullyDefined ? Product(_dims!) : -1;
 
     /// <summary>A copy of the fully defined dimensions; throws naming the shape if any is unknown.</summary>
     public int[] ToArray()
@@ -117,11 +108,19 @@ public sealed class Shape : IEquatable<Shape>, IEnumerable<int>
     public static int[] Broadcast(int[] a, int[] b, string opName) =>
         Broadcast(new Shape(a), new Shape(b), opName).Dims;
 
-    /// <summary>The number of elements of concrete dimensions.</summary>
+    /// <summary>
+    /// The number of elements of concrete dimensions; a count beyond <see cref="long.MaxValue"/> gives
+    /// <see cref="long.MaxValue"/> (never a wrapped, small or negative count that a size check would let through).
+    /// </summary>
     public static long Product(ReadOnlySpan<int> dims)
     {
+        if (dims.Contains(0)) return 0;
         long n = 1;
-        foreach (var d in dims) n *= d;
+        foreach (var d in dims)
+        {
+            if (d > 0 && n > long.MaxValue / d) return long.MaxValue;
+            n *= d;
+        }
         return n;
     }
 

@@ -63,9 +63,20 @@ public sealed partial class Tensor
     /// <summary>Divides a scalar converted to the tensor's dtype by the tensor.</summary>
     public static Tensor operator /(double a, Tensor b) => TF.Divide(b.ScalarLike(a), b);
 
-    /// <summary>A scalar constant of this tensor's dtype in this tensor's graph (as TF converts Python numbers).</summary>
+    /// <summary>
+    /// A scalar constant of this tensor's dtype in this tensor's graph (as TF converts Python numbers): a value the dtype
+    /// cannot hold exactly (2.5 or 1e10 for an int32 tensor) is refused, as TF1 refuses it, rather than truncated.
+    /// </summary>
     internal Tensor ScalarLike(double value)
     {
+        var fits = DType switch
+        {
+            DType.Int32 => Math.Floor(value) == value && value >= int.MinValue && value <= int.MaxValue,
+            DType.Int64 => Math.Floor(value) == value && value >= long.MinValue && value < 9.2233720368547758e18,
+            _ => true,
+        };
+        if (!fits)
+            throw new InvalidArgumentException($"Cannot convert {value.ToString(System.Globalization.CultureInfo.InvariantCulture)} to a {DType.Name()} scalar to combine with {Name}; cast the tensor to a float dtype first.");
         using (Graph.AsDefault())
             return TF.Constant(HostTensor.Scalar(value).AsType(DType), name: "y");
     }

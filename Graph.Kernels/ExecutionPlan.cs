@@ -145,6 +145,9 @@ public sealed class ExecutionPlan
     /// <summary>Number of distinct plan buffers (after reuse by liveness).</summary>
     public int BufferCount => _buffers.Count;
 
+    /// <summary>Bytes of the plan buffers, which the plan keeps between runs once it has run.</summary>
+    internal long BufferBytes => _buffers.Sum(b => (long)b.Length * b.DType.Size());
+
     /// <summary>
     /// The fusion report: one block per kernel with the primitives it fused, the ops they came from and the bytes it
     /// reads and writes, ending with <c>kernels {K} ops {M}</c>.
@@ -171,7 +174,7 @@ public sealed class ExecutionPlan
         // A view (a reshape, or checked indices passed through) keeps its source alive as long as the view is read.
         Prim Root(Prim p)
         {
-            while (p is ReshapePrim or CheckIndicesPrim && _valueIndex.ContainsKey(p.Inputs[0])) p = p.Inputs[0];
+            while (p is ReshapePrim or CheckPrim && _valueIndex.ContainsKey(p.Inputs[0])) p = p.Inputs[0];
             return p;
         }
         for (var k = 0; k < _groups.Count; k++)
@@ -397,8 +400,8 @@ public sealed class ExecutionPlan
     }
 
     /// <summary>
-    /// Whether a value's array may be a constant's, feed's or variable's (checked indices pass their input through; an
+    /// Whether a value's array may be a constant's, feed's or variable's (checks pass their input through; an
     /// in-place TensorArray write only ever reuses the array its loop owns).
     /// </summary>
-    private static bool SharedSource(Prim p) => p is CheckIndicesPrim;
+    private static bool SharedSource(Prim p) => p is CheckPrim;
 }

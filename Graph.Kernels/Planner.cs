@@ -5,8 +5,8 @@ namespace Graph.Kernels;
 
 /// <summary>
 /// Compiles the part of a graph that a Run needs: prunes to the fetched tensors and target ops (stopping at fed
-/// tensors), lowers each op onto primitives with the concrete feed shapes, drops dead primitives and assigns
-/// buffer slots with liveness.
+/// tensors), checks each op's shape rule on the concrete shapes and lowers it onto primitives, drops dead primitives (never a check of an
+/// op the run needs) and assigns buffer slots with liveness.
 /// </summary>
 internal static class Planner
 {
@@ -20,6 +20,7 @@ internal static class Planner
     {
         // Shape queries are lowered (for their concrete shapes) but compute nothing unless something else needs them.
         var ops = Prune(fetches.Concat(shapeQueries ?? []).ToList(), targets, feeds);
+        var executed = shapeQueries is { Count: > 0 } ? Prune(fetches, targets, feeds).ToHashSet() : null;
 
         // Lower in creation order, which is topological for data and control edges alike.
         var values = new Dictionary<Tensor, Prim>();
@@ -56,6 +57,7 @@ internal static class Planner
         {
             if (op.Def.ReadsStateAtUse) continue; // lowered at each use instead
             var ctx = new LoweringContext(op, op.Inputs.Select(ValueOf).ToArray());
+            ctx.CheckConcreteShapes();
             op.Def.Lower(ctx);
             for (var i = 0; i < op.Outputs.Count; i++)
             {
@@ -65,6 +67,13 @@ internal static class Planner
             }
             foreach (var t in op.Outputs)
                 if (values.TryGetValue(t, out var p)) Emit(p);
+            // Every check of an op the run needs runs, even when nothing reads its result (TF1 runs the whole op).
+            if (executed == null || executed.Contains(op))
+                foreach (var check in ctx.Checks)
+                {
+                    Emit(check);
+                    effects.Add(check);
+                }
         }
 
         var fetchPrims = fetches.Select(ValueOf).ToArray();

@@ -102,7 +102,8 @@ internal sealed class RunState(SessionState session, IReadOnlyDictionary<Tensor,
 }
 
 /// <summary>State a Session keeps across runs: variable values and random stream positions.</summary>
-internal sealed class SessionState : Ilgpu.IDeviceResetListener
+/// <param name="recyclerBytes">The most bytes of arrays loop iterations keep for reuse.</param>
+internal sealed class SessionState(long recyclerBytes) : Ilgpu.IDeviceResetListener
 {
     public Dictionary<Operation, HostTensor> Variables { get; } = new();
     public Dictionary<Operation, Array> Spares { get; } = new();
@@ -223,7 +224,7 @@ internal sealed class SessionState : Ilgpu.IDeviceResetListener
     }
 
     /// <summary>Large arrays loop iterations hand back for reuse.</summary>
-    public Loops.ArrayRecycler Recycler { get; } = new();
+    public Loops.ArrayRecycler Recycler { get; } = new(recyclerBytes);
     public Dictionary<Operation, ulong> RandomPositions { get; } = new();
 }
 

@@ -48,8 +48,10 @@ public sealed class CheckpointException : GraphException
 /// versioned, checksummed format of docs/checkpoints.md; it is written to a temporary file in the same directory and
 /// then moved over the target, so a crash never leaves a half-written checkpoint under a checkpoint's name. The state
 /// file <c>checkpoint</c> next to it (TF's) lists the kept checkpoints, newest last, and is replaced the same way;
-/// <see cref="LatestCheckpoint"/> reads it. Only variable values are saved: random stream positions, plans and feeds
-/// are not part of a checkpoint.
+/// <see cref="LatestCheckpoint"/> reads it. A process killed while saving leaves its temporary file behind; the next
+/// save into that directory, or <see cref="LatestCheckpoint"/> on it, deletes such leftovers (never a file another
+/// running process is writing). Only variable values are saved: random stream positions, plans and feeds are not part
+/// of a checkpoint.
 /// </summary>
 public sealed class Saver
 {
@@ -131,6 +133,7 @@ public sealed class Saver
         var fullPath = System.IO.Path.GetFullPath(path);
         var directory = System.IO.Path.GetDirectoryName(fullPath)!;
         Directory.CreateDirectory(directory);
+        RemoveStaleTemporaries(directory);
         WriteAtomically(fullPath, stream => WriteCheckpoint(stream, values));
 
         if (!string.Equals(_keptDirectory, directory, StringComparison.Ordinal))
@@ -149,12 +152,7 @@ public sealed class Saver
         }
         WriteState(directory, _kept);
         // Deleted only once the state file no longer lists them.
-        foreach (var old in dropped)
-        {
-            try { File.Delete(old); }
-            catch (IOException) { }
-            catch (UnauthorizedAccessException) { }
-        }
+        foreach (var old in dropped) TryDelete(old);
         return path;
     }
 
@@ -192,17 +190,19 @@ public sealed class Saver
                     path, CheckpointError.ShapeMismatch, v.Name);
             assignments.Add((v, value));
         }
-        foreach (var (v, value) in assignments) session.SetVariableValue(v, value);
+        session.SetVariableValues(assignments);
     }
 
     /// <summary>
     /// The newest checkpoint recorded in <paramref name="directory"/>'s state file (tf.train.latest_checkpoint), or null
     /// when there is no state file or none of the checkpoints it lists exists any more. Temporary files of interrupted
-    /// writes are never returned: only checkpoints whose writes completed are ever listed.
+    /// writes are never returned (only checkpoints whose writes completed are ever listed), and are deleted when no
+    /// running process is writing them.
     /// </summary>
     public static string? LatestCheckpoint(string directory)
     {
         ArgumentNullException.ThrowIfNull(directory);
+        RemoveStaleTemporaries(directory);
         var (latest, all) = ReadState(directory);
         foreach (var name in (latest is null ? all : all.Append(latest)).Reverse())
         {
@@ -383,7 +383,10 @@ public sealed class Saver
     /// </summary>
     private static void WriteAtomically(string fullPath, Action<Stream> write)
     {
-        var temp = fullPath + ".tmp-" + Guid.NewGuid().ToString("N");
+        // The writer's process id is in the name, so a later save can tell a temporary that a killed writer left from
+        // one being written now.
+        var temp = $"{fullPath}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        Writing.TryAdd(temp, 0);
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
@@ -395,11 +398,74 @@ public sealed class Saver
         }
         catch
         {
-            try { File.Delete(temp); }
-            catch (IOException) { }
-            catch (UnauthorizedAccessException) { }
+            TryDelete(temp);
             throw;
         }
+        finally
+        {
+            Writing.TryRemove(temp, out _);
+        }
+    }
+
+    /// <summary>Temporary files this process is writing now (never removed as stale).</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> Writing = new(StringComparer.Ordinal);
+
+    /// <summary>A temporary of this class's naming: a checkpoint or state file name, <c>.tmp-</c>, the writer's process id (older builds wrote none) and a hex id.</summary>
+    private static readonly Regex TemporaryName = new(
+        "^(?:.+" + Regex.Escape(Extension) + "|" + Regex.Escape(StateFileName) + @")\.tmp-(?:(?<pid>[0-9]+)-)?[0-9a-f]{16,32}$", RegexOptions.CultureInvariant);
+
+    /// <summary>How old a temporary without a process id (or of a live process that may reuse an id) must be to count as abandoned.</summary>
+    private static readonly TimeSpan AbandonedAfter = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Deletes the temporaries of interrupted writes in <paramref name="directory"/> (a process killed while saving
+    /// leaves one per save): those of processes that no longer run, this process's own that no write holds, and any
+    /// untouched for a day; those a live writer may still be writing are kept. Returns how many were deleted.
+    /// </summary>
+    internal static int RemoveStaleTemporaries(string directory)
+    {
+        if (!Directory.Exists(directory)) return 0;
+        var removed = 0;
+        IEnumerable<string> files;
+        try { files = Directory.EnumerateFiles(directory, "*.tmp-*").ToList(); }
+        catch (IOException) { return 0; }
+        catch (UnauthorizedAccessException) { return 0; }
+        foreach (var file in files)
+        {
+            var match = TemporaryName.Match(System.IO.Path.GetFileName(file));
+            if (!match.Success || Writing.ContainsKey(System.IO.Path.GetFullPath(file))) continue;
+            DateTime written;
+            try { written = File.GetLastWriteTimeUtc(file); }
+            catch (IOException) { continue; }
+            var age = DateTime.UtcNow - written;
+            var stale = match.Groups["pid"].Success && int.TryParse(match.Groups["pid"].Value, CultureInfo.InvariantCulture, out var pid)
+                ? pid == Environment.ProcessId || !IsRunning(pid) || age > TimeSpan.FromDays(1)
+                : age > AbandonedAfter;
+            if (stale && TryDelete(file)) removed++;
+        }
+        return removed;
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException) { return false; }
+        catch (InvalidOperationException) { return false; }
+    }
+
+    private static bool TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+            return true;
+        }
+        catch (IOException) { return false; }
+        catch (UnauthorizedAccessException) { return false; }
     }
 
     /// <summary>The checkpoints of prefix <paramref name="prefixName"/> that the directory's state file lists and that still exist.</summary>

@@ -26,10 +26,31 @@ public sealed class SessionOptions
     public bool Fusion { get; init; } = true;
 
     /// <summary>
-    /// An upper bound on the bytes a Run may hold (intermediate and fetched values plus variables); a plan that would
-    /// exceed it fails before it runs with a <see cref="ResourceExhaustedException"/> naming the op. Null: no limit.
+    /// An upper bound on the bytes a Run may hold: intermediate and fetched values, plus variables as they will be
+    /// after the run (a variable's first value, and the second array an update double-buffers into). A run that would
+    /// exceed it fails before it runs with a <see cref="ResourceExhaustedException"/> naming the op or the variable, and
+    /// changes nothing; <see cref="Session.SetVariableValue"/> and checkpoint restores are held to it too. Null (the
+    /// default): on the cpu device the memory the .NET runtime may use on this machine, so a run too large for it fails
+    /// the same way instead of running out of memory half-way; no limit on the other devices.
     /// </summary>
     public long? MemoryLimitBytes { get; init; }
+
+    /// <summary>
+    /// How many compiled plans the session keeps (default 16). A plan is compiled per key — the fetched tensors, target
+    /// ops, fed tensors and the fed shapes — and keeps buffers for its values between runs, so a loop over many batch
+    /// sizes or sequence lengths would otherwise keep one plan per shape forever. When adding a plan makes the session
+    /// hold more than this many plans, or more than <see cref="PlanCacheBytes"/>, the least recently used plans are
+    /// evicted and their memory freed (device memory at once); a later run with an evicted key compiles it again. The
+    /// plan being run is never evicted. Must be at least 1.
+    /// </summary>
+    public int PlanCacheCapacity { get; init; } = 16;
+
+    /// <summary>
+    /// The most bytes of plan buffers the session keeps (default 32 MiB; see <see cref="PlanCacheCapacity"/> for the
+    /// eviction policy). The newest plan is kept even when it alone holds more. It also bounds the large arrays that
+    /// while-loop iterations hand back for reuse. Must not be negative.
+    /// </summary>
+    public long PlanCacheBytes { get; init; } = 32L << 20;
 
     /// <summary>Whether to time every kernel into <see cref="Session.Profile"/> (off by default: it costs a little per kernel).</summary>
     public bool Profile { get; init; }
@@ -37,14 +58,17 @@ public sealed class SessionOptions
 
 /// <summary>
 /// Runs a graph (tf.Session): compiles the subgraph each (fetches, targets, fed tensors, feed shapes) key needs into
-/// an <see cref="ExecutionPlan"/> once, caches it, and executes it; keeps variable values and random stream positions
-/// across runs. Dispose it to free its memory. Unlike TF1's, a Session runs one Run at a time: its plans keep their
-/// buffers and scratch arrays between runs, so call it from one thread at a time (separate sessions may run at once).
+/// an <see cref="ExecutionPlan"/> once, caches it (the least recently used plans are evicted beyond
+/// <see cref="SessionOptions.PlanCacheCapacity"/> and <see cref="SessionOptions.PlanCacheBytes"/>), and executes it;
+/// keeps variable values and random stream positions across runs. Dispose it to free its memory. Unlike TF1's, a
+/// Session runs one Run at a time: its plans keep their buffers and scratch arrays between runs. A Run, a
+/// <see cref="SessionCallable"/> call or a variable access started while another is in progress on another thread is
+/// refused with an <see cref="InvalidOperationException"/>; use one session per thread (sessions may run at once).
 /// </summary>
 public sealed class Session : IDisposable
 {
-    private readonly Dictionary<string, ExecutionPlan> _plans = new();
-    private readonly SessionState _state = new();
+    private readonly PlanCache _plans;
+    private readonly SessionState _state;
     private bool _disposed;
 
     /// <summary>Creates a session on <paramref name="graph"/> (default: the default graph).</summary>
@@ -52,7 +76,13 @@ public sealed class Session : IDisposable
     {
         Graph = graph ?? ComputeGraph.Default;
         Options = options ?? new SessionOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(Options.PlanCacheCapacity, 1, "options.PlanCacheCapacity");
+        ArgumentOutOfRangeException.ThrowIfNegative(Options.PlanCacheBytes, "options.PlanCacheBytes");
+        if (Options.MemoryLimitBytes is < 0) throw new ArgumentOutOfRangeException("options.MemoryLimitBytes", Options.MemoryLimitBytes, "The memory limit must not be negative.");
         Devices.Require(Options.Device);
+        if (!Ilgpu.IlgpuDevices.IsIlgpu(Options.Device)) Cpu.Gemm32.CheckSetting();
+        _plans = new PlanCache(Options.PlanCacheCapacity, Options.PlanCacheBytes);
+        _state = new SessionState(Options.PlanCacheBytes);
         if (Options.Profile) Profile = new KernelProfile();
     }
 
@@ -62,8 +92,14 @@ public sealed class Session : IDisposable
     /// <summary>The options it was created with.</summary>
     public SessionOptions Options { get; }
 
-    /// <summary>How many execution plans this session has compiled (a repeated Run with the same key compiles none).</summary>
+    /// <summary>How many execution plans this session has compiled (a repeated Run with the same key compiles none, unless its plan was evicted).</summary>
     public int PlansCompiled { get; private set; }
+
+    /// <summary>How many compiled plans the session holds now (at most <see cref="SessionOptions.PlanCacheCapacity"/>).</summary>
+    public int PlansCached => _plans.Count;
+
+    /// <summary>The bytes of plan buffers the session holds now (at most <see cref="SessionOptions.PlanCacheBytes"/>, or one plan's).</summary>
+    public long PlanCacheBytes => _plans.Bytes;
 
     /// <summary>The plan the last Run executed.</summary>
     public ExecutionPlan? LastPlan { get; private set; }
@@ -96,7 +132,7 @@ public sealed class Session : IDisposable
     /// </summary>
     public HostTensor[] Run(IReadOnlyList<Tensor> fetches, IReadOnlyList<Operation> targets, FeedDict? feeds = null)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        using var alone = EnterRun();
         var fed = PrepareFeeds(feeds);
         CheckMembers(fetches, targets);
         return Execute(PlanFor(fetches, targets, fed), fed, null);
@@ -129,35 +165,37 @@ public sealed class Session : IDisposable
             if (op.Graph != Graph) throw new InvalidArgumentException($"Target op {op.Name} is not an element of this session's graph.");
     }
 
-    /// <summary>The plan for these fetches, targets and fed shapes (compiled on first use), with the run's memory limit checked.</summary>
-    internal ExecutionPlan PlanFor(IReadOnlyList<Tensor> fetches, IReadOnlyList<Operation> targets, Dictionary<Tensor, HostTensor> fed)
+    /// <summary>The cached plan for these fetches, targets and fed shapes, compiled on first use (call inside <see cref="EnterRun"/>).</summary>
+    internal PlanCache.Entry PlanFor(IReadOnlyList<Tensor> fetches, IReadOnlyList<Operation> targets, Dictionary<Tensor, HostTensor> fed)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
         var key = Graph.LoopRecordVersion + "#" + PlanKey(fetches, targets, fed);
-        if (!_plans.TryGetValue(key, out var plan))
-        {
-            plan = Planner.Compile(fetches, targets, fed, PlanOptions);
-            _plans[key] = plan;
-            PlansCompiled++;
-        }
-        return plan;
+        if (_plans.Get(key) is { } entry) return entry;
+        var plan = Planner.Compile(fetches, targets, fed, PlanOptions);
+        PlansCompiled++;
+        return _plans.Add(key, plan);
     }
 
-    /// <summary>Runs <paramref name="plan"/> on checked feeds; fetched values go into <paramref name="into"/> where it names arrays.</summary>
-    internal HostTensor[] Execute(ExecutionPlan plan, Dictionary<Tensor, HostTensor> fed, Array?[]? into)
+    private const string ConcurrentRunMessage =
+        "A Run of this session (Session.Run, a callable or a variable access) was started while another is in progress on another thread: " +
+        "a Session runs one Run at a time, its plans reuse their buffers. Use one session per thread.";
+
+    /// <summary>
+    /// Claims the session for one Run (or variable access) on this thread until the scope is disposed; refuses with a
+    /// clear error while another thread holds it, so no two threads share the plans' buffers, the feeds of a callable
+    /// or the plan cache.
+    /// </summary>
+    internal RunScope EnterRun()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (Interlocked.Exchange(ref _running, 1) != 0)
-            throw new InvalidOperationException(
-                "Session.Run was called while another Run of this session is in progress (from another thread): a Session runs one Run at a time, its plans reuse their buffers. Use one session per thread.");
-        try
-        {
-            return ExecuteAlone(plan, fed, into);
-        }
-        finally
-        {
-            Volatile.Write(ref _running, 0);
-        }
+        if (Interlocked.Exchange(ref _running, 1) != 0) throw new InvalidOperationException(ConcurrentRunMessage);
+        return new RunScope(this);
+    }
+
+    /// <summary>The claim <see cref="EnterRun"/> returns; disposing it releases the session.</summary>
+    internal readonly struct RunScope(Session session) : IDisposable
+    {
+        /// <summary>Releases the session.</summary>
+        public void Dispose() => Volatile.Write(ref session._running, 0);
     }
 
     private int _running;
@@ -168,21 +206,22 @@ public sealed class Session : IDisposable
     /// <summary>Whether a Run is in progress (for tests).</summary>
     internal bool IsRunning => Volatile.Read(ref _running) != 0;
 
-    private HostTensor[] ExecuteAlone(ExecutionPlan plan, Dictionary<Tensor, HostTensor> fed, Array?[]? into)
+    /// <summary>The memory a cpu session may use when no limit is set: what the .NET runtime may use on this machine (or container).</summary>
+    private static readonly Lazy<long> HostMemory = new(() => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
+
+    /// <summary>The limit runs are held to: <see cref="SessionOptions.MemoryLimitBytes"/>, else the host's memory on cpu.</summary>
+    private long? EffectiveMemoryLimit => Options.MemoryLimitBytes ?? (Ilgpu.IlgpuDevices.IsIlgpu(Options.Device) ? null : HostMemory.Value);
+
+    /// <summary>Runs a cached plan on checked feeds (inside <see cref="EnterRun"/>); fetched values go into <paramref name="into"/> where it names arrays.</summary>
+    internal HostTensor[] Execute(PlanCache.Entry entry, Dictionary<Tensor, HostTensor> fed, Array?[]? into)
     {
+        _plans.Touch(entry);
+        var plan = entry.Plan;
         LastPlan = plan;
-        var variableBytes = _state.VariableBytes;
-        var peak = plan.PeakBytes + variableBytes;
-        if (Options.MemoryLimitBytes is { } limit && peak > limit)
-        {
-            var at = plan.PeakAt?.Members.Select(m => m.Origin).FirstOrDefault(o => o != null);
-            throw new ResourceExhaustedException(
-                $"OOM when running {(at is null ? "the plan" : $"{at.Type} '{at.Name}'")}: the run needs {peak} bytes ({plan.PeakBytes} for values, " +
-                $"{variableBytes} for variables) but the device memory limit is {limit} bytes.");
-        }
+        var peak = CheckMemory(entry);
         // One log for the session's runs: its flags stay registered and zero between runs.
         var errors = Ilgpu.IlgpuDevices.IsIlgpu(Options.Device) ? _deviceErrors ??= NewDeviceErrorLog() : null;
-        var context = new RunContext(PlanOptions) { Profile = Profile, ExtraLimit = Options.MemoryLimitBytes - peak, Errors = errors };
+        var context = new RunContext(PlanOptions) { Profile = Profile, ExtraLimit = EffectiveMemoryLimit - peak, Errors = errors };
         HostTensor[] results;
         try
         {
@@ -195,6 +234,12 @@ public sealed class Session : IDisposable
             errors.ThrowIfAny();
             throw;
         }
+        catch (OutOfMemoryException e)
+        {
+            throw new ResourceExhaustedException(
+                $"OOM when running {PeakOp(plan)}: the host ran out of memory; the plan holds {plan.PeakBytes} bytes of values at its peak " +
+                $"and the session {_state.VariableBytes} bytes of variables. Use smaller batches or set SessionOptions.MemoryLimitBytes to fail before running.", e);
+        }
         finally
         {
             _state.DisposeRetired();
@@ -203,6 +248,43 @@ public sealed class Session : IDisposable
         }
         LastRunPeakBytes = plan.PeakBytes + _state.VariableBytes + context.PeakExtraBytes;
         return results;
+    }
+
+    /// <summary>The op at which <paramref name="plan"/> holds the most bytes, for messages.</summary>
+    private static string PeakOp(ExecutionPlan plan) =>
+        plan.PeakAt?.Members.Select(m => m.Origin).FirstOrDefault(o => o != null) is { } at ? $"{at.Type} '{at.Name}'" : "the plan";
+
+    /// <summary>
+    /// The bytes the run will hold at its peak — the plan's values, the variables, and the arrays its updates add (a
+    /// variable's first value, the second array double buffering needs) — failing before anything runs when that is
+    /// over the limit.
+    /// </summary>
+    private long CheckMemory(PlanCache.Entry entry)
+    {
+        var variableBytes = _state.VariableBytes;
+        long growth = 0;
+        Operation? firstGrowing = null;
+        foreach (var (variable, bytes) in entry.AssignedVariables)
+        {
+            var doubleBuffered = _state.Variables.ContainsKey(variable) && _state.Spares.TryGetValue(variable, out var spare) && Buffer.ByteLength(spare) == bytes;
+            if (doubleBuffered) continue;
+            growth += bytes;
+            firstGrowing ??= variable;
+        }
+        var plan = entry.Plan;
+        var peak = plan.PeakBytes + variableBytes + growth;
+        if (EffectiveMemoryLimit is not { } limit || peak <= limit) return peak;
+        var what = Options.MemoryLimitBytes is null ? "the memory this process may use" : "the device memory limit";
+        if (firstGrowing != null && variableBytes + growth > limit)
+        {
+            var v = firstGrowing.Output;
+            throw new ResourceExhaustedException(
+                $"OOM when allocating variable '{firstGrowing.Name}' ({v.DType.Name()} {v.Shape}): after this run the session's variables would hold " +
+                $"{variableBytes + growth} bytes (updates keep two arrays per variable) but {what} is {limit} bytes.");
+        }
+        throw new ResourceExhaustedException(
+            $"OOM when running {PeakOp(plan)}: the run needs {peak} bytes ({plan.PeakBytes} for values, " +
+            $"{variableBytes + growth} for variables) but {what} is {limit} bytes.");
     }
 
     private IRunErrorLog? _deviceErrors;
@@ -262,24 +344,46 @@ public sealed class Session : IDisposable
     /// <summary>The current value of <paramref name="variable"/> in this session (a copy), or null before it is initialised.</summary>
     public HostTensor? GetVariableValue(Variable variable)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        using var alone = EnterRun();
         return _state.Variables.TryGetValue(variable.Op, out var v) ? new HostTensor((Array)_state.EnsureHost(v.Data).Clone(), v.Dims) : null;
     }
 
     /// <summary>
     /// Sets <paramref name="variable"/> to <paramref name="value"/> (copied), as if assigned; the dtype and shape must match
-    /// the variable's.
+    /// the variable's, and the session's variables must stay within <see cref="SessionOptions.MemoryLimitBytes"/>.
     /// </summary>
-    public void SetVariableValue(Variable variable, HostTensor value)
+    public void SetVariableValue(Variable variable, HostTensor value) => SetVariableValues([(variable, value)]);
+
+    /// <summary>
+    /// Sets several variables at once (a checkpoint restore): every value is checked — dtype, shape, the memory limit
+    /// for all of them together — before any is set, so a refused call changes nothing.
+    /// </summary>
+    internal void SetVariableValues(IReadOnlyList<(Variable Variable, HostTensor Value)> values)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (variable.Graph != Graph) throw new InvalidArgumentException($"Variable {variable.Name} is not an element of this session's graph.");
-        if (value.DType != variable.DType || !variable.Shape.IsCompatibleWith(value.Shape) || !value.Shape.IsFullyDefined)
-            throw new InvalidArgumentException(
-                $"Cannot set variable {variable.Name} ({variable.DType.Name()} {variable.Shape}) to a value of {value.DType.Name()} {value.Shape}.");
-        _state.ForgetVariableArrays(variable.Op);
+        using var alone = EnterRun();
+        long freed = 0, added = 0;
+        foreach (var (variable, value) in values)
+        {
+            if (variable.Graph != Graph) throw new InvalidArgumentException($"Variable {variable.Name} is not an element of this session's graph.");
+            ArgumentNullException.ThrowIfNull(value, nameof(value));
+            if (value.DType != variable.DType || !variable.Shape.IsCompatibleWith(value.Shape) || !value.Shape.IsFullyDefined)
+                throw new InvalidArgumentException(
+                    $"Cannot set variable {variable.Name} ({variable.DType.Name()} {variable.Shape}) to a value of {value.DType.Name()} {value.Shape}.");
+            if (_state.Variables.TryGetValue(variable.Op, out var old)) freed += Buffer.ByteLength(old.Data);
+            if (_state.Spares.TryGetValue(variable.Op, out var spare)) freed += Buffer.ByteLength(spare);
+            added += Buffer.ByteLength(value.Data);
+        }
+        var total = _state.VariableBytes - freed + added;
+        if (EffectiveMemoryLimit is { } limit && total > limit)
+            throw new ResourceExhaustedException(
+                $"OOM when setting variable '{values[0].Variable.Name}'{(values.Count > 1 ? $" and {values.Count - 1} more" : "")}: the session's variables would hold {total} bytes " +
+                $"but {(Options.MemoryLimitBytes is null ? "the memory this process may use" : "the device memory limit")} is {limit} bytes.");
+        foreach (var (variable, value) in values)
+        {
+            _state.ForgetVariableArrays(variable.Op);
+            _state.Variables[variable.Op] = new HostTensor((Array)value.Data.Clone(), value.Dims);
+        }
         _state.DisposeRetired();
-        _state.Variables[variable.Op] = new HostTensor((Array)value.Data.Clone(), value.Dims);
     }
 
     /// <summary>Frees the session's variable values and compiled plans.</summary>
@@ -287,7 +391,6 @@ public sealed class Session : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        foreach (var plan in _plans.Values) plan.Dispose();
         _plans.Clear();
         _state.DisposeDeviceCopies();
         _deviceErrors?.Dispose();

@@ -6,7 +6,9 @@ namespace Graph.Kernels;
 /// A run of fixed fetches, targets and fed tensors, made by <see cref="Session.MakeCallable"/> (TF1's
 /// <c>Session.make_callable</c>). Feed values are given in the order of the feed list; the plan for their shapes is
 /// looked up only when they change, and <see cref="RunInto"/> computes the fetched values directly into arrays the
-/// caller owns, so a call allocates nothing for them. Like its session, not for use from several threads at once.
+/// caller owns, so a call allocates nothing for them. Like its session, it runs one call at a time: a call started
+/// while another call or Run of the session is in progress on another thread is refused with the session's
+/// <see cref="InvalidOperationException"/>, never answered with another call's feeds.
 /// </summary>
 public sealed class SessionCallable
 {
@@ -16,7 +18,7 @@ public sealed class SessionCallable
     private readonly Dictionary<Tensor, HostTensor> _fed = new();
     private readonly int[][] _lastDims;
     private readonly Array?[] _into;
-    private ExecutionPlan? _plan;
+    private PlanCache.Entry? _plan;
     private int[][] _fetchDims = [];
     private long _planVersion;
 
@@ -37,7 +39,11 @@ public sealed class SessionCallable
     public IReadOnlyList<Tensor> FeedList => _feedList;
 
     /// <summary>Runs with <paramref name="feeds"/> (one per feed-list tensor, in order) and returns new arrays of the fetched values.</summary>
-    public HostTensor[] Run(params HostTensor[] feeds) => _session.Execute(Prepare(feeds), _fed, null);
+    public HostTensor[] Run(params HostTensor[] feeds)
+    {
+        using var alone = _session.EnterRun();
+        return _session.Execute(Prepare(feeds), _fed, null);
+    }
 
     /// <summary>
     /// Runs with <paramref name="feeds"/> and writes fetch i into <paramref name="outputs"/>[i], which must have the
@@ -45,6 +51,7 @@ public sealed class SessionCallable
     /// </summary>
     public void RunInto(ReadOnlySpan<HostTensor> feeds, ReadOnlySpan<HostTensor> outputs)
     {
+        using var alone = _session.EnterRun();
         var plan = Prepare(feeds);
         if (outputs.Length != _fetches.Length)
             throw new InvalidArgumentException($"RunInto: {_fetches.Length} fetch(es) but {outputs.Length} output tensor(s).");
@@ -70,14 +77,14 @@ public sealed class SessionCallable
 
     /// <summary>
     /// Checks the feeds and returns the plan for their shapes: the last one when they have its shapes and dtypes (checked
-    /// when it was made), else the session's plan for them. The remembered shapes change only with the plan, so a call
-    /// that failed leaves the callable as it was.
+    /// when it was made) and the session still caches it, else the session's plan for them. The remembered shapes change
+    /// only with the plan, so a call that failed leaves the callable as it was. Called inside the session's run claim.
     /// </summary>
-    private ExecutionPlan Prepare(ReadOnlySpan<HostTensor> feeds)
+    private PlanCache.Entry Prepare(ReadOnlySpan<HostTensor> feeds)
     {
         if (feeds.Length != _feedList.Length)
             throw new InvalidArgumentException($"This callable feeds {_feedList.Length} tensor(s) ({string.Join(", ", _feedList.Select(t => t.Name))}); got {feeds.Length} value(s).");
-        var same = _plan != null && _planVersion == _session.Graph.LoopRecordVersion;
+        var same = _plan is { Evicted: false } && _planVersion == _session.Graph.LoopRecordVersion;
         for (var i = 0; i < feeds.Length; i++)
         {
             var tensor = _feedList[i];
@@ -93,7 +100,7 @@ public sealed class SessionCallable
         {
             var plan = _session.PlanFor(_fetches, _targets, _fed);
             for (var i = 0; i < feeds.Length; i++) _lastDims[i] = _fed[_feedList[i]].Dims;
-            (_plan, _planVersion, _fetchDims) = (plan, _session.Graph.LoopRecordVersion, plan.FetchDims);
+            (_plan, _planVersion, _fetchDims) = (plan, _session.Graph.LoopRecordVersion, plan.Plan.FetchDims);
         }
         return _plan!;
     }

@@ -78,11 +78,20 @@ public static class Mnist
     /// <c>[N, rows, cols]</c>; labels int32 <c>[N]</c>.
     /// </summary>
     /// <param name="dir">The directory holding the four files.</param>
+    /// <param name="classes">The number of classes: every label must lie in [0, classes) (MNIST and Fashion-MNIST have 10).</param>
+    /// <param name="imageRows">The height every image must have (28 for MNIST).</param>
+    /// <param name="imageColumns">The width every image must have (28 for MNIST).</param>
     /// <exception cref="FileNotFoundException">A file is missing; the message names it.</exception>
-    /// <exception cref="InvalidDataException">A file is truncated or corrupt, is not ubyte, or image and label counts differ; the message names the file.</exception>
-    public static MnistData Load(string dir)
+    /// <exception cref="InvalidDataException">
+    /// A file is truncated or corrupt, is not ubyte, holds no examples, holds images of another size or a label outside
+    /// [0, classes), or image and label counts differ; the message names the file.
+    /// </exception>
+    public static MnistData Load(string dir, int classes = 10, int imageRows = 28, int imageColumns = 28)
     {
         ArgumentNullException.ThrowIfNull(dir);
+        ArgumentOutOfRangeException.ThrowIfLessThan(classes, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(imageRows, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(imageColumns, 1);
         string Find(string name)
         {
             foreach (var candidate in new[] { name, name + ".gz" })
@@ -95,8 +104,9 @@ public static class Mnist
         }
         // Find every file before reading any, so a missing one fails fast.
         var paths = new[] { Find(TrainImagesFile), Find(TrainLabelsFile), Find(TestImagesFile), Find(TestLabelsFile) };
-        var (trainImages, trainLabels) = ReadPair(paths[0], paths[1]);
-        var (testImages, testLabels) = ReadPair(paths[2], paths[3]);
+        var expected = new Expected(classes, imageRows, imageColumns);
+        var (trainImages, trainLabels) = ReadPair(paths[0], paths[1], expected);
+        var (testImages, testLabels) = ReadPair(paths[2], paths[3], expected);
         return new MnistData(trainImages, trainLabels, testImages, testLabels);
     }
 
@@ -243,13 +253,27 @@ public static class Mnist
         return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 
-    /// <summary>Reads an image file and its label file, checking their formats and that their counts agree.</summary>
-    private static (HostTensor Images, HostTensor Labels) ReadPair(string imagesPath, string labelsPath)
+    /// <summary>What a data set must hold to train the model it is loaded for.</summary>
+    private readonly record struct Expected(int Classes, int Rows, int Columns);
+
+    /// <summary>
+    /// Reads an image file and its label file, checking their formats, that their counts agree and are not zero, and
+    /// that images and labels are what <paramref name="expected"/> says.
+    /// </summary>
+    private static (HostTensor Images, HostTensor Labels) ReadPair(string imagesPath, string labelsPath, Expected expected)
     {
         var images = ReadUbyte(imagesPath, 3);
         var labels = ReadUbyte(labelsPath, 1);
         if (images.Dims[0] != labels.Dims[0])
             throw new InvalidDataException($"MNIST files disagree: '{imagesPath}' holds {images.Dims[0]} images but '{labelsPath}' holds {labels.Dims[0]} labels.");
+        if (images.Dims[0] == 0) throw new InvalidDataException($"MNIST file '{imagesPath}' holds no images; a data set needs at least one example.");
+        if (images.Dims[1] != expected.Rows || images.Dims[2] != expected.Columns)
+            throw new InvalidDataException(
+                $"MNIST file '{imagesPath}' holds {images.Dims[1]}x{images.Dims[2]} images; the model takes {expected.Rows}x{expected.Columns} images.");
+        var bad = Array.FindIndex(labels.Body, l => l >= expected.Classes);
+        if (bad >= 0)
+            throw new InvalidDataException(
+                $"MNIST file '{labelsPath}' holds label {labels.Body[bad]} (example {bad}); labels must lie in [0, {expected.Classes}) for a model of {expected.Classes} classes.");
         var pixels = new float[images.Body.Length];
         for (var i = 0; i < pixels.Length; i++) pixels[i] = images.Body[i] / 255f;
         var ys = new int[labels.Body.Length];

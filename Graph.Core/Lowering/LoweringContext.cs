@@ -29,7 +29,29 @@ public sealed class LoweringContext
     /// <summary>All data inputs.</summary>
     public IReadOnlyList<Prim> Inputs => _inputs;
 
-    /// <summary>Sets output <paramref name="i"/>, checking it against the op's static dtype and shape.</summary>
+    private OutputSpec[]? _concrete;
+
+    /// <summary>
+    /// Runs the op's shape rule again on its concrete input shapes, before it is lowered: a graph built with unknown
+    /// ranks or dimensions is checked against what is actually fed, with the op's own messages (a rank-4 feed into
+    /// MatMul fails naming MatMul and the shape instead of reaching a kernel).
+    /// </summary>
+    public void CheckConcreteShapes()
+    {
+        if (_inputs.Length == 0) return;
+        var concrete = new Tensor[_inputs.Length];
+        for (var i = 0; i < concrete.Length; i++)
+        {
+            var t = Op.Inputs[i];
+            concrete[i] = new Tensor(t.Op, t.Index, _inputs[i].DType, new Shape(_inputs[i].Dims));
+        }
+        _concrete = Op.Def.Infer(new OpBuildContext(Op.Name, concrete, Op.AttributeDictionary));
+    }
+
+    /// <summary>
+    /// Sets output <paramref name="i"/>, checking it against the op's static dtype and shape and, after
+    /// <see cref="CheckConcreteShapes"/>, against the shape its rule gives for the concrete inputs.
+    /// </summary>
     public void SetOutput(int i, Prim value)
     {
         var t = Op.Outputs[i];
@@ -37,6 +59,10 @@ public sealed class LoweringContext
             throw new InvalidArgumentException(
                 $"{OpLabel}: output {i} was computed as {value.DType.Name()}{Shape.Format(value.Dims)} but the graph declared {t.DType.Name()} {t.Shape}; " +
                 "the fed or runtime shapes are incompatible with the shapes used to build the graph.");
+        if (_concrete is { } specs && !specs[i].Shape.IsCompatibleWith(new Shape(value.Dims)))
+            throw new InternalException(
+                $"{OpLabel}: output {i} was lowered as {Shape.Format(value.Dims)} but its shape rule gives {specs[i].Shape} for inputs " +
+                $"{string.Join(", ", _inputs.Select(p => Shape.Format(p.Dims)))}.");
         _outputs[i] = value;
     }
 
@@ -46,9 +72,20 @@ public sealed class LoweringContext
     /// <summary>Stamps <paramref name="p"/> with this op as origin (unless already stamped) and returns it.</summary>
     public T Add<T>(T p) where T : Prim
     {
+        // Checked here, where the op is known: the kernels index arrays with ints.
+        if (p.Size > Array.MaxLength)
+            throw new ResourceExhaustedException(
+                $"OOM when allocating tensor with shape {Shape.Format(p.Dims)} and type {p.DType.Name()} for {OpLabel}: " +
+                $"{(p.Size == long.MaxValue ? "more than 2^63" : p.Size.ToString(System.Globalization.CultureInfo.InvariantCulture))} elements, more than one array holds ({Array.MaxLength}).");
         p.Origin ??= Op;
+        if (p is CheckPrim check && p.Origin == Op) (_checks ??= new()).Add(check);
         return p;
     }
+
+    private List<CheckPrim>? _checks;
+
+    /// <summary>The checks this op's lowering made: the planner runs them whether or not anything reads their results.</summary>
+    public IReadOnlyList<CheckPrim> Checks => (IReadOnlyList<CheckPrim>?)_checks ?? [];
 
     /// <summary>A scalar constant.</summary>
     public Prim Scalar(DType dtype, double value) => Add(new ConstantPrim(HostTensor.Scalar(value).AsType(dtype)));

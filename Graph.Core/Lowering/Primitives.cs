@@ -383,10 +383,21 @@ public sealed class GatherPrim : Prim
 }
 
 /// <summary>
+/// A validation: passes its first operand through unchanged (a view of it) after checking the values; a failure
+/// fails the run with an <see cref="InvalidArgumentException"/> naming the origin op. The planner runs every check of
+/// every op a plan lowers, whether or not anything reads its result, and before any variable update it does not feed,
+/// so a check cannot be pruned away and a failed run changes no variable.
+/// </summary>
+public abstract class CheckPrim : Prim
+{
+    private protected CheckPrim(Prim value, params Prim[] more) : base(value.DType, value.Dims, [value, .. more]) { }
+}
+
+/// <summary>
 /// Passes integer indices through unchanged after checking each lies in [0, <see cref="Limit"/>); otherwise the
 /// run fails with a message naming the origin op and the offending value (TF's label range check).
 /// </summary>
-public sealed class CheckIndicesPrim(Prim indices, long limit, string what) : Prim(indices.DType, indices.Dims, indices)
+public sealed class CheckIndicesPrim(Prim indices, long limit, string what) : CheckPrim(indices)
 {
     /// <summary>Exclusive upper bound.</summary>
     public long Limit { get; } = limit;
@@ -394,6 +405,47 @@ public sealed class CheckIndicesPrim(Prim indices, long limit, string what) : Pr
     public string What { get; } = what;
     /// <inheritdoc/>
     public override string Describe() => $"check {What} in [0, {Limit.ToString(CultureInfo.InvariantCulture)})";
+}
+
+/// <summary>
+/// Passes a float tensor through unchanged after checking it holds no NaN and no infinity (TF's CheckNumerics); the
+/// failure says which it found, after <see cref="Message"/>.
+/// </summary>
+public sealed class CheckNumericsPrim(Prim x, string message) : CheckPrim(x)
+{
+    /// <summary>The caller's message, printed first.</summary>
+    public string Message { get; } = message;
+    /// <inheritdoc/>
+    public override string Describe() => "check-numerics";
+}
+
+/// <summary>
+/// Passes <c>value</c> (operand 0) through unchanged after checking that every element of the bool
+/// <c>condition</c> (operand 1) is true; otherwise the run fails with <see cref="Message"/> followed by the first
+/// <see cref="Summarize"/> values of each data operand (operands 2…, labelled by <see cref="DataLabels"/>), as TF's
+/// Assert prints them.
+/// </summary>
+public sealed class AssertPrim : CheckPrim
+{
+    /// <summary>Creates the assertion; <paramref name="dataLabels"/> has one entry (possibly empty) per data operand.</summary>
+    public AssertPrim(Prim value, Prim condition, string message, Prim[] data, string[] dataLabels, int summarize)
+        : base(value, [condition, .. data])
+    {
+        if (condition.DType != DType.Bool) throw new InvalidOperationException($"Assert primitive with a {condition.DType.Name()} condition.");
+        if (dataLabels.Length != data.Length) throw new InvalidOperationException("Assert primitive: one label per data operand is needed.");
+        Message = message;
+        DataLabels = dataLabels;
+        Summarize = summarize;
+    }
+
+    /// <summary>What failed, printed first.</summary>
+    public string Message { get; }
+    /// <summary>A label printed before each data operand's values (empty: none).</summary>
+    public IReadOnlyList<string> DataLabels { get; }
+    /// <summary>How many values of each data operand the message prints.</summary>
+    public int Summarize { get; }
+    /// <inheritdoc/>
+    public override string Describe() => "assert";
 }
 
 /// <summary>

@@ -349,6 +349,7 @@ internal sealed class GatherDef : OpDef
 {
     public static readonly GatherDef Instance = new();
     public override string Type => "GatherV2";
+    public override bool ChecksAtRunTime => true;
 
     public override OutputSpec[] Infer(OpBuildContext ctx)
     {

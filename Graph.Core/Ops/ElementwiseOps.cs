@@ -182,7 +182,7 @@ public static partial class TF
     private static readonly BinaryDef AddDef = new("Add", BinaryOp.Add, DTypeClass.Numeric);
     private static readonly BinaryDef SubDef = new("Sub", BinaryOp.Sub, DTypeClass.Numeric);
     private static readonly BinaryDef MulDef = new("Mul", BinaryOp.Mul, DTypeClass.Numeric);
-    private static readonly BinaryDef DivDef = new("RealDiv", BinaryOp.Div, DTypeClass.Numeric);
+    private static readonly BinaryDef DivDef = new("RealDiv", BinaryOp.Div, DTypeClass.Floating);
     private static readonly BinaryDef PowDef = new("Pow", BinaryOp.Pow, DTypeClass.Numeric);
     private static readonly BinaryDef MaximumDef = new("Maximum", BinaryOp.Max, DTypeClass.Numeric);
     private static readonly BinaryDef MinimumDef = new("Minimum", BinaryOp.Min, DTypeClass.Numeric);
@@ -233,8 +233,6 @@ public static partial class TF
     public static Tensor Subtract(Tensor x, Tensor y, string? name = null) => Binary(SubDef, x, y, name);
     /// <summary>x · y with broadcasting (tf.multiply).</summary>
     public static Tensor Multiply(Tensor x, Tensor y, string? name = null) => Binary(MulDef, x, y, name);
-    /// <summary>x / y with broadcasting (tf.divide; integers truncate toward zero).</summary>
-    public static Tensor Divide(Tensor x, Tensor y, string? name = null) => Binary(DivDef, x, y, name);
     /// <summary>xʸ with broadcasting (tf.pow).</summary>
     public static Tensor Pow(Tensor x, Tensor y, string? name = null) => Binary(PowDef, x, y, name);
     /// <summary>max(x, y) with broadcasting (tf.maximum).</summary>

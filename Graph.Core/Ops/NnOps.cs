@@ -56,6 +56,7 @@ internal sealed class SparseXentDef : OpDef
 {
     public static readonly SparseXentDef Instance = new();
     public override string Type => "SparseSoftmaxCrossEntropyWithLogits";
+    public override bool ChecksAtRunTime => true;
 
     public override OutputSpec[] Infer(OpBuildContext ctx)
     {

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Graph.Core;
 
 namespace Graph.Kernels.Cpu;
@@ -121,27 +120,6 @@ internal static class CpuMovement
         }
         return new HostTensor(a, p.Dims).AsType(p.DType);
     }
-
-    public static HostTensor CheckIndices(CheckIndicesPrim p, HostTensor indices)
-    {
-        var idx = ToLongs(indices.Data);
-        for (var i = 0; i < idx.Length; i++)
-            if (idx[i] < 0 || idx[i] >= p.Limit)
-                throw new InvalidArgumentException(IndexErrorMessage(p, i, idx[i].ToString(CultureInfo.InvariantCulture), idx));
-        return indices;
-    }
-
-    /// <summary>
-    /// The message for index <paramref name="position"/> of a <see cref="CheckIndicesPrim"/> being <paramref name="value"/>
-    /// (TF1's wording for labels); <paramref name="all"/>, when known, adds the first label values.
-    /// </summary>
-    public static string IndexErrorMessage(CheckIndicesPrim p, long position, string value, long[]? all) => p.What switch
-    {
-        "sequence_length" => $"{p.OriginName}: sequence_length[{position}] = {value} is outside [0, {p.Limit - 1}]: a sequence length must be between 0 and the number of time steps.",
-        "label" => $"{p.OriginName}: Received a label value of {value} which is outside the valid range of [0, {p.Limit})." +
-                   (all == null ? "" : $" Label values: {string.Join(' ', all.Take(20))}{(all.Length > 20 ? " ..." : "")}"),
-        _ => $"{p.OriginName}: {p.What}[{position}] = {value} is not in [0, {p.Limit}).",
-    };
 
     private static long[] ToLongs(Array data) => data switch
     {

@@ -138,7 +138,7 @@ internal static class SpanOps
                     if (b[i] == T.Zero) throw new InvalidArgumentException($"{origin.OriginName}: integer division by zero.");
                     if (b[i] == T.NegativeOne && a[i] == T.MinValue)
                         throw new InvalidArgumentException(
-                            $"{origin.OriginName}: integer division overflows ({a[i]} / -1 does not fit {DTypeExtensions.Of<T>().Name()}).");
+                            $"{origin.OriginName}: integer division overflow: {a[i]} / -1 does not fit {DTypeExtensions.Of<T>().Name()}");
                     y[i] = a[i] / b[i];
                 }
                 break;

@@ -262,6 +262,7 @@ public static class FusionPass
                         deps[groupOf[ordered[j]]].Add(groupOf[ordered[i]]);
         }
         var first = groups.ToDictionary(g => g, g => g.Members.Min(m => position[m]));
+        ChecksBeforeUpdates(groups, deps, first);
         var pending = groups.ToDictionary(g => g, g => deps[g].Count);
         var users = groups.ToDictionary(g => g, _ => new List<KernelGroup>());
         foreach (var g in groups)
@@ -279,6 +280,27 @@ public static class FusionPass
         if (result.Count != groups.Count)
             throw new InvalidOperationException("Fusion produced kernels that depend on each other in a cycle.");
         return result;
+    }
+
+    /// <summary>
+    /// Makes every group that updates a variable wait for every check that does not depend on it, so a failing check
+    /// stops the run before any variable changes (TF1 gets this from data edges: a gradient reads its op's checked
+    /// outputs). Checks are taken in graph order; an edge that would close a cycle is never added.
+    /// </summary>
+    private static void ChecksBeforeUpdates(List<KernelGroup> groups, Dictionary<KernelGroup, HashSet<KernelGroup>> deps, Dictionary<KernelGroup, int> first)
+    {
+        var updates = groups.Where(g => g.Members.Any(m => m is AssignVariablePrim)).ToList();
+        if (updates.Count == 0) return;
+        foreach (var check in groups.Where(g => g.Members.Any(m => m is CheckPrim)).OrderBy(g => first[g]))
+        {
+            var upstream = new HashSet<KernelGroup>();
+            var stack = new Stack<KernelGroup>(deps[check]);
+            while (stack.TryPop(out var g))
+                if (upstream.Add(g))
+                    foreach (var d in deps[g]) stack.Push(d);
+            foreach (var update in updates)
+                if (update != check && !upstream.Contains(update)) deps[update].Add(check);
+        }
     }
 
     private static Operation VariableOf(Prim p) => p is ReadVariablePrim r ? r.Variable : ((AssignVariablePrim)p).Variable;

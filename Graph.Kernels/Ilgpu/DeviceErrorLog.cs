@@ -100,12 +100,12 @@ internal sealed class DeviceErrorLog(IlgpuDevice device) : IRunErrorLog
                 // The session's next run starts with clear flags.
                 foreach (var buffer in _slabs.Concat(_evidence.Values)) buffer.Zero();
                 if (p is CheckIndicesPrim check && recorded != null && DeviceMath.DecodeIndexEvidence(recorded[0]) is var (position, value))
-                    throw new InvalidArgumentException(Cpu.CpuMovement.IndexErrorMessage(check, position,
+                    throw new InvalidArgumentException(Cpu.CpuChecks.IndexErrorMessage(check, position,
                         value is int.MaxValue ? $">= {int.MaxValue}" : value is int.MinValue ? $"<= {int.MinValue}" : value.ToString(System.Globalization.CultureInfo.InvariantCulture), null));
                 throw new InvalidArgumentException(codes[i] switch
                 {
                     DeviceMath.DivisionByZero => $"{p.OriginName}: integer division by zero.",
-                    DeviceMath.DivisionOverflow => $"{p.OriginName}: integer division overflows ({(p.DType == DType.Int32 ? int.MinValue : long.MinValue)} / -1 does not fit {p.DType.Name()}).",
+                    DeviceMath.DivisionOverflow => $"{p.OriginName}: integer division overflow: {(p.DType == DType.Int32 ? int.MinValue : long.MinValue)} / -1 does not fit {p.DType.Name()}",
                     DeviceMath.NegativeIntegerPower => $"{p.OriginName}: integers to negative integer powers are not allowed.",
                     _ => detail ?? $"{p.OriginName}: an index is outside its axis of {Shape.Format(p.Inputs[0].Dims)}.",
                 });

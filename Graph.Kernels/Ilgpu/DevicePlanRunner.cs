@@ -228,6 +228,18 @@ internal sealed class DevicePlanRunner : IDisposable
                     Launch(kernel, check.Size, OnDevice(input, check.Inputs[0], run).View, flag, evidence, shape);
                 };
             }
+            case CheckPrim check:
+            {
+                // NaN/Inf checks and assertions: on the host with their operands copied back.
+                return (slots, run) =>
+                {
+                    var operands = new HostTensor[inputs.Length];
+                    for (var i = 0; i < operands.Length; i++) operands[i] = new HostTensor(OnHost(slots[inputs[i]]!, check.Inputs[i], run), check.Inputs[i].Dims);
+                    CheckDeviceErrors(run);
+                    CpuChecks.Run(check, operands);
+                    slots[output] = slots[inputs[0]];
+                };
+            }
             case LoopPrim or LoopGradPrim:
             {
                 Func<DeviceBuffer[], Array?[], RunState, DeviceBuffer[]> loop;

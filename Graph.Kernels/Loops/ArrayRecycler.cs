@@ -3,17 +3,41 @@ namespace Graph.Kernels.Loops;
 /// <summary>
 /// Recycles the large arrays loop iterations produce and drop (loop state, per-iteration results, consumed records),
 /// so a training step does not allocate (and later collect) large-object-heap arrays every iteration.
-/// Only arrays known to be dead are returned; a rented array's contents are unspecified.
+/// Only arrays known to be dead are returned; a rented array's contents are unspecified. It keeps at most
+/// <paramref name="maxBytes"/> bytes: making room drops the arrays of the sizes least recently used first, so a loop
+/// over many shapes (batch sizes, sequence lengths) does not keep arrays of every shape it saw.
 /// </summary>
-internal sealed class ArrayRecycler
+internal sealed class ArrayRecycler(long maxBytes)
 {
     private const int MinLength = 4096, MaxPerBucket = 64;
-    private readonly Dictionary<(Type, int), Stack<Array>> _free = new();
+    private readonly Dictionary<(Type, int), Bucket> _free = new();
+    private readonly LinkedList<Bucket> _recency = new(); // least recently used first
+
+    private sealed class Bucket
+    {
+        public Bucket((Type, int) key)
+        {
+            Key = key;
+            Node = new LinkedListNode<Bucket>(this);
+        }
+
+        public (Type, int) Key { get; }
+        public Stack<Array> Arrays { get; } = new();
+        public LinkedListNode<Bucket> Node { get; }
+    }
+
+    /// <summary>Bytes of the arrays kept for reuse.</summary>
+    public long Bytes { get; private set; }
 
     /// <summary>An array of <paramref name="type"/>[<paramref name="length"/>], reused when one is free.</summary>
     public Array Rent(Type type, int length)
     {
-        if (length >= MinLength && _free.TryGetValue((type, length), out var stack) && stack.Count > 0) return stack.Pop();
+        if (length >= MinLength && _free.TryGetValue((type, length), out var bucket) && bucket.Arrays.TryPop(out var array))
+        {
+            Bytes -= Buffer.ByteLength(array);
+            Touch(bucket);
+            return array;
+        }
         return RunState.Uninitialized(Graph.Core.DTypeExtensions.FromClrType(type), length);
     }
 
@@ -29,9 +53,34 @@ internal sealed class ArrayRecycler
     public void Return(Array array)
     {
         if (array.Length < MinLength) return;
+        var bytes = (long)Buffer.ByteLength(array);
+        if (bytes > maxBytes) return;
         var key = (array.GetType().GetElementType()!, array.Length);
-        if (!_free.TryGetValue(key, out var stack)) _free[key] = stack = new Stack<Array>();
-        if (stack.Count < MaxPerBucket) stack.Push(array);
+        if (!_free.TryGetValue(key, out var bucket))
+        {
+            _free[key] = bucket = new Bucket(key);
+            _recency.AddLast(bucket.Node);
+        }
+        else Touch(bucket);
+        if (bucket.Arrays.Count >= MaxPerBucket) return;
+        for (var node = _recency.First; Bytes + bytes > maxBytes && node != null;)
+        {
+            var next = node.Next;
+            var other = node.Value;
+            if (other != bucket)
+            {
+                while (Bytes + bytes > maxBytes && other.Arrays.TryPop(out var dropped)) Bytes -= Buffer.ByteLength(dropped);
+                if (other.Arrays.Count == 0)
+                {
+                    _recency.Remove(node);
+                    _free.Remove(other.Key);
+                }
+            }
+            node = next;
+        }
+        if (Bytes + bytes > maxBytes) return;
+        bucket.Arrays.Push(array);
+        Bytes += bytes;
     }
 
     /// <summary>Returns every array of <paramref name="dead"/> that is not in <paramref name="alive"/>.</summary>
@@ -39,5 +88,12 @@ internal sealed class ArrayRecycler
     {
         foreach (var a in dead.Distinct(ReferenceEqualityComparer.Instance).Cast<Array>())
             if (!alive.Contains(a)) Return(a);
+    }
+
+    private void Touch(Bucket bucket)
+    {
+        if (_recency.Last == bucket.Node) return;
+        _recency.Remove(bucket.Node);
+        _recency.AddLast(bucket.Node);
     }
 }

@@ -63,6 +63,9 @@ internal static class OnnxOps
                      ("LogicalAnd", "And"), ("LogicalOr", "Or"),
                  })
             m[type] = e => e.Set(0, e.Node(onnx, [e.In(0), e.In(1)]));
+        // ONNX's integer Div truncates toward zero, as TruncateDiv does; there is no float form of it in ONNX.
+        m["TruncateDiv"] = e => e.Set(0, e.Op.Inputs[0].DType.IsInteger() ? e.Node("Div", [e.In(0), e.In(1)])
+            : throw new OnnxExportException($"ONNX export: TruncateDiv '{e.Op.Name}' on {e.Op.Inputs[0].DType.Name()} has no ONNX counterpart (only integer TruncateDiv maps to Div).", e.Op));
         m["NotEqual"] = e => e.Set(0, e.Node("Not", [e.Node("Equal", [e.In(0), e.In(1)])]));
         m["SelectV2"] = e => e.Set(0, e.Node("Where", [e.In(0), e.In(1), e.In(2)]));
         m["Cast"] = e => e.Set(0, e.Cast(e.In(0), e.Attr<DType>("DstT")));

@@ -69,7 +69,7 @@ public class CountedLoopTests : GraphFixture
     public void AFailureInsideACountedLoopFailsTheRun()
     {
         var d = TF.Placeholder(DType.Int32, Shape.Scalar);
-        var r = TF.WhileLoop(v => TF.Less(v[0], TF.Constant(300)), v => [v[0] + 1, v[1] + TF.Divide(TF.Constant(1), d, name: "bad_div")], [TF.Constant(0), TF.Constant(0)]);
+        var r = TF.WhileLoop(v => TF.Less(v[0], TF.Constant(300)), v => [v[0] + 1, v[1] + TF.TruncateDiv(TF.Constant(1), d, name: "bad_div")], [TF.Constant(0), TF.Constant(0)]);
         using var s = new Session(TestGraph, new SessionOptions { Device = IlgpuDevices.IlgpuCpu });
         var act = () => s.Run(r[1], new FeedDict { { d, 0 } });
         act.Should().Throw<InvalidArgumentException>().WithMessage("*bad_div*integer division by zero*");

@@ -67,7 +67,7 @@ public class WhileLoopTests(string device) : DeviceFixture(device)
         using var scope = g.AsDefault();
         var xs = TF.Placeholder(DType.Float32, new Shape(-1, 2), "xs");
         var output = TensorArray.Zeros(xs, TF.Slice(xs, [0, 0], [1, -1]) * 0.0 + TF.Constant(new float[,] { { 0, 0 } }));
-        var r = TF.WhileLoop(v => TF.Less(v[0], TF.Size(xs) / TF.Constant(2)), v =>
+        var r = TF.WhileLoop(v => TF.Less(v[0], TF.TruncateDiv(TF.Size(xs), TF.Constant(2))), v =>
         {
             var x = TF.Gather(xs, v[0]);
             return [v[0] + 1.0, new TensorArray(v[1]).Write(v[0], TF.Reshape(x * 10.0, [1, 2])).Flow];

@@ -57,7 +57,7 @@ public class DeviceNumericsTests(string device) : GraphFixture(device)
             var x = TF.Placeholder(DType.Int32, new Shape(values.Length));
             var x64 = TF.Placeholder(DType.Int64, new Shape(values.Length));
             using var sess = NewSession();
-            var (q, q64) = sess.Run(x / divisor, x64 / divisor, new FeedDict { { x, values }, { x64, values.Select(v => (long)v * 3).ToArray() } });
+            var (q, q64) = sess.Run(TF.TruncateDiv(x, TF.Constant(divisor)), TF.TruncateDiv(x64, TF.Constant((long)divisor)), new FeedDict { { x, values }, { x64, values.Select(v => (long)v * 3).ToArray() } });
             q.ToArray<int>().Should().Equal(values.Select(v => v / divisor), $"int32 x / {divisor}");
             q64.ToArray<long>().Should().Equal(values.Select(v => (long)v * 3 / divisor), $"int64 x / {divisor}");
         }
@@ -96,10 +96,10 @@ public class DeviceNumericsTests(string device) : GraphFixture(device)
     {
         var x = TF.Placeholder(DType.Int32, new Shape(2));
         var y = TF.Placeholder(DType.Int32, new Shape(2));
-        var q = TF.Divide(x, y, name: "overflowing_div");
+        var q = TF.TruncateDiv(x, y, name: "overflowing_div");
         using var sess = NewSession();
         var run = () => sess.Run(q, new FeedDict { { x, new[] { 6, int.MinValue } }, { y, new[] { -1, -1 } } });
-        run.Should().Throw<InvalidArgumentException>().WithMessage("*overflowing_div*overflows*");
+        run.Should().Throw<InvalidArgumentException>().WithMessage("*overflowing_div*integer division overflow*");
     }
 }
 
@@ -140,7 +140,7 @@ public class KernelCodeTests
         var x = TF.Placeholder(DType.Float32, new Shape(3));
         var i = TF.Placeholder(DType.Int32, new Shape(3));
         var hits = TF.ReduceSum(TF.Cast(TF.Greater(x, TF.Constant(HostTensor.Scalar(0f))), DType.Float32));
-        var halves = i / 2;
+        var halves = TF.TruncateDiv(i, TF.Constant(2));
         var mean = TF.ReduceMean(i);
         return ([hits, halves, mean], new FeedDict { { x, new[] { 1f, -1f, 2f } }, { i, new[] { -7, 3, -1 } } });
     }

@@ -40,7 +40,7 @@ public class DeviceSemanticsTests : GraphFixture
     {
         var v = TF.Variable(TF.Constant(new[] { 1, 2, 3 }), name: "vi");
         var d = TF.Placeholder(DType.Int32, new Shape(3));
-        var update = v.AssignAdd(TF.Divide(TF.Constant(new[] { 6, 6, 6 }), d));
+        var update = v.AssignAdd(TF.TruncateDiv(TF.Constant(new[] { 6, 6, 6 }), d));
         var init = TF.GlobalVariablesInitializer();
         int[] Go(string device)
         {
@@ -58,7 +58,7 @@ public class DeviceSemanticsTests : GraphFixture
     {
         var d = TF.Placeholder(DType.Int32, Shape.Scalar);
         var r = TF.WhileLoop(v => TF.LogicalAnd(TF.Less(v[0], TF.Constant(3)), TF.Less(v[1], TF.Constant(5000))),
-            v => [v[0] + TF.Divide(TF.Constant(1), d), v[1] + 1], [TF.Constant(0), TF.Constant(0)]);
+            v => [v[0] + TF.TruncateDiv(TF.Constant(1), d), v[1] + 1], [TF.Constant(0), TF.Constant(0)]);
         var device = IlgpuDevice.Get("ilgpu-cpu");
         using var s = new Session(TestGraph, new SessionOptions { Device = "ilgpu-cpu" });
         var before = device.DownloadedBytes;
@@ -72,7 +72,7 @@ public class DeviceSemanticsTests : GraphFixture
     {
         var p = TF.Constant(new[] { 1f, 2f, 3f });
         var d = TF.Placeholder(DType.Int32, Shape.Scalar);
-        var y = TF.Gather(p, TF.Divide(TF.Constant(5), d, name: "ratio") - 1);
+        var y = TF.Gather(p, TF.TruncateDiv(TF.Constant(5), d, name: "ratio") - 1);
         string Message(string device)
         {
             using var s = new Session(TestGraph, new SessionOptions { Device = device });

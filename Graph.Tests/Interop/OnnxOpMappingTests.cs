@@ -22,7 +22,7 @@ public class OnnxOpMappingTests
             TF.LogicalOr(TF.GreaterEqual(p.A, p.B), TF.Equal(p.A, p.A)), TF.NotEqual(p.A, p.B)]),
         ["binary"] = p => TF.Concat([p.A + p.B, p.A - p.B, p.A * p.B, p.A / p.B, TF.Pow(p.B, p.A), TF.Maximum(p.A, p.B), TF.Minimum(p.A, p.B),
             TF.Where(TF.Greater(p.A, p.B), p.A, p.B)], 0),
-        ["int arithmetic"] = p => TF.Concat([p.Ints + p.Labels, p.Ints * p.Labels, TF.Maximum(p.Ints, p.Labels), TF.Divide(p.Ints, TF.Constant(new[] { 2, -3 }))], 0),
+        ["int arithmetic"] = p => TF.Concat([p.Ints + p.Labels, p.Ints * p.Labels, TF.Maximum(p.Ints, p.Labels), TF.TruncateDiv(p.Ints, TF.Constant(new[] { 2, -3 }))], 0),
         ["cast"] = p => TF.Concat([TF.Cast(TF.Cast(p.A * 3.0, DType.Int32), DType.Float32), TF.Cast(TF.Greater(p.A, p.B), DType.Float32),
             TF.Cast(TF.Cast(p.A, DType.Float64), DType.Float32)], 0),
         ["matmul"] = p => TF.Concat([TF.MatMul(p.A, p.B, transposeB: true), TF.Slice(TF.MatMul(p.A, p.B, transposeA: true, transposeB: false), [0, 0], [2, -1]),

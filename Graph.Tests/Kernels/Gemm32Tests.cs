@@ -76,4 +76,40 @@ public class Gemm32Tests
             openblas_set_num_threads(before);
         }
     }
+    /// <summary>
+    /// The managed kernel takes its packed panels from a pool: after the first call a product allocates nothing on one
+    /// thread, so a machine without OpenBLAS trains without garbage per step. Pooled panels are reused dirty, so results
+    /// must not depend on what a previous product left in them.
+    /// </summary>
+    [Test]
+    public void TheManagedKernelAllocatesNothingPerCallAndIgnoresWhatPooledPanelsHeld()
+    {
+        var (a, b) = (Random(40 * 33, 7), Random(33 * 29, 8));
+        var c = new float[40 * 29];
+        var expected = Reference(false, false, 40, 29, 33, a, b);
+        // A larger product first leaves non-zero values in the pooled panels.
+        var (big, bigB) = (Random(64 * 64, 9), Random(64 * 64, 10));
+        Gemm32.Managed(false, false, 64, 64, 64, big, 0, bigB, 0, new float[64 * 64], 0);
+        Gemm32.Managed(false, false, 40, 29, 33, a, 0, b, 0, c, 0);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 10; i++) Gemm32.Managed(false, false, 40, 29, 33, a, 0, b, 0, c, 0);
+        (GC.GetAllocatedBytesForCurrentThread() - before).Should().Be(0);
+        for (var i = 0; i < c.Length; i++) c[i].Should().BeApproximately((float)expected[i], 1e-4f, $"element {i}");
+    }
+
+    [TestCase("", false)]
+    [TestCase("auto", true)]
+    [TestCase("managed", true)]
+    [TestCase("managed", false)]
+    [TestCase("openblas", true)]
+    public void GraphBlasSettingsThatCanBeHonouredAreAccepted(string setting, bool hasOpenBlas) =>
+        Gemm32.CheckSetting(setting, hasOpenBlas);
+
+    [TestCase("openblas", false, "*libopenblas.so.0 was not found*")]
+    [TestCase("mkl", true, "*GRAPH_BLAS='mkl'*managed*openblas*auto*")]
+    public void GraphBlasSettingsThatCannotBeHonouredFailClearly(string setting, bool hasOpenBlas, string message)
+    {
+        var act = () => Gemm32.CheckSetting(setting, hasOpenBlas);
+        act.Should().Throw<Graph.Core.InvalidArgumentException>().WithMessage(message);
+    }
 }

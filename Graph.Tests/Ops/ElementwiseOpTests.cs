@@ -38,12 +38,15 @@ public class ElementwiseOpTests(string device) : DeviceFixture(device)
     };
 
     /// <summary>Numeric binary ops: TF op type, builder, double reference, integer reference.</summary>
-    private static readonly Dictionary<string, (string Type, Func<Tensor, Tensor, Tensor> Op, Func<double, double, double> Ref, Func<long, long, long> IntRef)> Arithmetic = new()
+    /// <summary>Divide on integers is true division to float64 (TF1's truediv), so it has no integer reference here.</summary>
+    private static readonly Dictionary<string, (string Type, Func<Tensor, Tensor, Tensor> Op, Func<double, double, double> Ref, Func<long, long, long>? IntRef)> Arithmetic = new()
     {
         ["Add"] = ("Add", (a, b) => TF.Add(a, b), (a, b) => a + b, (a, b) => a + b),
         ["Subtract"] = ("Sub", (a, b) => TF.Subtract(a, b), (a, b) => a - b, (a, b) => a - b),
         ["Multiply"] = ("Mul", (a, b) => TF.Multiply(a, b), (a, b) => a * b, (a, b) => a * b),
-        ["Divide"] = ("RealDiv", (a, b) => TF.Divide(a, b), (a, b) => a / b, (a, b) => a / b),
+        ["Divide"] = ("RealDiv", (a, b) => TF.Divide(a, b), (a, b) => a / b, null),
+        ["TruncateDiv"] = ("TruncateDiv", (a, b) => TF.TruncateDiv(a, b), (a, b) => Math.Truncate(a / b), (a, b) => a / b),
+        ["FloorDiv"] = ("FloorDiv", (a, b) => TF.FloorDiv(a, b), (a, b) => Math.Floor(a / b), (a, b) => (long)Math.Floor((double)a / b)),
         ["Pow"] = ("Pow", (a, b) => TF.Pow(a, b), Math.Pow, RefIntPow),
         ["Maximum"] = ("Maximum", (a, b) => TF.Maximum(a, b), Math.Max, Math.Max),
         ["Minimum"] = ("Minimum", (a, b) => TF.Minimum(a, b), Math.Min, Math.Min),
@@ -75,6 +78,8 @@ public class ElementwiseOpTests(string device) : DeviceFixture(device)
     public static IEnumerable<string> FloatOnlyUnaryNames => Unaries.Where(u => u.Value.IntRef == null).Select(u => u.Key);
     /// <summary>Names of the numeric binary ops.</summary>
     public static IEnumerable<string> ArithmeticNames => Arithmetic.Keys;
+    /// <summary>Names of the numeric binary ops with an integer result on integers.</summary>
+    public static IEnumerable<string> IntArithmeticNames => Arithmetic.Where(a => a.Value.IntRef != null).Select(a => a.Key);
     /// <summary>Names of the comparison ops.</summary>
     public static IEnumerable<string> ComparisonNames => Comparisons.Keys;
     /// <summary>Names of every numeric (non-logical) binary op.</summary>
@@ -398,7 +403,8 @@ public class ElementwiseOpTests(string device) : DeviceFixture(device)
     // ───────────────────────────── 2. forward values (binary) ─────────────────────────────
 
     private static readonly float[] BinA = [-3.5f, -1f, -0.25f, 0f, 0.5f, 1f, 2f, 3.75f, 10f, 1e-3f, 6f];
-    private static readonly float[] BinB = [2f, -4f, 0.5f, 3f, -1.5f, 1f, 0.25f, 2f, -0.1f, 7f, 6f];
+    // No quotient lies within rounding of an integer unless it is one, so floor and truncation agree with float64 references.
+    private static readonly float[] BinB = [2f, -4f, 0.5f, 3f, -1.5f, 1f, 0.25f, 2f, -0.125f, 7f, 6f];
     // Pow: positive bases with any exponent, negative bases with integral exponents.
     private static readonly float[] PowA = [2f, 0.5f, 10f, 1.5f, 3f, -2f, -3f, -0.5f, 0f, 1f, 7.25f];
     private static readonly float[] PowB = [3f, -2f, 0.5f, 2.5f, -0.75f, 3f, 2f, -3f, 2f, 100f, 0f];
@@ -432,13 +438,13 @@ public class ElementwiseOpTests(string device) : DeviceFixture(device)
     private static readonly long[] IntPowA = [2, -2, 3, 0, 0, 1, -1, 5, 7, -3, 10];
     private static readonly long[] IntPowB = [3, 3, 0, 0, 5, 100, 7, 2, 1, 4, 9];
 
-    /// <summary>int32 and int64 arithmetic is exact; integer division truncates toward zero (-7 / 2 = -3).</summary>
-    [TestCaseSource(nameof(ArithmeticNames))]
+    /// <summary>int32 and int64 arithmetic is exact; TruncateDiv rounds toward zero (-7 / 2 = -3), FloorDiv down (-4).</summary>
+    [TestCaseSource(nameof(IntArithmeticNames))]
     public void Arithmetic_Integers_MatchReference(string op)
     {
         var (_, f, _, intRef) = Arithmetic[op];
         var (a, b) = op == "Pow" ? (IntPowA, IntPowB) : (IntA, IntB);
-        var expected = a.Zip(b, intRef).ToArray();
+        var expected = a.Zip(b, intRef!).ToArray();
 
         var r32 = Run(f, HostTensor.From(a.Select(v => (int)v).ToArray(), a.Length), HostTensor.From(b.Select(v => (int)v).ToArray(), b.Length));
         r32.DType.Should().Be(DType.Int32);
@@ -449,18 +455,61 @@ public class ElementwiseOpTests(string device) : DeviceFixture(device)
         r64.ToArray<long>().Should().Equal(expected, $"{op} int64");
     }
 
-    /// <summary>Integer division truncates toward zero in every sign combination.</summary>
-    [TestCase(7, 2, 3)]
-    [TestCase(-7, 2, -3)]
-    [TestCase(7, -2, -3)]
-    [TestCase(-7, -2, 3)]
-    [TestCase(1, 3, 0)]
-    [TestCase(-1, 3, 0)]
-    [TestCase(6, 3, 2)]
-    public void Divide_Int_TruncatesTowardZero(int a, int b, int expected)
+    /// <summary>TruncateDiv rounds toward zero and FloorDiv down, in every sign combination, on int32 and int64.</summary>
+    [TestCase(7, 2, 3, 3)]
+    [TestCase(-7, 2, -3, -4)]
+    [TestCase(7, -2, -3, -4)]
+    [TestCase(-7, -2, 3, 3)]
+    [TestCase(1, 3, 0, 0)]
+    [TestCase(-1, 3, 0, -1)]
+    [TestCase(1, -3, 0, -1)]
+    [TestCase(6, 3, 2, 2)]
+    [TestCase(-6, 3, -2, -2)]
+    [TestCase(int.MinValue, 1, int.MinValue, int.MinValue)]
+    [TestCase(int.MaxValue, -1, -int.MaxValue, -int.MaxValue)]
+    public void IntegerDivision_RoundsTowardZeroOrDown(int a, int b, int truncated, int floored)
     {
-        Run((x, y) => x / y, HostTensor.From(new[] { a }, 1), HostTensor.From(new[] { b }, 1)).ToArray<int>().Should().Equal(expected);
-        Run((x, y) => x / y, HostTensor.From(new long[] { a }, 1), HostTensor.From(new long[] { b }, 1)).ToArray<long>().Should().Equal(expected);
+        Run((x, y) => TF.TruncateDiv(x, y), HostTensor.From(new[] { a }, 1), HostTensor.From(new[] { b }, 1)).ToArray<int>().Should().Equal(truncated);
+        Run((x, y) => TF.TruncateDiv(x, y), HostTensor.From(new long[] { a }, 1), HostTensor.From(new long[] { b }, 1)).ToArray<long>().Should().Equal(truncated);
+        Run((x, y) => TF.FloorDiv(x, y), HostTensor.From(new[] { a }, 1), HostTensor.From(new[] { b }, 1)).ToArray<int>().Should().Equal(floored);
+        Run((x, y) => TF.FloorDiv(x, y), HostTensor.From(new long[] { a }, 1), HostTensor.From(new long[] { b }, 1)).ToArray<long>().Should().Equal(floored);
+    }
+
+    /// <summary>Divide on integers is TF1's true division: int32 and int64 operands give float64 quotients.</summary>
+    [Test]
+    public void Divide_Integers_IsTrueDivisionToFloat64()
+    {
+        var r32 = Run((x, y) => TF.Divide(x, y), HostTensor.From(new[] { 7, -7, 1, 0 }, 4), HostTensor.From(new[] { 2, 2, 3, 5 }, 4));
+        r32.DType.Should().Be(DType.Float64);
+        r32.ToArray<double>().Should().Equal(3.5, -3.5, 1.0 / 3, 0.0);
+        var r64 = Run((x, y) => x / y, HostTensor.From(new[] { 9_000_000_000L }, 1), HostTensor.From(new[] { 4L }, 1));
+        r64.DType.Should().Be(DType.Float64);
+        r64.ToArray<double>().Should().Equal(2_250_000_000.0);
+        var zero = Run((x, y) => TF.Divide(x, y), HostTensor.From(new[] { 1, -1, 0 }, 3), HostTensor.From(new[] { 0, 0, 0 }, 3)).ToArray<double>();
+        zero[0].Should().Be(double.PositiveInfinity);
+        zero[1].Should().Be(double.NegativeInfinity);
+        double.IsNaN(zero[2]).Should().BeTrue("TF1's truediv divides floats, so a zero divisor follows IEEE");
+    }
+
+    /// <summary>FloorDiv and TruncateDiv on floats round the IEEE quotient; infinities, NaN and large values pass through.</summary>
+    [Test]
+    public void RoundedDivision_Floats_RoundTheQuotient()
+    {
+        float[] a = [7, -7, 2.5f, -2.5f, -6, -50331648, 1e30f, 1, -1, 0, float.PositiveInfinity, -0.5f];
+        float[] b = [2, 2, 1, 1, 4, 1, 4, 0, 0, 0, 2, 1];
+        var huge = (double)1e30f / 4; // an integer already: every float beyond 2^23 (2^52 in float64) is
+        double[] truncated = [3, -3, 2, -2, -1, -50331648, huge, double.PositiveInfinity, double.NegativeInfinity, double.NaN, double.PositiveInfinity, 0];
+        double[] floored = [3, -4, 2, -3, -2, -50331648, huge, double.PositiveInfinity, double.NegativeInfinity, double.NaN, double.PositiveInfinity, -1];
+        foreach (var (op, f, expected) in new[] { ("TruncateDiv", (Func<Tensor, Tensor, Tensor>)((x, y) => TF.TruncateDiv(x, y)), truncated), ("FloorDiv", (x, y) => TF.FloorDiv(x, y), floored) })
+        {
+            var r32 = Run(f, HostTensor.From(a, a.Length), HostTensor.From(b, b.Length)).ToArray<float>();
+            var r64 = Run(f, HostTensor.From(Widen(a), a.Length), HostTensor.From(Widen(b), b.Length)).ToArray<double>();
+            for (var i = 0; i < a.Length; i++)
+            {
+                ((double)r32[i]).Should().Be(expected[i], $"{op} float32 {a[i]} / {b[i]}");
+                r64[i].Should().Be(expected[i], $"{op} float64 {a[i]} / {b[i]}");
+            }
+        }
     }
 
     /// <summary>int64 arithmetic keeps values beyond the int32 range.</summary>
@@ -471,16 +520,24 @@ public class ElementwiseOpTests(string device) : DeviceFixture(device)
         long[] b = [3L, 2L];
         Run((x, y) => x + y, HostTensor.From(a, 2), HostTensor.From(b, 2)).ToArray<long>().Should().Equal(3_000_000_003L, -4_999_999_998L);
         Run((x, y) => x * y, HostTensor.From(a, 2), HostTensor.From(b, 2)).ToArray<long>().Should().Equal(9_000_000_000L, -10_000_000_000L);
-        Run((x, y) => x / y, HostTensor.From(a, 2), HostTensor.From(b, 2)).ToArray<long>().Should().Equal(1_000_000_000L, -2_500_000_000L);
+        Run((x, y) => TF.TruncateDiv(x, y), HostTensor.From(a, 2), HostTensor.From(b, 2)).ToArray<long>().Should().Equal(1_000_000_000L, -2_500_000_000L);
     }
 
-    /// <summary>Integer division by zero fails the run with an InvalidArgumentException naming the op.</summary>
+    /// <summary>Integer division by zero, and the minimum value divided by -1, fail the run naming the op.</summary>
     [Test]
-    public void Divide_IntByZero_Throws()
+    public void IntegerDivision_ByZeroOrOverflowing_Throws()
     {
-        ShouldThrowNaming(() => Run((x, y) => TF.Divide(x, y), HostTensor.From(new[] { 1, 2 }, 2), HostTensor.From(new[] { 1, 0 }, 2)), "RealDiv");
-        ShouldThrowNaming(() => Run((x, y) => TF.Divide(x, y), HostTensor.From(new long[] { 5 }, 1), HostTensor.From(new long[] { 0 }, 1)), "RealDiv");
-        ShouldThrowNaming(() => Run((x, y) => TF.Divide(x, y, name: "my_div"), HostTensor.From(new[] { 1, 2 }, 2), HostTensor.From(new[] { 0 }, 1)), "my_div");
+        foreach (var div in new Func<Tensor, Tensor, string?, Tensor>[] { (x, y, n) => TF.TruncateDiv(x, y, n), (x, y, n) => TF.FloorDiv(x, y, n) })
+        {
+            var type = div(TF.Constant(1), TF.Constant(1), null).Op.Type;
+            ShouldThrowNaming(() => Run((x, y) => div(x, y, null), HostTensor.From(new[] { 1, 2 }, 2), HostTensor.From(new[] { 1, 0 }, 2)), type, "integer division by zero");
+            ShouldThrowNaming(() => Run((x, y) => div(x, y, null), HostTensor.From(new long[] { 5 }, 1), HostTensor.From(new long[] { 0 }, 1)), type, "integer division by zero");
+            ShouldThrowNaming(() => Run((x, y) => div(x, y, "my_div"), HostTensor.From(new[] { 1, 2 }, 2), HostTensor.From(new[] { 0 }, 1)), "my_div");
+            ShouldThrowNaming(() => Run((x, y) => div(x, y, "min_div"), HostTensor.From(new[] { 4, int.MinValue }, 2), HostTensor.From(new[] { -1 }, 1)),
+                "min_div", "overflow", "-2147483648 / -1");
+            ShouldThrowNaming(() => Run((x, y) => div(x, y, null), HostTensor.From(new[] { long.MinValue }, 1), HostTensor.From(new[] { -1L }, 1)),
+                type, "overflow", "int64");
+        }
     }
 
     /// <summary>Integers to a negative power throw InvalidArgumentException naming the op.</summary>
@@ -614,18 +671,18 @@ public class ElementwiseOpTests(string device) : DeviceFixture(device)
 
     /// <summary>Every (int op, broadcast shapes) combination for int32.</summary>
     public static IEnumerable<TestCaseData> IntBroadcastCases() =>
-        from op in new[] { "Subtract", "Divide", "Maximum", "Multiply" }
+        from op in new[] { "Subtract", "TruncateDiv", "FloorDiv", "Maximum", "Multiply" }
         from s in BroadcastShapes
         select new TestCaseData(op, s.A, s.B).SetName($"Broadcast_Int32_{op}_[{string.Join(",", s.A)}]x[{string.Join(",", s.B)}]");
 
-    /// <summary>int32 binary ops broadcast at run time with operand order preserved (truncating division).</summary>
+    /// <summary>int32 binary ops broadcast at run time with operand order preserved (truncating and floor division).</summary>
     [TestCaseSource(nameof(IntBroadcastCases))]
     public void Broadcast_Int32_MatchesNumpyRules(string op, int[] da, int[] db)
     {
         var a = Enumerable.Range(0, Count(da)).Select(k => 7 * k - 20).ToArray();
         var b = Enumerable.Range(0, Count(db)).Select(k => (k % 2 == 0 ? 1 : -1) * (k % 3 + 1)).ToArray();
         var r = Run(Arithmetic[op].Op, HostTensor.From(a, da), HostTensor.From(b, db));
-        var ir = Arithmetic[op].IntRef;
+        var ir = Arithmetic[op].IntRef!;
         var (expected, dims) = RefBroadcast(a, da, b, db, (x, y) => (int)ir(x, y));
         r.DType.Should().Be(DType.Int32);
         r.Dims.Should().Equal(dims);
@@ -949,8 +1006,6 @@ public class ElementwiseOpTests(string device) : DeviceFixture(device)
             ("10 - x", t => 10.0 - t, [17, 9, 1]),
             ("x * 3", t => t * 3.0, [-21, 3, 27]),
             ("3 * x", t => 3.0 * t, [-21, 3, 27]),
-            ("x / 2", t => t / 2.0, [-3, 0, 4]),
-            ("18 / x", t => 18.0 / t, [-2, 18, 2]),
             ("-x", t => -t, [7, -1, -9]),
         };
         foreach (var (name, f, expected) in cases)
@@ -959,6 +1014,12 @@ public class ElementwiseOpTests(string device) : DeviceFixture(device)
             r.DType.Should().Be(DType.Int32, name);
             r.ToArray<int>().Should().Equal(expected, name);
         }
+        // `/` is TF1's true division: float64 quotients; truncating integer division is TruncateDiv.
+        var half = Run(t => t / 2.0, HostTensor.From(x, 3));
+        half.DType.Should().Be(DType.Float64);
+        half.ToArray<double>().Should().Equal(-3.5, 0.5, 4.5);
+        Run(t => 18.0 / t, HostTensor.From(x, 3)).ToArray<double>().Should().Equal(18.0 / -7, 18, 2);
+        Run(t => TF.TruncateDiv(t, TF.Constant(2)), HostTensor.From(x, 3)).ToArray<int>().Should().Equal(-3, 0, 4);
     }
 
     /// <summary>Tensor-tensor operators map to Add, Sub, Mul, RealDiv and Neg and broadcast.</summary>

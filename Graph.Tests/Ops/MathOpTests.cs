@@ -239,7 +239,7 @@ public class MathOpTests(string device) : GraphFixture(device)
         S(y).Should().Be("(?, ?)");
 
         var act = () => Eval(y, new FeedDict { { a, new float[2, 3] }, { b, new float[4, 2] } });
-        act.Should().Throw<InvalidArgumentException>().Which.Message.Should().ContainAll("MatMul", "[2, 3]", "[4, 2]");
+        act.Should().Throw<InvalidArgumentException>().Which.Message.Should().ContainAll("MatMul", "(2, 3)", "(4, 2)");
     }
 
     [Test]
@@ -250,7 +250,7 @@ public class MathOpTests(string device) : GraphFixture(device)
         var y = TF.MatMul(a, b);
 
         var act = () => Eval(y, new FeedDict { { a, new float[2, 2, 3] }, { b, new float[2, 2, 2] } });
-        act.Should().Throw<InvalidArgumentException>().Which.Message.Should().ContainAll("BatchMatMul", "[2, 2, 3]", "[2, 2, 2]");
+        act.Should().Throw<InvalidArgumentException>().Which.Message.Should().ContainAll("BatchMatMul", "(2, 2, 3)", "(2, 2, 2)");
     }
 
     [Test]

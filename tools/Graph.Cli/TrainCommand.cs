@@ -37,22 +37,26 @@ internal static class TrainCommand
     {
         if (epochs < 0 || batchSize <= 0)
         {
-            Console.Error.WriteLine("--epochs must be >= 0 and --batch-size > 0.");
+            Console.Error.WriteLine("graph: --epochs must be >= 0 and --batch-size > 0.");
             return 2;
         }
+        if (steps is < 0 || (steps != null && graphPath == null) || (swap && graphPath != null))
+        {
+            Console.Error.WriteLine("graph: --steps must be >= 0 and needs --graph; --swap-memory is part of a saved graph, not an option for it.");
+            return 2;
+        }
+        // Everything the user named is checked before the data is loaded or a step runs.
+        Devices.Require(device);
+        var plotFile = plotPath == null ? null : CliApp.WritableFile(plotPath, "--plot");
+        if (checkpointDir != null) CliApp.WritableDirectory(checkpointDir, "--checkpoint");
+        var model = NotebookModels.MnistRnn(seed, swap);
         var data = datasetName switch
         {
             "digits" => Mnist.LoadDigits(),
             "fashion-mnist" => Mnist.LoadFashion(),
-            _ => Mnist.Load(datasetName),
+            _ => Mnist.Load(datasetName, classes: model.Logits.Shape[-1], imageRows: model.X.Shape[1], imageColumns: model.X.Shape[2]),
         };
-        if (steps is < 0 || (steps != null && graphPath == null) || (swap && graphPath != null))
-        {
-            Console.Error.WriteLine("--steps must be >= 0 and needs --graph; --swap-memory is part of a saved graph, not an option for it.");
-            return 2;
-        }
         if (graphPath != null) return SavedGraphTraining.Run(graphPath, data, epochs, steps, batchSize, device, checkpointDir, plotPath, seed);
-        var model = NotebookModels.MnistRnn(seed, swap);
         using var scope = model.Graph.AsDefault();
         var epochCounter = TF.Variable(TF.Constant(0), name: "epoch", trainable: false);
         var nextEpoch = epochCounter.AssignAdd(TF.Constant(1));
@@ -94,7 +98,7 @@ internal static class TrainCommand
             history.Add((epoch, loss, trainAcc, testAcc));
             if (saver != null) saver.Save(sess, Path.Combine(checkpointDir!, "model"), globalStep: epoch + 1);
         }
-        if (plotPath != null) Plot.Write(plotPath, history);
+        if (plotFile != null) Plot.Write(plotFile, history);
         return 0;
     }
 
