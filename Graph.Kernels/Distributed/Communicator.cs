@@ -71,6 +71,15 @@ public abstract class Communicator
     /// <summary>Whether <see cref="World"/> has been created (so MPI may be loaded).</summary>
     public static bool WorldCreated => LazyWorld.IsValueCreated;
 
+    /// <summary>
+    /// Finalises MPI now when <see cref="World"/> is MPI (otherwise nothing): no collective may follow. MPI is also
+    /// finalised when the process exits normally; call this where the process may not exit normally (a test host).
+    /// </summary>
+    public static void ShutdownWorld()
+    {
+        if (LazyWorld.IsValueCreated && LazyWorld.Value is MpiCommunicator mpi) mpi.Shutdown();
+    }
+
     /// <summary>The communicator collectives run on in this flow of execution: the one set by <see cref="Use"/>, else <see cref="World"/>.</summary>
     public static Communicator Current => Scoped.Value ?? World;
 

@@ -64,14 +64,15 @@ public sealed class DistributedTraining
         using var scope = g.AsDefault();
         var x = TF.Placeholder(dtype, new Shape(-1, 28, 28), "X");
         var y = TF.Placeholder(DType.Int32, new Shape(-1), "y");
-        var (_, states) = Rnn.Rnn.DynamicRnn(new SimpleRNNCell(150), x, swapMemory: swapMemory);
+        var (_, states) = Rnn.Rnn.DynamicRnn(new SimpleRNNCell(150), x, swapMemory: swapMemory, dtype: dtype);
         var logits = Layers.Dense(states[0], 10);
         var loss = TF.ReduceMean(TF.Nn.SparseSoftmaxCrossEntropyWithLogits(y, logits), name: "loss");
         var adam = new AdamOptimizer(learningRate);
         var training = distributed
             ? new DistributedOptimizer(adam, exampleCount: TF.Size(y)).Minimize(loss)
             : adam.Minimize(loss);
-        var accuracy = TF.ReduceMean(TF.Cast(TF.Nn.InTopK(logits, y, 1), DType.Float32), name: "accuracy");
+        var predictions = dtype == DType.Float32 ? logits : TF.Cast(logits, DType.Float32); // InTopK takes float32
+        var accuracy = TF.ReduceMean(TF.Cast(TF.Nn.InTopK(predictions, y, 1), DType.Float32), name: "accuracy");
         return new MnistRnnModel(g, x, y, logits, loss, training, accuracy);
     }
 
