@@ -1,12 +1,12 @@
 // Graph.Bench: Graph against TorchSharp (libtorch) and against the machine's limit.
 //   dotnet run -c Release --project tools/Graph.Bench -- [scenario...] [--reps N] [--markdown docs/performance.md]
-// Scenarios: rnn-step gemm fused run-overhead test-forward memory profile (default: all of them, in that order).
+// Scenarios: rnn-step gemm fused run-overhead test-forward memory profile distributed (default: all of them, in that order).
 // Each prints `metric {name} graph {x} peer {y} ratio {x/y}` (medians; times in ms) and `target ...` lines.
 using System.Diagnostics;
 using Graph.Bench;
 using static Graph.Bench.Measure;
 
-string[] allScenarios = ["rnn-step", "gemm", "fused", "run-overhead", "test-forward", "memory", "profile"];
+string[] allScenarios = ["rnn-step", "gemm", "fused", "run-overhead", "test-forward", "memory", "profile", "distributed"];
 
 string? Option(string name)
 {
@@ -85,6 +85,7 @@ foreach (var name in allScenarios.Where(requested.Contains))
         case "test-forward": scenarios.TestForward(); break;
         case "memory": Children.Memory(report, reps); break;
         case "profile": scenarios.ProfileStep(); break;
+        case "distributed": DistributedScenario.Run(report, reps); break;
     }
     report.Print($"time {name} {F(clock.Elapsed.TotalSeconds, 1)} s");
 }

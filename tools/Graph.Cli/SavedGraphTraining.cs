@@ -44,14 +44,14 @@ internal static class SavedGraphTraining
     /// The saver of <c>--checkpoint DIR</c> (null without one, keeping 3 checkpoints) after restoring the latest
     /// checkpoint in DIR, or, when there is none, after running <paramref name="init"/>.
     /// </summary>
-    public static Saver? ResumeOrInitialise(Session sess, string? checkpointDir, Operation init)
+    public static Saver? ResumeOrInitialise(Session sess, string? checkpointDir, Operation init, bool report = true)
     {
         var saver = checkpointDir == null ? null : new Saver(maxToKeep: 3);
         var latest = checkpointDir == null ? null : Saver.LatestCheckpoint(checkpointDir);
         if (latest != null)
         {
             saver!.Restore(sess, latest);
-            Console.Error.WriteLine($"resumed from {latest}");
+            if (report) Console.Error.WriteLine($"resumed from {latest}");
         }
         else sess.Run(init);
         return saver;

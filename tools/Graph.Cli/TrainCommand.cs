@@ -23,33 +23,35 @@ internal static class TrainCommand
         var seed = new Option<int>("--seed") { Description = "Graph seed and shuffling seed.", DefaultValueFactory = _ => 42 };
         var graph = new Option<string?>("--graph") { Description = "Train this saved graph instead (its signature 'train', collections 'train_op' and 'global_step'; docs/interop.md)." };
         var steps = new Option<int?>("--steps") { Description = "With --graph: train this many steps, printing each step's loss, instead of --epochs." };
+        var distributed = new Option<bool>("--distributed") { Description = "Data-parallel over the processes mpirun started: each trains on its share of every --batch-size batch, gradients are averaged; rank 0 prints and saves (docs/distributed.md)." };
         var command = new Command("train", "Train the notebook's MNIST RNN (150 SimpleRNN units, dense 10, Adam).")
         {
-            dataset, epochs, batchSize, device, swap, checkpoint, plot, seed, graph, steps,
+            dataset, epochs, batchSize, device, swap, checkpoint, plot, seed, graph, steps, distributed,
         };
-        command.SetAction(r => Run(r.GetValue(dataset)!, r.GetValue(epochs), r.GetValue(batchSize), r.GetValue(device)!, r.GetValue(swap),
-            r.GetValue(checkpoint), r.GetValue(plot), r.GetValue(seed), r.GetValue(graph), r.GetValue(steps)));
+        command.SetAction(r => DistributedTraining.Run(r.GetValue(distributed), job => Run(r.GetValue(dataset)!, r.GetValue(epochs), r.GetValue(batchSize),
+            r.GetValue(device)!, r.GetValue(swap), r.GetValue(checkpoint), r.GetValue(plot), r.GetValue(seed), r.GetValue(graph), r.GetValue(steps), job)));
         return command;
     }
 
     private static int Run(string datasetName, int epochs, int batchSize, string device, bool swap, string? checkpointDir, string? plotPath, int seed,
-        string? graphPath, int? steps)
+        string? graphPath, int? steps, DistributedTraining? job)
     {
-        if (epochs < 0 || batchSize <= 0)
+        if (epochs < 0 || batchSize < (job?.Communicator.Size ?? 1))
         {
-            Console.Error.WriteLine("graph: --epochs must be >= 0 and --batch-size > 0.");
+            Console.Error.WriteLine($"graph: --epochs must be >= 0 and --batch-size >= {job?.Communicator.Size ?? 1}{(job == null ? "" : " (one row per worker at least)")}.");
             return 2;
         }
-        if (steps is < 0 || (steps != null && graphPath == null) || (swap && graphPath != null))
+        if (steps is < 0 || (steps != null && graphPath == null) || (swap && graphPath != null) || (graphPath != null && job != null))
         {
-            Console.Error.WriteLine("graph: --steps must be >= 0 and needs --graph; --swap-memory is part of a saved graph, not an option for it.");
+            Console.Error.WriteLine("graph: --steps must be >= 0 and needs --graph; --swap-memory is part of a saved graph, not an option for it; --graph does not train --distributed.");
             return 2;
         }
         // Everything the user named is checked before the data is loaded or a step runs.
         Devices.Require(device);
-        var plotFile = plotPath == null ? null : CliApp.WritableFile(plotPath, "--plot");
-        if (checkpointDir != null) CliApp.WritableDirectory(checkpointDir, "--checkpoint");
-        var model = NotebookModels.MnistRnn(seed, swap);
+        var root = job?.IsRoot ?? true;
+        var plotFile = plotPath == null || !root ? null : CliApp.WritableFile(plotPath, "--plot");
+        if (checkpointDir != null && root) CliApp.WritableDirectory(checkpointDir, "--checkpoint");
+        var model = job != null ? DistributedTraining.MnistRnn(seed, swap) : NotebookModels.MnistRnn(seed, swap);
         var data = datasetName switch
         {
             "digits" => Mnist.LoadDigits(),
@@ -62,16 +64,19 @@ internal static class TrainCommand
         var nextEpoch = epochCounter.AssignAdd(TF.Constant(1));
         var init = TF.GlobalVariablesInitializer();
         using var sess = new Session(model.Graph, new SessionOptions { Device = device });
-        var saver = SavedGraphTraining.ResumeOrInitialise(sess, checkpointDir, init);
+        var saver = SavedGraphTraining.ResumeOrInitialise(sess, checkpointDir, init, report: root);
+        job?.Synchronize(sess, model.Graph);
 
         var first = sess.Run(epochCounter.Value).Item<int>();
         var history = new List<(int Epoch, double Loss, double TrainAcc, double TestAcc)>();
-        var testFeed = new FeedDict { { model.X, data.TestImages }, { model.Y, data.TestLabels } };
-        var interactive = !Console.IsOutputRedirected;
+        var testImages = job == null ? data.TestImages : Sharding.Shard(data.TestImages, job.Communicator.Rank, job.Communicator.Size);
+        var testFeed = new FeedDict { { model.X, testImages }, { model.Y, job == null ? data.TestLabels : Sharding.Shard(data.TestLabels, job.Communicator.Rank, job.Communicator.Size) } };
+        var interactive = !Console.IsOutputRedirected && job == null; // mpirun forwards output line by line
         for (var epoch = first; epoch < epochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
-            var batches = NotebookModels.EpochBatches(data, batchSize, seed, epoch).ToList();
+            var globalBatches = NotebookModels.EpochBatches(data, batchSize, seed, epoch);
+            var batches = (job?.Shard(globalBatches) ?? globalBatches).ToList();
             FeedDict? last = null;
             void Step(int i)
             {
@@ -91,16 +96,22 @@ internal static class TrainCommand
             else
                 for (var i = 0; i < batches.Count; i++) Step(i);
             // The notebook's report: loss and accuracy of the epoch's last batch, and test accuracy.
-            var (loss, trainAcc) = last == null ? (0f, 0f) : Pair(sess.Run(model.Loss, model.Accuracy, last));
-            var testAcc = sess.Run(model.Accuracy, testFeed).Item<float>();
+            // Distributed: the means over the whole last batch and test set, each rank evaluating its shard.
+            var (loss, trainAcc) = last == null ? (0f, 0f)
+                : job != null ? Pair(job.Mean(sess, last, batches[^1].X.DimsSpan[0], model.Loss, model.Accuracy))
+                : Pair(sess.Run(model.Loss, model.Accuracy, last));
+            var testAcc = job?.Mean(sess, testFeed, testImages.DimsSpan[0], model.Accuracy)[0] ?? sess.Run(model.Accuracy, testFeed).Item<float>();
             sess.Run(nextEpoch);
-            Console.WriteLine(NotebookModels.EpochLine(epoch, loss, trainAcc, testAcc, clock.Elapsed));
+            if (root) Console.WriteLine(NotebookModels.EpochLine(epoch, loss, trainAcc, testAcc, clock.Elapsed));
             history.Add((epoch, loss, trainAcc, testAcc));
-            if (saver != null) saver.Save(sess, Path.Combine(checkpointDir!, "model"), globalStep: epoch + 1);
+            if (saver != null && root) saver.Save(sess, Path.Combine(checkpointDir!, "model"), globalStep: epoch + 1);
         }
         if (plotFile != null) Plot.Write(plotFile, history);
+        if (job != null && root) Console.WriteLine(job.CostLine());
         return 0;
     }
 
     private static (float, float) Pair((HostTensor A, HostTensor B) values) => (values.A.Item<float>(), values.B.Item<float>());
+
+    private static (float, float) Pair(float[] values) => (values[0], values[1]);
 }
