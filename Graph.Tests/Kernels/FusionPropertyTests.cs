@@ -67,7 +67,7 @@ public class FusionPropertyTests
     [TestCaseSource(nameof(IlgpuSeeds))]
     public void FusedOnIlgpuMatchesUnfusedCpu(int seed, string device)
     {
-        if (Devices.List().All(d => d.Name != device)) Assert.Ignore($"No '{device}' device on this machine; tools/gpu-check.sh runs these on a GPU machine.");
+        if (Devices.List().All(d => d.Name != device)) Assert.Ignore($"No '{device}' device on this machine; tools/gpu/run.sh runs these on a GPU machine (docs/gpu.md).");
         CheckRandomGraph(seed, device);
     }
 

@@ -18,6 +18,8 @@ for project in Graph.Tests tools/Graph.GpuCheck tools/Graph.Cli; do
 done
 # The test SDK's code-coverage collector (and its per-platform folders) is not needed to run tests in-process.
 rm -rf "$root/app/CodeCoverage" "$root/app/x86" "$root/app/x64" "$root/app/arm64" "$root/app/alpine" "$root/app/ubuntu" "$root/app/macos"
+# ONNX Runtime serves the interop tests, which are not in the Cuda category.
+rm -f "$root/app"/libonnxruntime*.so
 
 # The runtime the apps run on: the newest 10.x of this SDK's install.
 dotnet_root=$(dirname "$(readlink -f "$(command -v dotnet)")")
