@@ -37,7 +37,7 @@ internal sealed class RunState(SessionState session, IReadOnlyDictionary<Tensor,
     public Array?[]? FetchTargets { get; init; }
 
     /// <summary>Values fed on the device (a device loop's variables and captured tensors); null on cpu.</summary>
-    public IReadOnlyDictionary<Tensor, Ilgpu.DeviceBuffer>? DeviceFeeds { get; init; }
+    public IReadOnlyDictionary<Tensor, IDeviceValue>? DeviceFeeds { get; init; }
 
     /// <summary>The context shared by all plans of this Session.Run.</summary>
     public RunContext Context => context;
@@ -103,7 +103,8 @@ internal sealed class RunState(SessionState session, IReadOnlyDictionary<Tensor,
 
 /// <summary>State a Session keeps across runs: variable values and random stream positions.</summary>
 /// <param name="recyclerBytes">The most bytes of arrays loop iterations keep for reuse.</param>
-internal sealed class SessionState(long recyclerBytes) : Ilgpu.IDeviceResetListener
+/// <param name="residency">Where the backend keeps copies of variable values (a device), or null.</param>
+internal sealed class SessionState(long recyclerBytes, IVariableResidency? residency = null)
 {
     public Dictionary<Operation, HostTensor> Variables { get; } = new();
     public Dictionary<Operation, Array> Spares { get; } = new();
@@ -122,59 +123,24 @@ internal sealed class SessionState(long recyclerBytes) : Ilgpu.IDeviceResetListe
     }
     public Dictionary<Operation, (long, long)> RandomSeeds { get; } = new();
 
-    /// <summary>
-    /// Device copies of variable arrays, made on first device use: a cpu session never touches a type that mentions
-    /// ILGPU's, so the runtime never loads ILGPU (1.3 MB of resident memory) for it.
-    /// </summary>
-    private DeviceCopyState? _device;
-
-    /// <summary>Device copies of variable arrays (ILGPU devices), keyed by the host array they mirror.</summary>
-    public Dictionary<Array, Ilgpu.DeviceBuffer> DeviceCopies => (_device ??= new DeviceCopyState()).Copies;
-
-    /// <summary>Makes <paramref name="buffer"/>, just written by a device kernel, the value of <paramref name="host"/> (which is now stale).</summary>
-    public void SetDeviceValue(Array host, Ilgpu.DeviceBuffer buffer)
-    {
-        SetDeviceCopy(host, buffer);
-        _device!.HostStale.Add(host);
-        // A context reset loses device memory: the session copies its device-only values back first.
-        if (_device.ResetWatched.Add(buffer.Device)) buffer.Device.WatchReset(this);
-    }
+    /// <summary>The backend's copies of variable values (device memory), or null when variables live only on the host.</summary>
+    public IVariableResidency? Residency => residency;
 
     /// <summary>Brings <paramref name="host"/> up to date from its device copy if a device kernel wrote it last.</summary>
     public Array EnsureHost(Array host)
     {
-        if (_device != null) _device.EnsureHost(host);
+        residency?.EnsureHost(host);
         return host;
     }
 
-    /// <inheritdoc/>
-    public void BeforeDeviceReset() => SyncAllToHost();
-
-    /// <summary>Copies every stale variable value back to the host (before a device context is reset, or on request).</summary>
-    public void SyncAllToHost()
-    {
-        if (_device == null) return;
-        foreach (var host in _device.HostStale.ToList()) _device.EnsureHost(host);
-    }
-
-    /// <summary>Makes <paramref name="buffer"/> the device copy of <paramref name="host"/>, freeing the one it replaces.</summary>
-    public void SetDeviceCopy(Array host, Ilgpu.DeviceBuffer buffer)
-    {
-        var device = _device ??= new DeviceCopyState();
-        if (device.Copies.TryGetValue(host, out var old) && !ReferenceEquals(old, buffer)) device.Retired.Add(old);
-        device.Copies[host] = buffer;
-    }
+    /// <summary>Copies every stale variable value back to the host.</summary>
+    public void SyncAllToHost() => residency?.SyncAllToHost();
 
     /// <summary>Frees the device copy of <paramref name="host"/>, if any.</summary>
-    public void ForgetDeviceCopy(Array host)
-    {
-        if (_device == null) return;
-        _device.HostStale.Remove(host);
-        if (_device.Copies.Remove(host, out var old)) _device.Retired.Add(old);
-    }
+    public void ForgetDeviceCopy(Array host) => residency?.Forget(host);
 
     /// <summary>Frees the device copies retired during a Run (called when the Run ends).</summary>
-    public void DisposeRetired() => _device?.DisposeRetired();
+    public void DisposeRetired() => residency?.DisposeRetired();
 
     /// <summary>Drops a variable's value and spare arrays with their device copies (before the variable is set anew).</summary>
     public void ForgetVariableArrays(Operation variable)
@@ -184,51 +150,14 @@ internal sealed class SessionState(long recyclerBytes) : Ilgpu.IDeviceResetListe
     }
 
     /// <summary>Frees every device copy.</summary>
-    public void DisposeDeviceCopies()
-    {
-        if (_device == null) return;
-        foreach (var device in _device.ResetWatched) device.UnwatchReset(this);
-        _device.ResetWatched.Clear();
-        foreach (var b in _device.Copies.Values) b.Dispose();
-        _device.Copies.Clear();
-        _device.HostStale.Clear();
-        _device.DisposeRetired();
-    }
-
-    /// <summary>The device half of a session's state.</summary>
-    private sealed class DeviceCopyState
-    {
-        public Dictionary<Array, Ilgpu.DeviceBuffer> Copies { get; } = new(ReferenceEqualityComparer.Instance);
-
-        /// <summary>
-        /// Host arrays whose variable value lives only in their device copy so far: an update on an ILGPU device is not
-        /// copied back every step; whoever reads the host value (<see cref="SessionState.EnsureHost"/>) brings it back first.
-        /// </summary>
-        public HashSet<Array> HostStale { get; } = new(ReferenceEqualityComparer.Instance);
-
-        public HashSet<Ilgpu.IlgpuDevice> ResetWatched { get; } = new();
-
-        /// <summary>Device copies replaced during the current Run: kernels later in the run may still read them.</summary>
-        public List<Ilgpu.DeviceBuffer> Retired { get; } = new();
-
-        public void EnsureHost(Array host)
-        {
-            if (HostStale.Remove(host) && Copies.TryGetValue(host, out var copy)) copy.Download(host);
-        }
-
-        public void DisposeRetired()
-        {
-            foreach (var b in Retired) b.Dispose();
-            Retired.Clear();
-        }
-    }
+    public void DisposeDeviceCopies() => residency?.Dispose();
 
     /// <summary>Large arrays loop iterations hand back for reuse.</summary>
     public Loops.ArrayRecycler Recycler { get; } = new(recyclerBytes);
     public Dictionary<Operation, ulong> RandomPositions { get; } = new();
 }
 
-/// <summary>Kernel failures a run reports when it ends (device error flags); see <see cref="Ilgpu.DeviceErrorLog"/>.</summary>
+/// <summary>Kernel failures a run reports when it ends (a device's error flags); made by the backend (<see cref="IBackend.CreateErrorLog"/>).</summary>
 internal interface IRunErrorLog : IDisposable
 {
     /// <summary>Whether a flag may be set that was not yet read.</summary>
@@ -261,10 +190,7 @@ internal sealed class RunContext(PlanOptions options)
     /// <summary>The loop records made in this run (none without loops), for disposal when it ends.</summary>
     public IEnumerable<LoopRecord> AllLoopRecords => _loopRecords?.Values.SelectMany(r => r) ?? [];
 
-    /// <summary>Error flags of this run's device kernels, checked when the run ends (null on cpu).</summary>
-    public Ilgpu.DeviceErrorLog? DeviceErrors => (Ilgpu.DeviceErrorLog?)Errors;
-
-    /// <summary>The same log as <see cref="DeviceErrors"/>, typed so that a cpu run never loads ILGPU's types.</summary>
+    /// <summary>Error flags of this run's device kernels, checked when the run ends (null on cpu, whose kernels throw).</summary>
     public IRunErrorLog? Errors { get; init; }
 
     /// <summary>Bytes of recorded loop values held in device memory right now, and the most held at once.</summary>
@@ -311,40 +237,13 @@ internal sealed class LoopRecord(bool inHostMemory)
     /// <summary>Bytes held.</summary>
     public long Bytes { get; set; }
 
-    // The device half, made on first use and typed object: a field of an ILGPU-backed type would make the runtime load
-    // ILGPU for every loop record, cpu ones included.
-    private object? _device;
-
-    /// <summary>On an ILGPU device without swap: per iteration, the saved values in device memory.</summary>
-    public List<Ilgpu.DeviceBuffer[]> DeviceIterations => Device.Iterations;
-
-    /// <summary>On an ILGPU device with swap_memory: per iteration, the saved values in page-locked host memory.</summary>
-    public List<Ilgpu.PinnedHostCopy[]> SwappedIterations => Device.Swapped;
-
-    private DeviceRecord Device => (DeviceRecord)(_device ??= new DeviceRecord());
+    /// <summary>The backend's half of the record (saved values in device or pinned memory), made by the backend on first use.</summary>
+    public IDisposable? DeviceHalf { get; set; }
 
     /// <summary>Dimensions of the saved values (device records hold bare buffers).</summary>
     public int[][] SavedDims { get; set; } = [];
 
     /// <summary>Frees the device and pinned host memory of iterations not yet consumed.</summary>
-    public void DisposeDeviceIterations()
-    {
-        if (_device != null) DisposeDevice();
-    }
-
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private void DisposeDevice()
-    {
-        foreach (var b in DeviceIterations.SelectMany(i => i).Distinct()) b.Dispose();
-        foreach (var h in SwappedIterations.SelectMany(i => i)) h.Dispose();
-        DeviceIterations.Clear();
-        SwappedIterations.Clear();
-    }
-
-    private sealed class DeviceRecord
-    {
-        public List<Ilgpu.DeviceBuffer[]> Iterations { get; } = new();
-        public List<Ilgpu.PinnedHostCopy[]> Swapped { get; } = new();
-    }
+    public void DisposeDeviceIterations() => DeviceHalf?.Dispose();
 }
 

@@ -69,6 +69,7 @@ public sealed class Session : IDisposable
 {
     private readonly PlanCache _plans;
     private readonly SessionState _state;
+    private readonly IBackend _backend;
     private bool _disposed;
 
     /// <summary>Creates a session on <paramref name="graph"/> (default: the default graph).</summary>
@@ -79,10 +80,10 @@ public sealed class Session : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(Options.PlanCacheCapacity, 1, "options.PlanCacheCapacity");
         ArgumentOutOfRangeException.ThrowIfNegative(Options.PlanCacheBytes, "options.PlanCacheBytes");
         if (Options.MemoryLimitBytes is < 0) throw new ArgumentOutOfRangeException("options.MemoryLimitBytes", Options.MemoryLimitBytes, "The memory limit must not be negative.");
-        Devices.Require(Options.Device);
-        if (!Ilgpu.IlgpuDevices.IsIlgpu(Options.Device)) Cpu.Gemm32.CheckSetting();
+        _backend = Backends.Open(Options.Device);
+        _backend.CheckSettings();
         _plans = new PlanCache(Options.PlanCacheCapacity, Options.PlanCacheBytes);
-        _state = new SessionState(Options.PlanCacheBytes);
+        _state = new SessionState(Options.PlanCacheBytes, _backend.CreateResidency());
         if (Options.Profile) Profile = new KernelProfile();
     }
 
@@ -200,7 +201,7 @@ public sealed class Session : IDisposable
 
     private int _running;
 
-    private PlanOptions PlanOptions => _planOptions ??= new PlanOptions(Options.Fusion, Options.Device);
+    private PlanOptions PlanOptions => _planOptions ??= new PlanOptions(Options.Fusion, _backend);
     private PlanOptions? _planOptions;
 
     /// <summary>Whether a Run is in progress (for tests).</summary>
@@ -209,8 +210,8 @@ public sealed class Session : IDisposable
     /// <summary>The memory a cpu session may use when no limit is set: what the .NET runtime may use on this machine (or container).</summary>
     private static readonly Lazy<long> HostMemory = new(() => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
 
-    /// <summary>The limit runs are held to: <see cref="SessionOptions.MemoryLimitBytes"/>, else the host's memory on cpu.</summary>
-    private long? EffectiveMemoryLimit => Options.MemoryLimitBytes ?? (Ilgpu.IlgpuDevices.IsIlgpu(Options.Device) ? null : HostMemory.Value);
+    /// <summary>The limit runs are held to: <see cref="SessionOptions.MemoryLimitBytes"/>, else the host's memory on a device that uses it.</summary>
+    private long? EffectiveMemoryLimit => Options.MemoryLimitBytes ?? (_backend.UsesHostMemory ? HostMemory.Value : null);
 
     /// <summary>Runs a cached plan on checked feeds (inside <see cref="EnterRun"/>); fetched values go into <paramref name="into"/> where it names arrays.</summary>
     internal HostTensor[] Execute(PlanCache.Entry entry, Dictionary<Tensor, HostTensor> fed, Array?[]? into)
@@ -220,7 +221,7 @@ public sealed class Session : IDisposable
         LastPlan = plan;
         var peak = CheckMemory(entry);
         // One log for the session's runs: its flags stay registered and zero between runs.
-        var errors = Ilgpu.IlgpuDevices.IsIlgpu(Options.Device) ? _deviceErrors ??= NewDeviceErrorLog() : null;
+        var errors = _errors ??= _backend.CreateErrorLog();
         var context = new RunContext(PlanOptions) { Profile = Profile, ExtraLimit = EffectiveMemoryLimit - peak, Errors = errors };
         HostTensor[] results;
         try
@@ -287,11 +288,8 @@ public sealed class Session : IDisposable
             $"{variableBytes + growth} for variables) but {what} is {limit} bytes.");
     }
 
-    private IRunErrorLog? _deviceErrors;
-
-    /// <summary>A device session's error log; in its own method so that cpu runs never load ILGPU's types.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private IRunErrorLog NewDeviceErrorLog() => new Ilgpu.DeviceErrorLog(Ilgpu.IlgpuDevice.Get(Options.Device));
+    // The backend's error log, made by the first run (null on cpu, whose kernels throw).
+    private IRunErrorLog? _errors;
 
     /// <summary>Checks each feed against its tensor's graph, dtype and static shape; converts ints fed to float tensors, as TF does.</summary>
     private Dictionary<Tensor, HostTensor> PrepareFeeds(FeedDict? feeds)
@@ -393,8 +391,8 @@ public sealed class Session : IDisposable
         _disposed = true;
         _plans.Clear();
         _state.DisposeDeviceCopies();
-        _deviceErrors?.Dispose();
-        _deviceErrors = null;
+        _errors?.Dispose();
+        _errors = null;
         _state.Variables.Clear();
         _state.Spares.Clear();
         _state.RandomPositions.Clear();

@@ -9,7 +9,7 @@ namespace Graph.Kernels.Ilgpu;
 /// Device memory holding one value of a dtype (bool is stored as one byte per element). Owners check
 /// <see cref="Generation"/> against the device's: a buffer from before a context reset is gone.
 /// </summary>
-internal abstract class DeviceBuffer : IDisposable
+internal abstract class DeviceBuffer : IDeviceValue
 {
     protected DeviceBuffer(IlgpuDevice device, DType dtype, long length)
     {

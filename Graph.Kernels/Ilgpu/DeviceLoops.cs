@@ -37,7 +37,7 @@ internal sealed class DeviceLoopRunner(IlgpuDevice device, LoopPrim loop) : IDis
         // The loop owns copies of its live variables (a TensorArray write may update them in place).
         var vars = new DeviceBuffer?[n];
         foreach (var i in live) vars[i] = inputs[i].Clone();
-        var feeds = new Dictionary<Tensor, DeviceBuffer>();
+        var feeds = new Dictionary<Tensor, IDeviceValue>();
         var feedDims = new Dictionary<Tensor, int[]>();
         for (var j = 0; j < frame.Captures.Count; j++)
         {
@@ -92,18 +92,18 @@ internal sealed class DeviceLoopRunner(IlgpuDevice device, LoopPrim loop) : IDis
                 {
                     if (iteration >= count) break;
                     // A failed kernel is found within 64 iterations, not only after the last.
-                    if ((iteration & 63) == 63) context.DeviceErrors?.ThrowIfAny();
+                    if ((iteration & 63) == 63) context.DeviceErrors()?.ThrowIfAny();
                 }
                 else
                 {
                     // Reading the condition waits for the previous body's kernels: its saved values are complete, and
                     // a failed kernel stops the loop here rather than letting it run on garbage.
                     var go = _cond.Execute(step)[0].Item<bool>();
-                    context.DeviceErrors?.ThrowIfAny();
+                    context.DeviceErrors()?.ThrowIfAny();
                     if (!go) break;
                 }
-                if (copies != null) record!.SwappedIterations.AddRange(copies.StartPending());
-                var results = _body.ExecuteOnDevice(step);
+                if (copies != null) record!.OnDevice().Swapped.AddRange(copies.StartPending());
+                var results = ((DevicePlanRunner)_body.Runner).ExecuteOnDevice(step);
                 previous = live.Select(i => vars[i]!).ToList();
                 for (var k = 0; k < live.Length; k++)
                 {
@@ -125,7 +125,7 @@ internal sealed class DeviceLoopRunner(IlgpuDevice device, LoopPrim loop) : IDis
                         // Each recorded buffer belongs to one iteration (the gradient frees it after that iteration).
                         for (var j = 0; j < saved.Length; j++)
                             if (!recorded.Add(saved[j])) recorded.Add(saved[j] = saved[j].Clone());
-                        record.DeviceIterations.Add(saved);
+                        record.OnDevice().Iterations.Add(saved);
                         context.RecordedDeviceBytes += bytes;
                     }
                 }
@@ -134,13 +134,13 @@ internal sealed class DeviceLoopRunner(IlgpuDevice device, LoopPrim loop) : IDis
                     if (!recorded.Contains(b) && !vars.Contains(b) && !(copies?.Holds(b) ?? false)) b.Dispose();
                 previous = [];
             }
-            if (copies != null) record!.SwappedIterations.AddRange(copies.Finish());
+            if (copies != null) record!.OnDevice().Swapped.AddRange(copies.Finish());
         }
         catch
         {
             copies?.Dispose();
-            foreach (var b in vars.Concat(previous).Concat(record?.DeviceIterations.SelectMany(i => i) ?? []).Where(b => b != null).Distinct()) b!.Dispose();
-            foreach (var h in record?.SwappedIterations.SelectMany(i => i) ?? []) h.Dispose();
+            foreach (var b in vars.Concat(previous).Concat(record?.OnDevice().Iterations.SelectMany(i => i) ?? []).Where(b => b != null).Distinct()) b!.Dispose();
+            foreach (var h in record?.OnDevice().Swapped.SelectMany(i => i) ?? []) h.Dispose();
             throw;
         }
         if (record != null)
@@ -176,7 +176,7 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
         var dims = prim.Inputs.Select(i => i.Dims).ToArray();
         var grads = new DeviceBuffer[nv];
         for (var k = 0; k < nv; k++) grads[k] = inputs[k].Clone();
-        var feeds = new Dictionary<Tensor, DeviceBuffer>();
+        var feeds = new Dictionary<Tensor, IDeviceValue>();
         var feedDims = new Dictionary<Tensor, int[]>();
         for (var j = 0; j < spec.Captures.Length; j++)
         {
@@ -202,11 +202,11 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
         var fetchDims = _plan.FetchDims;
         var sums = new DeviceBuffer?[spec.FloatCaptures.Length];
         var donatable = new HashSet<Tensor>(spec.GradIn);
-        var count = record.InHostMemory ? record.SwappedIterations.Count : record.DeviceIterations.Count;
+        var count = record.InHostMemory ? record.OnDevice().Swapped.Count : record.OnDevice().Iterations.Count;
         using var copies = record.InHostMemory ? device.Accelerator.CreateStream() : null;
         var generation = device.Generation;
         DeviceBuffer[]? next = null;
-        DeviceBuffer[] Upload(int it) => record.SwappedIterations[it].Select(h => DeviceBuffer.FromHostAsync(h, copies!)).ToArray();
+        DeviceBuffer[] Upload(int it) => record.OnDevice().Swapped[it].Select(h => DeviceBuffer.FromHostAsync(h, copies!)).ToArray();
         try
         {
             if (copies != null && count > 0) next = Upload(count - 1);
@@ -220,10 +220,10 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
                     // The previous iteration's values start coming back while this one computes.
                     next = it > 0 ? Upload(it - 1) : null;
                 }
-                else saved = record.DeviceIterations[it];
+                else saved = record.OnDevice().Iterations[it];
                 for (var k = 0; k < nv; k++) feeds[spec.GradIn[k]] = grads[k];
                 for (var j = 0; j < spec.Saved.Length; j++) feeds[spec.Saved[j]] = saved[savedIndex[j]];
-                var results = _plan.ExecuteOnDevice(new RunState(state.Session, hostFeeds, context, donatable) { DeviceFeeds = feeds });
+                var results = ((DevicePlanRunner)_plan.Runner).ExecuteOnDevice(new RunState(state.Session, hostFeeds, context, donatable) { DeviceFeeds = feeds });
                 // Buffers this iteration consumes: the previous gradients, the saved values, summed-in results.
                 var dead = new List<DeviceBuffer>(grads);
                 dead.AddRange(saved);
@@ -260,10 +260,10 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
                     if (!alive.Contains(b)) b.Dispose();
                 if (copies != null)
                 {
-                    foreach (var h in record.SwappedIterations[it]) h.Dispose();
-                    record.SwappedIterations.RemoveAt(it);
+                    foreach (var h in record.OnDevice().Swapped[it]) h.Dispose();
+                    record.OnDevice().Swapped.RemoveAt(it);
                 }
-                else record.DeviceIterations.RemoveAt(it);
+                else record.OnDevice().Iterations.RemoveAt(it);
                 context.NoteExtra(context.RecordedDeviceBytes + (next?.Sum(b => b.Bytes) ?? 0) + _plan.PeakBytes, prim.GradOp);
             }
         }
@@ -408,7 +408,7 @@ internal static class DeviceOps
         shape.Threads = device.ThreadsFor(columns);
         var kernel = Hand(device, nameof(DeviceKernels.ScatterAddInto), origin,
             DeviceBuffer.ElementType(updates.DType), ArithOf(updates.DType), DeviceBuffer.ElementType(indices.DType), ArithOf(indices.DType));
-        var flag = context.DeviceErrors!.Flag(site, origin, () => $"{origin.OriginName}: an index of a sparse gradient is outside [0, {dims[axis]}).");
+        var flag = context.DeviceErrors()!.Flag(site, origin, () => $"{origin.OriginName}: an index of a sparse gradient is outside [0, {dims[axis]}).");
         Launch(device, kernel, columns, updates.View, indices.View, y.View, flag, shape);
     }
 }

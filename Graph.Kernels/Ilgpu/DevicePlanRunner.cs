@@ -14,12 +14,11 @@ namespace Graph.Kernels.Ilgpu;
 /// initializer, TensorArray slice updates and loop control — run on the host with their inputs copied back.
 /// Results that leave the plan (fetches, variable updates, loop state) are copied to host arrays.
 /// </summary>
-internal sealed class DevicePlanRunner : IDisposable
+internal sealed class DevicePlanRunner : IPlanRunner
 {
     private readonly IlgpuDevice _device;
+    private readonly ExecutionPlan _plan;
     private readonly IReadOnlyList<KernelGroup> _groups;
-    private readonly Func<Prim, int> _valueOf;
-    private readonly Func<int, (StorageKind Kind, int Buffer)> _storage;
     private readonly Action<Slot?[], Run>[] _steps;
     private readonly Dictionary<int, DeviceBuffer> _pooled = new();
     private readonly Dictionary<Prim, DeviceBuffer> _constants = new();
@@ -50,12 +49,11 @@ internal sealed class DevicePlanRunner : IDisposable
         public List<DeviceBuffer> Temporaries { get; } = new();
     }
 
-    public DevicePlanRunner(IlgpuDevice device, IReadOnlyList<KernelGroup> groups, Func<Prim, int> valueOf, Func<int, (StorageKind, int)> storage)
+    public DevicePlanRunner(IlgpuDevice device, ExecutionPlan plan)
     {
         _device = device;
-        _groups = groups;
-        _valueOf = valueOf;
-        _storage = storage;
+        _plan = plan;
+        var groups = _groups = plan.Groups;
         // An index check read only by gathers (as their indices) is done by the gather kernels themselves.
         var readers = new Dictionary<Prim, List<(Prim Reader, int Input)>>();
         foreach (var m in groups.SelectMany(g => g.Members))
@@ -83,11 +81,56 @@ internal sealed class DevicePlanRunner : IDisposable
         foreach (var loop in _loops) loop.Dispose();
     }
 
+    /// <summary>Runs the plan and returns the fetched values on the host: copied from the device, or copies of shared host arrays.</summary>
+    public HostTensor[] Execute(RunState state) => Execute(state, HostResults);
+
+    /// <summary>
+    /// Runs the plan and returns the fetched values as device buffers the caller owns (a device loop's next state and
+    /// saved values: nothing crosses to the host).
+    /// </summary>
+    public DeviceBuffer[] ExecuteOnDevice(RunState state) => Execute(state, (slots, run) =>
+    {
+        // Every result is a distinct buffer: a value fetched twice (or a loop variable passed through and also
+        // saved) is copied for the second fetch, so each buffer has one owner.
+        var results = new DeviceBuffer[_plan.FetchValues.Count];
+        for (var i = 0; i < results.Length; i++)
+        {
+            var buffer = Claim(slots[_plan.FetchValues[i]]!, _plan.FetchPrims[i], run);
+            results[i] = Array.IndexOf(results, buffer, 0, i) < 0 ? buffer : buffer.Clone();
+        }
+        return results;
+    });
+
+    private HostTensor[] HostResults(Slot?[] slots, Run run)
+    {
+        var results = new HostTensor[_plan.FetchValues.Count];
+        for (var i = 0; i < results.Length; i++)
+        {
+            var p = _plan.FetchPrims[i];
+            var slot = slots[_plan.FetchValues[i]]!;
+            var target = run.State.FetchTargets?[i];
+            Array data;
+            if (slot.Host != null)
+            {
+                if (slot.Variable != null) run.State.Session.EnsureHost(slot.Host);
+                if (target != null) Array.Copy(slot.Host, data = target, target.Length);
+                else data = slot.HostOwned && !ExecutionPlan.SharedSource(p) ? slot.Host : run.State.CopyFetched(slot.Host);
+            }
+            else
+            {
+                data = target ?? run.State.AllocateFetched(p.DType, checked((int)p.Size));
+                slot.Device!.Download(data);
+            }
+            results[i] = new HostTensor(data, p.Dims);
+        }
+        return results;
+    }
+
     /// <summary>Runs the plan's steps; <paramref name="fetch"/> turns the final slots into results before temporaries are freed.</summary>
-    public T Execute<T>(RunState state, int valueCount, Func<Slot?[], Run, T> fetch)
+    private T Execute<T>(RunState state, Func<Slot?[], Run, T> fetch)
     {
         var run = new Run(state);
-        var slots = new Slot?[valueCount];
+        var slots = new Slot?[_plan.ValueCount];
         var profile = state.Context.Profile;
         try
         {
@@ -127,11 +170,11 @@ internal sealed class DevicePlanRunner : IDisposable
         var host = slot.Host ?? throw new InvalidOperationException($"{p.OriginName}: value of {p.Describe()} is nowhere.");
         if (slot.Variable != null)
         {
-            var copies = run.State.Session.DeviceCopies;
-            if (!copies.TryGetValue(host, out var copy) || !copy.Valid || copy.Device != _device)
+            var copies = run.State.Session.DeviceCopies();
+            if (!copies.TryGetCopy(host, out var copy))
             {
                 copy = DeviceBuffer.FromHost(_device, p.DType, host);
-                run.State.Session.SetDeviceCopy(host, copy);
+                copies.SetCopy(host, copy);
             }
             return slot.Device = copy;
         }
@@ -156,7 +199,7 @@ internal sealed class DevicePlanRunner : IDisposable
         var device = slot.Device is { Valid: true } d ? d : null;
         if (device == null) return DeviceBuffer.FromHost(_device, p.DType, slot.Host!);
         if (run.Temporaries.Remove(device)) return device;
-        if (slot.Feed != null && run.State.MayDonate(slot.Feed) && run.State.DeviceFeeds?.TryGetValue(slot.Feed, out var fed) == true && ReferenceEquals(fed, device))
+        if (slot.Feed != null && run.State.MayDonate(slot.Feed) && run.State.TryGetDeviceFeed(slot.Feed, out var fed) && ReferenceEquals(fed, device))
             return device;
         return device.Clone();
     }
@@ -164,7 +207,7 @@ internal sealed class DevicePlanRunner : IDisposable
     /// <summary>The buffer a kernel writes value <paramref name="o"/> into.</summary>
     private DeviceBuffer Output(Prim o, Run run)
     {
-        var (kind, buffer) = _storage(_valueOf(o));
+        var (kind, buffer) = _plan.StorageOf(_plan.ValueOf(o));
         if (kind == StorageKind.Pooled)
         {
             if (!_pooled.TryGetValue(buffer, out var pooled) || !pooled.Valid)
@@ -182,16 +225,16 @@ internal sealed class DevicePlanRunner : IDisposable
         var p = g.Members[0];
         if (g.Kind == GroupKind.Binding)
         {
-            var v = _valueOf(p);
+            var v = _plan.ValueOf(p);
             return p switch
             {
                 ConstantPrim c => (slots, _) => slots[v] = new Slot { Host = c.Value.Data, Constant = c },
-                FeedPrim f => (slots, run) => slots[v] = run.State.DeviceFeeds?.TryGetValue(f.Tensor, out var onDevice) == true
+                FeedPrim f => (slots, run) => slots[v] = run.State.TryGetDeviceFeed(f.Tensor, out var onDevice)
                     ? new Slot { Device = onDevice, Feed = f.Tensor }
                     : new Slot { Host = run.State.Feed(f.Tensor).Data, Feed = f.Tensor },
                 ReadVariablePrim r => (slots, run) => slots[v] = new Slot { Host = run.State.ReadVariable(r.Variable).Data, Variable = r.Variable },
-                ReshapePrim r => (slots, _) => slots[v] = slots[_valueOf(r.Inputs[0])],
-                TupleElementPrim e => (slots, _) => slots[v] = new Slot { Device = slots[_valueOf(e.Inputs[0])]!.Tuple![e.Index] },
+                ReshapePrim r => (slots, _) => slots[v] = slots[_plan.ValueOf(r.Inputs[0])],
+                TupleElementPrim e => (slots, _) => slots[v] = new Slot { Device = slots[_plan.ValueOf(e.Inputs[0])]!.Tuple![e.Index] },
                 _ => throw new InvalidOperationException($"{p.Describe()} is not a binding."),
             };
         }
@@ -203,8 +246,8 @@ internal sealed class DevicePlanRunner : IDisposable
 
     private Action<Slot?[], Run> CompileSingle(Prim p)
     {
-        var inputs = p.Inputs.Select(_valueOf).ToArray();
-        var output = _valueOf(p);
+        var inputs = p.Inputs.Select(_plan.ValueOf).ToArray();
+        var output = _plan.ValueOf(p);
         switch (p)
         {
             case GatherPrim or ScatterAddPrim:
@@ -223,7 +266,7 @@ internal sealed class DevicePlanRunner : IDisposable
                     var input = slots[inputs[0]]!;
                     slots[output] = input;
                     if (check.Size == 0) return;
-                    var (flag, evidence) = run.State.Context.DeviceErrors!.IndexCheck(check);
+                    var (flag, evidence) = run.State.Context.DeviceErrors()!.IndexCheck(check);
                     var kernel = Hand(nameof(DeviceKernels.CheckIndices), check, indexType.ClrType(), DeviceOps.ArithOf(indexType));
                     Launch(kernel, check.Size, OnDevice(input, check.Inputs[0], run).View, flag, evidence, shape);
                 };
@@ -276,7 +319,7 @@ internal sealed class DevicePlanRunner : IDisposable
             default:
             {
                 // Host kernels: random numbers, the orthogonal initializer, TensorArray slice updates.
-                var kernel = CpuBackend.Compile(p);
+                var kernel = CpuSingleKernels.Compile(p);
                 return (slots, run) =>
                 {
                     var args = new HostTensor[inputs.Length];
@@ -295,17 +338,17 @@ internal sealed class DevicePlanRunner : IDisposable
     private int Threads(long work) => _device.ThreadsFor(work);
 
     /// <summary>The error flag of the kernel computing <paramref name="origin"/> (see <see cref="DeviceErrorLog"/>).</summary>
-    private static object ErrorFlag(Run run, Prim origin, Func<string>? detail = null) => run.State.Context.DeviceErrors!.Flag(origin, origin, detail);
+    private static object ErrorFlag(Run run, Prim origin, Func<string>? detail = null) => run.State.Context.DeviceErrors()!.Flag(origin, origin, detail);
 
     /// <summary>Fails now if a device kernel of this run failed (before effects that must not follow a failure).</summary>
-    private static void CheckDeviceErrors(Run run) => run.State.Context.DeviceErrors?.ThrowIfAny();
+    private static void CheckDeviceErrors(Run run) => run.State.Context.DeviceErrors()?.ThrowIfAny();
 
     private Action<Slot?[], Run> CompileMatMul(MatMulPrim m)
     {
         var (batch, rows, cols, depth) = m.Sizes;
-        var a = _valueOf(m.Inputs[0]);
-        var b = _valueOf(m.Inputs[1]);
-        var output = _valueOf(m);
+        var a = _plan.ValueOf(m.Inputs[0]);
+        var b = _plan.ValueOf(m.Inputs[1]);
+        var output = _plan.ValueOf(m);
         var shape = new MatMulShape
         {
             Batch = batch, M = rows, N = cols, K = depth,
@@ -337,8 +380,8 @@ internal sealed class DevicePlanRunner : IDisposable
     private Action<Slot?[], Run> CompileReduce(ReducePrim r)
     {
         var reduce = ReduceOn(r);
-        var input = _valueOf(r.Inputs[0]);
-        var output = _valueOf(r);
+        var input = _plan.ValueOf(r.Inputs[0]);
+        var output = _plan.ValueOf(r);
         return (slots, run) =>
         {
             var y = Output(r, run);
@@ -468,8 +511,8 @@ internal sealed class DevicePlanRunner : IDisposable
             }
             var kernel = Hand(nameof(DeviceKernels.Gather), p, element, indices.DType.ClrType(), DeviceOps.ArithOf(indices.DType));
             var (flag, evidence) = _checkedBy.TryGetValue((GatherPrim)p, out var check)
-                ? run.State.Context.DeviceErrors!.IndexCheck(check)
-                : (ErrorFlag(run, p), run.State.Context.DeviceErrors!.Evidence(p));
+                ? run.State.Context.DeviceErrors()!.IndexCheck(check)
+                : (ErrorFlag(run, p), run.State.Context.DeviceErrors()!.Evidence(p));
             Launch(kernel, work, source.View, at.View, y.View, flag, evidence, shape);
         };
     }
@@ -536,10 +579,10 @@ internal sealed class DevicePlanRunner : IDisposable
         var emitter = new FusedKernelEmitter(g, separate);
         var reduceTail = separate ? ReduceOn(tail!) : null;
         var head = g.Head != null ? CompileMatMul(g.Head) : null;
-        var inputs = emitter.Inputs.Select(_valueOf).ToArray();
+        var inputs = emitter.Inputs.Select(_plan.ValueOf).ToArray();
         var stored = new HashSet<Prim>(g.Outputs);
         // A value the plan does not store (the reduction's input) gets a buffer for this run: value -1.
-        var outputs = emitter.Outputs.Select(o => (Prim: o, Value: stored.Contains(o) ? _valueOf(o) : -1)).ToArray();
+        var outputs = emitter.Outputs.Select(o => (Prim: o, Value: stored.Contains(o) ? _plan.ValueOf(o) : -1)).ToArray();
         var work = emitter.Work;
         var threads = (long)Threads(work);
         var origin = g.Members.First(m => m != g.Head);
@@ -568,7 +611,7 @@ internal sealed class DevicePlanRunner : IDisposable
             {
                 var y = Output(tail!, run);
                 reduceTail(buffers[Array.IndexOf(emitter.Outputs, tail!.Inputs[0])], y, run);
-                slots[_valueOf(tail)] = new Slot { Device = y };
+                slots[_plan.ValueOf(tail)] = new Slot { Device = y };
             }
             // A variable update is not committed behind a failed kernel (the cpu device would have stopped before it).
             if (commitsVariables) CheckDeviceErrors(run);
@@ -584,7 +627,7 @@ internal sealed class DevicePlanRunner : IDisposable
                     var host = run.State.VariableTarget(assign.Variable, o.DType, o.Dims);
                     run.State.CommitVariable(assign.Variable, new HostTensor(host, o.Dims));
                     run.Temporaries.Remove(buffers[k]);
-                    run.State.Session.SetDeviceValue(host, buffers[k]);
+                    run.State.Session.DeviceCopies().SetDeviceValue(host, buffers[k]);
                     slot.Variable = assign.Variable;
                     slot.Host = host;
                 }

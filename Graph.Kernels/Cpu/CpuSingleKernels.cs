@@ -6,7 +6,7 @@ namespace Graph.Kernels.Cpu;
 internal delegate HostTensor KernelFunc(HostTensor[] inputs, RunState state);
 
 /// <summary>Kernels of the cpu device for the primitives that are not fused (movement, indexing, checks, random, collectives).</summary>
-internal static class CpuBackend
+internal static class CpuSingleKernels
 {
     /// <summary>The kernel computing <paramref name="p"/> from its input values.</summary>
     public static KernelFunc Compile(Prim p) => p switch

@@ -1,0 +1,183 @@
+using Graph.Core;
+using Graph.Kernels.Fusion;
+
+namespace Graph.Kernels.Cpu;
+
+/// <summary>The <c>cpu</c> device: managed SIMD kernels and OpenBLAS (or the managed GEMM) in this process's memory.</summary>
+internal sealed class CpuBackend : IBackend
+{
+    public static readonly CpuBackend Instance = new();
+
+    private CpuBackend() { }
+
+    public const string DeviceName = "cpu";
+
+    public string Name => DeviceName;
+    public bool UsesHostMemory => true;
+    public void CheckSettings() => Gemm32.CheckSetting();
+    public IPlanRunner CreateRunner(ExecutionPlan plan) => new CpuPlanRunner(plan);
+    public IRunErrorLog? CreateErrorLog() => null;
+    public IVariableResidency? CreateResidency() => null;
+    public int CompiledKernelCount => 0;
+    public long LaunchCount => 0;
+    public string GemmDescription => Gemm32.HasOpenBlas ? "OpenBLAS or managed, chosen per shape" : "managed (install libopenblas0-pthread for OpenBLAS)";
+}
+
+/// <summary>Finds the cpu device: always present.</summary>
+internal sealed class CpuBackendFactory : IBackendFactory
+{
+    public bool Handles(string name) => name == CpuBackend.DeviceName;
+
+    public IEnumerable<DeviceInfo> Found() =>
+    [
+        new(CpuBackend.DeviceName, $"managed SIMD ({(System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? "Vector256" : "scalar")}) on {Environment.ProcessorCount} cores; " +
+                                   $"GEMM: {CpuBackend.Instance.GemmDescription}"),
+    ];
+
+    public IEnumerable<string> Unusable() => [];
+
+    public void Require(string name) { }
+
+    public IBackend Open(string name) => CpuBackend.Instance;
+}
+
+/// <summary>
+/// Runs a plan on the cpu: one compiled step per kernel group over an array per value, plan buffers kept between runs.
+/// </summary>
+internal sealed class CpuPlanRunner : IPlanRunner
+{
+    private readonly ExecutionPlan _plan;
+    private readonly Action<Array?[], RunState>[] _steps;
+    private Array[]? _bufferArrays;
+
+    public CpuPlanRunner(ExecutionPlan plan)
+    {
+        _plan = plan;
+        _steps = plan.Groups.Select(CompileStep).ToArray();
+    }
+
+    /// <summary>Nothing to free: the plan buffers are managed arrays.</summary>
+    public void Dispose() { }
+
+    private Action<Array?[], RunState> CompileStep(KernelGroup g)
+    {
+        var plan = _plan;
+        if (g.Kind == GroupKind.Binding)
+        {
+            var p = g.Members[0];
+            var v = plan.ValueOf(p);
+            return p switch
+            {
+                ConstantPrim c => (values, _) => values[v] = c.Value.Data,
+                FeedPrim f => (values, state) => values[v] = state.Feed(f.Tensor).Data,
+                ReadVariablePrim r => (values, state) => values[v] = state.ReadVariable(r.Variable).Data,
+                ReshapePrim r => (values, _) => values[v] = values[plan.ValueOf(r.Inputs[0])],
+                TupleElementPrim e => (values, _) => values[v] = ((Array[])values[plan.ValueOf(e.Inputs[0])]!)[e.Index],
+                _ => throw new InvalidOperationException($"{p.Describe()} is not a binding."),
+            };
+        }
+        if (g.Kind == GroupKind.Single && g.Members[0] is LoopPrim or LoopGradPrim)
+        {
+            var p = g.Members[0];
+            var inputs = p.Inputs.Select(plan.ValueOf).ToArray();
+            var output = plan.ValueOf(p);
+            Func<Array[], RunState, Array> run = p switch
+            {
+                LoopPrim loop => new Loops.LoopRunner(loop).Run,
+                _ => new Loops.LoopGradRunner((LoopGradPrim)p).Run,
+            };
+            return (values, state) => values[output] = run(inputs.Select(i => values[i]!).ToArray(), state);
+        }
+        if (g.Kind == GroupKind.Single && g.Members[0] is GatherPrim gather)
+        {
+            // Into a plan buffer (or the fetch's array): a gather inside a loop body runs every step.
+            var (source, at, output) = (plan.ValueOf(gather.Inputs[0]), plan.ValueOf(gather.Inputs[1]), plan.ValueOf(gather));
+            return (values, state) => CpuMovement.GatherInto(gather, new HostTensor(values[source]!, gather.Inputs[0].Dims),
+                new HostTensor(values[at]!, gather.Inputs[1].Dims), values[output] = Allocate(gather, output, state));
+        }
+        if (g.Kind == GroupKind.Single)
+        {
+            var p = g.Members[0];
+            var kernel = CpuSingleKernels.Compile(p);
+            var inputs = p.Inputs.Select(plan.ValueOf).ToArray();
+            var output = plan.ValueOf(p);
+            return (values, state) =>
+            {
+                var args = new HostTensor[inputs.Length];
+                for (var i = 0; i < args.Length; i++) args[i] = new HostTensor(values[inputs[i]]!, p.Inputs[i].Dims);
+                values[output] = kernel(args, state).Data;
+            };
+        }
+        var fused = new CpuFusedKernel(g);
+        var inputValues = fused.InputOrder.Select(plan.ValueOf).ToArray();
+        var outputs = fused.OutputOrder.Select(o => (Prim: o, Value: plan.ValueOf(o))).ToArray();
+        var assigns = outputs.Where(o => o.Prim is AssignVariablePrim).ToArray();
+        // Argument arrays kept by the step (a plan never runs one step twice at once), emptied after each run so
+        // they hold no values alive.
+        var ins = new Array[inputValues.Length];
+        var outs = new Array[outputs.Length];
+        return (values, state) =>
+        {
+            for (var i = 0; i < ins.Length; i++) ins[i] = values[inputValues[i]]!;
+            for (var i = 0; i < outs.Length; i++) outs[i] = values[outputs[i].Value] = Allocate(outputs[i].Prim, outputs[i].Value, state);
+            try
+            {
+                fused.Run(ins, outs);
+            }
+            finally
+            {
+                Array.Clear(ins);
+                Array.Clear(outs);
+            }
+            foreach (var (o, v) in assigns) state.CommitVariable(((AssignVariablePrim)o).Variable, new HostTensor(values[v]!, o.Dims));
+        };
+    }
+
+    private Array Allocate(Prim o, int v, RunState state)
+    {
+        var (kind, buffer) = _plan.StorageOf(v);
+        return kind switch
+        {
+            StorageKind.Pooled => _bufferArrays![buffer] ??= Array.CreateInstance(o.DType.ClrType(), checked((int)o.Size)),
+            StorageKind.Variable => state.VariableTarget(((AssignVariablePrim)o).Variable, o.DType, o.Dims),
+            StorageKind.Fresh => state.FetchTargets is { } into && _plan.FirstFetchOf(v) is { } f && into[f] is { } target ? target
+                : state.AllocateFetched(o.DType, checked((int)o.Size)),
+            _ => Array.CreateInstance(o.DType.ClrType(), checked((int)o.Size)),
+        };
+    }
+
+    public HostTensor[] Execute(RunState state)
+    {
+        _bufferArrays ??= new Array[_plan.BufferCount];
+        var values = new Array?[_plan.ValueCount];
+        var profile = state.Context.Profile;
+        if (profile == null)
+            foreach (var step in _steps) step(values, state);
+        else
+            for (var i = 0; i < _steps.Length; i++)
+            {
+                var start = System.Diagnostics.Stopwatch.GetTimestamp();
+                _steps[i](values, state);
+                var g = _plan.Groups[i];
+                if (g.Kind != GroupKind.Binding && g.Members[0] is not LoopPrim and not LoopGradPrim)
+                    profile.Add(g, System.Diagnostics.Stopwatch.GetElapsedTime(start));
+            }
+        var fetches = _plan.FetchPrims;
+        var results = new HostTensor[fetches.Count];
+        for (var i = 0; i < results.Length; i++)
+        {
+            var p = fetches[i];
+            var value = _plan.FetchValues[i];
+            var data = values[value]!;
+            if (state.FetchTargets?[i] is { } target)
+            {
+                if (!ReferenceEquals(data, target)) Array.Copy(data, target, target.Length);
+                results[i] = new HostTensor(target, p.Dims);
+                continue;
+            }
+            var owned = _plan.StorageOf(value).Kind is StorageKind.Fresh or StorageKind.KernelOwned && !ExecutionPlan.SharedSource(p);
+            results[i] = new HostTensor(owned ? data : state.CopyFetched(data), p.Dims);
+        }
+        return results;
+    }
+}
