@@ -75,9 +75,7 @@ public sealed class DistributedOptimizer
     public Operation Minimize(Tensor loss, Variable? globalStep = null, IEnumerable<Variable>? varList = null, string? name = null)
     {
         var gradsAndVars = ComputeGradients(loss, varList);
-        if (gradsAndVars.All(p => p.Gradient == null))
-            throw new InvalidArgumentException(
-                $"{Name}: no gradients provided for any variable: none of [{string.Join(", ", gradsAndVars.Select(p => p.Variable.Name))}] is in reach of the loss {loss.Name}.");
+        Graph.Core.Optimizer.RequireAnyGradient(Name, gradsAndVars, loss);
         return ApplyGradients(gradsAndVars, globalStep, name);
     }
 

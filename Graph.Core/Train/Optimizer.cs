@@ -67,10 +67,16 @@ public abstract class Optimizer
     public Operation Minimize(Tensor loss, Variable? globalStep = null, IEnumerable<Variable>? varList = null, string? name = null)
     {
         var gradsAndVars = ComputeGradients(loss, varList);
+        RequireAnyGradient(Name, gradsAndVars, loss);
+        return ApplyGradients(gradsAndVars, globalStep, name);
+    }
+
+    /// <summary>Minimize's error (TF1's ValueError) when the loss reaches none of the variables.</summary>
+    internal static void RequireAnyGradient(string optimizer, IReadOnlyList<(Tensor? Gradient, Variable Variable)> gradsAndVars, Tensor loss)
+    {
         if (gradsAndVars.All(p => p.Gradient == null))
             throw new InvalidArgumentException(
-                $"{Name}: no gradients provided for any variable: none of [{string.Join(", ", gradsAndVars.Select(p => p.Variable.Name))}] is in reach of the loss {loss.Name}.");
-        return ApplyGradients(gradsAndVars, globalStep, name);
+                $"{optimizer}: no gradients provided for any variable: none of [{string.Join(", ", gradsAndVars.Select(p => p.Variable.Name))}] is in reach of the loss {loss.Name}.");
     }
 
     /// <summary>The slot <paramref name="slotName"/> of <paramref name="v"/> (e.g. Adam's <c>m</c>), or null.</summary>
