@@ -37,6 +37,19 @@ public class DistributedOptimizerTests
     }
 
     [Test]
+    public void MinimizingALossThatReachesNoVariableNamesTheOptimizerAndTheVariables()
+    {
+        var g = new ComputeGraph();
+        using var scope = g.AsDefault();
+        var w = TF.Variable(TF.Zeros([2], DType.Float64), name: "w");
+        var loss = TF.ReduceSum(TF.Constant(new double[] { 1, 2 }), name: "loss");
+        var plain = () => new GradientDescentOptimizer(0.1).Minimize(loss);
+        plain.Should().Throw<InvalidArgumentException>().WithMessage("GradientDescent: no gradients provided for any variable: none of [w] is in reach of the loss loss:0.");
+        var distributed = () => new DistributedOptimizer(new GradientDescentOptimizer(0.1)).Minimize(loss);
+        distributed.Should().Throw<InvalidArgumentException>().WithMessage("GradientDescent: no gradients provided for any variable: none of [w] is in reach of the loss loss:0.");
+    }
+
+    [Test]
     public void FusionBucketsFollowDTypeAndThreshold()
     {
         var g = new ComputeGraph();
