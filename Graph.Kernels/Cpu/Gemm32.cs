@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -10,8 +9,8 @@ namespace Graph.Kernels.Cpu;
 /// <summary>
 /// float32 GEMM for the cpu device: a managed register-blocked kernel (6×16 tiles of Vector256 FMA accumulators over
 /// packed panels), and OpenBLAS's <c>cblas_sgemm</c> when <c>libopenblas.so.0</c> is installed, either as the library
-/// threads it or single-threaded on blocks of rows that Graph runs on all cores itself. For each shape the fastest is
-/// measured once per process and kept, so a shape always runs the same code.
+/// threads it or single-threaded on blocks of rows that Graph runs on all cores itself. Which one a shape takes is a
+/// fixed rule of its size (<see cref="ForShape"/>), so every run computes the same bits.
 /// </summary>
 internal static unsafe class Gemm32
 {
@@ -36,14 +35,12 @@ internal static unsafe class Gemm32
         BlasBlocks,
     }
 
-    private static readonly ConcurrentDictionary<(int, int, int, bool, bool), Kernel> KernelForShape = new();
-
     /// <summary>Whether OpenBLAS was found (and <c>GRAPH_BLAS</c> does not say <c>managed</c>).</summary>
     public static bool HasOpenBlas => OpenBlas.Available;
 
     /// <summary>
-    /// The <c>GRAPH_BLAS</c> environment variable, lower case: unset or <c>auto</c> uses OpenBLAS where installed and
-    /// faster, <c>managed</c> never loads it (the path a machine without OpenBLAS takes; CI runs the tests both ways),
+    /// The <c>GRAPH_BLAS</c> environment variable, lower case: unset or <c>auto</c> uses OpenBLAS where installed (for
+    /// all but tiny products, <see cref="ForShape"/>), <c>managed</c> never loads it (the path a machine without OpenBLAS takes; CI runs the tests both ways),
     /// <c>openblas</c> requires it.
     /// </summary>
     internal static string Setting { get; } = (Environment.GetEnvironmentVariable("GRAPH_BLAS") ?? "").Trim().ToLowerInvariant();
@@ -67,18 +64,12 @@ internal static unsafe class Gemm32
         }
     }
 
-    /// <summary>The kernel chosen for a shape, once a product of it ran (for tests and reports).</summary>
-    internal static Kernel? ChosenFor(int m, int n, int k, bool ta, bool tb) =>
-        KernelForShape.TryGetValue((m, n, k, ta, tb), out var kernel) ? kernel : null;
-
     /// <summary>Computes the product for float32 operands; false for other cases.</summary>
     public static bool TryMultiply(MatMulPrim p, float[] a, float[] b, float[] c)
     {
         var (batch, m, n, k) = p.Sizes;
         var (ta, tb) = (p.TransposeA, p.TransposeB);
-        var kernel = Kernel.Managed;
-        if (OpenBlas.Available && (long)m * n * k >= SmallWork && !KernelForShape.TryGetValue((m, n, k, ta, tb), out kernel))
-            kernel = KernelForShape.GetOrAdd((m, n, k, ta, tb), key => Fastest(key.Item1, key.Item2, key.Item3, key.Item4, key.Item5));
+        var kernel = ForShape(m, n, k);
         for (var i = 0; i < batch; i++)
             Multiply(kernel, ta, tb, m, n, k, a, i * m * k, b, i * k * n, c, i * m * n);
         return true;
@@ -102,47 +93,24 @@ internal static unsafe class Gemm32
     }
 
     /// <summary>
-    /// The OpenBLAS form for this shape, unless the managed kernel is clearly (20%) faster in an interleaved timing (the
-    /// machine may be noisy; a choice made on noise would stick for the whole process — measured here: a wrong pick
-    /// doubled the RNN's 150x150 products).
+    /// How a product of this shape runs: a fixed rule of size, never a timing, so that every process on a machine
+    /// computes the same bits (a resumed training run continues its losses exactly; timing the kernels against each
+    /// other once per process picked the managed kernel for a shape in some processes of a loaded machine and not in
+    /// others, and the two sum in different orders). Tiny products run managed (a cblas call costs more than they do);
+    /// the rest run on OpenBLAS, which was the faster for every shape of the MNIST RNN here: single-threaded below
+    /// <see cref="BlockFlops"/>, on blocks across the cores from there.
     /// <para>
-    /// The OpenBLAS form is fixed by size, not timed: products of at least <see cref="BlockFlops"/> run on blocks across
-    /// the cores, smaller ones on one thread. The second core of this VM is at times much slower than the first (other
-    /// tenants), so two threads on a 10 µs product were 1.3× faster than one in some processes and 1.2× slower in others,
-    /// and a timed choice between them stuck with whichever the first seconds favoured. OpenBLAS never runs its own
-    /// threads inside Graph where its thread count can be set: its workers spin (sched_yield) for 0.1 s after each call,
-    /// on the cores Graph's next kernels need (a fifth of a training step's samples in a profile).
+    /// OpenBLAS never runs its own threads inside Graph where its thread count can be set: its workers spin
+    /// (sched_yield) for 0.1 s after each call, on the cores Graph's next kernels need (a fifth of a training step's
+    /// samples in a profile).
     /// </para>
     /// </summary>
-    private static Kernel Fastest(int m, int n, int k, bool ta, bool tb)
+    internal static Kernel ForShape(int m, int n, int k)
     {
-        var blas = OpenBlas.CanSplit && Math.Max(m, n) >= 2 * MinBlock && Environment.ProcessorCount > 1 && 2.0 * m * n * k >= BlockFlops
+        if (!OpenBlas.Available || (long)m * n * k < SmallWork) return Kernel.Managed;
+        return OpenBlas.CanSplit && Math.Max(m, n) >= 2 * MinBlock && Environment.ProcessorCount > 1 && 2.0 * m * n * k >= BlockFlops
             ? Kernel.BlasBlocks
             : Kernel.Blas;
-        var a = new float[m * k];
-        var b = new float[k * n];
-        var c = new float[m * n];
-        // The first calls start threads: warm both up before timing.
-        for (var i = 0; i < 5; i++)
-        {
-            Multiply(blas, ta, tb, m, n, k, a, 0, b, 0, c, 0);
-            Managed(ta, tb, m, n, k, a, 0, b, 0, c, 0);
-        }
-        const int samples = 15;
-        var blasTimes = new double[samples];
-        var managedTimes = new double[samples];
-        for (var r = 0; r < samples; r++)
-        {
-            var start = Stopwatch.GetTimestamp();
-            Multiply(blas, ta, tb, m, n, k, a, 0, b, 0, c, 0);
-            blasTimes[r] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
-            start = Stopwatch.GetTimestamp();
-            Managed(ta, tb, m, n, k, a, 0, b, 0, c, 0);
-            managedTimes[r] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
-        }
-        Array.Sort(blasTimes);
-        Array.Sort(managedTimes);
-        return managedTimes[samples / 2] < 0.8 * blasTimes[samples / 2] ? Kernel.Managed : blas;
     }
 
     /// <summary>Floating-point operations (2·m·n·k) from which a product runs on blocks across the cores (~30 µs on one core).</summary>

@@ -26,6 +26,25 @@ public class Gemm32Tests
         return c;
     }
 
+    /// <summary>
+    /// The kernel a shape takes is a rule of its size, never a timing: a timed choice differed between processes of a
+    /// loaded machine, and a training run resumed in a new process then lost bit equality with the uninterrupted one.
+    /// </summary>
+    [Test]
+    public void TheKernelOfAShapeIsAFixedRuleOfItsSize()
+    {
+        Gemm32.ForShape(10, 10, 10).Should().Be(Gemm32.Kernel.Managed, "a cblas call costs more than a thousand multiply-adds");
+        if (!Gemm32.HasOpenBlas)
+        {
+            Gemm32.ForShape(150, 150, 150).Should().Be(Gemm32.Kernel.Managed, "without OpenBLAS everything runs managed");
+            return;
+        }
+        Gemm32.ForShape(150, 10, 150).Should().Be(Gemm32.Kernel.Blas, "450K flops run on one thread");
+        Gemm32.ForShape(150, 150, 150).Should().Be(Environment.ProcessorCount > 1 ? Gemm32.Kernel.BlasBlocks : Gemm32.Kernel.Blas,
+            "6.75 MFLOP run on blocks across the cores");
+        Enumerable.Range(0, 20).Select(_ => Gemm32.ForShape(28, 150, 4200)).Distinct().Should().ContainSingle();
+    }
+
     [Test]
     public void EveryKernelMatchesTheReference(
         [Values("Managed", "Blas", "BlasBlocks")] string kernelName,

@@ -298,7 +298,7 @@ internal static class PerformanceDoc
         L("the core Graph's next element-wise kernel needs (a fifth of a training step's samples in a `perf` profile before this).");
         L("Smaller products run on one thread (two threads on a 10 µs product were 1.3× faster in some processes and 1.2× slower in");
         L("others, with this VM's second core at times much slower than the first); the managed 6×16 Vector256 kernel runs only where it");
-        L("times 20% faster than OpenBLAS (the choice is made once per shape and process). The `-managed` rows (and that column)");
+        L("multiplies below 32K multiply-adds (a fixed rule of size, so every process computes the same bits; it was a per-process timing). The `-managed` rows (and that column)");
         L("come from a child process in which `libopenblas.so.0` is hidden (a private mount namespace), i.e. what Graph's own");
         L("kernel does on these shapes; the last column infers the kernel Graph ran from the speed (Graph's rate closer to its");
         L("managed kernel's than to OpenBLAS's)." + (managedPicked.Count > 0
