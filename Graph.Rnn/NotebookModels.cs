@@ -70,19 +70,24 @@ public static class NotebookModels
 
     /// <summary>
     /// Section 6: a 150-unit SimpleRNN over 28 rows of 28 pixels, a dense layer of 10, sparse softmax cross-entropy and
-    /// Adam (learning rate 0.001), with graph seed <paramref name="seed"/>.
+    /// Adam (learning rate 0.001), with graph seed <paramref name="seed"/>, in <paramref name="dtype"/> (float32 as in
+    /// the notebook). <paramref name="minimize"/> makes the training op from the Adam optimizer, the loss and the labels
+    /// (e.g. through a DistributedOptimizer); by default it is <c>adam.Minimize(loss)</c>.
     /// </summary>
-    public static MnistRnnModel MnistRnn(int seed = 42, bool swapMemory = false, double learningRate = 0.001)
+    public static MnistRnnModel MnistRnn(int seed = 42, bool swapMemory = false, double learningRate = 0.001, DType dtype = DType.Float32,
+        Func<AdamOptimizer, Tensor, Tensor, Operation>? minimize = null)
     {
         var g = new ComputeGraph { Seed = seed };
         using var scope = g.AsDefault();
-        var x = TF.Placeholder(DType.Float32, new Shape(-1, 28, 28), "X");
+        var x = TF.Placeholder(dtype, new Shape(-1, 28, 28), "X");
         var y = TF.Placeholder(DType.Int32, new Shape(-1), "y");
-        var (_, states) = Rnn.DynamicRnn(new SimpleRNNCell(150), x, swapMemory: swapMemory);
+        var (_, states) = Rnn.DynamicRnn(new SimpleRNNCell(150), x, swapMemory: swapMemory, dtype: dtype);
         var logits = Layers.Dense(states[0], 10);
         var loss = TF.ReduceMean(TF.Nn.SparseSoftmaxCrossEntropyWithLogits(y, logits), name: "loss");
-        var training = new AdamOptimizer(learningRate).Minimize(loss);
-        var accuracy = TF.ReduceMean(TF.Cast(TF.Nn.InTopK(logits, y, 1), DType.Float32), name: "accuracy");
+        var adam = new AdamOptimizer(learningRate);
+        var training = minimize != null ? minimize(adam, loss, y) : adam.Minimize(loss);
+        var predictions = dtype == DType.Float32 ? logits : TF.Cast(logits, DType.Float32); // InTopK takes float32
+        var accuracy = TF.ReduceMean(TF.Cast(TF.Nn.InTopK(predictions, y, 1), DType.Float32), name: "accuracy");
         return new MnistRnnModel(g, x, y, logits, loss, training, accuracy);
     }
 }

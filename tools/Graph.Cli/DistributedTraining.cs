@@ -58,23 +58,10 @@ public sealed class DistributedTraining
     /// initial weights and checkpoints) in <paramref name="dtype"/>, whose Adam step applies gradients averaged over the
     /// ranks, weighted by each rank's number of examples (exact for unequal shards too).
     /// </summary>
-    public static MnistRnnModel MnistRnn(int seed = 42, bool swapMemory = false, double learningRate = 0.001, DType dtype = DType.Float32, bool distributed = true)
-    {
-        var g = new ComputeGraph { Seed = seed };
-        using var scope = g.AsDefault();
-        var x = TF.Placeholder(dtype, new Shape(-1, 28, 28), "X");
-        var y = TF.Placeholder(DType.Int32, new Shape(-1), "y");
-        var (_, states) = Rnn.Rnn.DynamicRnn(new SimpleRNNCell(150), x, swapMemory: swapMemory, dtype: dtype);
-        var logits = Layers.Dense(states[0], 10);
-        var loss = TF.ReduceMean(TF.Nn.SparseSoftmaxCrossEntropyWithLogits(y, logits), name: "loss");
-        var adam = new AdamOptimizer(learningRate);
-        var training = distributed
-            ? new DistributedOptimizer(adam, exampleCount: TF.Size(y)).Minimize(loss)
-            : adam.Minimize(loss);
-        var predictions = dtype == DType.Float32 ? logits : TF.Cast(logits, DType.Float32); // InTopK takes float32
-        var accuracy = TF.ReduceMean(TF.Cast(TF.Nn.InTopK(predictions, y, 1), DType.Float32), name: "accuracy");
-        return new MnistRnnModel(g, x, y, logits, loss, training, accuracy);
-    }
+    public static MnistRnnModel MnistRnn(int seed = 42, bool swapMemory = false, double learningRate = 0.001, DType dtype = DType.Float32, bool distributed = true) =>
+        NotebookModels.MnistRnn(seed, swapMemory, learningRate, dtype, distributed
+            ? (adam, loss, labels) => new DistributedOptimizer(adam, exampleCount: TF.Size(labels)).Minimize(loss)
+            : null);
 
     /// <summary>Sets every global variable to rank 0's (after initialising or restoring), so all ranks start alike.</summary>
     public void Synchronize(Session session, ComputeGraph graph)
