@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The consumer test (docs/packaging.md), run by .ci/run: packs Graph into a local folder, then, outside the repository
+# and with a NuGet cache and .NET CLI home of its own (so no stale Graph package and no global tool is ever used or
+# touched), a fresh console project (`dotnet new console` + `dotnet add package`) and a fresh file-based script
+# (`#:package`) run the manual RNN and one training epoch from those packages, and the `graph` tool installed from the
+# folder runs `graph devices` and `graph train --epochs 1`.
+# Usage: tools/package/consumer-test.sh [WORK_DIR]   (default: a new temporary folder; it is left for inspection)
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+work=${1:-$(mktemp -d)}
+mkdir -p "$work" && work=$(cd "$work" && pwd)
+case "$work/" in "$GRAPH_REPO"/*) echo "the consumer must live outside the repository ($GRAPH_REPO)" >&2; exit 1 ;; esac
+fail() { echo "consumer test FAILED: $*" >&2; exit 1; }
+
+version=$(graph_version)
+feed=$work/feed
+echo "== pack $version into $feed"
+graph_pack "$feed"
+for id in "${GRAPH_PACKAGES[@]}"; do [ -f "$feed/$id.$version.nupkg" ] || fail "$id.$version.nupkg was not packed"; done
+# Written before DOTNET_CLI_HOME changes, from the sources this machine's own NuGet config names.
+graph_nuget_config "$work/nuget.config" "$feed"
+
+export NUGET_PACKAGES=$work/nuget-packages DOTNET_CLI_HOME=$work/cli-home
+mkdir -p "$DOTNET_CLI_HOME"
+
+# check NAME OUTPUT: the manual RNN printed TF1's numbers, and the epoch line came out.
+check() {
+  grep -q -- "-0.06640061" <<<"$2" || fail "$1: the manual RNN did not print TF1's Y0 (-0.06640061 ...)"
+  grep -qE "^epoch 0 loss [0-9.]+ train_acc [0-9.]+ test_acc [0-9.]+" <<<"$2" || fail "$1: no epoch line"
+}
+
+echo "== a fresh console project: dotnet new console, dotnet add package Graph.Kernels Graph.Rnn $version"
+app=$work/console
+dotnet new console -o "$app" -n GraphConsumer >/dev/null
+(cd "$app" && dotnet add package Graph.Kernels --version "$version" >/dev/null && dotnet add package Graph.Rnn --version "$version" >/dev/null)
+cp "$GRAPH_REPO/tools/package/consumer/Program.cs" "$app/Program.cs"
+out=$(cd "$app" && dotnet run -c Release -- --epochs 1)
+echo "$out"
+check "console project" "$out"
+grep -q "$GRAPH_REPO" "$app/obj/project.assets.json" && fail "the console project's restore reaches into $GRAPH_REPO"
+[ -d "$NUGET_PACKAGES/graph.core/$version" ] || fail "Graph.Core $version was not restored from $feed"
+# The runtime settings of Graph.Core's buildTransitive targets reached the app (docs/packaging.md).
+config=$app/bin/Release/net10.0/GraphConsumer.runtimeconfig.json
+grep -q '"System.Runtime.TieredCompilation": false' "$config" || fail "TieredCompilation=false did not reach $config"
+grep -q '"System.GC.LOHThreshold": 2097152' "$config" || fail "System.GC.LOHThreshold did not reach $config"
+
+echo "== a fresh file-based script with #:package Graph.Kernels@$version, Graph.Rnn@$version"
+mkdir -p "$work/script"
+{ printf '#:package Graph.Kernels@%s\n#:package Graph.Rnn@%s\n#:property PublishAot=false\n' "$version" "$version"
+  cat "$GRAPH_REPO/tools/package/consumer/Program.cs"; } > "$work/script/train.cs"
+out=$(cd "$work/script" && dotnet run -c Release train.cs -- --epochs 1)
+echo "$out"
+check "file-based script" "$out"
+
+echo "== dotnet tool install Graph.Cli $version from $feed (tool path $work/tools)"
+dotnet tool install Graph.Cli --version "$version" --tool-path "$work/tools" --configfile "$work/nuget.config"
+devices=$("$work/tools/graph" devices)
+echo "$devices"
+grep -qE "^cpu " <<<"$devices" || fail "graph devices did not list cpu"
+train=$("$work/tools/graph" train --epochs 1)
+echo "$train"
+grep -qE "^epoch 0 loss [0-9.]+ train_acc [0-9.]+ test_acc [0-9.]+" <<<"$train" || fail "graph train printed no epoch line"
+
+echo "consumer test: ok (packages $version from $feed; console project, file-based script, graph tool)"
