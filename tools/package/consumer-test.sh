@@ -22,8 +22,9 @@ for id in "${GRAPH_PACKAGES[@]}"; do [ -f "$feed/$id.$version.nupkg" ] || fail "
 # Written before DOTNET_CLI_HOME changes, from the sources this machine's own NuGet config names.
 graph_nuget_config "$work/nuget.config" "$feed"
 
-export NUGET_PACKAGES=$work/nuget-packages DOTNET_CLI_HOME=$work/cli-home
-mkdir -p "$DOTNET_CLI_HOME"
+# XDG_DATA_HOME: where file-based apps build (dotnet/runfile/) and NuGet keeps its HTTP cache, here inside $work too.
+export NUGET_PACKAGES=$work/nuget-packages DOTNET_CLI_HOME=$work/cli-home XDG_DATA_HOME=$work/data
+mkdir -p "$DOTNET_CLI_HOME" "$XDG_DATA_HOME"
 
 # check NAME OUTPUT: the manual RNN printed TF1's numbers, and the epoch line came out.
 check() {
@@ -41,10 +42,14 @@ echo "$out"
 check "console project" "$out"
 grep -q "$GRAPH_REPO" "$app/obj/project.assets.json" && fail "the console project's restore reaches into $GRAPH_REPO"
 [ -d "$NUGET_PACKAGES/graph.core/$version" ] || fail "Graph.Core $version was not restored from $feed"
-# The runtime settings of Graph.Core's buildTransitive targets reached the app (docs/packaging.md).
-config=$app/bin/Release/net10.0/GraphConsumer.runtimeconfig.json
-grep -q '"System.Runtime.TieredCompilation": false' "$config" || fail "TieredCompilation=false did not reach $config"
-grep -q '"System.GC.LOHThreshold": 2097152' "$config" || fail "System.GC.LOHThreshold did not reach $config"
+# check_settings RUNTIMECONFIG: the runtime settings of Graph.Core's buildTransitive targets reached the app
+# (docs/packaging.md).
+check_settings() {
+  [ -f "$1" ] || fail "no runtimeconfig.json at $1"
+  grep -q '"System.Runtime.TieredCompilation": false' "$1" || fail "TieredCompilation=false did not reach $1"
+  grep -q '"System.GC.LOHThreshold": 2097152' "$1" || fail "System.GC.LOHThreshold did not reach $1"
+}
+check_settings "$app/bin/Release/net10.0/GraphConsumer.runtimeconfig.json"
 
 echo "== a fresh file-based script with #:package Graph.Kernels@$version, Graph.Rnn@$version"
 mkdir -p "$work/script"
@@ -53,6 +58,7 @@ mkdir -p "$work/script"
 out=$(cd "$work/script" && dotnet run -c Release train.cs -- --epochs 1)
 echo "$out"
 check "file-based script" "$out"
+check_settings "$(find "$XDG_DATA_HOME/dotnet/runfile" -path '*/bin/release/train.runtimeconfig.json' | head -n 1)"
 
 echo "== dotnet tool install Graph.Cli $version from $feed (tool path $work/tools)"
 dotnet tool install Graph.Cli --version "$version" --tool-path "$work/tools" --configfile "$work/nuget.config"
