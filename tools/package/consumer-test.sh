@@ -50,6 +50,10 @@ check_settings() {
   grep -q '"System.GC.LOHThreshold": 2097152' "$1" || fail "System.GC.LOHThreshold did not reach $1"
 }
 check_settings "$app/bin/Release/net10.0/GraphConsumer.runtimeconfig.json"
+# As on a machine without OpenBLAS: GRAPH_BLAS=managed never loads it, and the epoch runs on the managed GEMM.
+out=$(GRAPH_BLAS=managed dotnet "$app/bin/Release/net10.0/GraphConsumer.dll" --epochs 1)
+check "console project, GRAPH_BLAS=managed" "$out"
+echo "GRAPH_BLAS=managed: $(grep -E '^epoch 0' <<<"$out")"
 
 echo "== a fresh file-based script with #:package Graph.Kernels@$version, Graph.Rnn@$version"
 mkdir -p "$work/script"
@@ -65,6 +69,13 @@ dotnet tool install Graph.Cli --version "$version" --tool-path "$work/tools" --c
 devices=$("$work/tools/graph" devices)
 echo "$devices"
 grep -qE "^cpu " <<<"$devices" || fail "graph devices did not list cpu"
+# Without a CUDA driver, asking for cuda is a clear error with the usage exit code, not a crash.
+if ! grep -qE "^cuda " <<<"$devices"; then
+  set +e; cuda_out=$("$work/tools/graph" train --epochs 1 --device cuda 2>&1); cuda_status=$?; set -e
+  [ "$cuda_status" -eq 2 ] && grep -q "Device 'cuda' is not available" <<<"$cuda_out" || \
+    fail "graph train --device cuda without a CUDA driver: exit $cuda_status, $cuda_out"
+  echo "no CUDA driver: $cuda_out"
+fi
 train=$("$work/tools/graph" train --epochs 1)
 echo "$train"
 grep -qE "^epoch 0 loss [0-9.]+ train_acc [0-9.]+ test_acc [0-9.]+" <<<"$train" || fail "graph train printed no epoch line"
