@@ -32,6 +32,8 @@ internal static class FairScenario
     [
         new("graph", "fair-graph", []),
         .. JitBuild() is { } jit ? new[] { new Contender("graph, JIT build (no ReadyToRun)", "fair-graph", [], jit) } : [],
+        // Graph on one core (as TorchSharp with 1 thread): Environment.ProcessorCount, which Graph's kernels split work by.
+        new("graph, 1 core (DOTNET_PROCESSOR_COUNT=1)", "fair-graph", [("DOTNET_PROCESSOR_COUNT", "1")]),
         // A DYNAMIC_ARCH OpenBLAS picks its kernels for the CPU unless OPENBLAS_CORETYPE names some: where the environment
         // names them (this machine's sets Haswell, AVX2), Graph's GEMM also runs once with OpenBLAS's own choice.
         .. Environment.GetEnvironmentVariable(CoreType) is { Length: > 0 } set
@@ -65,7 +67,7 @@ internal static class FairScenario
 
     public static void Run(Report report, int reps)
     {
-        var n = Math.Clamp(reps, 1, 5);
+        var n = Math.Clamp(reps, 1, 3); // each round is 2 processes per contender; ACTIVE with 2 threads under load takes ~40 s
         var samples = Contenders.ToDictionary(c => c, _ => new Samples());
         for (var r = 0; r < n; r++)
             foreach (var c in Contenders) // alternating: each contender's processes run between the others'

@@ -135,8 +135,8 @@ internal static class PerformanceDoc
         L("## The fair comparison (headline numbers)");
         L("");
         L("Every contender trains alone in fresh processes of its own, at its own best settings, one contender's processes after");
-        L("the other's in turn (Graph, TorchSharp ACTIVE/2 threads, ACTIVE/1, PASSIVE/2, PASSIVE/1, Graph, …), for several");
-        L("rounds. The model is the notebook's (batch 150, SimpleRNN 150, dense 10, Adam), the TorchSharp side the hand-written");
+        L("the other's in turn (Graph and its variants, TorchSharp ACTIVE/2 threads, ACTIVE/1, PASSIVE/2, PASSIVE/1, Graph, …), for");
+        L("`--reps` rounds, at most 3. The model is the notebook's (batch 150, SimpleRNN 150, dense 10, Adam), the TorchSharp side the hand-written");
         L("loop (the faster of its two forms in the in-process scenario), on the 8,000 embedded digits: 54 steps per epoch");
         L("(53 of 150, one of 50). Each round starts two processes per contender: one that trains one epoch and exits (its wall");
         L("time, seen by the parent from just before the fork to the exit, is \"whole process\"; its `VmHWM` is the peak RSS),");
@@ -174,7 +174,9 @@ internal static class PerformanceDoc
         L("Graph's contenders: `graph` is the bench as tools/bench.sh runs it (published ReadyToRun, the environment as given);");
         L("the JIT build is the plain `dotnet build` output of the same sources (every Graph method JIT-compiled at start-up);");
         L("where the environment sets `OPENBLAS_CORETYPE` (this machine's sets `Haswell`, OpenBLAS's AVX2 kernels), one more");
-        L("contender runs with it unset, i.e. with the kernels OpenBLAS 0.3.21 picks itself (SkylakeX, AVX-512, on this CPU).");
+        L("contender runs with it unset, i.e. with the kernels OpenBLAS 0.3.21 picks itself (SkylakeX, AVX-512, on this CPU);");
+        L("and `DOTNET_PROCESSOR_COUNT=1` runs Graph on one core (its kernels split work by `Environment.ProcessorCount`), the");
+        L("counterpart of TorchSharp's 1 thread.");
         L("The targets use `graph`. TorchSharp brings its own BLAS (libtorch's), which `OPENBLAS_CORETYPE` does not touch.");
         L("");
         L("TorchSharp's best setting is chosen per column. `ACTIVE` (libgomp's default) keeps its OpenMP workers spinning between");
