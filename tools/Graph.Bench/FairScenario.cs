@@ -49,9 +49,9 @@ internal static class FairScenario
 
     /// <summary>What one child printed, plus the wall time its parent saw.</summary>
     /// <param name="Stages">Per start-up stage (Main reached, data loaded, model built, first step done): wall ms since the
-    /// process started, JIT ms and CPU ms of the process so far.</param>
+    /// process started, JIT ms and CPU ms of the process so far, resident MB then.</param>
     private sealed record ChildResult(double WallMs, double MainMs, double FirstStepMs, double[] EpochMs, double SteadyMs, double PeakMb, string Line,
-        (double Wall, double Jit, double Cpu)[] Stages);
+        (double Wall, double Jit, double Cpu, double RssMb)[] Stages);
 
     /// <summary>Per contender, all its processes' results.</summary>
     private sealed class Samples
@@ -62,7 +62,7 @@ internal static class FairScenario
         public List<double> Wall { get; } = new();
         public List<double> PeakMb { get; } = new();
         public List<double> Main { get; } = new();
-        public List<(double Wall, double Jit, double Cpu)[]> Stages { get; } = new();
+        public List<(double Wall, double Jit, double Cpu, double RssMb)[]> Stages { get; } = new();
     }
 
     public static void Run(Report report, int reps)
@@ -94,11 +94,12 @@ internal static class FairScenario
             var s = samples[c];
             report.Info($"fair {c.Name}: steady {Spread(s.Steady, 2)} ms, first epoch {Spread(s.FirstEpoch, 0)} ms, first step from process start {Spread(s.FirstStep, 0)} ms " +
                         $"(Main reached at {Spread(s.Main, 0)} ms), whole process (1 epoch) {Spread(s.Wall, 0)} ms, peak RSS {Spread(s.PeakMb, 0)} MB");
-            // Start-up by stage, medians over processes: wall ms since start, JIT ms and CPU ms so far.
+            // Start-up by stage, medians over processes: wall ms since start, JIT ms and CPU ms so far, resident MB.
             var stageMedians = Enumerable.Range(0, 4).Select(i =>
-                $"{F(Median(s.Stages.Select(x => x[i].Wall).ToList()), 0)}/{F(Median(s.Stages.Select(x => x[i].Jit).ToList()), 0)}/{F(Median(s.Stages.Select(x => x[i].Cpu).ToList()), 0)}");
+                $"{F(Median(s.Stages.Select(x => x[i].Wall).ToList()), 0)}/{F(Median(s.Stages.Select(x => x[i].Jit).ToList()), 0)}/" +
+                $"{F(Median(s.Stages.Select(x => x[i].Cpu).ToList()), 0)}/{F(Median(s.Stages.Select(x => x[i].RssMb).ToList()), 0)}");
             report.Notes["fair-stages " + c.Name] = string.Join("|", stageMedians);
-            report.Info($"fair {c.Name} start-up (wall/JIT/CPU ms at Main, data loaded, model built, first step): {string.Join(" ", stageMedians)}");
+            report.Info($"fair {c.Name} start-up (wall/JIT/CPU ms, RSS MB at Main, data loaded, model built, first step): {string.Join(" ", stageMedians)}");
             report.Notes["fair " + c.Name] = $"{Spread(s.Steady, 2)}|{Spread(s.FirstEpoch, 0)}|{Spread(s.FirstStep, 0)}|{Spread(s.Wall, 0)}|{Spread(s.PeakMb, 0)}|{Spread(s.Main, 0)}";
         }
 
@@ -167,7 +168,7 @@ internal static class FairScenario
         var epochMs = line.Split(' ')[Array.IndexOf(line.Split(' '), "epochs_ms") + 1].Split(',').Select(v => double.Parse(v, Inv)).ToArray();
         var jit = line.Split(' ')[^1].Split(',').Select(x => x.Split('/')).ToArray();
         var walls = new[] { Field("main_ms"), Field("data_ms"), Field("model_ms"), Field("first_step_ms") };
-        var stages = walls.Select((w, i) => (w, double.Parse(jit[i][0], Inv), double.Parse(jit[i][2], Inv))).ToArray();
+        var stages = walls.Select((w, i) => (w, double.Parse(jit[i][0], Inv), double.Parse(jit[i][2], Inv), double.Parse(jit[i][3], Inv))).ToArray();
         return new ChildResult(wallMs, Field("main_ms"), Field("first_step_ms"), epochMs, Field("steady_ms"), Field("vmhwm_kb") / 1024, line, stages);
     }
 
@@ -193,7 +194,7 @@ internal static class FairScenario
         // With it, the process's CPU time (all threads): on a shared machine, wall time stretches with the others' load,
         // CPU time much less.
         static string Jit() => $"{F(System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds, 0)}/{System.Runtime.JitInfo.GetCompiledMethodCount()}" +
-                               $"/{F(Environment.CpuUsage.TotalTime.TotalMilliseconds, 0)}";
+                               $"/{F(Environment.CpuUsage.TotalTime.TotalMilliseconds, 0)}/{F(Native.RssKb() / 1024.0, 0)}";
         var jit = new List<string> { Jit() };
         var mainMs = Since();
         var epochs = int.Parse(Environment.GetEnvironmentVariable(EpochsVariable) ?? "1", Inv);
@@ -231,7 +232,7 @@ internal static class FairScenario
         }
         Console.WriteLine($"fair {kind} main_ms {F(mainMs, 1)} data_ms {F(dataMs, 1)} model_ms {F(modelMs, 1)} first_step_ms {F(firstStepMs, 1)} epochs_ms {string.Join(",", epochMs.Select(e => F(e, 1)))} " +
                           $"steady_ms {F(Median(steady), 3)} steady_steps {steady.Count} vmhwm_kb {Native.PeakRssKb()} " +
-                          $"jit_ms/methods/cpu_ms_at_main,data,model,first_step,epoch0 {string.Join(",", jit)}");
+                          $"jit_ms/methods/cpu_ms/rss_mb_at_main,data,model,first_step,epoch0 {string.Join(",", jit)}");
         return 0;
     }
 
