@@ -73,10 +73,10 @@ internal static class FairScenario
             foreach (var c in Contenders) // alternating: each contender's processes run between the others'
             {
                 var s = samples[c];
-                var once = Child(c, epochs: 1);
+                var once = Child(c, epochs: 1, report);
                 s.Wall.Add(once.WallMs);
                 s.PeakMb.Add(once.PeakMb);
-                var steady = Child(c, epochs: SteadyEpochs);
+                var steady = Child(c, epochs: SteadyEpochs, report);
                 s.Steady.Add(steady.SteadyMs);
                 foreach (var x in new[] { once, steady })
                 {
@@ -142,6 +142,26 @@ internal static class FairScenario
 
     private static string Spread(List<double> xs, int decimals) =>
         xs.Count == 0 ? "nan" : $"{F(Median(xs), decimals)} [{F(xs.Min(), decimals)}–{F(xs.Max(), decimals)}]";
+
+    /// <summary>
+    /// A child process's result; a child that fails is started again (at most twice more) and the failure reported:
+    /// one TorchSharp child in ~100 died here in <c>Scalar::toFloat</c> inside <c>add_</c>, a crash of the peer that a
+    /// whole benchmark run should survive.
+    /// </summary>
+    private static ChildResult Child(Contender c, int epochs, Report report)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return Child(c, epochs);
+            }
+            catch (InvalidOperationException e) when (attempt < 3)
+            {
+                report.Info($"fair child {c.Name} ({epochs} epochs) failed, started again: {e.Message.Split('\n')[0]}");
+            }
+        }
+    }
 
     private static ChildResult Child(Contender c, int epochs)
     {
