@@ -199,8 +199,19 @@ internal static class PerformanceDoc
         L("TorchSharp's best setting is chosen per column. `ACTIVE` (libgomp's default) keeps its OpenMP workers spinning between");
         L("parallel regions: fastest on idle cores, but on this shared 2-core VM any other load makes it collapse (a spinning");
         L("worker holds a core the other thread needs); `PASSIVE` sleeps them, and 1 thread avoids the question.");
-        L("This machine was shared with other work during the run (see the load average and other-CPU rows above); the spreads");
-        L("show how much single processes moved.");
+        var othersPercent = r.Notes.TryGetValue("other-cpu-percent", out var op) ? double.Parse(op, Inv) : double.NaN;
+        if (othersPercent <= 5)
+        {
+            L($"During this run other processes used {F(othersPercent, 1)}% of the cores (the other-CPU row above): a quiet machine. It is");
+            L("shared, though: in this bench's runs of the same day with 41–72% of the cores taken by other work, every 2-thread");
+            L("setting suffered most (TorchSharp ACTIVE with 2 threads up to 54 ms per step, Graph's own step up to 17–21 ms) and the");
+            L("1-thread settings least. The spreads show how much single processes moved.");
+        }
+        else
+        {
+            L($"This machine was shared with other work during the run ({F(othersPercent, 1)}% of the cores, the other-CPU row above);");
+            L("2-thread settings suffer most from that. The spreads show how much single processes moved.");
+        }
         L("");
     }
 

@@ -95,6 +95,7 @@ if (requested.Contains("rnn-step") || requested.Contains("test-forward"))
 report.Print($"time total {F(total.Elapsed.TotalSeconds, 1)} s");
 var (others, wall, cores) = cpu.Others();
 report.Print($"machine other-processes-cpu {F(others, 1)} s over {F(wall, 1)} s wall ({F(100 * others / (wall * cores), 1)}% of {cores} cores)");
+report.Notes["other-cpu-percent"] = (100 * others / (wall * cores)).ToString("R", Inv);
 report.Notes["other-cpu"] = $"{F(others, 1)} s of CPU time over the {F(wall, 1)} s run ({F(100 * others / (wall * cores), 1)}% of the {cores} cores)";
 
 if (markdown != null)
