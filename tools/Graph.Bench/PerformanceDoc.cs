@@ -475,7 +475,7 @@ internal static class PerformanceDoc
         L("32 MB L3), and the rest is the training step's arrays and the GC's slack. Settings that did not help: `GCgen0size`");
         L("(−2 to −4 MB), `GCConserveMemory`, `RetainVM`, OpenBLAS's thread count, tiered compilation; concurrent GC off doubled the");
         L("peak. What would: keeping the images as bytes and converting each batch (−25 MB measured) and a NativeAOT build of the");
-        L("child (−33 MB measured; 69 MB with both), which this bench does not do: its children are the JIT-compiled bench itself.");
+        L("child (−33 MB measured; 69 MB with both), which this bench does not do: its children are the bench itself (JIT runtime).");
         L("So with the JIT runtime and float32 data, Graph's floor is near the 0.4 target's ~90 MB.");
         L("");
     }
