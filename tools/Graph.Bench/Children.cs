@@ -81,9 +81,7 @@ internal static class Children
         report.Add(new Metric("memory-graph-gcconserve", conserve.PeakMb, Median(peak[1]), "MB", "as memory, Graph run with DOTNET_GCConserveMemory=9 (not the default)", 1));
         report.Add(new Metric("epoch", Median(epoch[0]), Median(epoch[1]), "ms", "TorchSharp hand-written loop: one epoch, 8,000 digits, batch 150", n));
         report.Add(new Metric("epoch-nn-rnn", Median(epoch[0]), Median(epoch[2]), "ms", "TorchSharp torch.nn.RNN: one epoch", n));
-        var ratio = m.Ratio!.Value;
-        report.AddTarget(new Target("memory", "ratio <= 0.25", ratio <= 0.25, $"ratio {F(ratio)}",
-            $"Graph's peak is {F(m.Graph, 0)} MB; the target is {F(m.Peer!.Value * 0.25, 0)} MB ({F(ratio / 0.25, 2)}x over)"));
+        // The memory target (issue 20: <= 0.4) is evaluated by the fair scenario, on its one-epoch processes.
     }
 
     /// <summary>Child entry: trains one epoch (or nothing, for a baseline) and prints <c>child {kind} vmhwm_kb {n} epoch_ms {t}</c>.</summary>

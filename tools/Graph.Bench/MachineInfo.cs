@@ -43,7 +43,10 @@ internal sealed record MachineInfo(string Cpu, string CpuId, int Cores, string M
             simd,
             Read("/proc/loadavg").Trim(),
             DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", Measure.Inv),
-            Bench.OpenBlas.Available ? $"{Bench.OpenBlas.Config.Trim()} ({Bench.OpenBlas.Threads} threads)" : "libopenblas.so.0 not found",
+            Bench.OpenBlas.Available
+                ? $"{Bench.OpenBlas.Config.Trim()} ({Bench.OpenBlas.Threads} threads; OPENBLAS_CORETYPE " +
+                  $"{(Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") is { Length: > 0 } ct ? $"= {ct} from the environment" : "unset: OpenBLAS's own choice")})"
+                : "libopenblas.so.0 not found",
             $"TorchSharp {torchVersion} (TorchSharp-cpu 0.107.0, libtorch 2.10.0 CPU)");
     }
 

@@ -1,12 +1,12 @@
 // Graph.Bench: Graph against TorchSharp (libtorch) and against the machine's limit.
 //   dotnet run -c Release --project tools/Graph.Bench -- [scenario...] [--reps N] [--markdown docs/performance.md]
-// Scenarios: rnn-step gemm fused run-overhead test-forward memory profile distributed (default: all of them, in that order).
+// Scenarios: fair rnn-step gemm fused run-overhead test-forward memory profile distributed (default: all of them, in that order).
 // Each prints `metric {name} graph {x} peer {y} ratio {x/y}` (medians; times in ms) and `target ...` lines.
 using System.Diagnostics;
 using Graph.Bench;
 using static Graph.Bench.Measure;
 
-string[] allScenarios = ["rnn-step", "gemm", "fused", "run-overhead", "test-forward", "memory", "profile", "distributed"];
+string[] allScenarios = ["fair", "rnn-step", "gemm", "fused", "run-overhead", "test-forward", "memory", "profile", "distributed"];
 
 string? Option(string name)
 {
@@ -47,7 +47,7 @@ if (Option("child") is { } child)
         Scenarios.ChildGemmGraph(reps);
         return 0;
     }
-    return Children.ChildMain(child);
+    return child.StartsWith("fair-", StringComparison.Ordinal) ? FairScenario.ChildMain(child) : Children.ChildMain(child);
 }
 
 var markdown = Option("markdown");
@@ -78,6 +78,7 @@ foreach (var name in allScenarios.Where(requested.Contains))
     report.Print($"== {name}");
     switch (name)
     {
+        case "fair": FairScenario.Run(report, reps); break;
         case "rnn-step": scenarios.RnnStep(); break;
         case "gemm": scenarios.Gemm(); break;
         case "fused": scenarios.Fused(); break;
@@ -90,10 +91,11 @@ foreach (var name in allScenarios.Where(requested.Contains))
     report.Print($"time {name} {F(clock.Elapsed.TotalSeconds, 1)} s");
 }
 if (requested.Contains("rnn-step") || requested.Contains("test-forward"))
-    report.Info($"TorchSharp threads {TorchSharp.torch.get_num_threads()}, OMP_WAIT_POLICY={Native.GetNativeEnvironment("OMP_WAIT_POLICY")}");
+    report.Info($"TorchSharp threads {TorchEnv.Threads}, OMP_WAIT_POLICY={Native.GetNativeEnvironment("OMP_WAIT_POLICY")} (in-process scenarios)");
 report.Print($"time total {F(total.Elapsed.TotalSeconds, 1)} s");
 var (others, wall, cores) = cpu.Others();
 report.Print($"machine other-processes-cpu {F(others, 1)} s over {F(wall, 1)} s wall ({F(100 * others / (wall * cores), 1)}% of {cores} cores)");
+report.Notes["other-cpu-percent"] = (100 * others / (wall * cores)).ToString("R", Inv);
 report.Notes["other-cpu"] = $"{F(others, 1)} s of CPU time over the {F(wall, 1)} s run ({F(100 * others / (wall * cores), 1)}% of the {cores} cores)";
 
 if (markdown != null)

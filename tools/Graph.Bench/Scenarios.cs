@@ -65,13 +65,11 @@ internal sealed partial class Scenarios(Report report, int reps)
         report.Notes["rnn-step-gc-ms"] = (gcPause.TotalMilliseconds / graphSteps).ToString("R", Inv);
         report.Notes["rnn-step-gen2"] = ((double)gen2 / graphSteps).ToString("R", Inv);
         var g = Median(samples[0]);
-        report.Add(new Metric("rnn-step", g, Median(samples[1]), "ms", "TorchSharp hand-written loop", samples[0].Count));
-        report.Add(new Metric("rnn-step-nn-rnn", g, Median(samples[2]), "ms", "TorchSharp torch.nn.RNN", samples[0].Count));
+        // Secondary: one process, interleaved, TorchSharp PASSIVE with 2 threads. The fair scenario's numbers are the headline.
+        report.Add(new Metric("rnn-step", g, Median(samples[1]), "ms", "TorchSharp hand-written loop (in-process, interleaved; secondary)", samples[0].Count));
+        report.Add(new Metric("rnn-step-nn-rnn", g, Median(samples[2]), "ms", "TorchSharp torch.nn.RNN (in-process, interleaved; secondary)", samples[0].Count));
         report.Info($"rnn-step samples (ms/step, {StepsPerSample} steps each): graph [{string.Join(" ", samples[0].Select(v => F(v, 1)))}] " +
                     $"loop [{string.Join(" ", samples[1].Select(v => F(v, 1)))}] nn.RNN [{string.Join(" ", samples[2].Select(v => F(v, 1)))}]");
-        var ratio = report.Find("rnn-step")!.Ratio!.Value;
-        report.AddTarget(new Target("rnn-step", "ratio <= 0.5", ratio <= 0.5, $"ratio {F(ratio)}",
-            $"Graph needs {F(ratio / 0.5, 2)}x less time per step: {F(g, 1)} ms now, {F(Median(samples[1]) * 0.5, 1)} ms to meet it"));
         Cuda("rnn-step-cuda");
     }
 
