@@ -6,7 +6,7 @@ namespace Graph.Bench;
 /// <summary>Writes docs/performance.md from one invocation's report: machine, numbers, targets and where the time goes.</summary>
 internal static class PerformanceDoc
 {
-    public static string Render(Report r, MachineInfo machine, IReadOnlyList<string> scenarios, int reps)
+    public static string Render(Report r, MachineInfo machine, IReadOnlyList<string> scenarios, int reps, string? measurements = null)
     {
         var sb = new StringBuilder();
         void L(string line = "") => sb.Append(line).Append('\n');
@@ -113,6 +113,8 @@ internal static class PerformanceDoc
             if (r.Find("fair-step") != null) RenderTried(L);
         }
 
+        if (measurements != null) RenderGpu(measurements, L);
+
         L("## Where the time goes");
         L("");
         RenderStep(r, L);
@@ -126,6 +128,31 @@ internal static class PerformanceDoc
         foreach (var line in r.Lines.Where(l => !l.StartsWith("machine ", StringComparison.Ordinal))) L(line);
         L("```");
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// The GPU numbers: this benchmark runs on the CPU, so they come from the newest log of the GPU check bundle
+    /// (tools/gpu, run where the GPU is) kept in docs/measurements/, quoted line by line with its date.
+    /// </summary>
+    private static void RenderGpu(string measurements, Action<string> L)
+    {
+        var log = Directory.Exists(measurements) ? Directory.GetFiles(measurements, "*.log").Max(StringComparer.Ordinal) : null;
+        if (log == null) return;
+        var lines = File.ReadAllLines(log);
+        var quoted = lines.Where(l => l.StartsWith("metric rnn-", StringComparison.Ordinal) || l.StartsWith("cuda-tests ", StringComparison.Ordinal)
+                                      || l.StartsWith("peer PyTorch", StringComparison.Ordinal) || l.StartsWith("graph cuda:", StringComparison.Ordinal)).ToList();
+        if (quoted.Count == 0) return;
+        var gpu = lines.SkipWhile(l => l != "== machine").Skip(1).FirstOrDefault() ?? "a GPU";
+        L("## GPU (cuda)");
+        L("");
+        L($"Not measured by this run: the newest GPU check log, [{Path.GetFileName(log)}](measurements/{Path.GetFileName(log)}) ({gpu}),");
+        L("from `tools/gpu/build.sh` and the bundle's `run.sh` on the GPU machine; the target is a training step at or under");
+        L("PyTorch `nn.RNN`'s on the same GPU (ratio ≤ 1). What changed since, and the per-kernel profile: [gpu.md](gpu.md#measured-on-an-h200).");
+        L("");
+        L("```text");
+        foreach (var line in quoted) L(line);
+        L("```");
+        L("");
     }
 
     /// <summary>The fair comparison: per contender, its processes' medians with spreads, and how they were taken.</summary>

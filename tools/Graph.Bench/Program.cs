@@ -100,7 +100,7 @@ report.Notes["other-cpu"] = $"{F(others, 1)} s of CPU time over the {F(wall, 1)}
 
 if (markdown != null)
 {
-    File.WriteAllText(markdown, PerformanceDoc.Render(report, machine, requested, reps));
+    File.WriteAllText(markdown, PerformanceDoc.Render(report, machine, requested, reps, Path.Combine(Path.GetDirectoryName(Path.GetFullPath(markdown))!, "measurements")));
     Console.WriteLine($"wrote {markdown}");
 }
 return 0;
