@@ -39,6 +39,13 @@ internal sealed class RunState(SessionState session, IReadOnlyDictionary<Tensor,
     /// <summary>Values fed on the device (a device loop's variables and captured tensors); null on cpu.</summary>
     public IReadOnlyDictionary<Tensor, IDeviceValue>? DeviceFeeds { get; init; }
 
+    /// <summary>
+    /// Per fetch index, a value of the fetch's dtype and size that the fetch is to be added into (a loop gradient's
+    /// running sum). A runner may compute the sum in place and return that value as the fetch (a GEMM that adds into
+    /// its output); else it returns the fetch as usual and the caller adds it.
+    /// </summary>
+    public IReadOnlyDictionary<int, IDeviceValue>? AccumulateInto { get; init; }
+
     /// <summary>The context shared by all plans of this Session.Run.</summary>
     public RunContext Context => context;
 

@@ -115,6 +115,7 @@ public struct MatMulShape
     public long ABatch, ARow, ADepth;   // A[b, m, k] at b*ABatch + m*ARow + k*ADepth
     public long BBatch, BDepth, BCol;   // B[b, k, n] at b*BBatch + k*BDepth + n*BCol
     public long Threads;
+    public long Accumulate;             // 1: C += op(A)·op(B) (a loop gradient's running sum), 0: C = op(A)·op(B)
 }
 
 /// <summary>A reduction: kept and reduced axes of the input, as (extent, stride) pairs in <c>meta</c>.</summary>
@@ -182,6 +183,14 @@ public static class DeviceKernels
                 if (full) acc3 = ops.Add(acc3, ops.Mul(av, b[bk + 3 * s.BCol]));
             }
             var cBase = row * s.N + n0;
+            if (s.Accumulate != 0)
+            {
+                // As the Accumulate kernel adds a finished product: the same bits as a product then a sum.
+                acc0 = ops.Add(c[cBase], acc0);
+                if (n0 + 1 < s.N) acc1 = ops.Add(c[cBase + 1], acc1);
+                if (n0 + 2 < s.N) acc2 = ops.Add(c[cBase + 2], acc2);
+                if (n0 + 3 < s.N) acc3 = ops.Add(c[cBase + 3], acc3);
+            }
             c[cBase] = acc0;
             if (n0 + 1 < s.N) c[cBase + 1] = acc1;
             if (n0 + 2 < s.N) c[cBase + 2] = acc2;

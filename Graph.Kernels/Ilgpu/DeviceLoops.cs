@@ -201,6 +201,16 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
             ? new[] { sparse.Updates, sparse.Indices } : [spec.CaptureGrads[k]!])).ToList(), [], feedDims, context.Options);
         var fetchDims = _plan.FetchDims;
         var sums = new DeviceBuffer?[spec.FloatCaptures.Length];
+        // Where each dense captured gradient is among the body's fetches: from the second iteration on, a GEMM that
+        // makes it may add it straight into the running sum (RunState.AccumulateInto).
+        var densePositions = new Dictionary<int, int>();
+        for (int j = 0, fetch = nv; j < captureOutputs.Length; j++)
+        {
+            var k = captureOutputs[j];
+            if (spec.SparseCaptureGrads[k] == null) densePositions[k] = fetch;
+            fetch += spec.SparseCaptureGrads[k] == null ? 1 : 2;
+        }
+        var accumulateInto = new Dictionary<int, IDeviceValue>();
         var donatable = new HashSet<Tensor>(spec.GradIn);
         var count = record.InHostMemory ? record.OnDevice().Swapped.Count : record.OnDevice().Iterations.Count;
         using var copies = record.InHostMemory ? device.Accelerator.CreateStream() : null;
@@ -223,7 +233,11 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
                 else saved = record.OnDevice().Iterations[it];
                 for (var k = 0; k < nv; k++) feeds[spec.GradIn[k]] = grads[k];
                 for (var j = 0; j < spec.Saved.Length; j++) feeds[spec.Saved[j]] = saved[savedIndex[j]];
-                var results = ((DevicePlanRunner)_plan.Runner).ExecuteOnDevice(new RunState(state.Session, hostFeeds, context, donatable) { DeviceFeeds = feeds });
+                accumulateInto.Clear();
+                foreach (var (k, fetch) in densePositions)
+                    if (sums[k] is { } running) accumulateInto[fetch] = running;
+                var results = ((DevicePlanRunner)_plan.Runner).ExecuteOnDevice(
+                    new RunState(state.Session, hostFeeds, context, donatable) { DeviceFeeds = feeds, AccumulateInto = accumulateInto });
                 // Buffers this iteration consumes: the previous gradients, the saved values, summed-in results.
                 var dead = new List<DeviceBuffer>(grads);
                 dead.AddRange(saved);
@@ -249,7 +263,7 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
                     }
                     var r = results[position++];
                     if (sums[k] == null) sums[k] = r;
-                    else
+                    else if (!ReferenceEquals(r, sums[k]))
                     {
                         DeviceOps.Accumulate(device, r, sums[k]!, prim);
                         dead.Add(r);

@@ -65,8 +65,15 @@ internal sealed class DevicePlanRunner : IPlanRunner
         foreach (var check in groups.SelectMany(g => g.Members).OfType<CheckIndicesPrim>())
             if (readers.TryGetValue(check, out var list) && list.All(r => r.Reader is GatherPrim && r.Input == 1))
                 foreach (var (reader, _) in list) _checkedBy[(GatherPrim)reader] = check;
+        // A product fetched once and read by nothing else may be added straight into a caller's running sum.
+        for (var i = 0; i < plan.FetchPrims.Count; i++)
+            if (plan.FetchPrims[i] is MatMulPrim product && !readers.ContainsKey(product) && plan.FetchPrims.Count(p => p == product) == 1)
+                _accumulable[product] = i;
         _steps = groups.Select(Compile).ToArray();
     }
+
+    // Fetched products a GEMM may add into RunState.AccumulateInto's buffer for their fetch index.
+    private readonly Dictionary<MatMulPrim, int> _accumulable = new();
 
     // Gathers whose indices come from an index check they perform themselves (the check launches nothing).
     private readonly Dictionary<GatherPrim, CheckIndicesPrim> _checkedBy = new();
@@ -95,7 +102,13 @@ internal sealed class DevicePlanRunner : IPlanRunner
         var results = new DeviceBuffer[_plan.FetchValues.Count];
         for (var i = 0; i < results.Length; i++)
         {
-            var buffer = Claim(slots[_plan.FetchValues[i]]!, _plan.FetchPrims[i], run);
+            var slot = slots[_plan.FetchValues[i]]!;
+            if (run.State.AccumulateInto?.TryGetValue(i, out var sum) == true && ReferenceEquals(slot.Device, sum))
+            {
+                results[i] = slot.Device; // added in place: the caller's own buffer
+                continue;
+            }
+            var buffer = Claim(slot, _plan.FetchPrims[i], run);
             results[i] = Array.IndexOf(results, buffer, 0, i) < 0 ? buffer : buffer.Clone();
         }
         return results;
@@ -239,7 +252,7 @@ internal sealed class DevicePlanRunner : IPlanRunner
             };
         }
         if (g.Kind == GroupKind.Single) return CompileSingle(p);
-        if (g.Head != null && g.Members.Count == 1) return CompileMatMul(g.Head);
+        if (g.Head != null && g.Members.Count == 1) return CompileMatMul(g.Head, _accumulable.TryGetValue(g.Head, out var fetch) ? fetch : null);
         if (g.Tail != null && g.Members.Count == 1) return CompileReduce(g.Tail);
         return CompileFused(g);
     }
@@ -343,7 +356,12 @@ internal sealed class DevicePlanRunner : IPlanRunner
     /// <summary>Fails now if a device kernel of this run failed (before effects that must not follow a failure).</summary>
     private static void CheckDeviceErrors(Run run) => run.State.Context.DeviceErrors()?.ThrowIfAny();
 
-    private Action<Slot?[], Run> CompileMatMul(MatMulPrim m)
+    /// <summary>
+    /// The GEMM of <paramref name="m"/>. When it is fetch <paramref name="accumulableFetch"/> and the run names a running
+    /// sum for that fetch (<see cref="RunState.AccumulateInto"/>), the GEMM adds into the sum (cuBLAS beta 1, or the
+    /// kernel's accumulate flag) and the sum is the fetched value: one launch instead of a product and an add.
+    /// </summary>
+    private Action<Slot?[], Run> CompileMatMul(MatMulPrim m, int? accumulableFetch = null)
     {
         var (batch, rows, cols, depth) = m.Sizes;
         var a = _plan.ValueOf(m.Inputs[0]);
@@ -357,23 +375,29 @@ internal sealed class DevicePlanRunner : IPlanRunner
         };
         var work = batch * rows * ((cols + 3L) / 4);
         shape.Threads = Threads(work);
+        var accumulating = shape with { Accumulate = 1 };
         var element = DeviceBuffer.ElementType(m.DType);
         // cuBLAS where the device has it (cuda); Graph's register-tiled kernel elsewhere (opencl, ilgpu-cpu).
         var blas = Cuda.CuBlas.Serves(m.DType) ? _device.Blas : null;
         return (slots, run) =>
         {
-            var y = Output(m, run);
+            var sum = accumulableFetch is { } fetch && run.State.AccumulateInto?.TryGetValue(fetch, out var into) == true ? (DeviceBuffer)into : null;
+            var y = sum ?? Output(m, run);
             slots[output] = new Slot { Device = y };
             if ((long)batch * rows * cols == 0) return;
             var left = OnDevice(slots[a]!, m.Inputs[0], run);
             var right = OnDevice(slots[b]!, m.Inputs[1], run);
-            if (depth == 0) y.Zero();
+            if (depth == 0)
+            {
+                if (sum == null) y.Zero();
+            }
             else if (blas != null)
             {
                 _device.Launches++;
-                blas.Gemm(m, m.DType, batch, rows, cols, depth, m.TransposeA, m.TransposeB, left, right, y);
+                blas.Gemm(m, m.DType, batch, rows, cols, depth, m.TransposeA, m.TransposeB, left, right, y, accumulate: sum != null);
             }
-            else Launch(Hand(nameof(DeviceKernels.MatMul), m, element, DeviceOps.ArithOf(m.DType)), work, left.View, right.View, y.View, shape);
+            else Launch(Hand(nameof(DeviceKernels.MatMul), m, element, DeviceOps.ArithOf(m.DType)), work, left.View, right.View, y.View, sum != null ? accumulating : shape);
+            if (sum != null) _device.AccumulatingGemms++;
         };
     }
 

@@ -222,6 +222,9 @@ internal sealed class IlgpuDevice
     /// <summary>Kernels and library calls (cuBLAS) enqueued since the process started.</summary>
     public long Launches { get; set; }
 
+    /// <summary>GEMMs that added into a running sum in place (<see cref="RunState.AccumulateInto"/>), each an add kernel saved.</summary>
+    public long AccumulatingGemms { get; set; }
+
     /// <summary>Bytes copied from host to device since the process started.</summary>
     public long UploadedBytes => Interlocked.Read(ref _uploaded);
 

@@ -31,6 +31,39 @@ public class DeviceLoopTests
         for (var i = 0; i < cpu.Length; i++) device[i].Should().BeApproximately(cpu[i], 1e-12 * Math.Max(1, Math.Abs(cpu[i])), $"element {i}");
     }
 
+    /// <summary>
+    /// A captured weight's gradient summed over the iterations: from the second iteration on, the GEMM that makes it
+    /// adds into the running sum itself (one launch a step instead of a product and an add), with the cpu's values;
+    /// a product that is also read by other kernels of the body is not added in place.
+    /// </summary>
+    [TestCase(false, 4, 5)]
+    [TestCase(true, 4, 5)]
+    [TestCase(false, 1, 7)]
+    public void TheWeightGradientOfALoopIsAddedByTheGemmItself(bool swap, int steps, int units)
+    {
+        (Tensor[], FeedDict) Build()
+        {
+            var x = TF.Placeholder(DType.Float64, new Shape(3, units), "x");
+            var w = TF.Placeholder(DType.Float64, new Shape(units, units), "w");
+            var r = TF.WhileLoop(v => TF.Less(v[1], TF.Constant(steps)), v => [TF.Tanh(TF.MatMul(v[0], w)), v[1] + 1], [x, TF.Constant(0)], swapMemory: swap);
+            var grads = TF.Gradients(TF.ReduceSum(r[0] * r[0]), w, x);
+            var random = new Random(7);
+            HostTensor Values(int rows, int cols)
+            {
+                var data = new double[rows, cols];
+                for (var i = 0; i < rows; i++)
+                    for (var j = 0; j < cols; j++) data[i, j] = random.NextDouble() - 0.5;
+                return data;
+            }
+            return ([grads[0]!, grads[1]!], new FeedDict { { x, Values(3, units) }, { w, Values(units, units) } });
+        }
+        var device = Graph.Kernels.Ilgpu.IlgpuDevice.Get("ilgpu-cpu");
+        var before = device.AccumulatingGemms;
+        MatchesCpu(Build);
+        // Two runs (Run above), each adding steps − 1 products in place; the first iteration's product starts the sum.
+        (device.AccumulatingGemms - before).Should().Be(2 * (steps - 1));
+    }
+
     [TestCase(false)]
     [TestCase(true)]
     public void PassThroughVariableThatIsAlsoSaved(bool swap) => MatchesCpu(() =>

@@ -124,9 +124,11 @@ internal sealed unsafe class CuBlas : IDisposable
 
     /// <summary>
     /// C[b] = op(A[b])·op(B[b]) for row-major A [batch, M, K] (or [batch, K, M] transposed), B [batch, K, N] (or
-    /// [batch, N, K]) and C [batch, M, N], enqueued on the default stream.
+    /// [batch, N, K]) and C [batch, M, N], enqueued on the default stream; with <paramref name="accumulate"/>
+    /// C[b] += op(A[b])·op(B[b]) (beta 1: a loop gradient's running sum, one launch instead of two).
     /// </summary>
-    public void Gemm(Prim origin, DType dtype, int batch, int m, int n, int k, bool transposeA, bool transposeB, DeviceBuffer a, DeviceBuffer b, DeviceBuffer c)
+    public void Gemm(Prim origin, DType dtype, int batch, int m, int n, int k, bool transposeA, bool transposeB, DeviceBuffer a, DeviceBuffer b, DeviceBuffer c,
+        bool accumulate = false)
     {
         // Row-major C = op(A)·op(B) is column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: B's buffer is cuBLAS's first operand.
         var opB = transposeB ? OpT : OpN;
@@ -141,13 +143,13 @@ internal sealed unsafe class CuBlas : IDisposable
         int status;
         if (dtype == DType.Float32)
         {
-            float one = 1f, zero = 0f;
-            status = api.SgemmStridedBatched(_handle, opB, opA, n, m, k, &one, pb, ldb, (long)k * n, pa, lda, (long)m * k, &zero, pc, n, (long)m * n, batch);
+            float one = 1f, beta = accumulate ? 1f : 0f;
+            status = api.SgemmStridedBatched(_handle, opB, opA, n, m, k, &one, pb, ldb, (long)k * n, pa, lda, (long)m * k, &beta, pc, n, (long)m * n, batch);
         }
         else if (dtype == DType.Float64)
         {
-            double one = 1.0, zero = 0.0;
-            status = api.DgemmStridedBatched(_handle, opB, opA, n, m, k, &one, pb, ldb, (long)k * n, pa, lda, (long)m * k, &zero, pc, n, (long)m * n, batch);
+            double one = 1.0, beta = accumulate ? 1.0 : 0.0;
+            status = api.DgemmStridedBatched(_handle, opB, opA, n, m, k, &one, pb, ldb, (long)k * n, pa, lda, (long)m * k, &beta, pc, n, (long)m * n, batch);
         }
         else throw new InvalidArgumentException($"{origin.OriginName}: cuBLAS has no {dtype.Name()} GEMM.");
         if (status != Success)
