@@ -51,13 +51,17 @@ internal static class TrainCommand
         var root = job?.IsRoot ?? true;
         var plotFile = plotPath == null || !root ? null : CliApp.WritableFile(plotPath, "--plot");
         if (checkpointDir != null && root) CliApp.WritableDirectory(checkpointDir, "--checkpoint");
-        var model = job != null ? DistributedTraining.MnistRnn(seed, swap) : NotebookModels.MnistRnn(seed, swap);
-        var data = datasetName switch
+        // The built-in data sets load (decompress, convert to float) on another core while the model is built.
+        var loading = datasetName switch
         {
-            "digits" => Mnist.LoadDigits(),
-            "fashion-mnist" => Mnist.LoadFashion(),
-            _ => Mnist.Load(datasetName, classes: model.Logits.Shape[-1], imageRows: model.X.Shape[1], imageColumns: model.X.Shape[2]),
+            "digits" => Task.Run(Mnist.LoadDigits),
+            "fashion-mnist" => Task.Run(Mnist.LoadFashion),
+            _ => null,
         };
+        var model = job != null ? DistributedTraining.MnistRnn(seed, swap) : NotebookModels.MnistRnn(seed, swap);
+        var data = loading != null
+            ? loading.GetAwaiter().GetResult() // the loader's own exception, not an AggregateException
+            : Mnist.Load(datasetName, classes: model.Logits.Shape[-1], imageRows: model.X.Shape[1], imageColumns: model.X.Shape[2]);
         if (graphPath != null) return SavedGraphTraining.Run(graphPath, data, epochs, steps, batchSize, device, checkpointDir, plotPath, seed);
         using var scope = model.Graph.AsDefault();
         var epochCounter = TF.Variable(TF.Constant(0), name: "epoch", trainable: false);
