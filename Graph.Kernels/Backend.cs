@@ -79,7 +79,7 @@ internal interface IBackendFactory
     /// <summary>Throws a clear error unless the device <paramref name="name"/> (one this factory handles) can run here.</summary>
     void Require(string name);
 
-    /// <summary>The backend of device <paramref name="name"/>, opened on first use.</summary>
+    /// <summary>The backend of device <paramref name="name"/>, checked with <see cref="Require"/> and opened on first use.</summary>
     IBackend Open(string name);
 }
 
@@ -96,18 +96,12 @@ internal static class Backends
     public static IEnumerable<string> Unusable() => Factories.SelectMany(f => f.Unusable());
 
     /// <summary>Throws a clear error (listing the devices present) unless <paramref name="name"/> can run here.</summary>
-    public static void Require(string name)
-    {
-        var factory = Factories.FirstOrDefault(f => f.Handles(name)) ?? throw Devices.NotAvailable(name);
-        factory.Require(name);
-    }
+    public static void Require(string name) => FactoryOf(name).Require(name);
 
-    /// <summary>The backend of device <paramref name="name"/> (checked with <see cref="Require"/>).</summary>
-    public static IBackend Open(string name)
-    {
-        Require(name);
-        return Factories.First(f => f.Handles(name)).Open(name);
-    }
+    /// <summary>The backend of device <paramref name="name"/> (checked with <see cref="Require"/> when first opened).</summary>
+    public static IBackend Open(string name) => FactoryOf(name).Open(name);
+
+    private static IBackendFactory FactoryOf(string name) => Factories.FirstOrDefault(f => f.Handles(name)) ?? throw Devices.NotAvailable(name);
 }
 
 /// <summary>A value a backend holds outside host arrays (a device buffer), as the device-neutral run state sees it.</summary>

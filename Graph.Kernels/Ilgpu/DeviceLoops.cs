@@ -65,6 +65,8 @@ internal sealed class DeviceLoopRunner(IlgpuDevice device, LoopPrim loop) : IDis
         var record = loop.SaveForGradient ? new LoopRecord(frame.SwapMemory) { SavedDims = _body.FetchDims[live.Length..] } : null;
         if (record != null)
             foreach (var t in frame.ShapeOnly) record.Shapes[t] = _body.QueriedDims[t];
+        var onDevice = record?.OnDevice();
+        var body = (DevicePlanRunner)_body.Runner;
         var donatable = new HashSet<Tensor>(frame.LoopVars);
         var stateBytes = live.Sum(i => vars[i]!.Bytes);
         using var copies = record?.InHostMemory == true ? new SwapStream(device) : null;
@@ -102,8 +104,8 @@ internal sealed class DeviceLoopRunner(IlgpuDevice device, LoopPrim loop) : IDis
                     context.DeviceErrors()?.ThrowIfAny();
                     if (!go) break;
                 }
-                if (copies != null) record!.OnDevice().Swapped.AddRange(copies.StartPending());
-                var results = ((DevicePlanRunner)_body.Runner).ExecuteOnDevice(step);
+                if (copies != null) onDevice!.Swapped.AddRange(copies.StartPending());
+                var results = body.ExecuteOnDevice(step);
                 previous = live.Select(i => vars[i]!).ToList();
                 for (var k = 0; k < live.Length; k++)
                 {
@@ -125,7 +127,7 @@ internal sealed class DeviceLoopRunner(IlgpuDevice device, LoopPrim loop) : IDis
                         // Each recorded buffer belongs to one iteration (the gradient frees it after that iteration).
                         for (var j = 0; j < saved.Length; j++)
                             if (!recorded.Add(saved[j])) recorded.Add(saved[j] = saved[j].Clone());
-                        record.OnDevice().Iterations.Add(saved);
+                        onDevice!.Iterations.Add(saved);
                         context.RecordedDeviceBytes += bytes;
                     }
                 }
@@ -134,13 +136,13 @@ internal sealed class DeviceLoopRunner(IlgpuDevice device, LoopPrim loop) : IDis
                     if (!recorded.Contains(b) && !vars.Contains(b) && !(copies?.Holds(b) ?? false)) b.Dispose();
                 previous = [];
             }
-            if (copies != null) record!.OnDevice().Swapped.AddRange(copies.Finish());
+            if (copies != null) onDevice!.Swapped.AddRange(copies.Finish());
         }
         catch
         {
             copies?.Dispose();
-            foreach (var b in vars.Concat(previous).Concat(record?.OnDevice().Iterations.SelectMany(i => i) ?? []).Where(b => b != null).Distinct()) b!.Dispose();
-            foreach (var h in record?.OnDevice().Swapped.SelectMany(i => i) ?? []) h.Dispose();
+            foreach (var b in vars.Concat(previous).Concat(onDevice?.Iterations.SelectMany(i => i) ?? []).Where(b => b != null).Distinct()) b!.Dispose();
+            foreach (var h in onDevice?.Swapped.SelectMany(i => i) ?? []) h.Dispose();
             throw;
         }
         if (record != null)
@@ -212,11 +214,13 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
         }
         var accumulateInto = new Dictionary<int, IDeviceValue>();
         var donatable = new HashSet<Tensor>(spec.GradIn);
-        var count = record.InHostMemory ? record.OnDevice().Swapped.Count : record.OnDevice().Iterations.Count;
+        var onDevice = record.OnDevice();
+        var body = (DevicePlanRunner)_plan.Runner;
+        var count = record.InHostMemory ? onDevice.Swapped.Count : onDevice.Iterations.Count;
         using var copies = record.InHostMemory ? device.Accelerator.CreateStream() : null;
         var generation = device.Generation;
         DeviceBuffer[]? next = null;
-        DeviceBuffer[] Upload(int it) => record.OnDevice().Swapped[it].Select(h => DeviceBuffer.FromHostAsync(h, copies!)).ToArray();
+        DeviceBuffer[] Upload(int it) => onDevice.Swapped[it].Select(h => DeviceBuffer.FromHostAsync(h, copies!)).ToArray();
         try
         {
             if (copies != null && count > 0) next = Upload(count - 1);
@@ -230,13 +234,13 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
                     // The previous iteration's values start coming back while this one computes.
                     next = it > 0 ? Upload(it - 1) : null;
                 }
-                else saved = record.OnDevice().Iterations[it];
+                else saved = onDevice.Iterations[it];
                 for (var k = 0; k < nv; k++) feeds[spec.GradIn[k]] = grads[k];
                 for (var j = 0; j < spec.Saved.Length; j++) feeds[spec.Saved[j]] = saved[savedIndex[j]];
                 accumulateInto.Clear();
                 foreach (var (k, fetch) in densePositions)
                     if (sums[k] is { } running) accumulateInto[fetch] = running;
-                var results = ((DevicePlanRunner)_plan.Runner).ExecuteOnDevice(
+                var results = body.ExecuteOnDevice(
                     new RunState(state.Session, hostFeeds, context, donatable) { DeviceFeeds = feeds, AccumulateInto = accumulateInto });
                 // Buffers this iteration consumes: the previous gradients, the saved values, summed-in results.
                 var dead = new List<DeviceBuffer>(grads);
@@ -274,10 +278,10 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
                     if (!alive.Contains(b)) b.Dispose();
                 if (copies != null)
                 {
-                    foreach (var h in record.OnDevice().Swapped[it]) h.Dispose();
-                    record.OnDevice().Swapped.RemoveAt(it);
+                    foreach (var h in onDevice.Swapped[it]) h.Dispose();
+                    onDevice.Swapped.RemoveAt(it);
                 }
-                else record.OnDevice().Iterations.RemoveAt(it);
+                else onDevice.Iterations.RemoveAt(it);
                 context.NoteExtra(context.RecordedDeviceBytes + (next?.Sum(b => b.Bytes) ?? 0) + _plan.PeakBytes, prim.GradOp);
             }
         }

@@ -67,8 +67,9 @@ internal sealed class IlgpuBackendFactory : IBackendFactory
     {
         lock (Opened)
         {
-            if (!Opened.TryGetValue(name, out var backend)) Opened[name] = backend = new IlgpuBackend(IlgpuDevice.Get(name));
-            return backend;
+            if (Opened.TryGetValue(name, out var backend)) return backend;
+            Require(name);
+            return Opened[name] = new IlgpuBackend(IlgpuDevice.Get(name));
         }
     }
 }
