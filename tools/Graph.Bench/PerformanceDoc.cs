@@ -34,7 +34,7 @@ internal static class PerformanceDoc
         L($"| CPU | {machine.Cpu} ({machine.CpuId}), SIMD: {machine.Simd} |");
         L($"| cores | {machine.Cores} (what `nproc` and .NET see) |");
         L($"| memory | {machine.Memory} |");
-        L($"| .NET | {machine.DotNet}; tiered compilation {(AppContext.GetData("System.Runtime.TieredCompilation") is { } tc ? $"= {tc} (runtimeconfig, from Directory.Build.props)" : "on (default)")}; " +
+        L($"| .NET | {machine.DotNet}; tiered compilation {(AppContext.GetData("System.Runtime.TieredCompilation") is { } tc ? $"= {tc} (runtimeconfig, from Graph.Core.targets)" : "on (default)")}; " +
           $"{(ReadyToRun.IsCompiled(typeof(Graph.Kernels.Session).Assembly) ? "Graph's assemblies ReadyToRun-compiled (tools/bench.sh publishes the bench with `-p:PublishReadyToRun=true`)" : "JIT only (not ReadyToRun)")} |");
         L($"| OS | {machine.Os} |");
         L($"| OpenBLAS | {machine.OpenBlas} |");
@@ -60,7 +60,7 @@ internal static class PerformanceDoc
         L("  costs); each number is the median of the samples.");
         L("  Output lines are `metric {name} graph {x} peer {y} ratio {x/y}`; times in ms (µs where the name ends in `_us`),");
         L("  GEMM in GFLOP/s (there a ratio above 1 means Graph is faster; for times and memory, below 1 does).");
-        L("- The bench, like every app built in this repository, runs with tiered compilation off (`Directory.Build.props`): with");
+        L("- The bench, like every app built in this repository, runs with tiered compilation off (`Graph.Core/buildTransitive/Graph.Core.targets`): with");
         L("  it on, Graph's hot kernels start unoptimised and its first ~20 training steps in a process were 2–5× slower here.");
         L("  Start-up cost then is full-optimisation JIT of every method used; ReadyToRun images (tools/bench.sh publishes the");
         L("  bench with them) remove most of it, and with tiered compilation off the runtime keeps their code (no re-JIT).");
@@ -398,7 +398,7 @@ internal static class PerformanceDoc
             L($"- **Allocation**: the memory child measured `{Field(mem, "managed_alloc_mb_per_step")}` MB of managed allocation per step " +
               $"(GC counts gen0/gen1/gen2 over the epoch: {Field(mem, "gc_counts")}), the batches the data loader cuts included; the loops" +
               " take their state, saved values and gradients from a recycler. Apps built here raise the large-object threshold to 2 MB" +
-              " (Directory.Build.props), so a 150×150 float array (90,000 B) is a cheap gen0 allocation rather than a large object.");
+              " (Graph.Core.targets), so a 150×150 float array (90,000 B) is a cheap gen0 allocation rather than a large object.");
         L("");
         L($"The step's plan: {p.StepPlanSummary}. The two while loops run their own body plans per iteration; the loop body of");
         L("the forward pass corresponds to the `cell forward` sub-graph, whose plan (and the backward one's) `Describe()` gives:");
