@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Text.RegularExpressions;
 using FluentAssertions;
 using Graph.Core;
@@ -72,7 +71,7 @@ public class BackendTests
     [Test]
     public void NothingAboveTheBackendsNamesADevice()
     {
-        var root = Path.Combine(RepositoryRoot(), "Graph.Kernels");
+        var root = Path.Combine(Repository.Root, "Graph.Kernels");
         var backendFolders = new[] { "Cpu", "Ilgpu" }.Select(f => Path.Combine(root, f) + Path.DirectorySeparatorChar).ToArray();
         var deviceTalk = new Regex(@"\bIlgpu\.|IsIlgpu|""(cuda|opencl|ilgpu-cpu)""|\bILGPU\b|DevicePlanRunner|DeviceBuffer\b");
         var offenders = new List<string>();
@@ -90,7 +89,4 @@ public class BackendTests
         }
         offenders.Should().BeEmpty();
     }
-
-    private static string RepositoryRoot([CallerFilePath] string path = "") =>
-        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(path)!, "..", ".."));
 }

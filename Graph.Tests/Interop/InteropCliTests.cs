@@ -215,8 +215,8 @@ public class OnnxServingSnippetTests
             first = predictions[0];
             first.Should().BeInRange(0, 9);
 
-            var doc = File.ReadAllText(Path.Combine(OnnxExportTests.RepoRoot(), "docs", "interop.md"));
-            var source = File.ReadAllLines(Path.Combine(OnnxExportTests.RepoRoot(), "Graph.Tests", "Interop", "InteropCliTests.cs"));
+            var doc = File.ReadAllText(Path.Combine(Repository.Root, "docs", "interop.md"));
+            var source = File.ReadAllLines(Path.Combine(Repository.Root, "Graph.Tests", "Interop", "InteropCliTests.cs"));
             var begin = Array.FindIndex(source, l => l.Trim() == "// snippet:begin");
             var end = Array.FindIndex(source, l => l.Trim() == "// snippet:end");
             foreach (var line in source[(begin + 1)..end])

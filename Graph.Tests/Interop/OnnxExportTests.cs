@@ -183,14 +183,7 @@ public class OnnxExportTests
     [Test]
     public void EveryMappedOpTypeIsInTheDocsTable()
     {
-        var doc = File.ReadAllText(Path.Combine(RepoRoot(), "docs", "interop.md"));
+        var doc = File.ReadAllText(Path.Combine(Repository.Root, "docs", "interop.md"));
         foreach (var type in Onnx.SupportedOpTypes) doc.Should().Contain($"| `{type}` |", "docs/interop.md's op mapping table lists every mapped op");
-    }
-
-    internal static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory);
-        while (dir != null && !File.Exists(Path.Combine(dir.FullName, "graph.sln"))) dir = dir.Parent;
-        return dir?.FullName ?? throw new DirectoryNotFoundException("graph.sln not found above the test directory.");
     }
 }
