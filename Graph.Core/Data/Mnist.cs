@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using System.Security.Cryptography;
 
 namespace Graph.Core.Data;
@@ -154,9 +155,7 @@ public static class Mnist
             var ys = new int[rows.Length];
             for (var k = 0; k < rows.Length; k++)
             {
-                var src = pixels.AsSpan(rows[k] * rowSize, rowSize);
-                var dst = images.AsSpan(k * rowSize, rowSize);
-                for (var p = 0; p < rowSize; p++) dst[p] = src[p] / 255f;
+                ScalePixels(pixels.AsSpan(rows[k] * rowSize, rowSize), images.AsSpan(k * rowSize, rowSize));
                 ys[k] = labels[rows[k]];
             }
             return (HostTensor.From(images, rows.Length, dims[1], dims[2]), HostTensor.From(ys, rows.Length));
@@ -275,10 +274,36 @@ public static class Mnist
             throw new InvalidDataException(
                 $"MNIST file '{labelsPath}' holds label {labels.Body[bad]} (example {bad}); labels must lie in [0, {expected.Classes}) for a model of {expected.Classes} classes.");
         var pixels = new float[images.Body.Length];
-        for (var i = 0; i < pixels.Length; i++) pixels[i] = images.Body[i] / 255f;
+        ScalePixels(images.Body, pixels);
         var ys = new int[labels.Body.Length];
         for (var i = 0; i < ys.Length; i++) ys[i] = labels.Body[i];
         return (HostTensor.From(pixels, images.Dims), HostTensor.From(ys, labels.Dims));
+    }
+
+    /// <summary>
+    /// pixel / 255f for every byte, 32 at a time: byte → float is exact and IEEE division rounds correctly, so the bits
+    /// equal the scalar loop's, at a quarter of its time. Written out rather than TensorPrimitives.ConvertTruncating,
+    /// whose generic instantiation cost ~80 ms of JIT at start-up, more than the loop it replaces.
+    /// </summary>
+    private static void ScalePixels(ReadOnlySpan<byte> pixels, Span<float> scaled)
+    {
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var divisor = Vector256.Create(255f);
+            for (; i <= pixels.Length - Vector256<byte>.Count; i += Vector256<byte>.Count)
+            {
+                var (low, high) = Vector256.Widen(Vector256.Create(pixels.Slice(i, Vector256<byte>.Count)));
+                var (q0, q1) = Vector256.Widen(low);
+                var (q2, q3) = Vector256.Widen(high);
+                var n = Vector256<int>.Count;
+                (Vector256.ConvertToSingle(q0.AsInt32()) / divisor).CopyTo(scaled.Slice(i, n));
+                (Vector256.ConvertToSingle(q1.AsInt32()) / divisor).CopyTo(scaled.Slice(i + n, n));
+                (Vector256.ConvertToSingle(q2.AsInt32()) / divisor).CopyTo(scaled.Slice(i + 2 * n, n));
+                (Vector256.ConvertToSingle(q3.AsInt32()) / divisor).CopyTo(scaled.Slice(i + 3 * n, n));
+            }
+        }
+        for (; i < pixels.Length; i++) scaled[i] = pixels[i] / 255f;
     }
 
     private static Idx.RawIdx ReadUbyte(string path, int rank)
