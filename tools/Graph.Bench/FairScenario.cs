@@ -48,7 +48,7 @@ internal static class FairScenario
     private const string CoreType = "OPENBLAS_CORETYPE";
 
     /// <summary>What one child printed, plus the wall time its parent saw.</summary>
-    /// <param name="Stages">Per start-up stage (Main reached, data loaded, model built, first step done): wall ms since the
+    /// <param name="Stages">Per start-up stage (Main reached, data loaded (on a second thread, beside the model's building), model built, first step done): wall ms since the
     /// process started, JIT ms and CPU ms of the process so far, resident MB then.</param>
     private sealed record ChildResult(double WallMs, double MainMs, double FirstStepMs, double[] EpochMs, double SteadyMs, double PeakMb, string Line,
         (double Wall, double Jit, double Cpu, double RssMb)[] Stages);
@@ -218,9 +218,16 @@ internal static class FairScenario
         var jit = new List<string> { Jit() };
         var mainMs = Since();
         var epochs = int.Parse(Environment.GetEnvironmentVariable(EpochsVariable) ?? "1", Inv);
-        var data = BenchData.Digits;
-        var dataMs = Since();
-        jit.Add(Jit());
+        // The data set loads on another core while the model is built, as `graph train` does, for every contender.
+        var dataStage = "";
+        var dataMs = double.NaN;
+        var loading = Task.Run(() =>
+        {
+            var digits = BenchData.Digits;
+            dataMs = Since();
+            dataStage = Jit();
+            return digits;
+        });
         var (step, model) = kind switch
         {
             "fair-graph" => GraphModel(),
@@ -229,7 +236,10 @@ internal static class FairScenario
         };
         using var _ = model;
         var modelMs = Since();
-        jit.Add(Jit());
+        var modelStage = Jit();
+        var data = loading.Result;
+        jit.Add(dataStage);
+        jit.Add(modelStage);
         var firstStepMs = double.NaN;
         var epochMs = new List<double>();
         var steady = new List<double>();

@@ -171,7 +171,8 @@ internal static class PerformanceDoc
         L("and one that trains 3 epochs, whose steps of 150 in epochs 1–2 give the steady-state step (median of 106 steps).");
         L("Both report the first epoch including its warm-up (data loader, plan compilation and JIT, libtorch's first-use costs;");
         L("the model is built before it) and the time from process start (the parent's clock just before the fork) to the end");
-        L("of the first training step. Cells are the median over processes [min–max].");
+        L("of the first training step. Every contender loads the data set on a second thread while it builds its model, as");
+        L("`graph train` does. Cells are the median over processes [min–max].");
         L("");
         L("| contender | steady step ms | first epoch ms | process start → first step ms | whole process, 1 epoch, ms | peak RSS MB | `Main` reached ms |");
         L("|---|---:|---:|---:|---:|---:|---:|");
@@ -209,7 +210,7 @@ internal static class PerformanceDoc
             L("JIT ms / CPU ms of the process so far, from `JitInfo.GetCompilationTime` and `Environment.CpuUsage` / resident MB");
             L("(`VmRSS`) then; on a shared machine the wall column stretches with the others' load, CPU time much less):");
             L("");
-            L("| contender | `Main` reached | data loaded | model built (graph, gradients, session, init / libtorch) | first step done |");
+            L("| contender | `Main` reached | data loaded (second thread) | model built (graph, gradients, session, init / libtorch) | first step done |");
             L("|---|---:|---:|---:|---:|");
             foreach (var (key, value) in stages)
                 L($"| {key["fair-stages ".Length..]} | {string.Join(" | ", value.Split('|'))} |");
