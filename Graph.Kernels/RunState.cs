@@ -33,6 +33,12 @@ internal sealed class RunState(SessionState session, IReadOnlyDictionary<Tensor,
 
     public HostTensor Feed(Tensor t) => feeds[t];
 
+    /// <summary>
+    /// The host value fed for <paramref name="t"/>, if any. A value may be fed both here and in
+    /// <see cref="DeviceFeeds"/> (equal contents): a counted loop's counter, known to the host in every iteration.
+    /// </summary>
+    public bool TryGetFeed(Tensor t, out HostTensor value) => feeds.TryGetValue(t, out value!);
+
     /// <summary>Per fetch, an array the caller wants the value written into (<see cref="SessionCallable.RunInto"/>); null entries and a null list: none.</summary>
     public Array?[]? FetchTargets { get; init; }
 

@@ -11,12 +11,12 @@ namespace Graph.Kernels.Ilgpu;
 /// </summary>
 internal abstract class DeviceBuffer : IDeviceValue
 {
-    protected DeviceBuffer(IlgpuDevice device, DType dtype, long length)
+    protected DeviceBuffer(IlgpuDevice device, DType dtype, long length, int generation)
     {
         Device = device;
         DType = dtype;
         Length = length;
-        Generation = device.Generation;
+        Generation = generation;
     }
 
     public IlgpuDevice Device { get; }
@@ -46,6 +46,13 @@ internal abstract class DeviceBuffer : IDeviceValue
 
     /// <summary>The boxed <c>ArrayView&lt;T&gt;</c> of elements [<paramref name="offset"/>, <paramref name="offset"/> + <paramref name="length"/>).</summary>
     public abstract object SubView(long offset, long length);
+
+    /// <summary>
+    /// Elements [<paramref name="offset"/>, <paramref name="offset"/> + <paramref name="length"/>) as a buffer of their
+    /// own that shares this one's memory (a TensorArray's step t): reading or writing it reads or writes this buffer.
+    /// It owns nothing (disposing it frees nothing) and is valid only while this buffer is.
+    /// </summary>
+    public abstract DeviceBuffer Slice(long offset, long length);
 
     /// <summary>Copies <paramref name="source"/> (same dtype and length) into this buffer on the device.</summary>
     public abstract void CopyFrom(DeviceBuffer source);
@@ -108,27 +115,47 @@ internal abstract class DeviceBuffer : IDeviceValue
 
     private sealed class Typed<T> : DeviceBuffer where T : unmanaged
     {
-        private readonly MemoryBuffer1D<T, Stride1D.Dense> _buffer;
+        // The memory this buffer owns; null for a slice of another buffer.
+        private readonly MemoryBuffer1D<T, Stride1D.Dense>? _buffer;
+        // The Length elements (a slice's part of its parent's memory).
+        private readonly ArrayView<T> _elements;
         private readonly object _view;
         private bool _disposed;
 
-        public Typed(IlgpuDevice device, DType dtype, long length, bool defaultStream) : base(device, dtype, length)
+        private Typed(Typed<T> parent, long offset, long length) : base(parent.Device, parent.DType, length, parent.Generation)
+        {
+            _elements = parent._elements.SubView(offset, length);
+            _view = _elements;
+        }
+
+        public Typed(IlgpuDevice device, DType dtype, long length, bool defaultStream) : base(device, dtype, length, device.Generation)
         {
             // A zero-length view cannot be launched on every backend; keep one element. Freed buffers of the same size
             // are reused: allocating and freeing per kernel output would synchronise a GPU every time.
-            if (!device.TryTakeFreed(Math.Max(1, length), out _buffer, defaultStream: defaultStream))
+            if (!device.TryTakeFreed(Math.Max(1, length), out MemoryBuffer1D<T, Stride1D.Dense> buffer, defaultStream: defaultStream))
             {
                 try
                 {
-                    _buffer = device.Accelerator.Allocate1D<T>(Math.Max(1, length));
+                    buffer = device.Accelerator.Allocate1D<T>(Math.Max(1, length));
                 }
                 catch (Exception) when (device.TrimFreed() > 0)
                 {
                     // Out of memory with buffers cached for reuse: give them back and try once more.
-                    _buffer = device.Accelerator.Allocate1D<T>(Math.Max(1, length));
+                    buffer = device.Accelerator.Allocate1D<T>(Math.Max(1, length));
                 }
             }
-            _view = _buffer.AsContiguous();
+            _buffer = buffer;
+            var all = buffer.AsContiguous();
+            _view = all;
+            _elements = all.SubView(0, length);
+        }
+
+        public override DeviceBuffer Slice(long offset, long length)
+        {
+            ThrowIfDisposed();
+            if (offset < 0 || length < 0 || offset + length > Length)
+                throw new InvalidOperationException($"Slice [{offset}, {offset + length}) of a device buffer of {Length}.");
+            return new Typed<T>(this, offset, length);
         }
 
         public override object View => _disposed ? throw new ObjectDisposedException($"device buffer of {Length} {DType.Name()}") : _view;
@@ -147,7 +174,7 @@ internal abstract class DeviceBuffer : IDeviceValue
             ThrowIfDisposed();
             if (Length == 0) return;
             if (host.Length != Length) throw new InvalidOperationException($"Device copy of {host.Length} elements into a buffer of {Length}.");
-            _buffer.View.SubView(0, Length).CopyFromCPU(Device.Accelerator.DefaultStream, Elements(host));
+            _elements.CopyFromCPU(Device.Accelerator.DefaultStream, Elements(host));
             Device.NoteCopy(Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>(), toDevice: true);
             Device.DefaultStreamSynchronized();
         }
@@ -157,7 +184,7 @@ internal abstract class DeviceBuffer : IDeviceValue
             ThrowIfDisposed();
             if (count == 0) return;
             if (host.Length != count || count > Length) throw new InvalidOperationException($"Device copy of {count} elements into {host.Length} from a buffer of {Length}.");
-            _buffer.View.SubView(0, count).CopyToCPU(Device.Accelerator.DefaultStream, Elements(host));
+            _elements.SubView(0, count).CopyToCPU(Device.Accelerator.DefaultStream, Elements(host));
             Device.NoteCopy(count * System.Runtime.CompilerServices.Unsafe.SizeOf<T>(), toDevice: false);
             Device.DefaultStreamSynchronized();
         }
@@ -169,28 +196,27 @@ internal abstract class DeviceBuffer : IDeviceValue
         {
             if (_disposed) return;
             _disposed = true;
-            if (Valid && !Device.Free(_buffer, Math.Max(1, Length), Bytes)) _buffer.Dispose();
+            if (_buffer != null && Valid && !Device.Free(_buffer, Math.Max(1, Length), Bytes)) _buffer.Dispose();
         }
 
         public override void CopyFrom(DeviceBuffer source)
         {
             ThrowIfDisposed();
             if (Length == 0) return;
-            var from = ((Typed<T>)source)._buffer.View.SubView(0, Length);
-            from.CopyTo(Device.Accelerator.DefaultStream, _buffer.View.SubView(0, Length));
+            ((Typed<T>)source)._elements.SubView(0, Length).CopyTo(Device.Accelerator.DefaultStream, _elements);
         }
 
         public override void Zero()
         {
             ThrowIfDisposed();
-            _buffer.View.MemSetToZero(Device.Accelerator.DefaultStream);
+            if (Length > 0) _elements.MemSetToZero(Device.Accelerator.DefaultStream);
         }
 
         public override PinnedHostCopy CopyToHostAsync(AcceleratorStream stream)
         {
             ThrowIfDisposed();
             var host = new PinnedHostCopy.Typed<T>(Device, DType, Length);
-            if (Length > 0) _buffer.View.SubView(0, Length).CopyToPageLockedAsync(stream, host.Scope);
+            if (Length > 0) _elements.CopyToPageLockedAsync(stream, host.Scope);
             Device.NoteCopy(Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>(), toDevice: false);
             return host;
         }
@@ -198,7 +224,7 @@ internal abstract class DeviceBuffer : IDeviceValue
         protected override void CopyFromHostAsync(PinnedHostCopy host, AcceleratorStream stream)
         {
             ThrowIfDisposed();
-            if (Length > 0) _buffer.View.SubView(0, Length).CopyFromPageLockedAsync(stream, ((PinnedHostCopy.Typed<T>)host).Scope);
+            if (Length > 0) _elements.CopyFromPageLockedAsync(stream, ((PinnedHostCopy.Typed<T>)host).Scope);
             Device.NoteCopy(Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>(), toDevice: true);
         }
     }

@@ -22,6 +22,12 @@ internal sealed class DeviceLoopRunner(IlgpuDevice device, LoopPrim loop) : IDis
     private ExecutionPlan? _cond, _body;
     private int[]? _live;
     private readonly CountedLoop? _counted = CountedLoop.Of(loop.Frame);
+    // The counters of a counted loop: the host steps them, the body reads their values (see CounterValues).
+    private readonly Loops.LoopCounters? _counters = Loops.LoopCounters.Of(loop);
+    // The live loop variables the body computes (the counters are the host's), and per saved value its position among
+    // the body's saved fetches, or -1 for a counter's value (kept once for all iterations, in CounterValues).
+    private int[] _computed = [];
+    private int[] _savedPositions = [];
 
     /// <summary>
     /// Runs the loop on <paramref name="inputs"/> (device buffers; <paramref name="hostInputs"/> holds the host array
@@ -34,9 +40,11 @@ internal sealed class DeviceLoopRunner(IlgpuDevice device, LoopPrim loop) : IDis
         var n = frame.LoopVars.Count;
         var dims = loop.Inputs.Select(i => i.Dims).ToArray();
         var live = _live ??= Loops.LoopRunner.LiveVariables(loop);
+        var counters = _counters;
         // The loop owns copies of its live variables (a TensorArray write may update them in place).
         var vars = new DeviceBuffer?[n];
-        foreach (var i in live) vars[i] = inputs[i].Clone();
+        foreach (var i in live)
+            if (counters?.IsCounter(i) != true) vars[i] = inputs[i].Clone();
         var feeds = new Dictionary<Tensor, IDeviceValue>();
         var feedDims = new Dictionary<Tensor, int[]>();
         for (var j = 0; j < frame.Captures.Count; j++)
@@ -46,55 +54,77 @@ internal sealed class DeviceLoopRunner(IlgpuDevice device, LoopPrim loop) : IDis
         }
         foreach (var i in live)
         {
-            feeds[frame.LoopVars[i]] = vars[i]!;
+            if (vars[i] != null) feeds[frame.LoopVars[i]] = vars[i]!;
             feedDims[frame.LoopVars[i]] = dims[i];
         }
         var context = state.Context;
         _cond ??= Planner.Compile([frame.Condition!], [], feedDims, context.Options);
         if (_body == null)
         {
-            var fetches = live.Select(i => frame.BodyOutputs[i]).ToList();
-            if (loop.SaveForGradient) fetches.AddRange(frame.Saved);
+            _computed = live.Where(i => counters?.IsCounter(i) != true).ToArray();
+            var fetches = _computed.Select(i => frame.BodyOutputs[i]).ToList();
+            _savedPositions = new int[loop.SaveForGradient ? frame.Saved.Count : 0];
+            for (var s = 0; s < _savedPositions.Length; s++)
+            {
+                _savedPositions[s] = counters?.CounterOf(frame, frame.Saved[s]) >= 0 ? -1 : fetches.Count - _computed.Length;
+                if (_savedPositions[s] >= 0) fetches.Add(frame.Saved[s]);
+            }
             _body = Planner.Compile(fetches, [], feedDims, context.Options, loop.SaveForGradient ? frame.ShapeOnly : null);
             var bodyDims = _body.FetchDims;
-            for (var k = 0; k < live.Length; k++)
-                if (!bodyDims[k].AsSpan().SequenceEqual(dims[live[k]]))
+            for (var k = 0; k < _computed.Length; k++)
+                if (!bodyDims[k].AsSpan().SequenceEqual(dims[_computed[k]]))
                     throw new InvalidArgumentException(
-                        $"While '{loop.WhileOp.Name}': loop variable {live[k]} changed shape from {Shape.Format(dims[live[k]])} to {Shape.Format(bodyDims[k])}; a loop variable must keep its shape.");
+                        $"While '{loop.WhileOp.Name}': loop variable {_computed[k]} changed shape from {Shape.Format(dims[_computed[k]])} to {Shape.Format(bodyDims[k])}; a loop variable must keep its shape.");
         }
-        var record = loop.SaveForGradient ? new LoopRecord(frame.SwapMemory) { SavedDims = _body.FetchDims[live.Length..] } : null;
+        var computed = _computed;
+        var savedPositions = _savedPositions;
+        var record = loop.SaveForGradient
+            ? new LoopRecord(frame.SwapMemory) { SavedDims = savedPositions.Select(p => p < 0 ? [] : _body.FetchDims[computed.Length + p]).ToArray() }
+            : null;
         if (record != null)
             foreach (var t in frame.ShapeOnly) record.Shapes[t] = _body.QueriedDims[t];
         var onDevice = record?.OnDevice();
+        if (onDevice != null) onDevice.SavedPositions = savedPositions;
         var body = (DevicePlanRunner)_body.Runner;
-        var donatable = new HashSet<Tensor>(frame.LoopVars);
-        var stateBytes = live.Sum(i => vars[i]!.Bytes);
+        // A counter's feed is a slice of its values (CounterValues): never written in place nor handed out as a result.
+        var donatable = new HashSet<Tensor>(frame.LoopVars.Where((_, i) => counters?.IsCounter(i) != true));
+        var stateBytes = computed.Sum(i => vars[i]!.Bytes);
         using var copies = record?.InHostMemory == true ? new SwapStream(device) : null;
         var recorded = new HashSet<DeviceBuffer>(ReferenceEqualityComparer.Instance);
         List<DeviceBuffer> previous = [];
+        var scalars = new long?[inputs.Length];
         long ScalarInput(int i)
         {
+            if (scalars[i] is { } known) return known;
             var host = hostInputs[i];
             if (host == null)
             {
                 host = Array.CreateInstance(inputs[i].DType.ClrType(), 1);
                 inputs[i].Download(host, 1);
             }
-            return Convert.ToInt64(host.GetValue(0));
+            return (scalars[i] = Convert.ToInt64(host.GetValue(0))).Value;
         }
         // Known before the first iteration: one read of the counters and limits (usually a host constant and one
         // device scalar) instead of a condition read back, a wait, per iteration.
         long? trips = _counted?.Trips(ScalarInput, j => ScalarInput(n + j));
+        // Each counter's values for the whole run, uploaded while the stream is idle after that read.
+        var counterValues = counters?.Variables.Select(i => (Variable: i, Values: new CounterValues(device, counters, i, ScalarInput(i), trips!.Value))).ToArray();
+        var hostFeeds = counterValues != null ? new Dictionary<Tensor, HostTensor>() : NoHostFeeds;
         try
         {
             for (long iteration = 0; ; iteration++)
             {
-                var step = new RunState(state.Session, NoHostFeeds, context, donatable) { DeviceFeeds = feeds };
+                var step = new RunState(state.Session, hostFeeds, context, donatable) { DeviceFeeds = feeds };
                 if (trips is { } count)
                 {
                     if (iteration >= count) break;
                     // A failed kernel is found within 64 iterations, not only after the last.
                     if ((iteration & 63) == 63) context.DeviceErrors()?.ThrowIfAny();
+                    foreach (var (i, values) in counterValues ?? [])
+                    {
+                        hostFeeds[frame.LoopVars[i]] = values.OnHost(iteration);
+                        if (values.OnDevice(iteration) is { } slice) feeds[frame.LoopVars[i]] = slice;
+                    }
                 }
                 else
                 {
@@ -106,15 +136,15 @@ internal sealed class DeviceLoopRunner(IlgpuDevice device, LoopPrim loop) : IDis
                 }
                 if (copies != null) onDevice!.Swapped.AddRange(copies.StartPending());
                 var results = body.ExecuteOnDevice(step);
-                previous = live.Select(i => vars[i]!).ToList();
-                for (var k = 0; k < live.Length; k++)
+                previous = computed.Select(i => vars[i]!).ToList();
+                for (var k = 0; k < computed.Length; k++)
                 {
-                    vars[live[k]] = results[k];
-                    feeds[frame.LoopVars[live[k]]] = results[k];
+                    vars[computed[k]] = results[k];
+                    feeds[frame.LoopVars[computed[k]]] = results[k];
                 }
                 if (record != null)
                 {
-                    var saved = results[live.Length..];
+                    var saved = results[computed.Length..];
                     var bytes = saved.Sum(b => b.Bytes);
                     record.Bytes += bytes;
                     if (copies != null)
@@ -137,22 +167,71 @@ internal sealed class DeviceLoopRunner(IlgpuDevice device, LoopPrim loop) : IDis
                 previous = [];
             }
             if (copies != null) onDevice!.Swapped.AddRange(copies.Finish());
+            foreach (var (i, values) in counterValues ?? []) vars[i] = values.Owned(trips!.Value);
         }
         catch
         {
             copies?.Dispose();
             foreach (var b in vars.Concat(previous).Concat(onDevice?.Iterations.SelectMany(i => i) ?? []).Where(b => b != null).Distinct()) b!.Dispose();
             foreach (var h in onDevice?.Swapped.SelectMany(i => i) ?? []) h.Dispose();
+            foreach (var (_, values) in counterValues ?? []) values.Dispose();
             throw;
         }
         if (record != null)
         {
+            // The gradient reads the counters' values from the record, as it reads the saved ones.
+            for (var s = 0; s < savedPositions.Length; s++)
+                if (savedPositions[s] < 0) onDevice!.SavedCounters[s] = counterValues!.First(c => c.Variable == counters!.CounterOf(frame, frame.Saved[s])).Values;
             if (!context.LoopRecords.TryGetValue(loop.WhileOp, out var stack)) context.LoopRecords[loop.WhileOp] = stack = new Stack<LoopRecord>();
             stack.Push(record);
         }
+        foreach (var (_, values) in counterValues ?? [])
+            if (onDevice?.SavedCounters.ContainsValue(values) != true) values.Dispose();
         // The results are the caller's: a final variable that is also a saved value is copied, so each has one owner.
         return vars.Select(v => v == null ? null! : recorded.Contains(v) ? v.Clone() : v).ToArray();
     }
+}
+
+/// <summary>
+/// The values one counter of a counted loop takes in one execution of the loop (<see cref="Loops.LoopCounters"/>): on
+/// the host, and on the device uploaded once, right after the trip count was read (the stream is idle then). The body
+/// is fed the counter from here instead of running a <c>counter + step</c> kernel, so a TensorArray read or write at
+/// the counter is a slice of the array (no index kernel); the loop's record keeps it for the gradient instead of a
+/// copy of the counter per iteration.
+/// </summary>
+internal sealed class CounterValues : IDisposable
+{
+    /// <summary>
+    /// The most values uploaded (8 MiB of int64). A longer loop's kernels that read the counter as a tensor get it
+    /// uploaded per iteration, a wait each, as an uncounted loop's condition is read per iteration.
+    /// </summary>
+    private const long MostUploaded = 1 << 20;
+
+    private readonly IlgpuDevice _device;
+    private readonly Loops.LoopCounters _counters;
+    private readonly int _variable;
+    private readonly long _start;
+    private readonly DType _dtype;
+    private readonly DeviceBuffer? _values;
+
+    /// <summary>The values of counter <paramref name="variable"/> of <paramref name="counters"/> from <paramref name="start"/> over <paramref name="trips"/> iterations.</summary>
+    public CounterValues(IlgpuDevice device, Loops.LoopCounters counters, int variable, long start, long trips)
+    {
+        (_device, _counters, _variable, _start, _dtype) = (device, counters, variable, start, counters.DTypeOf(variable));
+        if (trips + 1 <= MostUploaded) _values = DeviceBuffer.FromHost(device, _dtype, counters.Values(variable, start, 0, trips + 1));
+    }
+
+    /// <summary>The counter before iteration <paramref name="iteration"/> (after the last: its final value), a host scalar.</summary>
+    public HostTensor OnHost(long iteration) => new(_counters.Values(_variable, _start, iteration, 1));
+
+    /// <summary>The same value as a slice of the uploaded values (no copy; valid while this object is), or null for a long loop.</summary>
+    public DeviceBuffer? OnDevice(long iteration) => _values?.Slice(iteration, 1);
+
+    /// <summary>The value before iteration <paramref name="iteration"/> in a new device buffer (the loop's final counter).</summary>
+    public DeviceBuffer Owned(long iteration) => OnDevice(iteration)?.Clone() ?? DeviceBuffer.FromHost(_device, _dtype, OnHost(iteration).Data);
+
+    /// <summary>Frees the uploaded values.</summary>
+    public void Dispose() => _values?.Dispose();
 }
 
 /// <summary>
@@ -199,8 +278,17 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
         }
         var captureOutputs = Enumerable.Range(0, spec.FloatCaptures.Length)
             .Where(k => spec.CaptureGrads[k] != null && (prim.UsedOutputs.Length == 0 || prim.UsedOutputs[nv + k])).ToArray();
-        _plan ??= Planner.Compile(spec.VarGrads.Concat(captureOutputs.SelectMany(k => spec.SparseCaptureGrads[k] is { } sparse
-            ? new[] { sparse.Updates, sparse.Indices } : [spec.CaptureGrads[k]!])).ToList(), [], feedDims, context.Options);
+        var onDevice = record.OnDevice();
+        // Sparse gradients of a capture read at a counted loop's counter (a TensorArray read at `time`): the counter's
+        // values are the record's, so the body fetches only the slice.
+        var countedIndices = new Dictionary<int, CounterValues>();
+        foreach (var k in captureOutputs)
+            if (spec.SparseCaptureGrads[k] is { } sparse && onDevice.SavedCounters.TryGetValue(spec.ForwardFrame.Saved.IndexOf(sparse.Indices), out var counter))
+                countedIndices[k] = counter;
+        Tensor[] FetchesOf(int k) => spec.SparseCaptureGrads[k] is { } sparse
+            ? countedIndices.ContainsKey(k) ? [sparse.Updates] : [sparse.Updates, sparse.Indices]
+            : [spec.CaptureGrads[k]!];
+        _plan ??= Planner.Compile(spec.VarGrads.Concat(captureOutputs.SelectMany(FetchesOf)).ToList(), [], feedDims, context.Options);
         var fetchDims = _plan.FetchDims;
         var sums = new DeviceBuffer?[spec.FloatCaptures.Length];
         // Where each dense captured gradient is among the body's fetches: from the second iteration on, a GEMM that
@@ -210,11 +298,11 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
         {
             var k = captureOutputs[j];
             if (spec.SparseCaptureGrads[k] == null) densePositions[k] = fetch;
-            fetch += spec.SparseCaptureGrads[k] == null ? 1 : 2;
+            fetch += FetchesOf(k).Length;
         }
         var accumulateInto = new Dictionary<int, IDeviceValue>();
         var donatable = new HashSet<Tensor>(spec.GradIn);
-        var onDevice = record.OnDevice();
+        var savedPositions = onDevice.SavedPositions;
         var body = (DevicePlanRunner)_plan.Runner;
         var count = record.InHostMemory ? onDevice.Swapped.Count : onDevice.Iterations.Count;
         using var copies = record.InHostMemory ? device.Accelerator.CreateStream() : null;
@@ -236,7 +324,15 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
                 }
                 else saved = onDevice.Iterations[it];
                 for (var k = 0; k < nv; k++) feeds[spec.GradIn[k]] = grads[k];
-                for (var j = 0; j < spec.Saved.Length; j++) feeds[spec.Saved[j]] = saved[savedIndex[j]];
+                for (var j = 0; j < spec.Saved.Length; j++)
+                {
+                    if (onDevice.SavedCounters.TryGetValue(savedIndex[j], out var counter))
+                    {
+                        hostFeeds[spec.Saved[j]] = counter.OnHost(it);
+                        if (counter.OnDevice(it) is { } slice) feeds[spec.Saved[j]] = slice;
+                    }
+                    else feeds[spec.Saved[j]] = saved[savedPositions[savedIndex[j]]];
+                }
                 accumulateInto.Clear();
                 foreach (var (k, fetch) in densePositions)
                     if (sums[k] is { } running) accumulateInto[fetch] = running;
@@ -252,13 +348,21 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
                     var target = prim.CaptureDims[k];
                     if (spec.SparseCaptureGrads[k] is { } sparse)
                     {
-                        var (updates, indices) = (results[position], results[position + 1]);
+                        var updates = results[position];
                         var axis = sparse.Axis < 0 ? sparse.Axis + target.Length : sparse.Axis;
                         if (sums[k] == null)
                         {
                             sums[k] = DeviceBuffer.Allocate(device, updates.DType, Shape.Product(target));
                             sums[k]!.Zero();
                         }
+                        if (countedIndices.TryGetValue(k, out var counter))
+                        {
+                            AddSliceAtCounter(updates, counter, it, sums[k]!, target, axis, k, context);
+                            dead.Add(updates);
+                            position++;
+                            continue;
+                        }
+                        var indices = results[position + 1];
                         DeviceOps.ScatterAddInto(device, updates, indices, sums[k]!, target, axis, fetchDims[position + 1], prim, (prim, k), context);
                         dead.Add(updates);
                         dead.Add(indices);
@@ -294,6 +398,8 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
         }
         if (record.InHostMemory) context.RecordedHostBytes -= record.Bytes;
         else context.RecordedDeviceBytes -= record.Bytes;
+        // Every iteration is consumed; what is left is the counters' values.
+        record.DisposeDeviceIterations();
         var outputs = new DeviceBuffer[nv + spec.FloatCaptures.Length];
         for (var k = 0; k < nv; k++) outputs[k] = grads[k];
         for (var k = 0; k < spec.FloatCaptures.Length; k++)
@@ -306,6 +412,27 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
             }
         }
         return outputs;
+    }
+
+    /// <summary>
+    /// Adds the slice <paramref name="updates"/> of iteration <paramref name="iteration"/> into <paramref name="sum"/>
+    /// (dims <paramref name="dims"/>) at the counter's value along <paramref name="axis"/>. A contiguous slice is
+    /// copied in, no kernel: the counter takes each value in one iteration only, so that slice of the sum still holds
+    /// zeros and the copy is the sum (bit for bit, but that a −0 stays −0 where 0 + −0 gave +0: the same number).
+    /// </summary>
+    private void AddSliceAtCounter(DeviceBuffer updates, CounterValues counter, long iteration, DeviceBuffer sum, int[] dims, int axis, int k, RunContext context)
+    {
+        var at = Convert.ToInt64(counter.OnHost(iteration).Data.GetValue(0));
+        var inner = Shape.Product(dims.AsSpan(axis + 1));
+        if (Shape.Product(dims.AsSpan(0, axis)) == 1 && at >= 0 && at < dims[axis])
+        {
+            if (inner > 0) sum.Slice(at * inner, inner).CopyFrom(updates);
+            return;
+        }
+        // Strided slices (a gather along an inner axis), or an index out of range, which the kernel reports as before
+        // (the forward gather's own check fails the run too).
+        using var index = counter.Owned(iteration);
+        DeviceOps.ScatterAddInto(device, updates, index, sum, dims, axis, [], prim, (prim, k), context);
     }
 }
 

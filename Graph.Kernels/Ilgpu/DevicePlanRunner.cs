@@ -242,8 +242,10 @@ internal sealed class DevicePlanRunner : IPlanRunner
             return p switch
             {
                 ConstantPrim c => (slots, _) => slots[v] = new Slot { Host = c.Value.Data, Constant = c },
+                // A value fed on the device may also be known to the host (a counted loop's counter): kernels that
+                // take it as an index then need no device copy of it.
                 FeedPrim f => (slots, run) => slots[v] = run.State.TryGetDeviceFeed(f.Tensor, out var onDevice)
-                    ? new Slot { Device = onDevice, Feed = f.Tensor }
+                    ? new Slot { Device = onDevice, Host = run.State.TryGetFeed(f.Tensor, out var known) ? known.Data : null, Feed = f.Tensor }
                     : new Slot { Host = run.State.Feed(f.Tensor).Data, Feed = f.Tensor },
                 ReadVariablePrim r => (slots, run) => slots[v] = new Slot { Host = run.State.ReadVariable(r.Variable).Data, Variable = r.Variable },
                 ReshapePrim r => (slots, _) => slots[v] = slots[_plan.ValueOf(r.Inputs[0])],
@@ -519,8 +521,15 @@ internal sealed class DevicePlanRunner : IPlanRunner
         var work = p.Size;
         shape.Threads = Threads(work);
         var element = DeviceBuffer.ElementType(p.DType);
+        // One contiguous slice (a TensorArray read): at an index the host knows, no kernel.
+        var oneSlice = gather && work > 0 && shape.Outer == 1 && shape.Count == 1;
         return (slots, run) =>
         {
+            if (oneSlice && HostIndex(slots[inputs[1]]!) is { } index && index >= 0 && index < shape.SourceAxis)
+            {
+                GatherSlice(slots[inputs[0]]!, index * shape.Inner, p, output, slots, run);
+                return;
+            }
             var y = Output(p, run);
             slots[output] = new Slot { Device = y };
             if (work == 0) return;
@@ -539,6 +548,44 @@ internal sealed class DevicePlanRunner : IPlanRunner
                 : (ErrorFlag(run, p), run.State.Context.DeviceErrors()!.Evidence(p));
             Launch(kernel, work, source.View, at.View, y.View, flag, evidence, shape);
         };
+    }
+
+    /// <summary>
+    /// The index a slot holds when the host knows it: a host value, or a counted loop's counter (fed with its host
+    /// value). Null for anything else, and for a variable, whose host array may be behind its device copy.
+    /// </summary>
+    private static long? HostIndex(Slot slot) => slot is { Host: { Length: 1 } host, Variable: null }
+        ? host switch { int[] i => i[0], long[] l => l[0], _ => null }
+        : null;
+
+    /// <summary>
+    /// The result of gather <paramref name="p"/> when it is the <see cref="Prim.Size"/> elements of its source from
+    /// <paramref name="offset"/> on. No kernel (the index was checked on the host): from a plan constant, a slice of
+    /// both its host array and its device copy (a loop limit taken from a shape stays known to the host); on the host
+    /// from a source only the host holds (no upload); else a slice of the source's device buffer (no copy) when nothing
+    /// writes or frees that buffer before the run ends — a feed the run may not donate (a loop's captured tensor such
+    /// as dynamic_rnn's projected inputs, or a saved value) — and a device copy otherwise (plan buffers are reused by
+    /// later values; loop variables are updated in place).
+    /// </summary>
+    private void GatherSlice(Slot source, long offset, Prim p, int output, Slot?[] slots, Run run)
+    {
+        if (source is { Host: { } host, Variable: null } && (source.Constant != null || source.Device is not { Valid: true }))
+        {
+            var part = Array.CreateInstance(host.GetType().GetElementType()!, p.Size);
+            Array.Copy(host, offset, part, 0, p.Size);
+            var constant = source.Constant != null ? OnDevice(source, p.Inputs[0], run).Slice(offset, p.Size) : null;
+            slots[output] = new Slot { Host = part, HostOwned = true, Device = constant };
+            return;
+        }
+        var slice = OnDevice(source, p.Inputs[0], run).Slice(offset, p.Size);
+        if (source.Feed != null && !run.State.MayDonate(source.Feed))
+        {
+            slots[output] = new Slot { Device = slice };
+            return;
+        }
+        var copy = Output(p, run);
+        copy.CopyFrom(slice);
+        slots[output] = new Slot { Device = copy };
     }
 
     private Action<Slot?[], Run> CompileConcat(ConcatPrim c, int[] inputs, int output)
@@ -589,6 +636,13 @@ internal sealed class DevicePlanRunner : IPlanRunner
             }
             slots[output] = new Slot { Device = target, Feed = inPlace ? ((FeedPrim)u.Inputs[0]).Tensor : null };
             if (value.Size == 0) return;
+            if (HostIndex(slots[inputs[1]]!) is { } row && row >= 0 && row < rows)
+            {
+                // A row the host knows (a counted loop's step): written straight into the array, no kernel. An index
+                // out of range takes the kernel, which reports it.
+                target.Slice(row * value.Size, value.Size).CopyFrom(OnDevice(slots[inputs[2]]!, value, run));
+                return;
+            }
             var kernel = Hand(nameof(DeviceKernels.UpdateRow), u, element, index.DType.ClrType(), DeviceOps.ArithOf(index.DType));
             var flag = ErrorFlag(run, u, () => $"{u.OriginName}: a TensorArray index is out of range; the array has size {rows}.");
             Launch(kernel, value.Size, OnDevice(slots[inputs[2]]!, value, run).View, OnDevice(slots[inputs[1]]!, index, run).View, target.View, flag, shape);

@@ -155,13 +155,24 @@ internal sealed class DeviceLoopRecord : IDisposable
     /// <summary>With swap_memory: per iteration, the saved values in page-locked host memory.</summary>
     public List<PinnedHostCopy[]> Swapped { get; } = new();
 
-    /// <summary>Frees the iterations not yet consumed by the gradient.</summary>
+    /// <summary>
+    /// Per saved value of the loop's frame, its position among an iteration's recorded values, or -1 for a counted
+    /// loop's counter, whose values are in <see cref="SavedCounters"/> instead of recorded per iteration.
+    /// </summary>
+    public int[] SavedPositions { get; set; } = [];
+
+    /// <summary>The values of the saved counters, by saved value index.</summary>
+    public Dictionary<int, CounterValues> SavedCounters { get; } = new();
+
+    /// <summary>Frees the iterations not yet consumed by the gradient and the counters' values.</summary>
     public void Dispose()
     {
         foreach (var b in Iterations.SelectMany(i => i).Distinct()) b.Dispose();
         foreach (var h in Swapped.SelectMany(i => i)) h.Dispose();
+        foreach (var c in SavedCounters.Values.Distinct()) c.Dispose();
         Iterations.Clear();
         Swapped.Clear();
+        SavedCounters.Clear();
     }
 }
 

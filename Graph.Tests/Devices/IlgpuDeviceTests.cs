@@ -30,6 +30,30 @@ public class IlgpuDeviceTests : GraphFixture
         else actual.Data.Should().BeEquivalentTo(expected.Data, o => o.WithStrictOrdering());
     }
 
+    /// <summary>
+    /// A slice of a device buffer is a buffer of its own over the same memory (a TensorArray's step): writes through it
+    /// land in the parent, its address is the parent's plus the offset (what cuBLAS is given), and disposing it frees nothing.
+    /// </summary>
+    [Test]
+    public void ASliceSharesItsBuffersMemory()
+    {
+        var device = Graph.Kernels.Ilgpu.IlgpuDevice.Get("ilgpu-cpu");
+        using var parent = Graph.Kernels.Ilgpu.DeviceBuffer.FromHost(device, DType.Float32, new float[] { 0, 1, 2, 3, 4, 5 });
+        using var row = Graph.Kernels.Ilgpu.DeviceBuffer.FromHost(device, DType.Float32, new float[] { 10, 20 });
+        var slice = parent.Slice(2, 2);
+        (slice.DevicePointer - parent.DevicePointer).Should().Be(2 * sizeof(float));
+        slice.CopyFrom(row);
+        var read = new float[2];
+        parent.Slice(1, 2).Download(read);
+        read.Should().Equal(1f, 10f);
+        slice.Dispose();
+        var all = new float[6];
+        parent.Download(all);
+        all.Should().Equal(0f, 1f, 10f, 20f, 4f, 5f);
+        var outside = () => parent.Slice(5, 2);
+        outside.Should().Throw<InvalidOperationException>();
+    }
+
     [Test]
     public void ListsIlgpuCpu() => Devices.List().Select(d => d.Name).Should().Contain(["cpu", "ilgpu-cpu"]);
 
