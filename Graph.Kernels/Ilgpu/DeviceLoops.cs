@@ -221,7 +221,10 @@ internal sealed class CounterValues : IDisposable
         if (trips + 1 <= MostUploaded) _values = DeviceBuffer.FromHost(device, _dtype, counters.Values(variable, start, 0, trips + 1));
     }
 
-    /// <summary>The counter before iteration <paramref name="iteration"/> (after the last: its final value), a host scalar.</summary>
+    /// <summary>The counter before iteration <paramref name="iteration"/> (after the last: its final value).</summary>
+    public long At(long iteration) => _counters.ValueAt(_variable, _start, iteration);
+
+    /// <summary>The counter before iteration <paramref name="iteration"/> as a host scalar.</summary>
     public HostTensor OnHost(long iteration) => new(_counters.Values(_variable, _start, iteration, 1));
 
     /// <summary>The same value as a slice of the uploaded values (no copy; valid while this object is), or null for a long loop.</summary>
@@ -422,7 +425,7 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
     /// </summary>
     private void AddSliceAtCounter(DeviceBuffer updates, CounterValues counter, long iteration, DeviceBuffer sum, int[] dims, int axis, int k, RunContext context)
     {
-        var at = Convert.ToInt64(counter.OnHost(iteration).Data.GetValue(0));
+        var at = counter.At(iteration);
         var inner = Shape.Product(dims.AsSpan(axis + 1));
         if (Shape.Product(dims.AsSpan(0, axis)) == 1 && at >= 0 && at < dims[axis])
         {

@@ -43,19 +43,28 @@ internal sealed class LoopCounters
 
     /// <summary>
     /// The values counter <paramref name="variable"/> takes from <paramref name="start"/>: before each of
-    /// <paramref name="count"/> iterations from iteration <paramref name="first"/> on, in the counter's dtype (an int32
-    /// counter wraps as the device's addition would).
+    /// <paramref name="count"/> iterations from iteration <paramref name="first"/> on, in the counter's dtype.
     /// </summary>
     public Array Values(int variable, long start, long first, long count)
     {
-        var (step, dtype) = _counters[variable];
-        var values = Array.CreateInstance(dtype.ClrType(), count);
+        var values = Array.CreateInstance(_counters[variable].DType.ClrType(), count);
         for (long i = 0; i < count; i++)
         {
-            var value = unchecked(start + (first + i) * step);
-            if (values is int[] ints) ints[i] = unchecked((int)value);
+            var value = ValueAt(variable, start, first + i);
+            if (values is int[] ints) ints[i] = (int)value;
             else ((long[])values)[i] = value;
         }
         return values;
+    }
+
+    /// <summary>
+    /// The value of counter <paramref name="variable"/> from <paramref name="start"/> before iteration
+    /// <paramref name="iteration"/> (an int32 counter wraps as the device's addition would).
+    /// </summary>
+    public long ValueAt(int variable, long start, long iteration)
+    {
+        var (step, dtype) = _counters[variable];
+        var value = unchecked(start + iteration * step);
+        return dtype == DType.Int32 ? unchecked((int)value) : value;
     }
 }
