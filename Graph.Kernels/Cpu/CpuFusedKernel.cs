@@ -126,14 +126,14 @@ internal sealed class CpuFusedKernel
         if (_total >= ParallelThreshold && chunks > 1)
         {
             // One contiguous run of chunks per core, each with its own scratch kept for the next call.
-            var parts = (int)Math.Min(Environment.ProcessorCount, chunks);
+            var parts = (int)Math.Min(CoreTeam.Cores, chunks);
             if (_parallelScratch == null || _parallelScratch.Length < parts || _parallelChunk != chunk)
             {
                 _parallelScratch = new Scratch[parts];
                 _parallelChunk = chunk;
             }
             var scratches = _parallelScratch;
-            Parallel.For(0, parts, part =>
+            CoreTeam.Run(parts, part =>
             {
                 var scratch = scratches[part] ??= new Scratch(this, chunk);
                 var first = chunks * part / parts;

@@ -137,7 +137,7 @@ internal static class CpuReduceMatMul
                 TensorPrimitives.MultiplyAdd(b.AsSpan(bBase + kk * n, n), arow[kk], crow, crow);
             }
         }
-        if (work >= 1 << 20) Parallel.For(0, batch * m, Row);
+        if (work >= 1 << 20) CoreTeam.Run(batch * m, Row);
         else
             for (var r = 0; r < batch * m; r++) Row(r);
     }
