@@ -20,7 +20,7 @@ internal sealed class CpuBackend : IBackend
     public IVariableResidency? CreateResidency() => null;
     public int CompiledKernelCount => 0;
     public long LaunchCount => 0;
-    public string GemmDescription => Gemm32.HasOpenBlas ? "OpenBLAS (managed for tiny products)" : "managed (install libopenblas0-pthread for OpenBLAS)";
+    public string GemmDescription => Gemm32.Description;
 }
 
 /// <summary>Finds the cpu device: always present.</summary>

@@ -7,10 +7,11 @@ using Graph.Core;
 namespace Graph.Kernels.Cpu;
 
 /// <summary>
-/// float32 GEMM for the cpu device: a managed register-blocked kernel (6×16 tiles of Vector256 FMA accumulators over
-/// packed panels), and OpenBLAS's <c>cblas_sgemm</c> when <c>libopenblas.so.0</c> is installed, either as the library
-/// threads it or single-threaded on blocks of rows that Graph runs on all cores itself. Which one a shape takes is a
-/// fixed rule of its size (<see cref="ForShape"/>), so every run computes the same bits.
+/// float32 GEMM for the cpu device: on CPUs with AVX-512 Graph's own kernel (<see cref="Avx512Gemm"/>); elsewhere
+/// OpenBLAS's <c>cblas_sgemm</c> when <c>libopenblas.so.0</c> is installed, either as the library threads it or
+/// single-threaded on blocks of rows that Graph runs on all cores itself, and a managed register-blocked kernel (6×16
+/// tiles of Vector256 FMA accumulators over packed panels) where it is not. Which one a shape takes is a fixed rule of
+/// its size and the CPU (<see cref="ForShape"/>), so every run on a machine computes the same bits.
 /// </summary>
 internal static unsafe class Gemm32
 {
@@ -23,6 +24,8 @@ internal static unsafe class Gemm32
     {
         /// <summary>The managed kernel.</summary>
         Managed,
+        /// <summary>Graph's AVX-512 kernel, on all cores (<see cref="Avx512Gemm"/>).</summary>
+        Avx512,
         /// <summary>
         /// One cblas_sgemm call on the calling thread (OpenBLAS single-threaded for it; threaded as the process
         /// configured it where its thread count cannot be set).
@@ -39,11 +42,20 @@ internal static unsafe class Gemm32
     public static bool HasOpenBlas => OpenBlas.Available;
 
     /// <summary>
-    /// The <c>GRAPH_BLAS</c> environment variable, lower case: unset or <c>auto</c> uses OpenBLAS where installed (for
-    /// all but tiny products, <see cref="ForShape"/>), <c>managed</c> never loads it (the path a machine without OpenBLAS takes; CI runs the tests both ways),
-    /// <c>openblas</c> requires it.
+    /// The <c>GRAPH_BLAS</c> environment variable, lower case: unset or <c>auto</c> uses Graph's AVX-512 kernel where the
+    /// CPU has AVX-512 and OpenBLAS where installed otherwise (for all but tiny products, <see cref="ForShape"/>),
+    /// <c>managed</c> never loads OpenBLAS (the path a machine without it takes; CI runs the tests both ways),
+    /// <c>openblas</c> requires OpenBLAS and uses it on every CPU.
     /// </summary>
     internal static string Setting { get; } = (Environment.GetEnvironmentVariable("GRAPH_BLAS") ?? "").Trim().ToLowerInvariant();
+
+    /// <summary>What runs the products that are not tiny on this machine, for <c>graph devices</c> and the benchmarks.</summary>
+    public static string Description => ForShape(150, 150, 150) switch
+    {
+        Kernel.Avx512 => "Graph's AVX-512 kernel" + (HasOpenBlas ? " (OpenBLAS installed; GRAPH_BLAS=openblas uses it)" : ""),
+        Kernel.Managed => "managed (install libopenblas0-pthread for OpenBLAS)",
+        _ => "OpenBLAS",
+    } + " on " + CoreTeam.Cores + (CoreTeam.Cores == 1 ? " core" : " cores") + "; managed for tiny products";
 
     /// <summary>Throws a clear error when <c>GRAPH_BLAS</c> has a value it cannot honour (checked when a cpu session is created).</summary>
     internal static void CheckSetting() => CheckSetting(Setting, HasOpenBlas);
@@ -86,6 +98,9 @@ internal static unsafe class Gemm32
             case Kernel.BlasBlocks:
                 OpenBlas.MultiplyBlocks(ta, tb, m, n, k, a, aOff, b, bOff, c, cOff);
                 break;
+            case Kernel.Avx512:
+                Avx512Gemm.Multiply(ta, tb, m, n, k, a, aOff, b, bOff, c, cOff);
+                break;
             default:
                 Managed(ta, tb, m, n, k, a, aOff, b, bOff, c, cOff);
                 break;
@@ -96,9 +111,12 @@ internal static unsafe class Gemm32
     /// How a product of this shape runs: a fixed rule of size, never a timing, so that every process on a machine
     /// computes the same bits (a resumed training run continues its losses exactly; timing the kernels against each
     /// other once per process picked the managed kernel for a shape in some processes of a loaded machine and not in
-    /// others, and the two sum in different orders). Tiny products run managed (a cblas call costs more than they do);
-    /// the rest run on OpenBLAS, which was the faster for every shape of the MNIST RNN here: single-threaded below
-    /// <see cref="BlockFlops"/>, on blocks across the cores from there.
+    /// others, and the two sum in different orders). Tiny products run managed (a cblas call costs more than they do).
+    /// On a CPU with AVX-512 the rest run on Graph's AVX-512 kernel unless <c>GRAPH_BLAS=openblas</c>: the OpenBLAS
+    /// Debian ships (0.3.21) runs AVX2 kernels there when <c>OPENBLAS_CORETYPE=Haswell</c> is set, as on the machines
+    /// measured, and the kernel took the RNN's 150×150·150×150 product in 37 µs on one Zen 5 core against OpenBLAS's
+    /// 70 µs (docs/performance.md). Elsewhere the rest run on OpenBLAS, which was the faster for every shape of the MNIST
+    /// RNN on an AVX2 machine: single-threaded below <see cref="BlockFlops"/>, on blocks across the cores from there.
     /// <para>
     /// OpenBLAS never runs its own threads inside Graph where its thread count can be set: its workers spin
     /// (sched_yield) for 0.1 s after each call, on the cores Graph's next kernels need (a fifth of a training step's
@@ -107,8 +125,10 @@ internal static unsafe class Gemm32
     /// </summary>
     internal static Kernel ForShape(int m, int n, int k)
     {
-        if (!OpenBlas.Available || (long)m * n * k < SmallWork) return Kernel.Managed;
-        return OpenBlas.CanSplit && Math.Max(m, n) >= 2 * MinBlock && Environment.ProcessorCount > 1 && 2.0 * m * n * k >= BlockFlops
+        if ((long)m * n * k < SmallWork) return Kernel.Managed;
+        if (Avx512Gemm.IsSupported && Setting != "openblas") return Kernel.Avx512;
+        if (!OpenBlas.Available) return Kernel.Managed;
+        return OpenBlas.CanSplit && Math.Max(m, n) >= 2 * MinBlock && CoreTeam.Cores > 1 && 2.0 * m * n * k >= BlockFlops
             ? Kernel.BlasBlocks
             : Kernel.Blas;
     }
@@ -157,7 +177,7 @@ internal static unsafe class Gemm32
         public void RunInParallel(int mPanels)
         {
             var self = this;
-            Parallel.For(0, mPanels, ip => self.Run(ip));
+            CoreTeam.Run(mPanels, ip => self.Run(ip));
         }
 
         /// <summary>Row panel <paramref name="ip"/>: one 6×16 tile per column panel, copied into C.</summary>
@@ -281,12 +301,12 @@ internal static unsafe class Gemm32
         {
             var byRows = m >= n;
             var extent = byRows ? m : n;
-            var parts = Math.Max(1, Math.Min(Environment.ProcessorCount, extent / MinBlock));
+            var parts = Math.Max(1, Math.Min(CoreTeam.Cores, extent / MinBlock));
             int lda = ta ? m : k, ldb = tb ? k : n;
             using var single = SingleThreaded.Begin();
             if (parts == 1) Call(ta, tb, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, n);
             else
-                Parallel.For(0, parts, part =>
+                CoreTeam.Run(parts, part =>
                 {
                     var first = (int)((long)extent * part / parts);
                     var count = (int)((long)extent * (part + 1) / parts) - first;

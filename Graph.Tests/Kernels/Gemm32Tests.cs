@@ -34,6 +34,13 @@ public class Gemm32Tests
     public void TheKernelOfAShapeIsAFixedRuleOfItsSize()
     {
         Gemm32.ForShape(10, 10, 10).Should().Be(Gemm32.Kernel.Managed, "a cblas call costs more than a thousand multiply-adds");
+        Enumerable.Range(0, 20).Select(_ => Gemm32.ForShape(28, 150, 4200)).Distinct().Should().ContainSingle();
+        if (Avx512Gemm.IsSupported && Gemm32.Setting != "openblas")
+        {
+            Gemm32.ForShape(150, 10, 150).Should().Be(Gemm32.Kernel.Avx512, "AVX-512 CPUs run Graph's kernel");
+            Gemm32.ForShape(150, 150, 150).Should().Be(Gemm32.Kernel.Avx512);
+            return;
+        }
         if (!Gemm32.HasOpenBlas)
         {
             Gemm32.ForShape(150, 150, 150).Should().Be(Gemm32.Kernel.Managed, "without OpenBLAS everything runs managed");
@@ -42,16 +49,17 @@ public class Gemm32Tests
         Gemm32.ForShape(150, 10, 150).Should().Be(Gemm32.Kernel.Blas, "450K flops run on one thread");
         Gemm32.ForShape(150, 150, 150).Should().Be(Environment.ProcessorCount > 1 ? Gemm32.Kernel.BlasBlocks : Gemm32.Kernel.Blas,
             "6.75 MFLOP run on blocks across the cores");
-        Enumerable.Range(0, 20).Select(_ => Gemm32.ForShape(28, 150, 4200)).Distinct().Should().ContainSingle();
     }
 
     [Test]
     public void EveryKernelMatchesTheReference(
-        [Values("Managed", "Blas", "BlasBlocks")] string kernelName,
+        [Values("Managed", "Avx512", "Blas", "BlasBlocks")] string kernelName,
         [Values(false, true)] bool ta, [Values(false, true)] bool tb, [Values(1, 67, 150)] int m, [Values(45, 130)] int n)
     {
         var kernel = Enum.Parse<Gemm32.Kernel>(kernelName);
-        if (kernel != Gemm32.Kernel.Managed && !Gemm32.HasOpenBlas) Assert.Ignore("libopenblas.so.0 is not installed (apt-get install -y libopenblas0-pthread).");
+        if (kernel == Gemm32.Kernel.Avx512 && !Avx512Gemm.IsSupported) Assert.Ignore("this CPU has no AVX-512.");
+        if (kernel is Gemm32.Kernel.Blas or Gemm32.Kernel.BlasBlocks && !Gemm32.HasOpenBlas)
+            Assert.Ignore("libopenblas.so.0 is not installed (apt-get install -y libopenblas0-pthread).");
         const int k = 33;
         var a = Random(m * k + 3, 1);
         var b = Random(k * n + 5, 2);
@@ -61,6 +69,63 @@ public class Gemm32Tests
         var expected = Reference(ta, tb, m, n, k, a[3..], b[5..]);
         c.Take(7).Should().OnlyContain(v => float.IsNaN(v));
         for (var i = 0; i < expected.Length; i++) c[7 + i].Should().BeApproximately((float)expected[i], 1e-4f, $"element {i}");
+    }
+
+    /// <summary>
+    /// Graph's AVX-512 kernel on shapes that exercise every edge: partial row panels (m not a multiple of 12), partial
+    /// column panels (n not a multiple of 32), long and short depths, products big enough to split over the cores, and
+    /// operands at offsets in larger arrays.
+    /// </summary>
+    [Test]
+    public void TheAvx512KernelMatchesTheReferenceOnEdgeShapes(
+        [Values(false, true)] bool ta, [Values(false, true)] bool tb,
+        [Values(new[] { 1, 1, 1 }, new[] { 13, 33, 1 }, new[] { 11, 31, 7 }, new[] { 150, 150, 150 }, new[] { 200, 70, 300 },
+            new[] { 4200, 150, 28 }, new[] { 28, 150, 4200 })] int[] shape)
+    {
+        if (!Avx512Gemm.IsSupported) Assert.Ignore("this CPU has no AVX-512.");
+        var (m, n, k) = (shape[0], shape[1], shape[2]);
+        var a = Random(m * k + 5, 11);
+        var b = Random(k * n + 2, 12);
+        var c = Enumerable.Repeat(float.NaN, m * n + 9).ToArray();
+        Avx512Gemm.Multiply(ta, tb, m, n, k, a, 5, b, 2, c, 9);
+        var expected = Reference(ta, tb, m, n, k, a[5..], b[2..]);
+        c.Take(9).Should().OnlyContain(v => float.IsNaN(v), "the kernel writes only C's m×n elements");
+        var tolerance = 2e-6f * k + 1e-5f;
+        for (var i = 0; i < expected.Length; i++)
+            if (Math.Abs(c[9 + i] - expected[i]) > tolerance)
+                Assert.Fail($"element {i} (row {i / n}, column {i % n}) of {m}×{n}×{k} (ta {ta}, tb {tb}): {c[9 + i]} against {expected[i]}");
+    }
+
+    /// <summary>
+    /// Each element of C is one chain of FMAs in order of p, whichever tile, part or core computes it: a block of C's
+    /// rows computed alone (a product that does not split, in another place of the tiling) has the same bits as those
+    /// rows of the whole product (which splits over the cores). So results do not depend on the core count.
+    /// </summary>
+    [Test]
+    public void TheAvx512KernelsBitsDoNotDependOnHowTheProductIsSplit([Values(false, true)] bool tb)
+    {
+        if (!Avx512Gemm.IsSupported) Assert.Ignore("this CPU has no AVX-512.");
+        const int m = 150, n = 150, k = 150;
+        var (a, b) = (Random(m * k, 13), Random(k * n, 14));
+        var whole = new float[m * n];
+        Avx512Gemm.Multiply(false, tb, m, n, k, a, 0, b, 0, whole, 0);
+        foreach (var (first, rows) in new[] { (0, 1), (5, 7), (12, 12), (137, 13) })
+        {
+            var block = new float[rows * n];
+            Avx512Gemm.Multiply(false, tb, rows, n, k, a, first * k, b, 0, block, 0);
+            block.Should().Equal(whole.AsSpan(first * n, rows * n).ToArray(), $"rows {first}…{first + rows - 1}");
+        }
+    }
+
+    [Test]
+    public void TheAvx512KernelHandlesEmptyProducts()
+    {
+        if (!Avx512Gemm.IsSupported) Assert.Ignore("this CPU has no AVX-512.");
+        var c = new[] { 1f, 2f, 3f, 4f };
+        Avx512Gemm.Multiply(false, false, 2, 2, 0, [], 0, [], 0, c, 0);
+        c.Should().Equal([0f, 0f, 0f, 0f], "a sum over no terms is zero");
+        Avx512Gemm.Multiply(false, false, 0, 2, 3, [], 0, new float[6], 0, c, 0);
+        c.Should().Equal([0f, 0f, 0f, 0f]);
     }
 
     [DllImport("libopenblas.so.0")]

@@ -1,0 +1,216 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Graph.Kernels.Cpu;
+
+/// <summary>
+/// float32 GEMM with AVX-512: 12×32 tiles of C held in 24 zmm accumulators, B packed in panels of 32 columns, A read in
+/// place (broadcast per element). Written here because the OpenBLAS a Debian machine has (0.3.21) runs its AVX2 kernels
+/// on AVX-512 CPUs when told to (<c>OPENBLAS_CORETYPE=Haswell</c>), and on the RNN's 150×150 products this kernel's
+/// inner loop runs at ~200 GFLOP/s on one Zen 5 core against ~90 for those. Every element of C is one chain of FMAs
+/// over p = 0…k−1 in order, whatever the tiling or the thread split, so results do not depend on the core count.
+/// </summary>
+internal static unsafe class Avx512Gemm
+{
+    private const int MR = 12, NR = 32;
+
+    /// <summary>Whether this CPU and runtime run the kernel (AVX-512F, not disabled by <c>DOTNET_EnableAVX512=0</c>).</summary>
+    public static bool IsSupported => Avx512F.IsSupported;
+
+    /// <summary>Multiply-adds per core from which a product splits its tiles over the cores.</summary>
+    private const long ParallelWork = 1 << 18;
+
+    /// <summary>C[m×n] (row-major, at <paramref name="cOff"/>) = op(A)·op(B); A is m×k (k×m when <paramref name="ta"/>), B k×n (n×k when <paramref name="tb"/>).</summary>
+    public static void Multiply(bool ta, bool tb, int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff)
+    {
+        if (m == 0 || n == 0) return;
+        if (k == 0)
+        {
+            Array.Clear(c, cOff, m * n);
+            return;
+        }
+        int nPanels = (n + NR - 1) / NR, mPanels = (m + MR - 1) / MR;
+        var product = new Product(ta, tb, m, n, k, a, aOff, b, bOff, c, cOff);
+        var parts = (int)Math.Clamp((long)m * n * k / ParallelWork, 1, CoreTeam.Cores);
+        // Each part is a block of whole row panels (or of whole column panels where C has too few row panels to go
+        // round) and packs the panels of B it reads itself: a panel packed by one core and read by another cost more
+        // than packing it twice (150×150·150×150 took 40–90 µs on two cores that way; 26 µs packing per part, 40 µs on one
+        // core, Zen 5).
+        var byRows = mPanels >= 2 * parts || mPanels >= nPanels;
+        parts = Math.Min(parts, byRows ? mPanels : nPanels);
+        if (parts <= 1) product.Run(0, mPanels, 0, nPanels);
+        else if (byRows)
+            CoreTeam.Run(parts, part => product.Run(mPanels * part / parts, mPanels * (part + 1) / parts, 0, nPanels));
+        else
+            CoreTeam.Run(parts, part => product.Run(0, mPanels, nPanels * part / parts, nPanels * (part + 1) / parts));
+    }
+
+    /// <summary>
+    /// Column panels [<paramref name="q0"/>, <paramref name="q1"/>) of op(B), 32 columns each: element (p, j) of panel q
+    /// at [((q − q0)·k + p)·32 + j], zero past column n.
+    /// </summary>
+    private static void PackB(bool tb, int n, int k, float* b, int q0, int q1, float* packed)
+    {
+        for (var q = q0; q < q1; q++)
+        {
+            var cols = Math.Min(NR, n - q * NR);
+            var panel = packed + (long)(q - q0) * k * NR;
+            if (!tb)
+            {
+                // Row p of op(B) = B is contiguous: copy 32 floats (or the last panel's few, zero padded).
+                for (var p = 0; p < k; p++)
+                {
+                    var src = b + (long)p * n + q * NR;
+                    var dst = panel + p * NR;
+                    if (cols == NR)
+                    {
+                        Vector512.Store(Vector512.Load(src), dst);
+                        Vector512.Store(Vector512.Load(src + 16), dst + 16);
+                    }
+                    else
+                    {
+                        Vector512.Store(Vector512<float>.Zero, dst);
+                        Vector512.Store(Vector512<float>.Zero, dst + 16);
+                        new ReadOnlySpan<float>(src, cols).CopyTo(new Span<float>(dst, cols));
+                    }
+                }
+            }
+            else
+            {
+                // op(B) = Bᵀ: column j of the panel is row j of B, contiguous in p.
+                if (cols < NR) new Span<float>(panel, k * NR).Clear();
+                for (var j = 0; j < cols; j++)
+                {
+                    var src = b + (long)(q * NR + j) * k;
+                    var dst = panel + j;
+                    for (var p = 0; p < k; p++) dst[p * NR] = src[p];
+                }
+            }
+        }
+    }
+
+    /// <summary>The last, partial row panel of op(A): element (i, p) at [p·12 + i], zero past row m.</summary>
+    private static void PackTailOfA(bool ta, int m, int k, float* a, float* packed)
+    {
+        var first = m - m % MR;
+        new Span<float>(packed, k * MR).Clear();
+        for (var i = first; i < m; i++)
+            for (var p = 0; p < k; p++)
+                packed[p * MR + i - first] = ta ? a[(long)p * m + i] : a[(long)i * k + p];
+    }
+
+    /// <summary>One product's operands, shared by the threads that compute its blocks.</summary>
+    private sealed class Product(bool ta, bool tb, int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff)
+    {
+        /// <summary>The tiles of row panels [r0, r1) × column panels [q0, q1), with B's panels packed by this thread.</summary>
+        public void Run(int r0, int r1, int q0, int q1)
+        {
+            var pool = ArrayPool<float>.Shared;
+            var packedB = pool.Rent((q1 - q0) * k * NR);
+            // A's last row panel, when it has fewer than 12 rows, is copied out zero padded: reading it in place would
+            // run past A's rows.
+            var tailPanel = m % MR == 0 || r1 * MR < m ? -1 : r1 - 1;
+            var packedTail = tailPanel < 0 ? null : pool.Rent(k * MR);
+            var tile = stackalloc float[MR * NR];
+            try
+            {
+                fixed (float* pa = a, pb = b, pbPacked = packedB, pt = packedTail, pc = c)
+                {
+                    PackB(tb, n, k, pb + bOff, q0, q1, pbPacked);
+                    if (pt != null) PackTailOfA(ta, m, k, pa + aOff, pt);
+                    for (var q = q0; q < q1; q++)
+                        for (var r = r0; r < r1; r++)
+                        {
+                            var rows = Math.Min(MR, m - r * MR);
+                            var cols = Math.Min(NR, n - q * NR);
+                            // Element (i, p) of the tile's rows of op(A) is at aTile + i·rowStride + p·depthStride.
+                            float* aTile;
+                            nint rowStride, depthStride;
+                            if (r == tailPanel)
+                            {
+                                aTile = pt;
+                                (rowStride, depthStride) = (1, MR);
+                            }
+                            else if (ta)
+                            {
+                                aTile = pa + aOff + r * MR;
+                                (rowStride, depthStride) = (1, m);
+                            }
+                            else
+                            {
+                                aTile = pa + aOff + (long)r * MR * k;
+                                (rowStride, depthStride) = (k, 1);
+                            }
+                            Tile(aTile, rowStride, depthStride, pbPacked + (long)(q - q0) * k * NR, k, tile);
+                            CopyOut(tile, pc + cOff + (long)r * MR * n + q * NR, n, rows, cols);
+                        }
+                }
+            }
+            finally
+            {
+                pool.Return(packedB);
+                if (packedTail != null) pool.Return(packedTail);
+            }
+        }
+    }
+
+    /// <summary>
+    /// One 12×32 tile: C[i, j] = Σ_p A(i, p)·B(p, j), 24 accumulators, two loads of B and twelve broadcasts of A per p.
+    /// The accumulators go to <paramref name="tile"/> (12 rows of 32): no call in this method, so that the register
+    /// allocator keeps all 24 in registers (with a call after the loop it spilled each one at every FMA).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile(float* a, nint rowStride, nint depthStride, float* b, int k, float* tile)
+    {
+        // Four row pointers three rows apart and strides 1× and 2×: every broadcast is one addressing mode.
+        float* r0 = a, r3 = a + 3 * rowStride, r6 = a + 6 * rowStride, r9 = a + 9 * rowStride;
+        nint s1 = rowStride, s2 = 2 * rowStride;
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default;
+        Vector512<float> c90 = default, c91 = default, ca0 = default, ca1 = default, cb0 = default, cb1 = default;
+        for (var p = 0; p < k; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            b += NR;
+            var x = Vector512.Create(r0[0]); c00 = Avx512F.FusedMultiplyAdd(x, b0, c00); c01 = Avx512F.FusedMultiplyAdd(x, b1, c01);
+            x = Vector512.Create(r0[s1]); c10 = Avx512F.FusedMultiplyAdd(x, b0, c10); c11 = Avx512F.FusedMultiplyAdd(x, b1, c11);
+            x = Vector512.Create(r0[s2]); c20 = Avx512F.FusedMultiplyAdd(x, b0, c20); c21 = Avx512F.FusedMultiplyAdd(x, b1, c21);
+            x = Vector512.Create(r3[0]); c30 = Avx512F.FusedMultiplyAdd(x, b0, c30); c31 = Avx512F.FusedMultiplyAdd(x, b1, c31);
+            x = Vector512.Create(r3[s1]); c40 = Avx512F.FusedMultiplyAdd(x, b0, c40); c41 = Avx512F.FusedMultiplyAdd(x, b1, c41);
+            x = Vector512.Create(r3[s2]); c50 = Avx512F.FusedMultiplyAdd(x, b0, c50); c51 = Avx512F.FusedMultiplyAdd(x, b1, c51);
+            x = Vector512.Create(r6[0]); c60 = Avx512F.FusedMultiplyAdd(x, b0, c60); c61 = Avx512F.FusedMultiplyAdd(x, b1, c61);
+            x = Vector512.Create(r6[s1]); c70 = Avx512F.FusedMultiplyAdd(x, b0, c70); c71 = Avx512F.FusedMultiplyAdd(x, b1, c71);
+            x = Vector512.Create(r6[s2]); c80 = Avx512F.FusedMultiplyAdd(x, b0, c80); c81 = Avx512F.FusedMultiplyAdd(x, b1, c81);
+            x = Vector512.Create(r9[0]); c90 = Avx512F.FusedMultiplyAdd(x, b0, c90); c91 = Avx512F.FusedMultiplyAdd(x, b1, c91);
+            x = Vector512.Create(r9[s1]); ca0 = Avx512F.FusedMultiplyAdd(x, b0, ca0); ca1 = Avx512F.FusedMultiplyAdd(x, b1, ca1);
+            x = Vector512.Create(r9[s2]); cb0 = Avx512F.FusedMultiplyAdd(x, b0, cb0); cb1 = Avx512F.FusedMultiplyAdd(x, b1, cb1);
+            r0 += depthStride; r3 += depthStride; r6 += depthStride; r9 += depthStride;
+        }
+        StoreRow(tile, c00, c01); StoreRow(tile + 32, c10, c11); StoreRow(tile + 64, c20, c21);
+        StoreRow(tile + 96, c30, c31); StoreRow(tile + 128, c40, c41); StoreRow(tile + 160, c50, c51);
+        StoreRow(tile + 192, c60, c61); StoreRow(tile + 224, c70, c71); StoreRow(tile + 256, c80, c81);
+        StoreRow(tile + 288, c90, c91); StoreRow(tile + 320, ca0, ca1); StoreRow(tile + 352, cb0, cb1);
+    }
+
+    /// <summary>Copies the tile's first <paramref name="rows"/> × <paramref name="cols"/> into C.</summary>
+    private static void CopyOut(float* tile, float* c, int ldc, int rows, int cols)
+    {
+        if (cols == NR)
+            for (var i = 0; i < rows; i++)
+                StoreRow(c + (long)i * ldc, Vector512.Load(tile + i * NR), Vector512.Load(tile + i * NR + 16));
+        else
+            for (var i = 0; i < rows; i++)
+                new ReadOnlySpan<float>(tile + i * NR, cols).CopyTo(new Span<float>(c + (long)i * ldc, cols));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow(float* dst, Vector512<float> lo, Vector512<float> hi)
+    {
+        Vector512.Store(lo, dst);
+        Vector512.Store(hi, dst + 16);
+    }
+}
