@@ -58,21 +58,25 @@ internal static unsafe class Gemm32
     } + " on " + CoreTeam.Cores + (CoreTeam.Cores == 1 ? " core" : " cores") + "; managed for tiny products";
 
     /// <summary>Throws a clear error when <c>GRAPH_BLAS</c> has a value it cannot honour (checked when a cpu session is created).</summary>
-    internal static void CheckSetting() => CheckSetting(Setting, HasOpenBlas);
+    internal static void CheckSetting() => CheckSetting(Setting, () => HasOpenBlas);
 
-    /// <summary>Throws a clear error when <paramref name="setting"/> cannot be honoured.</summary>
-    internal static void CheckSetting(string setting, bool hasOpenBlas)
+    /// <summary>
+    /// Throws a clear error when <paramref name="setting"/> cannot be honoured. Asks <paramref name="hasOpenBlas"/> only
+    /// for <c>openblas</c>: loading the library starts its thread pool, which spins on a core for a while, and a
+    /// machine whose products all run on Graph's AVX-512 kernel never needs it.
+    /// </summary>
+    internal static void CheckSetting(string setting, Func<bool> hasOpenBlas)
     {
         switch (setting)
         {
             case "" or "auto" or "managed":
                 return;
-            case "openblas" when !hasOpenBlas:
+            case "openblas" when !hasOpenBlas():
                 throw new InvalidArgumentException("GRAPH_BLAS=openblas, but libopenblas.so.0 was not found (apt-get install libopenblas0-pthread), or unset GRAPH_BLAS to use the managed GEMM.");
             case "openblas":
                 return;
             default:
-                throw new InvalidArgumentException($"GRAPH_BLAS='{setting}' is not a GEMM choice: use 'managed' (never OpenBLAS), 'openblas' (require it) or 'auto' (OpenBLAS where installed; the default).");
+                throw new InvalidArgumentException($"GRAPH_BLAS='{setting}' is not a GEMM choice: use 'managed' (never OpenBLAS), 'openblas' (require it) or 'auto' (the default: Graph's AVX-512 kernel on CPUs that have it, OpenBLAS where installed elsewhere).");
         }
     }
 

@@ -187,13 +187,20 @@ public class Gemm32Tests
     [TestCase("managed", false)]
     [TestCase("openblas", true)]
     public void GraphBlasSettingsThatCanBeHonouredAreAccepted(string setting, bool hasOpenBlas) =>
-        Gemm32.CheckSetting(setting, hasOpenBlas);
+        Gemm32.CheckSetting(setting, () => hasOpenBlas);
+
+    /// <summary>Loading OpenBLAS starts its spinning thread pool: a session checks for it only when told to use it.</summary>
+    [TestCase("")]
+    [TestCase("auto")]
+    [TestCase("managed")]
+    public void OnlyTheOpenBlasSettingLooksForOpenBlas(string setting) =>
+        Gemm32.CheckSetting(setting, () => throw new AssertionException($"GRAPH_BLAS='{setting}' looked for OpenBLAS"));
 
     [TestCase("openblas", false, "*libopenblas.so.0 was not found*")]
     [TestCase("mkl", true, "*GRAPH_BLAS='mkl'*managed*openblas*auto*")]
     public void GraphBlasSettingsThatCannotBeHonouredFailClearly(string setting, bool hasOpenBlas, string message)
     {
-        var act = () => Gemm32.CheckSetting(setting, hasOpenBlas);
+        var act = () => Gemm32.CheckSetting(setting, () => hasOpenBlas);
         act.Should().Throw<Graph.Core.InvalidArgumentException>().WithMessage(message);
     }
 }
