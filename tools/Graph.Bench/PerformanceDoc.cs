@@ -270,9 +270,24 @@ internal static class PerformanceDoc
         L("  22.4–26.0 ms (`ZEN`: 3.5–3.7 s); the fair table's `OPENBLAS_CORETYPE unset` row is the same comparison.");
         L("- **Data loading** (the same `Mnist.LoadDigits` in both contenders, ~200 ms of the start): warm, it costs ~85 ms of");
         L("  CPU, ~60 ms of which is gunzip of the embedded 7.8 MB of pixels; an uncompressed resource would save that for both.");
-        L("- Not tried for lack of time: `Vector512` paths in the element-wise loops and the managed GEMM, the input projection");
-        L("  and weight gradients as single large GEMMs outside the loop, compiling plans concurrently with data loading, and");
-        L("  keeping the images as bytes (the earlier memory investigation below measured −25 MB for that).");
+        L("- **Graph's AVX-512 GEMM kernel** (kept; session of 2026-12-05 afternoon, quiet machine): the fair child's steady step");
+        L("  5.4–5.8 ms against 7.0–7.5 ms with `GRAPH_BLAS=openblas`, processes alternating; details and the kernel's design in");
+        L("  [measurements/cpu-2026-12-05-gemm.md](measurements/cpu-2026-12-05-gemm.md).");
+        L("- **CoreTeam instead of `Parallel.For`** (kept): on this VM a thread-pool worker took 20–40 µs to wake, so a kernel's");
+        L("  two 18 µs halves took 48 µs; Graph's own workers spin 1 ms between jobs, then block.");
+        L("- **OpenBLAS loaded only when used** (kept): loading it starts its thread pool, which spun ~35 ms of CPU during");
+        L("  start-up (perf) beside the data loader; on AVX-512 machines no product needs it.");
+        L("- **GC settings for peak RSS** (not kept): `GCgen0size=2 MB or 4 MB`, `GCConserveMemory=9`, `GCHeapHardLimit=96 MB`");
+        L("  left VmHWM of a one-epoch child within its run-to-run spread (115–125 MB); `gcConcurrent=0` raised it to 143 MB.");
+        L("  What the heap holds after one epoch (`GC.GetTotalMemory(true)`): 64 MB live, of which 31 MB are the 10,000 digits");
+        L("  as float32 (both contenders load them so), 11 MB the buffers of the session's 3 cached plans (`PlanCacheBytes`), the");
+        L("  rest loop records and kernel state; the runtime itself is 28 MB resident at `Main`.");
+        L("- **Where the first step's ~155 ms go**: ~87 ms JIT of ~100 methods (`DOTNET_JitStdOutFile` + `JitDisasmSummary`):");
+        L("  of the 353 methods JIT-compiled in a one-epoch process, 147 are LINQ and 82 collection instantiations over value");
+        L("  types, the rest vectorised kernels ReadyToRun leaves to the JIT; the other ~70 ms are plan compilation and the step.");
+        L("  Steps 2–10 of each epoch take 7–9 ms instead of 5.5, and gen2 collections add 8–15 ms spikes (6 in two epochs).");
+        L("- Not tried for lack of time: `Vector512` element-wise loops, keeping the images as bytes (−23 MB for both");
+        L("  contenders), replacing LINQ over tuples on the plan compiler's path, and compiling plans concurrently with data loading.");
         L("");
     }
 
@@ -377,8 +392,7 @@ internal static class PerformanceDoc
         if (gemmRates.Count > 0)
             L($"  Inside Graph these products run at {F(gemmRates.Min(g => g.Graph), 1)}–{F(gemmRates.Max(g => g.Graph), 1)} GFLOP/s, OpenBLAS called directly on" +
               $" the same shapes at {F(gemmRates.Min(g => g.Blas), 1)}–{F(gemmRates.Max(g => g.Blas), 1)} GFLOP/s (the isolated sub-graph times include a" +
-              " Session.Run each). Graph runs OpenBLAS single-threaded and spreads the 150×150 products over both cores itself, in blocks of rows" +
-              " (GEMM section).");
+              " Session.Run each); see the GEMM section for which kernel ran them.");
         var blasMs = p.SubGraphs.Where(x => x.Gemm != "" && r.Find("gemm-" + x.Gemm)?.Peer != null).Sum(x =>
         {
             var sh = Scenarios.GemmShapes.First(g => g.Name == x.Gemm);
@@ -437,24 +451,29 @@ internal static class PerformanceDoc
             var fresh = r.Notes.TryGetValue("gemm-fresh-" + s.Name, out var fr) ? flops / (double.Parse(fr, Inv) * 1e3) : double.NaN;
             var viaRun = r.Notes.TryGetValue("gemm-session-run-" + s.Name, out var sr) ? flops / (double.Parse(sr, Inv) * 1e3) : double.NaN;
             // Graph's rate near the managed kernel's rather than near OpenBLAS's: the dispatch chose managed.
-            var inferred = managed == null || double.IsNaN(o) ? "" :
+            var inferred = r.Notes.GetValueOrDefault("gemm-kernel", "").Contains("AVX-512") ? "AVX-512 (Graph's)" :
+                managed == null || double.IsNaN(o) ? "" :
                 Math.Abs(m.Graph - managed.Graph) < Math.Abs(m.Graph - m.Peer!.Value) ? "managed" : "OpenBLAS";
             if (inferred == "managed") managedPicked.Add(s.Name);
             if (inferred == "OpenBLAS" && viaRun - o > 1) fractions.Add((fresh - o) / (viaRun - o));
             L($"| {s.Name} | {s.Role} | {F(g, 1)} | {F(o, 1)} | {F(g - o, 1)} | {F(viaRun, 1)} | {F(fresh, 1)} | {(managed != null ? F(managed.Graph, 1) : "")} | {inferred} |");
         }
         L("");
-        L("Graph's `cpu` GEMM (Gemm32) calls OpenBLAS when `libopenblas.so.0` is installed, always single-threaded inside Graph's");
-        L("calls (the process's OpenBLAS thread count is set to 1 for the call and restored). Products of 4 MFLOP or more (the");
-        L("150×150 ones) run as blocks of C's rows, or columns when C is wider, one block per core on Graph's own threads: 42 µs");
-        L("against 52 µs for OpenBLAS's two threads on 150×150×150 here, and no OpenBLAS worker left spinning in `sched_yield` on");
-        L("the core Graph's next element-wise kernel needs (a fifth of a training step's samples in a `perf` profile before this).");
-        L("Smaller products run on one thread (two threads on a 10 µs product were 1.3× faster in some processes and 1.2× slower in");
-        L("others, with this VM's second core at times much slower than the first); the managed 6×16 Vector256 kernel runs only where it");
-        L("multiplies below 32K multiply-adds (a fixed rule of size, so every process computes the same bits; it was a per-process timing). The `-managed` rows (and that column)");
-        L("come from a child process in which `libopenblas.so.0` is hidden (a private mount namespace), i.e. what Graph's own");
-        L("kernel does on these shapes; the last column infers the kernel Graph ran from the speed (Graph's rate closer to its");
-        L("managed kernel's than to OpenBLAS's)." + (managedPicked.Count > 0
+        var kernelNote = r.Notes.GetValueOrDefault("gemm-kernel", "");
+        L($"Graph's `cpu` GEMM (Gemm32) in this run: {(kernelNote == "" ? "not recorded" : kernelNote)}. A fixed rule of size and CPU picks");
+        L("the kernel (never a timing, so every process on a machine computes the same bits): products below 32K multiply-adds");
+        L("run on the managed 6×16 Vector256 kernel; the rest, on a CPU with AVX-512, on Graph's AVX-512 kernel (12×32 tiles in");
+        L("24 zmm accumulators, B packed per part, A read in place, parts on Graph's own threads), written because the OpenBLAS");
+        L("Debian ships (0.3.21) runs its AVX2 kernels on these Zen 5 machines when `OPENBLAS_CORETYPE=Haswell` is set, as here:");
+        L("150×150×150 took 40 µs on one core and 26 µs on two against OpenBLAS's 70 µs single-threaded (2026-12-05,");
+        L("[measurements](measurements/cpu-2026-12-05-gemm.md)); `GRAPH_BLAS=openblas` still selects OpenBLAS. Without AVX-512,");
+        L("OpenBLAS runs them when `libopenblas.so.0` is installed, always single-threaded inside Graph's calls (the process's");
+        L("OpenBLAS thread count is set to 1 for the call and restored), products of 4 MFLOP or more as blocks of C's rows, one per");
+        L("core on Graph's threads, so that no OpenBLAS worker is left spinning in `sched_yield` on the core Graph's next kernel");
+        L("needs. The `-managed` rows (and that column) come from a child process with AVX-512 off (`DOTNET_EnableAVX512=0`) in");
+        L("which `libopenblas.so.0` is hidden (a private mount namespace), i.e. what Graph's Vector256 kernel does on these shapes;");
+        L("the last column infers the kernel Graph ran from the speed (closer to the managed kernel's than to OpenBLAS's), or names");
+        L("the AVX-512 kernel where the run recorded it." + (managedPicked.Count > 0
             ? $" In this run it ran its managed kernel for {string.Join(", ", managedPicked)}, which alone keeps those shapes far below OpenBLAS."
             : ""));
         if (overheads.Count > 0)

@@ -202,6 +202,8 @@ internal sealed partial class Scenarios(Report report, int reps)
         {
             report.Info($"OpenBLAS: {OpenBlas.Config.Trim()}, {OpenBlas.Threads} threads");
         }
+        report.Notes["gemm-kernel"] = Devices.GemmOf("cpu");
+        report.Info($"Graph's cpu GEMM: {report.Notes["gemm-kernel"]}");
         var ratios = new List<(string, double)>();
         using (var warm = new GraphGemm(150, 150, 150, false, false, seed: 1))
             WarmUp(() => GraphGemmGflops(warm, 150, 150, 150), seconds: 1, minSamples: 10); // Session.Run's code path, tiered JIT
@@ -271,9 +273,10 @@ internal sealed partial class Scenarios(Report report, int reps)
     }
 
     /// <summary>
-    /// Graph's GEMM picks, per shape, the faster of its managed kernel and OpenBLAS when libopenblas.so.0 loads. To show the
-    /// managed kernel too, the bench re-runs the Graph side in a child process in a private mount namespace where
-    /// libopenblas.so.0 is hidden (unshare -m + a bind mount of /dev/null over it; needs root). Skipped otherwise.
+    /// Graph's GEMM runs its AVX-512 kernel on AVX-512 CPUs and OpenBLAS elsewhere (managed for tiny products). To show
+    /// the managed Vector256 kernel too, the bench re-runs the Graph side in a child process with AVX-512 off and in a
+    /// private mount namespace where libopenblas.so.0 is hidden (unshare -m + a bind mount of /dev/null over it; needs
+    /// root). Skipped otherwise.
     /// </summary>
     private void ManagedGemm()
     {
@@ -295,6 +298,9 @@ internal sealed partial class Scenarios(Report report, int reps)
         }
         var (exe, prefix) = Children.SelfCommand();
         var psi = new ProcessStartInfo(unshare) { RedirectStandardOutput = true, RedirectStandardError = true };
+        // Without AVX-512 in the child too: on an AVX-512 CPU Graph would otherwise run its AVX-512 kernel there, which the
+        // parent already measures; the column is the Vector256 kernel a machine without OpenBLAS and AVX-512 runs.
+        psi.Environment["DOTNET_EnableAVX512"] = "0";
         foreach (var arg in new[] { "-m", "sh", "-c", "mount --bind /dev/null \"$0\" && exec \"$@\"", real, exe })
             psi.ArgumentList.Add(arg);
         foreach (var arg in prefix) psi.ArgumentList.Add(arg);
