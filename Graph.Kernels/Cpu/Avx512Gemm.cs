@@ -6,8 +6,8 @@ using System.Runtime.Intrinsics.X86;
 namespace Graph.Kernels.Cpu;
 
 /// <summary>
-/// float32 GEMM with AVX-512: 12×32 tiles of C held in 24 zmm accumulators, B packed in panels of 32 columns, A read in
-/// place (broadcast per element). Written here because the OpenBLAS a Debian machine has (0.3.21) runs its AVX2 kernels
+/// float32 GEMM with AVX-512: 12×32 tiles of C held in 24 zmm accumulators, A and row-major B read in place (Bᵀ and the
+/// last partial panels packed, zero padded), A broadcast per element. Written here because the OpenBLAS a Debian machine has (0.3.21) runs its AVX2 kernels
 /// on AVX-512 CPUs when told to (<c>OPENBLAS_CORETYPE=Haswell</c>), and on the RNN's 150×150 products this kernel's
 /// inner loop runs at ~200 GFLOP/s on one Zen 5 core against ~90 for those. Every element of C is one chain of FMAs
 /// over p = 0…k−1 in order, whatever the tiling or the thread split, so results do not depend on the core count.
@@ -79,16 +79,56 @@ internal static unsafe class Avx512Gemm
             }
             else
             {
-                // op(B) = Bᵀ: column j of the panel is row j of B, contiguous in p.
+                // op(B) = Bᵀ: column j of the panel is row j of B, contiguous in p. Blocks of 8 rows × 8 depths are
+                // transposed in registers; the depths past the last multiple of 8 and a partial panel's rows go one by one.
                 if (cols < NR) new Span<float>(panel, k * NR).Clear();
-                for (var j = 0; j < cols; j++)
+                var fullRows = cols & ~7;
+                var fullDepth = k & ~7;
+                for (var j = 0; j < fullRows; j += 8)
                 {
                     var src = b + (long)(q * NR + j) * k;
-                    var dst = panel + j;
-                    for (var p = 0; p < k; p++) dst[p * NR] = src[p];
+                    for (var p = 0; p < fullDepth; p += 8) Transpose8x8(src + p, k, panel + p * NR + j, NR);
+                    for (var jj = j; jj < j + 8; jj++)
+                        for (var p = fullDepth; p < k; p++) panel[p * NR + jj] = b[(long)(q * NR + jj) * k + p];
+                }
+                for (var j = fullRows; j < cols; j++)
+                {
+                    var src = b + (long)(q * NR + j) * k;
+                    for (var p = 0; p < k; p++) panel[p * NR + j] = src[p];
                 }
             }
         }
+    }
+
+    /// <summary>dst[t·dstStride + i] = src[i·srcStride + t] for an 8×8 block (rows of src become columns of dst).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(float* src, nint srcStride, float* dst, nint dstStride)
+    {
+        var r0 = Avx.LoadVector256(src);
+        var r1 = Avx.LoadVector256(src + srcStride);
+        var r2 = Avx.LoadVector256(src + 2 * srcStride);
+        var r3 = Avx.LoadVector256(src + 3 * srcStride);
+        var r4 = Avx.LoadVector256(src + 4 * srcStride);
+        var r5 = Avx.LoadVector256(src + 5 * srcStride);
+        var r6 = Avx.LoadVector256(src + 6 * srcStride);
+        var r7 = Avx.LoadVector256(src + 7 * srcStride);
+        // Interleave pairs of rows, then pairs of pairs, then swap 128-bit halves: the standard 24-shuffle transpose.
+        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(dst, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(dst + dstStride, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(dst + 2 * dstStride, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(dst + 3 * dstStride, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(dst + 4 * dstStride, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(dst + 5 * dstStride, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(dst + 6 * dstStride, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(dst + 7 * dstStride, Avx.Permute2x128(u3, u7, 0x31));
     }
 
     /// <summary>The last, partial row panel of op(A): element (i, p) at [p·12 + i], zero past row m.</summary>
@@ -108,7 +148,11 @@ internal static unsafe class Avx512Gemm
         public void Run(int r0, int r1, int q0, int q1)
         {
             var pool = ArrayPool<float>.Shared;
-            var packedB = pool.Rent((q1 - q0) * k * NR);
+            // Row-major B is read in place, 32 floats of row p per step (a constant stride the prefetcher follows); only
+            // its last, partial column panel is copied out zero padded. Bᵀ is packed whole (its columns are not contiguous).
+            var nPanels = (n + NR - 1) / NR;
+            var packedFrom = tb ? q0 : n % NR != 0 && q1 == nPanels ? nPanels - 1 : q1;
+            var packedB = pool.Rent(Math.Max(1, (q1 - packedFrom) * k * NR));
             // A's last row panel, when it has fewer than 12 rows, is copied out zero padded: reading it in place would
             // run past A's rows.
             var tailPanel = m % MR == 0 || r1 * MR < m ? -1 : r1 - 1;
@@ -118,7 +162,7 @@ internal static unsafe class Avx512Gemm
             {
                 fixed (float* pa = a, pb = b, pbPacked = packedB, pt = packedTail, pc = c)
                 {
-                    PackB(tb, n, k, pb + bOff, q0, q1, pbPacked);
+                    PackB(tb, n, k, pb + bOff, packedFrom, q1, pbPacked);
                     if (pt != null) PackTailOfA(ta, m, k, pa + aOff, pt);
                     for (var q = q0; q < q1; q++)
                         for (var r = r0; r < r1; r++)
@@ -143,7 +187,9 @@ internal static unsafe class Avx512Gemm
                                 aTile = pa + aOff + (long)r * MR * k;
                                 (rowStride, depthStride) = (k, 1);
                             }
-                            Tile(aTile, rowStride, depthStride, pbPacked + (long)(q - q0) * k * NR, k, tile);
+                            var packed = q >= packedFrom;
+                            var bPanel = packed ? pbPacked + (long)(q - packedFrom) * k * NR : pb + bOff + q * NR;
+                            Tile(aTile, rowStride, depthStride, bPanel, packed ? NR : n, k, tile);
                             CopyOut(tile, pc + cOff + (long)r * MR * n + q * NR, n, rows, cols);
                         }
                 }
@@ -157,12 +203,13 @@ internal static unsafe class Avx512Gemm
     }
 
     /// <summary>
-    /// One 12×32 tile: C[i, j] = Σ_p A(i, p)·B(p, j), 24 accumulators, two loads of B and twelve broadcasts of A per p.
+    /// One 12×32 tile: C[i, j] = Σ_p A(i, p)·B(p, j), 24 accumulators, two loads of B (32 floats at b + p·bStride) and
+    /// twelve broadcasts of A per p.
     /// The accumulators go to <paramref name="tile"/> (12 rows of 32): no call in this method, so that the register
     /// allocator keeps all 24 in registers (with a call after the loop it spilled each one at every FMA).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile(float* a, nint rowStride, nint depthStride, float* b, int k, float* tile)
+    private static void Tile(float* a, nint rowStride, nint depthStride, float* b, nint bStride, int k, float* tile)
     {
         // Four row pointers three rows apart and strides 1× and 2×: every broadcast is one addressing mode.
         float* r0 = a, r3 = a + 3 * rowStride, r6 = a + 6 * rowStride, r9 = a + 9 * rowStride;
@@ -175,7 +222,7 @@ internal static unsafe class Avx512Gemm
         {
             var b0 = Vector512.Load(b);
             var b1 = Vector512.Load(b + 16);
-            b += NR;
+            b += bStride;
             var x = Vector512.Create(r0[0]); c00 = Avx512F.FusedMultiplyAdd(x, b0, c00); c01 = Avx512F.FusedMultiplyAdd(x, b1, c01);
             x = Vector512.Create(r0[s1]); c10 = Avx512F.FusedMultiplyAdd(x, b0, c10); c11 = Avx512F.FusedMultiplyAdd(x, b1, c11);
             x = Vector512.Create(r0[s2]); c20 = Avx512F.FusedMultiplyAdd(x, b0, c20); c21 = Avx512F.FusedMultiplyAdd(x, b1, c21);
