@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -147,57 +146,48 @@ internal static unsafe class Avx512Gemm
         /// <summary>The tiles of row panels [r0, r1) × column panels [q0, q1), with B's panels packed by this thread.</summary>
         public void Run(int r0, int r1, int q0, int q1)
         {
-            var pool = ArrayPool<float>.Shared;
             // Row-major B is read in place, 32 floats of row p per step (a constant stride the prefetcher follows); only
             // its last, partial column panel is copied out zero padded. Bᵀ is packed whole (its columns are not contiguous).
             var nPanels = (n + NR - 1) / NR;
             var packedFrom = tb ? q0 : n % NR != 0 && q1 == nPanels ? nPanels - 1 : q1;
-            var packedB = pool.Rent(Math.Max(1, (q1 - packedFrom) * k * NR));
+            var packedB = ThreadScratch.Floats(0, (q1 - packedFrom) * k * NR);
             // A's last row panel, when it has fewer than 12 rows, is copied out zero padded: reading it in place would
             // run past A's rows.
             var tailPanel = m % MR == 0 || r1 * MR < m ? -1 : r1 - 1;
-            var packedTail = tailPanel < 0 ? null : pool.Rent(k * MR);
+            var packedTail = tailPanel < 0 ? null : ThreadScratch.Floats(1, k * MR);
             var tile = stackalloc float[MR * NR];
-            try
+            fixed (float* pa = a, pb = b, pbPacked = packedB, pt = packedTail, pc = c)
             {
-                fixed (float* pa = a, pb = b, pbPacked = packedB, pt = packedTail, pc = c)
-                {
-                    PackB(tb, n, k, pb + bOff, packedFrom, q1, pbPacked);
-                    if (pt != null) PackTailOfA(ta, m, k, pa + aOff, pt);
-                    for (var q = q0; q < q1; q++)
-                        for (var r = r0; r < r1; r++)
+                PackB(tb, n, k, pb + bOff, packedFrom, q1, pbPacked);
+                if (pt != null) PackTailOfA(ta, m, k, pa + aOff, pt);
+                for (var q = q0; q < q1; q++)
+                    for (var r = r0; r < r1; r++)
+                    {
+                        var rows = Math.Min(MR, m - r * MR);
+                        var cols = Math.Min(NR, n - q * NR);
+                        // Element (i, p) of the tile's rows of op(A) is at aTile + i·rowStride + p·depthStride.
+                        float* aTile;
+                        nint rowStride, depthStride;
+                        if (r == tailPanel)
                         {
-                            var rows = Math.Min(MR, m - r * MR);
-                            var cols = Math.Min(NR, n - q * NR);
-                            // Element (i, p) of the tile's rows of op(A) is at aTile + i·rowStride + p·depthStride.
-                            float* aTile;
-                            nint rowStride, depthStride;
-                            if (r == tailPanel)
-                            {
-                                aTile = pt;
-                                (rowStride, depthStride) = (1, MR);
-                            }
-                            else if (ta)
-                            {
-                                aTile = pa + aOff + r * MR;
-                                (rowStride, depthStride) = (1, m);
-                            }
-                            else
-                            {
-                                aTile = pa + aOff + (long)r * MR * k;
-                                (rowStride, depthStride) = (k, 1);
-                            }
-                            var packed = q >= packedFrom;
-                            var bPanel = packed ? pbPacked + (long)(q - packedFrom) * k * NR : pb + bOff + q * NR;
-                            Tile(aTile, rowStride, depthStride, bPanel, packed ? NR : n, k, tile);
-                            CopyOut(tile, pc + cOff + (long)r * MR * n + q * NR, n, rows, cols);
+                            aTile = pt;
+                            (rowStride, depthStride) = (1, MR);
                         }
-                }
-            }
-            finally
-            {
-                pool.Return(packedB);
-                if (packedTail != null) pool.Return(packedTail);
+                        else if (ta)
+                        {
+                            aTile = pa + aOff + r * MR;
+                            (rowStride, depthStride) = (1, m);
+                        }
+                        else
+                        {
+                            aTile = pa + aOff + (long)r * MR * k;
+                            (rowStride, depthStride) = (k, 1);
+                        }
+                        var packed = q >= packedFrom;
+                        var bPanel = packed ? pbPacked + (long)(q - packedFrom) * k * NR : pb + bOff + q * NR;
+                        Tile(aTile, rowStride, depthStride, bPanel, packed ? NR : n, k, tile);
+                        CopyOut(tile, pc + cOff + (long)r * MR * n + q * NR, n, rows, cols);
+                    }
             }
         }
     }

@@ -18,6 +18,10 @@ internal sealed class CpuVectorExpr
 {
     private const int MaxLeaves = 8, MaxNodes = 16;
 
+    // Asked once here rather than in TryCreate: ReadyToRun leaves a method that asks IsHardwareAccelerated to the JIT on
+    // CPUs beyond its baseline, and TryCreate is large (~4 ms of JIT at a process's first step).
+    private static readonly bool Accelerated = Vector256.IsHardwareAccelerated;
+
     /// <summary>A value the tree reads: source array <see cref="Source"/> at <see cref="Offset"/> + Σ index·stride.</summary>
     private sealed record Leaf(int Source, int Offset, int[] Strides, bool Splat);
 
@@ -43,7 +47,7 @@ internal sealed class CpuVectorExpr
     /// <param name="sourceOf">Index in the kernel's source arrays of a value read from outside the members.</param>
     public static CpuVectorExpr? TryCreate(KernelGroup group, Prim[] members, Func<Prim, int> sourceOf)
     {
-        if (group.Tail != null || members.Length == 0 || members.Length > MaxNodes || !Vector256.IsHardwareAccelerated) return null;
+        if (group.Tail != null || members.Length == 0 || members.Length > MaxNodes || !Accelerated) return null;
         var root = members[^1];
         if (group.Outputs.Any(o => o != root && o != group.Head)) return null;
         var inGroup = members.ToHashSet();

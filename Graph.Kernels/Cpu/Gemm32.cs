@@ -154,25 +154,17 @@ internal static unsafe class Gemm32
         }
         var nPanels = (n + NR - 1) / NR;
         var mPanels = (m + MR - 1) / MR;
-        var pool = System.Buffers.ArrayPool<float>.Shared;
-        var packedB = pool.Rent(nPanels * k * NR);
-        var packedA = pool.Rent(mPanels * k * MR);
-        try
-        {
-            // B in panels of 16 columns and A in panels of 6 rows, each k deep and zero padded; the strides say where
-            // element (row or column i, depth p) of op(X) lives.
-            Pack(b, bOff, n, k, NR, tb ? k : 1, tb ? 1 : n, packedB);
-            Pack(a, aOff, m, k, MR, ta ? 1 : k, ta ? m : 1, packedA);
-            var panels = new Panels(m, n, k, packedA, packedB, c, cOff);
-            if ((long)m * n * k >= 1 << 18 && mPanels > 1) panels.RunInParallel(mPanels);
-            else
-                for (var ip = 0; ip < mPanels; ip++) panels.Run(ip);
-        }
-        finally
-        {
-            pool.Return(packedA);
-            pool.Return(packedB);
-        }
+        var packedB = ThreadScratch.Floats(0, nPanels * k * NR);
+        var packedA = ThreadScratch.Floats(1, mPanels * k * MR);
+        // B in panels of 16 columns and A in panels of 6 rows, each k deep and zero padded; the strides say where
+        // element (row or column i, depth p) of op(X) lives. The panels are this thread's scratch: the parts that other
+        // threads run only read them.
+        Pack(b, bOff, n, k, NR, tb ? k : 1, tb ? 1 : n, packedB);
+        Pack(a, aOff, m, k, MR, ta ? 1 : k, ta ? m : 1, packedA);
+        var panels = new Panels(m, n, k, packedA, packedB, c, cOff);
+        if ((long)m * n * k >= 1 << 18 && mPanels > 1) panels.RunInParallel(mPanels);
+        else
+            for (var ip = 0; ip < mPanels; ip++) panels.Run(ip);
     }
 
     /// <summary>The row panels of one product (a class only on the parallel path: the sequential one allocates nothing).</summary>

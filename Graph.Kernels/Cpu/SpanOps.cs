@@ -5,8 +5,9 @@ using Graph.Core;
 namespace Graph.Kernels.Cpu;
 
 /// <summary>
-/// Element-wise primitives over equal-length runs of typed arrays, vectorised through TensorPrimitives (and
-/// <see cref="AccurateMath"/> where TensorPrimitives is too inexact). The fused CPU kernels evaluate every node of a
+/// Element-wise primitives over equal-length runs of typed arrays, vectorised through <see cref="VectorLoops"/> (the
+/// exactly rounded arithmetic), TensorPrimitives (the rest) and <see cref="AccurateMath"/> (where TensorPrimitives is
+/// too inexact). The fused CPU kernels evaluate every node of a
 /// fused expression with these, chunk by chunk.
 /// </summary>
 internal static class SpanOps
@@ -37,10 +38,10 @@ internal static class SpanOps
     {
         switch (op)
         {
-            case UnaryOp.Neg: TensorPrimitives.Negate(x, y); break;
+            case UnaryOp.Neg: VectorLoops.Map<T, VectorLoops.Negate<T>>(x, y); break;
             case UnaryOp.Abs: TensorPrimitives.Abs(x, y); break;
-            case UnaryOp.Square: TensorPrimitives.Multiply(x, x, y); break;
-            case UnaryOp.Sqrt: TensorPrimitives.Sqrt(x, y); break;
+            case UnaryOp.Square: VectorLoops.Map<T, VectorLoops.Square<T>>(x, y); break;
+            case UnaryOp.Sqrt: VectorLoops.Map<T, VectorLoops.SquareRoot<T>>(x, y); break;
             case UnaryOp.Rsqrt: TensorPrimitives.ReciprocalSqrt(x, y); break;
             case UnaryOp.Exp: TensorPrimitives.Exp(x, y); break;
             case UnaryOp.Log: TensorPrimitives.Log(x, y); break;
@@ -72,9 +73,9 @@ internal static class SpanOps
     {
         switch (op)
         {
-            case UnaryOp.Neg: TensorPrimitives.Negate(x, y); break;
+            case UnaryOp.Neg: VectorLoops.Map<T, VectorLoops.Negate<T>>(x, y); break;
             case UnaryOp.Abs: for (var i = 0; i < x.Length; i++) y[i] = x[i] < T.Zero ? -x[i] : x[i]; break;
-            case UnaryOp.Square: TensorPrimitives.Multiply(x, x, y); break;
+            case UnaryOp.Square: VectorLoops.Map<T, VectorLoops.Square<T>>(x, y); break;
             case UnaryOp.Relu: TensorPrimitives.Max(x, T.Zero, y); break;
             case UnaryOp.Sign: for (var i = 0; i < x.Length; i++) y[i] = T.CreateTruncating(T.Sign(x[i])); break;
             default: throw new InvalidArgumentException($"{origin.OriginName}: {op} is not defined for {DTypeExtensions.Of<T>().Name()}.");
@@ -112,10 +113,10 @@ internal static class SpanOps
     {
         switch (op)
         {
-            case BinaryOp.Add: TensorPrimitives.Add(a, b, y); break;
-            case BinaryOp.Sub: TensorPrimitives.Subtract(a, b, y); break;
-            case BinaryOp.Mul: TensorPrimitives.Multiply(a, b, y); break;
-            case BinaryOp.Div: TensorPrimitives.Divide(a, b, y); break;
+            case BinaryOp.Add: VectorLoops.Zip<T, VectorLoops.Add<T>>(a, b, y); break;
+            case BinaryOp.Sub: VectorLoops.Zip<T, VectorLoops.Subtract<T>>(a, b, y); break;
+            case BinaryOp.Mul: VectorLoops.Zip<T, VectorLoops.Multiply<T>>(a, b, y); break;
+            case BinaryOp.Div: VectorLoops.Zip<T, VectorLoops.Divide<T>>(a, b, y); break;
             case BinaryOp.Pow: TensorPrimitives.Pow(a, b, y); break;
             case BinaryOp.Max: TensorPrimitives.Max(a, b, y); break;
             case BinaryOp.Min: TensorPrimitives.Min(a, b, y); break;
@@ -127,9 +128,9 @@ internal static class SpanOps
     {
         switch (op)
         {
-            case BinaryOp.Add: TensorPrimitives.Add(a, b, y); break;
-            case BinaryOp.Sub: TensorPrimitives.Subtract(a, b, y); break;
-            case BinaryOp.Mul: TensorPrimitives.Multiply(a, b, y); break;
+            case BinaryOp.Add: VectorLoops.Zip<T, VectorLoops.Add<T>>(a, b, y); break;
+            case BinaryOp.Sub: VectorLoops.Zip<T, VectorLoops.Subtract<T>>(a, b, y); break;
+            case BinaryOp.Mul: VectorLoops.Zip<T, VectorLoops.Multiply<T>>(a, b, y); break;
             case BinaryOp.Max: TensorPrimitives.Max(a, b, y); break;
             case BinaryOp.Min: TensorPrimitives.Min(a, b, y); break;
             case BinaryOp.Div:

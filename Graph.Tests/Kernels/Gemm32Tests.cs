@@ -161,12 +161,12 @@ public class Gemm32Tests
         }
     }
     /// <summary>
-    /// The managed kernel takes its packed panels from a pool: after the first call a product allocates nothing on one
-    /// thread, so a machine without OpenBLAS trains without garbage per step. Pooled panels are reused dirty, so results
-    /// must not depend on what a previous product left in them.
+    /// The managed kernel packs its panels into per-thread scratch arrays: after the first call a product allocates nothing
+    /// on one thread, so a machine without OpenBLAS trains without garbage per step. The scratch is reused dirty, so
+    /// results must not depend on what a previous product left in it.
     /// </summary>
     [Test]
-    public void TheManagedKernelAllocatesNothingPerCallAndIgnoresWhatPooledPanelsHeld()
+    public void TheManagedKernelAllocatesNothingPerCallAndIgnoresWhatItsScratchHeld()
     {
         var (a, b) = (Random(40 * 33, 7), Random(33 * 29, 8));
         var c = new float[40 * 29];
