@@ -151,7 +151,7 @@ public static class Mnist
         var perm = Batches.Permutation(n, DigitsSplitSeed);
         (HostTensor Images, HostTensor Labels) Take(ReadOnlySpan<int> rows)
         {
-            var images = new float[rows.Length * rowSize];
+            var images = LargeArrays.ForFilling<float>(rows.Length * rowSize);
             var ys = new int[rows.Length];
             for (var k = 0; k < rows.Length; k++)
             {
@@ -273,7 +273,7 @@ public static class Mnist
         if (bad >= 0)
             throw new InvalidDataException(
                 $"MNIST file '{labelsPath}' holds label {labels.Body[bad]} (example {bad}); labels must lie in [0, {expected.Classes}) for a model of {expected.Classes} classes.");
-        var pixels = new float[images.Body.Length];
+        var pixels = LargeArrays.ForFilling<float>(images.Body.Length);
         ScalePixels(images.Body, pixels);
         var ys = new int[labels.Body.Length];
         for (var i = 0; i < ys.Length; i++) ys[i] = labels.Body[i];
