@@ -286,8 +286,22 @@ internal static class PerformanceDoc
         L("  of the 353 methods JIT-compiled in a one-epoch process, 147 are LINQ and 82 collection instantiations over value");
         L("  types, the rest vectorised kernels ReadyToRun leaves to the JIT; the other ~70 ms are plan compilation and the step.");
         L("  Steps 2–10 of each epoch take 7–9 ms instead of 5.5, and gen2 collections add 8–15 ms spikes (6 in two epochs).");
-        L("- Not tried for lack of time: `Vector512` element-wise loops, keeping the images as bytes (−23 MB for both");
-        L("  contenders), replacing LINQ over tuples on the plan compiler's path, and compiling plans concurrently with data loading.");
+        L("- **After the tables above were measured** (evening of 2026-12-05, A/B of fair children, 4–6 alternating process pairs;");
+        L("  each kept): the caller of a `CoreTeam` job pause-spins instead of yielding (steady step 4.86–4.95 against");
+        L("  5.23–5.40 ms); the AVX-512 GEMM reads row-major B in place and transposes Bᵀ in 8×8 register blocks (150³ on 2 cores:");
+        L("  23 µs nn, 26 µs nt); GEMM scratch per thread instead of `ArrayPool<float>.Shared` and + − × ÷ neg square sqrt as");
+        L("  small vector loops instead of `TensorPrimitives` (their per-instantiation JIT: 45 → 30 ms; start to first step");
+        L("  median 395 → 370 ms, bit-identical results); the decoded digits in huge-page-advised memory (a 4 KiB page fault is");
+        L("  dear on this VM: 31 MB filled in 85 ms, 19 ms in 2 MiB pages; data ready 270 → ~200 ms after start, first step");
+        L("  ~416 → ~392 ms in that pair set). The model build (~170 ms, JIT-bound) is now the longer of the two parallel paths.");
+        L("- **Tried and not kept** (same evening): tiered compilation on again with ReadyToRun (epoch 0 1.0–1.7 s against");
+        L("  0.56–0.63 s, steady step 7–12 ms); `GCgen0size` 4 or 16 MB for speed (within the spread); a self-contained");
+        L("  composite ReadyToRun image including the framework (`PublishReadyToRunComposite`, which can hold the framework's");
+        L("  generics over Graph's value types): JIT at the first step 203 → 111 ms and 331 → 131 methods, but start to first");
+        L("  step unchanged within the spread (372–429 against 392–452 ms), 20 MB more resident, and a 68 MB image.");
+        L("- Not tried for lack of time: keeping the images as bytes (−23 MB for both contenders), replacing LINQ over tuples");
+        L("  on the plan compiler's path (60 LINQ instantiations, ~40 ms of JIT), compiling plans concurrently with data loading,");
+        L("  and recycling the while loop's outputs after their last use (4 fresh 90 KB arrays per step).");
         L("");
     }
 
