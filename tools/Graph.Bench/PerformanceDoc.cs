@@ -286,8 +286,8 @@ internal static class PerformanceDoc
         L("  of the 353 methods JIT-compiled in a one-epoch process, 147 are LINQ and 82 collection instantiations over value");
         L("  types, the rest vectorised kernels ReadyToRun leaves to the JIT; the other ~70 ms are plan compilation and the step.");
         L("  Steps 2–10 of each epoch take 7–9 ms instead of 5.5, and gen2 collections add 8–15 ms spikes (6 in two epochs).");
-        L("- **After the tables above were measured** (evening of 2026-12-05, A/B of fair children, 4–6 alternating process pairs;");
-        L("  each kept): the caller of a `CoreTeam` job pause-spins instead of yielding (steady step 4.86–4.95 against");
+        L("- **Kept on the evening of 2026-12-05** (A/B of fair children, 4–6 alternating process pairs; the tables above");
+        L("  include them): the caller of a `CoreTeam` job pause-spins instead of yielding (steady step 4.86–4.95 against");
         L("  5.23–5.40 ms); the AVX-512 GEMM reads row-major B in place and transposes Bᵀ in 8×8 register blocks (150³ on 2 cores:");
         L("  23 µs nn, 26 µs nt); GEMM scratch per thread instead of `ArrayPool<float>.Shared` and + − × ÷ neg square sqrt as");
         L("  small vector loops instead of `TensorPrimitives` (their per-instantiation JIT: 45 → 30 ms; start to first step");
