@@ -18,10 +18,6 @@ internal sealed class CpuVectorExpr
 {
     private const int MaxLeaves = 8, MaxNodes = 16;
 
-    // Asked once here rather than in TryCreate: ReadyToRun leaves a method that asks IsHardwareAccelerated to the JIT on
-    // CPUs beyond its baseline, and TryCreate is large (~4 ms of JIT at a process's first step).
-    private static readonly bool Accelerated = Vector256.IsHardwareAccelerated;
-
     /// <summary>A value the tree reads: source array <see cref="Source"/> at <see cref="Offset"/> + Σ index·stride.</summary>
     private sealed record Leaf(int Source, int Offset, int[] Strides, bool Splat);
 
@@ -47,7 +43,7 @@ internal sealed class CpuVectorExpr
     /// <param name="sourceOf">Index in the kernel's source arrays of a value read from outside the members.</param>
     public static CpuVectorExpr? TryCreate(KernelGroup group, Prim[] members, Func<Prim, int> sourceOf)
     {
-        if (group.Tail != null || members.Length == 0 || members.Length > MaxNodes || !Accelerated) return null;
+        if (group.Tail != null || members.Length == 0 || members.Length > MaxNodes || !Vector256.IsHardwareAccelerated) return null;
         var root = members[^1];
         if (group.Outputs.Any(o => o != root && o != group.Head)) return null;
         var inGroup = members.ToHashSet();
@@ -72,7 +68,7 @@ internal sealed class CpuVectorExpr
                     case UnaryPrim u when UnaryType(u.Op) is { } op:
                         return Build(u.Inputs[0]) is { } x ? typeof(Un<,>).MakeGenericType(op, x) : null;
                     case BinaryPrim b when IsSquare(b):
-                        return Build(b.Inputs[0]) is { } sx ? typeof(Un<,>).MakeGenericType(typeof(SquareOp), sx) : null;
+                        return Build(b.Inputs[0]) is { } sx ? typeof(Un<,>).MakeGenericType(typeof(VectorLoops.AsFloatUnary<VectorLoops.Square<float>>), sx) : null;
                     case BinaryPrim b when BinaryType(b.Op) is { } op:
                         return Build(b.Inputs[0]) is { } l && Build(b.Inputs[1]) is { } r ? typeof(Bin<,,>).MakeGenericType(op, l, r) : null;
                     // A strided member of lower rank (a size-1 fill absorbed into a size-1 group) stays with the interpreter.
@@ -193,10 +189,10 @@ internal sealed class CpuVectorExpr
 
     private static Type? UnaryType(UnaryOp op) => op switch
     {
-        UnaryOp.Neg => typeof(NegOp),
+        UnaryOp.Neg => typeof(VectorLoops.AsFloatUnary<VectorLoops.Negate<float>>),
         UnaryOp.Abs => typeof(AbsOp),
-        UnaryOp.Square => typeof(SquareOp),
-        UnaryOp.Sqrt => typeof(SqrtOp),
+        UnaryOp.Square => typeof(VectorLoops.AsFloatUnary<VectorLoops.Square<float>>),
+        UnaryOp.Sqrt => typeof(VectorLoops.AsFloatUnary<VectorLoops.SquareRoot<float>>),
         UnaryOp.Tanh => typeof(TanhOp),
         UnaryOp.Exp => typeof(ExpOp),
         UnaryOp.Sigmoid => typeof(SigmoidOp),
@@ -205,10 +201,10 @@ internal sealed class CpuVectorExpr
 
     private static Type? BinaryType(BinaryOp op) => op switch
     {
-        BinaryOp.Add => typeof(AddOp),
-        BinaryOp.Sub => typeof(SubOp),
-        BinaryOp.Mul => typeof(MulOp),
-        BinaryOp.Div => typeof(DivOp),
+        BinaryOp.Add => typeof(VectorLoops.Add<float>),
+        BinaryOp.Sub => typeof(VectorLoops.Subtract<float>),
+        BinaryOp.Mul => typeof(VectorLoops.Multiply<float>),
+        BinaryOp.Div => typeof(VectorLoops.Divide<float>),
         _ => null,
     };
 
@@ -285,13 +281,6 @@ internal sealed class CpuVectorExpr
         public static float Scalar(ref Operands o, nint j) => Operands.At<TK>(ref o);
     }
 
-    /// <summary>An element-wise function of two floats, in vector and scalar form.</summary>
-    private interface IBinaryOp
-    {
-        static abstract Vector256<float> Invoke(Vector256<float> a, Vector256<float> b);
-        static abstract float Invoke(float a, float b);
-    }
-
     private struct Un<TOp, TX> : IExpr where TOp : struct, IFloatUnary where TX : struct, IExpr
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -300,60 +289,18 @@ internal sealed class CpuVectorExpr
         public static float Scalar(ref Operands o, nint j) => TOp.Invoke(TX.Scalar(ref o, j));
     }
 
-    private struct Bin<TOp, TA, TB> : IExpr where TOp : struct, IBinaryOp where TA : struct, IExpr where TB : struct, IExpr
+    private struct Bin<TOp, TA, TB> : IExpr where TOp : struct, VectorLoops.IBinary<float> where TA : struct, IExpr where TB : struct, IExpr
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<float> Vector(ref Operands o, nint j) => TOp.Invoke(TA.Vector(ref o, j), TB.Vector(ref o, j));
+        public static Vector256<float> Vector(ref Operands o, nint j) => TOp.Apply(TA.Vector(ref o, j), TB.Vector(ref o, j));
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static float Scalar(ref Operands o, nint j) => TOp.Invoke(TA.Scalar(ref o, j), TB.Scalar(ref o, j));
-    }
-
-    private struct NegOp : IFloatUnary
-    {
-        public static Vector256<float> Invoke(Vector256<float> x) => -x;
-        public static float Invoke(float x) => -x;
+        public static float Scalar(ref Operands o, nint j) => TOp.Apply(TA.Scalar(ref o, j), TB.Scalar(ref o, j));
     }
 
     private struct AbsOp : IFloatUnary
     {
         public static Vector256<float> Invoke(Vector256<float> x) => Vector256.Abs(x);
         public static float Invoke(float x) => MathF.Abs(x);
-    }
-
-    private struct SquareOp : IFloatUnary
-    {
-        public static Vector256<float> Invoke(Vector256<float> x) => x * x;
-        public static float Invoke(float x) => x * x;
-    }
-
-    private struct SqrtOp : IFloatUnary
-    {
-        public static Vector256<float> Invoke(Vector256<float> x) => Vector256.Sqrt(x);
-        public static float Invoke(float x) => MathF.Sqrt(x);
-    }
-
-    private struct AddOp : IBinaryOp
-    {
-        public static Vector256<float> Invoke(Vector256<float> a, Vector256<float> b) => a + b;
-        public static float Invoke(float a, float b) => a + b;
-    }
-
-    private struct SubOp : IBinaryOp
-    {
-        public static Vector256<float> Invoke(Vector256<float> a, Vector256<float> b) => a - b;
-        public static float Invoke(float a, float b) => a - b;
-    }
-
-    private struct MulOp : IBinaryOp
-    {
-        public static Vector256<float> Invoke(Vector256<float> a, Vector256<float> b) => a * b;
-        public static float Invoke(float a, float b) => a * b;
-    }
-
-    private struct DivOp : IBinaryOp
-    {
-        public static Vector256<float> Invoke(Vector256<float> a, Vector256<float> b) => a / b;
-        public static float Invoke(float a, float b) => a / b;
     }
 
     /// <summary>The loop: vectors of eight, then single elements.</summary>

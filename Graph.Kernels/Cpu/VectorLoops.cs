@@ -7,7 +7,8 @@ namespace Graph.Kernels.Cpu;
 
 /// <summary>
 /// The exactly rounded element-wise operations (+, −, ×, ÷, negation, square, square root) as short vector loops, used
-/// by <see cref="SpanOps"/> instead of TensorPrimitives for them. Why: TensorPrimitives' generic operators are
+/// by <see cref="SpanOps"/> instead of TensorPrimitives for them, and their operator structs by the fused expression
+/// trees of <see cref="CpuVectorExpr"/>. Why: TensorPrimitives' generic operators are
 /// JIT-compiled per type and operation (ReadyToRun cannot hold them on a machine with AVX-512), and each instantiation,
 /// with its three vector widths and alignment paths, cost 2–5 ms of JIT on a training process's first steps (15 of them,
 /// ~45 ms in all); these loops cost a fraction of that. IEEE arithmetic rounds each element the same in a vector
@@ -81,6 +82,16 @@ internal static class VectorLoops
         public static T Apply(T x) => T.Sqrt(x);
         public static Vector256<T> Apply(Vector256<T> x) => Vector256.Sqrt(x);
         public static Vector512<T> Apply(Vector512<T> x) => Vector512.Sqrt(x);
+    }
+
+    /// <summary>
+    /// A float operation above as an <see cref="IFloatUnary"/>, the form <see cref="AccurateMath"/>'s functions take, so
+    /// that the fused expression trees (<see cref="CpuVectorExpr"/>) mix both without restating either.
+    /// </summary>
+    public readonly struct AsFloatUnary<TOp> : IFloatUnary where TOp : struct, IUnary<float>
+    {
+        public static Vector256<float> Invoke(Vector256<float> x) => TOp.Apply(x);
+        public static float Invoke(float x) => TOp.Apply(x);
     }
 
     /// <summary>y[i] = TOp(a[i], b[i]) for i in [0, y.Length).</summary>
