@@ -35,6 +35,23 @@ internal sealed class RunContext(PlanOptions options)
     /// <summary>The loop records made in this run (none without loops), for disposal when it ends.</summary>
     public IEnumerable<LoopRecord> AllLoopRecords => _loopRecords?.Values.SelectMany(r => r) ?? [];
 
+    /// <summary>
+    /// Arrays that loops of the outer plan handed to it and that no one else holds (their final state, their gradients'
+    /// sums): when the run ends, <see cref="RecycleLoopOutputs"/> gives those no fetched result holds back to the
+    /// session's recycler, so a training step does not leave large arrays to the collector.
+    /// </summary>
+    public void AddLoopOutput(Array array) => (_loopOutputs ??= new(ReferenceEqualityComparer.Instance)).Add(array);
+    private HashSet<Array>? _loopOutputs;
+
+    /// <summary>Returns the loop outputs of <see cref="AddLoopOutput"/> that are not (part of) <paramref name="results"/> to <paramref name="recycler"/>.</summary>
+    public void RecycleLoopOutputs(Loops.ArrayRecycler recycler, HostTensor[] results)
+    {
+        if (_loopOutputs == null) return;
+        foreach (var r in results) _loopOutputs.Remove(r.Data);
+        foreach (var a in _loopOutputs) recycler.Return(a);
+        _loopOutputs = null;
+    }
+
     /// <summary>Error flags of this run's device kernels, checked when the run ends (null on cpu, whose kernels throw).</summary>
     public IRunErrorLog? Errors { get; init; }
 

@@ -31,6 +31,9 @@ internal sealed class RunState(SessionState session, IReadOnlyDictionary<Tensor,
     };
 
 
+    /// <summary>Whether this state runs a loop body or condition (its fetched arrays are recycled by the loop), not a Session.Run's outer plan.</summary>
+    public bool InLoop => recycle;
+
     public HostTensor Feed(Tensor t) => feeds[t];
 
     /// <summary>

@@ -228,6 +228,7 @@ public sealed class Session : IDisposable
         {
             results = plan.Execute(new RunState(_state, fed, context) { FetchTargets = into });
             errors?.ThrowIfAny();
+            context.RecycleLoopOutputs(_state.Recycler, results);
         }
         catch (Exception) when (errors is { Pending: true })
         {

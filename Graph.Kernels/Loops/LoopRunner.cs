@@ -78,6 +78,9 @@ internal sealed class LoopRunner(LoopPrim loop)
             if (!context.LoopRecords.TryGetValue(loop.WhileOp, out var stack)) context.LoopRecords[loop.WhileOp] = stack = new Stack<LoopRecord>();
             stack.Push(record);
         }
+        // The live variables' arrays are the loop's own (copies or body results); the others are its inputs.
+        if (!state.InLoop)
+            foreach (var i in live) context.AddLoopOutput(vars[i].Data);
         return vars.Select(v => v.Data).ToArray();
     }
 
@@ -191,6 +194,8 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
         var captureOutputs = Enumerable.Range(0, spec.FloatCaptures.Length)
             .Where(k => spec.CaptureGrads[k] != null && (prim.UsedOutputs.Length == 0 || prim.UsedOutputs[nv + k])).ToArray();
         var sums = new HostTensor?[spec.FloatCaptures.Length];
+        // Which sums are a body result (the loop's own array) rather than a sparse sum this runner keeps.
+        var resultSums = new bool[sums.Length];
         var donatable = new HashSet<Tensor>(spec.GradIn);
         // Values read only for their shapes: one placeholder array of the right shape, never read.
         foreach (var t in spec.ShapeOnly)
@@ -223,7 +228,11 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
                     continue;
                 }
                 var r = results[position++];
-                if (sums[k] == null) sums[k] = r;
+                if (sums[k] == null)
+                {
+                    sums[k] = r;
+                    resultSums[k] = true;
+                }
                 else
                 {
                     SpanOps.Binary(prim, BinaryOp.Add, sums[k]!.Data, 0, r.Data, 0, sums[k]!.Data, r.Size);
@@ -244,6 +253,12 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
         for (var k = 0; k < nv; k++) outputs[k] = grads[k].Data;
         for (var k = 0; k < spec.FloatCaptures.Length; k++)
             outputs[nv + k] = sums[k]?.Data ?? ZeroGradient(k, nv);
+        if (!state.InLoop)
+        {
+            foreach (var g in grads) context.AddLoopOutput(g.Data);
+            for (var k = 0; k < sums.Length; k++)
+                if (resultSums[k]) context.AddLoopOutput(sums[k]!.Data);
+        }
         return outputs;
     }
 }

@@ -95,6 +95,40 @@ public class WhileLoopTests(string device) : DeviceFixture(device)
         gx.Item<double>().Should().BeApproximately(1.5 * 1.5 * 1.5, 1e-12);
     }
 
+    /// <summary>
+    /// A run hands the arrays its loops made (final state, gradient sums) back for reuse when it ends, except those it
+    /// returns: values fetched from one run, directly or through ops after the loop, keep their contents while later
+    /// runs reuse the recycled arrays. The state is 64×64, large enough to be recycled.
+    /// </summary>
+    [Test]
+    public void ValuesFetchedFromLoopsSurviveLaterRuns()
+    {
+        var g = new ComputeGraph();
+        using var scope = g.AsDefault();
+        var w = TF.Placeholder(DType.Float32, new Shape(64, 64), "w");
+        var x0 = TF.Placeholder(DType.Float32, new Shape(64, 64), "x0");
+        var r = TF.WhileLoop(v => TF.Less(v[1], TF.Constant(3)), v => [TF.Tanh(TF.MatMul(v[0], w)), v[1] + 1.0], [x0, TF.Constant(0)]);
+        var after = r[0] * 2f;
+        var gw = TF.Gradients(TF.ReduceSum(r[0]), w)[0]!;
+        using var sess = new Session(g, new SessionOptions { Device = Device });
+        FeedDict Feeds(int seed)
+        {
+            var random = new Random(seed);
+            float[] Values() => Enumerable.Range(0, 64 * 64).Select(_ => (float)(random.NextDouble() - 0.5) * 0.3f).ToArray();
+            return new FeedDict { { w, HostTensor.From(Values(), 64, 64) }, { x0, HostTensor.From(Values(), 64, 64) } };
+        }
+        var first = sess.Run([r[0], after, gw], [], Feeds(1));
+        var expected = first.Select(t => t.ToArray<float>()).ToArray();
+        expected[0].Should().NotBeEquivalentTo(new float[64 * 64], "the loop ran");
+        for (var run = 2; run < 6; run++)
+        {
+            var later = sess.Run([r[0], after, gw], [], Feeds(run));
+            sess.Run(gw, Feeds(run)).ToArray<float>().Should().Equal(later[2].ToArray<float>(), "a gradient alone, computed in recycled arrays, is the same");
+            sess.Run(after, Feeds(run)).ToArray<float>().Should().Equal(later[1].ToArray<float>(), "a value after the loop, from recycled arrays, is the same");
+        }
+        for (var i = 0; i < first.Length; i++) first[i].ToArray<float>().Should().Equal(expected[i], $"fetch {i} of the first run is the caller's");
+    }
+
     [Test]
     [Category("GradientCheck")]
     public void BpttMatchesFiniteDifferencesOnATinyRnn()
