@@ -61,6 +61,13 @@ public static class NotebookModels
         Batches.ShuffleBatch(data.TrainImages, data.TrainLabels, batchSize, seed + epoch, BatchSplit.ArraySplit);
 
     /// <summary>
+    /// <see cref="EpochBatches(MnistData, int, int, int)"/> over images kept as bytes: the same batches, bit for bit,
+    /// each scaled to float32 pixel / 255f as it is cut.
+    /// </summary>
+    public static IEnumerable<(HostTensor X, HostTensor y)> EpochBatches(MnistBytes data, int batchSize, int seed, int epoch) =>
+        Batches.ShuffleBatch(data.TrainImages, data.TrainLabels, batchSize, seed + epoch, BatchSplit.ArraySplit);
+
+    /// <summary>
     /// The line <c>graph train</c> and tools/scripts/mnist_rnn.cs print after each epoch: loss and accuracy on the epoch's
     /// last batch, accuracy on the test set, and the epoch's time.
     /// </summary>

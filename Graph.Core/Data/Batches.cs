@@ -1,6 +1,6 @@
 namespace Graph.Core.Data;
 
-/// <summary>How <see cref="Batches.ShuffleBatch"/> cuts an epoch's shuffled indices into batches.</summary>
+/// <summary>How <see cref="Batches.ShuffleBatch(HostTensor, HostTensor, int, int, BatchSplit)"/> cuts an epoch's shuffled indices into batches.</summary>
 public enum BatchSplit
 {
     /// <summary>
@@ -88,22 +88,55 @@ public static class Batches
     public static IEnumerable<(HostTensor X, HostTensor y)> ShuffleBatch(HostTensor X, HostTensor y, int batchSize, int seed, BatchSplit split = BatchSplit.Sequential)
     {
         ArgumentNullException.ThrowIfNull(X);
-        ArgumentNullException.ThrowIfNull(y);
-        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        if (X.Rank == 0 || y.Rank == 0)
-            throw new ArgumentException($"ShuffleBatch needs tensors of rank ≥ 1 (one row per example), got X {X.Shape} and y {y.Shape}.");
-        if (X.DimsSpan[0] != y.DimsSpan[0])
-            throw new ArgumentException($"X and y must have the same number of rows, got X {X.Shape} and y {y.Shape}.");
-        if (!Enum.IsDefined(split)) throw new ArgumentOutOfRangeException(nameof(split), split, "Unknown batch split.");
-        return Iterate(X, y, BatchBounds(X.DimsSpan[0], batchSize, split), Permutation(X.DimsSpan[0], seed));
+        var perm = Check(X.Shape, y, batchSize, split, seed, out var bounds);
+        return Iterate(rows => TakeRows(X, rows), y, bounds, perm);
     }
 
-    private static IEnumerable<(HostTensor X, HostTensor y)> Iterate(HostTensor X, HostTensor y, List<(int Start, int Count)> bounds, int[] perm)
+    /// <summary>
+    /// <see cref="ShuffleBatch(HostTensor, HostTensor, int, int, BatchSplit)"/> over images kept as bytes
+    /// (<see cref="MnistBytes"/>): the same batches, each batch's rows converted to float32 <c>b / divisor</c> as they
+    /// are copied (<see cref="ByteTensor.TakeRows"/>; with the default 255 equal to the batches of the float32 data
+    /// set, bit for bit), so the data set stays a quarter of its float32 size.
+    /// </summary>
+    /// <param name="X">The inputs as bytes, rank ≥ 1, one row per example along dimension 0.</param>
+    /// <param name="y">The targets, rank ≥ 1, with the same leading dimension as <paramref name="X"/>.</param>
+    /// <param name="batchSize">Rows per batch (≥ 1).</param>
+    /// <param name="seed">The shuffle's seed.</param>
+    /// <param name="split">How the shuffled indices are cut into batches.</param>
+    /// <param name="divisor">What every byte is divided by (255: pixels in [0, 1]).</param>
+    public static IEnumerable<(HostTensor X, HostTensor y)> ShuffleBatch(ByteTensor X, HostTensor y, int batchSize, int seed, BatchSplit split = BatchSplit.Sequential,
+        float divisor = 255f)
+    {
+        ArgumentNullException.ThrowIfNull(X);
+        var perm = Check(X.Shape, y, batchSize, split, seed, out var bounds);
+        if (divisor == 0 || !float.IsFinite(divisor))
+            throw new ArgumentOutOfRangeException(nameof(divisor), divisor, "Bytes are converted by dividing them by a finite, non-zero divisor.");
+        return Iterate(rows => X.TakeRows(rows, divisor), y, bounds, perm);
+    }
+
+    /// <summary>Checks ShuffleBatch's arguments when it is called; returns the epoch's permutation and its batches' bounds.</summary>
+    private static int[] Check(Shape xShape, HostTensor y, int batchSize, BatchSplit split, int seed, out List<(int Start, int Count)> bounds)
+    {
+        ArgumentNullException.ThrowIfNull(y);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        if (xShape.Rank == 0 || y.Rank == 0)
+            throw new ArgumentException($"ShuffleBatch needs tensors of rank ≥ 1 (one row per example), got X {xShape} and y {y.Shape}.");
+        if (xShape[0] != y.DimsSpan[0])
+            throw new ArgumentException($"X and y must have the same number of rows, got X {xShape} and y {y.Shape}.");
+        if (!Enum.IsDefined(split)) throw new ArgumentOutOfRangeException(nameof(split), split, "Unknown batch split.");
+        var n = y.DimsSpan[0];
+        bounds = BatchBounds(n, batchSize, split);
+        return Permutation(n, seed);
+    }
+
+    private delegate HostTensor RowTaker(ReadOnlySpan<int> rows);
+
+    private static IEnumerable<(HostTensor X, HostTensor y)> Iterate(RowTaker takeX, HostTensor y, List<(int Start, int Count)> bounds, int[] perm)
     {
         foreach (var (start, count) in bounds)
         {
             var rows = perm.AsMemory(start, count);
-            yield return (TakeRows(X, rows.Span), TakeRows(y, rows.Span));
+            yield return (takeX(rows.Span), TakeRows(y, rows.Span));
         }
     }
 

@@ -333,6 +333,10 @@ public class DatasetTests
         var px = data.TestImages.ToArray<float>();
         px.Min().Should().Be(0f);
         px.Max().Should().Be(1f);
+        var bytes = Mnist.LoadFashionBytes();
+        bytes.TrainImages.Data.Length.Should().Be(60000 * 28 * 28, "one byte a pixel: 47 MB instead of 188 MB");
+        bytes.TestImages.ToFloat32().ContentEquals(data.TestImages).Should().BeTrue();
+        bytes.TrainLabels.ContentEquals(data.TrainLabels).Should().BeTrue();
     }
 
     // ---------------------------------------------------------------- ShuffleBatch
@@ -411,6 +415,80 @@ public class DatasetTests
         mismatched.Should().Throw<ArgumentException>().WithMessage("*same number of rows*");
         var zero = () => Batches.ShuffleBatch(X, HostTensor.From(new[] { 1, 2, 3, 4 }, 4), 0, 0);
         zero.Should().Throw<ArgumentOutOfRangeException>();
+    }
+
+    // ---------------------------------------------------------------- images kept as bytes
+
+    [Test]
+    public void MnistLoadBytesKeepsThePixelsAndEqualsTheFloatLoadScaled()
+    {
+        WriteSyntheticMnist(_dir, nTrain: 5, nTest: 3, gzip: true);
+        var bytes = Mnist.LoadBytes(_dir);
+        bytes.TrainImages.Dims.Should().Equal(5, 28, 28);
+        bytes.TestImages.Dims.Should().Equal(3, 28, 28);
+        bytes.TrainImages.Data[51].Should().Be(51);
+        bytes.TestImages.Data[0].Should().Be(100);
+        bytes.TrainLabels.ToArray<int>().Should().Equal(0, 1, 2, 3, 4);
+        var floats = Mnist.Load(_dir);
+        bytes.ToFloat32().TrainImages.ContentEquals(floats.TrainImages).Should().BeTrue();
+        bytes.TrainImages.ToFloat32().ToArray<float>().Should().Equal(bytes.TrainImages.Data.Select(b => b / 255f), "b / 255f, bit for bit");
+        var bad = () => Mnist.LoadBytes(_dir, classes: 3);
+        bad.Should().Throw<InvalidDataException>().WithMessage("*label 3*", "LoadBytes checks what Load checks");
+    }
+
+    [Test]
+    public void LoadDigitsBytesIsTheSameSplitAsLoadDigits()
+    {
+        var bytes = Mnist.LoadDigitsBytes();
+        var floats = Mnist.LoadDigits();
+        bytes.TrainImages.Dims.Should().Equal(8000, 28, 28);
+        bytes.TestImages.Dims.Should().Equal(2000, 28, 28);
+        bytes.TrainImages.Data.Length.Should().Be(8000 * 784, "one byte a pixel: a quarter of the float32 set");
+        bytes.TrainImages.ToFloat32().ContentEquals(floats.TrainImages).Should().BeTrue();
+        bytes.TestImages.ToFloat32().ContentEquals(floats.TestImages).Should().BeTrue();
+        bytes.TrainLabels.ContentEquals(floats.TrainLabels).Should().BeTrue();
+        bytes.TestLabels.ContentEquals(floats.TestLabels).Should().BeTrue();
+    }
+
+    [TestCase(BatchSplit.Sequential)]
+    [TestCase(BatchSplit.ArraySplit)]
+    public void ShuffleBatchOverBytesGivesTheFloatBatchesBitForBit(BatchSplit split)
+    {
+        // 37 rows of 33 bytes: every byte value, rows whose length is no multiple of the vector width.
+        var pixels = Enumerable.Range(0, 37 * 33).Select(i => (byte)(i * 7 % 256)).ToArray();
+        var bytes = new ByteTensor(pixels, 37, 3, 11);
+        var labels = HostTensor.From(Enumerable.Range(0, 37).ToArray(), 37);
+        var fromBytes = Batches.ShuffleBatch(bytes, labels, 8, seed: 5, split).ToList();
+        var fromFloats = Batches.ShuffleBatch(bytes.ToFloat32(), labels, 8, seed: 5, split).ToList();
+        fromBytes.Should().HaveSameCount(fromFloats);
+        for (var b = 0; b < fromBytes.Count; b++)
+        {
+            fromBytes[b].X.Dims.Should().Equal(fromFloats[b].X.Dims);
+            fromBytes[b].X.ToArray<float>().Should().Equal(fromFloats[b].X.ToArray<float>());
+            fromBytes[b].y.ToArray<int>().Should().Equal(fromFloats[b].y.ToArray<int>());
+        }
+        var halves = Batches.ShuffleBatch(bytes, labels, 37, seed: 5, divisor: 2f).Single().X.ToArray<float>();
+        halves.Should().BeEquivalentTo(pixels.Select(p => p / 2f), "another divisor");
+    }
+
+    [Test]
+    public void ByteTensorChecksItsShapeRowsAndDivisor()
+    {
+        var wrongSize = () => new ByteTensor(new byte[5], 2, 3);
+        wrongSize.Should().Throw<ArgumentException>().WithMessage("*5 bytes cannot have shape [2, 3]*");
+        var negative = () => new ByteTensor([], -1);
+        negative.Should().Throw<ArgumentException>().WithMessage("*concrete dimensions*");
+        var t = new ByteTensor([1, 2, 3, 4, 5, 6], 3, 2);
+        t.TakeRows([2, 0]).ToArray<float>().Should().Equal(5 / 255f, 6 / 255f, 1 / 255f, 2 / 255f);
+        var outside = () => t.TakeRows([3]);
+        outside.Should().Throw<IndexOutOfRangeException>().WithMessage("*Row index 3*size 3*");
+        var zero = () => t.ToFloat32(0f);
+        zero.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*divisor*");
+        var labels = HostTensor.From(new[] { 0, 1, 2 }, 3);
+        var eagerZero = () => Batches.ShuffleBatch(t, labels, 2, 0, divisor: float.NaN);
+        eagerZero.Should().Throw<ArgumentOutOfRangeException>("arguments are checked when ShuffleBatch is called");
+        var rows = () => Batches.ShuffleBatch(t, HostTensor.From(new[] { 0, 1 }, 2), 2, 0);
+        rows.Should().Throw<ArgumentException>().WithMessage("*same number of rows*");
     }
 
     // ---------------------------------------------------------------- Download (loopback only)

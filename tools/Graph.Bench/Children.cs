@@ -87,7 +87,7 @@ internal static class Children
     /// <summary>Child entry: trains one epoch (or nothing, for a baseline) and prints <c>child {kind} vmhwm_kb {n} epoch_ms {t}</c>.</summary>
     public static int ChildMain(string kind)
     {
-        var data = BenchData.Digits;
+        var data = BenchData.DigitBytes;
         var sw = Stopwatch.StartNew();
         long steps = 0, maxCommitted = 0, allocatedAtStart = 0;
         void Sample()

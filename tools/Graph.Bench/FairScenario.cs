@@ -223,7 +223,7 @@ internal static class FairScenario
         var dataMs = double.NaN;
         var loading = Task.Run(() =>
         {
-            var digits = BenchData.Digits;
+            var digits = BenchData.DigitBytes;
             dataMs = Since();
             dataStage = Jit();
             return digits;

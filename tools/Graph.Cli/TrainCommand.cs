@@ -51,18 +51,19 @@ internal static class TrainCommand
         var root = job?.IsRoot ?? true;
         var plotFile = plotPath == null || !root ? null : CliApp.WritableFile(plotPath, "--plot");
         if (checkpointDir != null && root) CliApp.WritableDirectory(checkpointDir, "--checkpoint");
-        // The built-in data sets load (decompress, convert to float) on another core while the model is built.
+        // The built-in data sets load (decompress) on another core while the model is built. Training images stay bytes
+        // (a quarter of their float32 size; Fashion-MNIST's 60,000 are 47 MB instead of 188 MB), scaled batch by batch.
         var loading = datasetName switch
         {
-            "digits" => Task.Run(Mnist.LoadDigits),
-            "fashion-mnist" => Task.Run(Mnist.LoadFashion),
+            "digits" => Task.Run(Mnist.LoadDigitsBytes),
+            "fashion-mnist" => Task.Run(Mnist.LoadFashionBytes),
             _ => null,
         };
         var model = job != null ? DistributedTraining.MnistRnn(seed, swap) : NotebookModels.MnistRnn(seed, swap);
         var data = loading != null
             ? loading.GetAwaiter().GetResult() // the loader's own exception, not an AggregateException
-            : Mnist.Load(datasetName, classes: model.Logits.Shape[-1], imageRows: model.X.Shape[1], imageColumns: model.X.Shape[2]);
-        if (graphPath != null) return SavedGraphTraining.Run(graphPath, data, epochs, steps, batchSize, device, checkpointDir, plotPath, seed);
+            : Mnist.LoadBytes(datasetName, classes: model.Logits.Shape[-1], imageRows: model.X.Shape[1], imageColumns: model.X.Shape[2]);
+        if (graphPath != null) return SavedGraphTraining.Run(graphPath, data.ToFloat32(), epochs, steps, batchSize, device, checkpointDir, plotPath, seed);
         using var scope = model.Graph.AsDefault();
         var epochCounter = TF.Variable(TF.Constant(0), name: "epoch", trainable: false);
         var nextEpoch = epochCounter.AssignAdd(TF.Constant(1));
@@ -73,7 +74,7 @@ internal static class TrainCommand
 
         var first = sess.Run(epochCounter.Value).Item<int>();
         var history = new List<(int Epoch, double Loss, double TrainAcc, double TestAcc)>();
-        var testImages = job == null ? data.TestImages : Sharding.Shard(data.TestImages, job.Communicator.Rank, job.Communicator.Size);
+        var testImages = job == null ? data.TestImages.ToFloat32() : Sharding.Shard(data.TestImages.ToFloat32(), job.Communicator.Rank, job.Communicator.Size);
         var testFeed = new FeedDict { { model.X, testImages }, { model.Y, job == null ? data.TestLabels : Sharding.Shard(data.TestLabels, job.Communicator.Rank, job.Communicator.Size) } };
         var interactive = !Console.IsOutputRedirected && job == null; // mpirun forwards output line by line
         for (var epoch = first; epoch < epochs; epoch++)
