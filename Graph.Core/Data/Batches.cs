@@ -1,6 +1,6 @@
 namespace Graph.Core.Data;
 
-/// <summary>How <see cref="Batches.ShuffleBatch(HostTensor, HostTensor, int, int, BatchSplit)"/> cuts an epoch's shuffled indices into batches.</summary>
+/// <summary>How <see cref="Batches.ShuffleBatch(HostTensor, HostTensor, int, int, BatchSplit, bool)"/> cuts an epoch's shuffled indices into batches.</summary>
 public enum BatchSplit
 {
     /// <summary>
@@ -47,7 +47,10 @@ public static class Batches
     /// </summary>
     /// <param name="tensor">A tensor of rank ≥ 1.</param>
     /// <param name="rows">Row indices, each in <c>[0, tensor.Dims[0])</c>; repeats are allowed.</param>
-    public static HostTensor TakeRows(HostTensor tensor, ReadOnlySpan<int> rows)
+    public static HostTensor TakeRows(HostTensor tensor, ReadOnlySpan<int> rows) => TakeRowsInto(tensor, rows, null);
+
+    /// <summary><see cref="TakeRows(HostTensor, ReadOnlySpan{int})"/> into <paramref name="into"/> (of the result's dtype and shape) when given.</summary>
+    private static HostTensor TakeRowsInto(HostTensor tensor, ReadOnlySpan<int> rows, HostTensor? into)
     {
         ArgumentNullException.ThrowIfNull(tensor);
         if (tensor.Rank == 0) throw new ArgumentException("Rows can only be taken from a tensor of rank ≥ 1, not a scalar.", nameof(tensor));
@@ -55,7 +58,7 @@ public static class Batches
         var rowSize = n == 0 ? (int)Shape.Product(tensor.DimsSpan[1..]) : tensor.Size / n;
         var dims = tensor.Dims;
         dims[0] = rows.Length;
-        var result = HostTensor.Zeros(tensor.DType, dims);
+        var result = into ?? HostTensor.Zeros(tensor.DType, dims);
         for (var k = 0; k < rows.Length; k++)
         {
             var r = rows[k];
@@ -85,15 +88,22 @@ public static class Batches
     /// <param name="batchSize">Rows per batch (≥ 1).</param>
     /// <param name="seed">The shuffle's seed.</param>
     /// <param name="split">How the shuffled indices are cut into batches.</param>
-    public static IEnumerable<(HostTensor X, HostTensor y)> ShuffleBatch(HostTensor X, HostTensor y, int batchSize, int seed, BatchSplit split = BatchSplit.Sequential)
+    /// <param name="reuseBuffers">
+    /// Write every batch of a size into the same two arrays (one for X, one for y), made once per epoch, instead of
+    /// new ones per batch: an epoch then allocates two or three batches' worth instead of the whole data set's, which
+    /// the collector would otherwise have to find. A batch is valid only until the enumeration moves to the next one:
+    /// feed it, do not keep it (no <c>ToList()</c>).
+    /// </param>
+    public static IEnumerable<(HostTensor X, HostTensor y)> ShuffleBatch(HostTensor X, HostTensor y, int batchSize, int seed, BatchSplit split = BatchSplit.Sequential,
+        bool reuseBuffers = false)
     {
         ArgumentNullException.ThrowIfNull(X);
         var perm = Check(X.Shape, y, batchSize, split, seed, out var bounds);
-        return Iterate(rows => TakeRows(X, rows), y, bounds, perm);
+        return Iterate((rows, into) => TakeRowsInto(X, rows, into), y, bounds, perm, reuseBuffers);
     }
 
     /// <summary>
-    /// <see cref="ShuffleBatch(HostTensor, HostTensor, int, int, BatchSplit)"/> over images kept as bytes
+    /// <see cref="ShuffleBatch(HostTensor, HostTensor, int, int, BatchSplit, bool)"/> over images kept as bytes
     /// (<see cref="MnistBytes"/>): the same batches, each batch's rows converted to float32 <c>b / divisor</c> as they
     /// are copied (<see cref="ByteTensor.TakeRows"/>; with the default 255 equal to the batches of the float32 data
     /// set, bit for bit), so the data set stays a quarter of its float32 size.
@@ -104,14 +114,15 @@ public static class Batches
     /// <param name="seed">The shuffle's seed.</param>
     /// <param name="split">How the shuffled indices are cut into batches.</param>
     /// <param name="divisor">What every byte is divided by (255: pixels in [0, 1]).</param>
+    /// <param name="reuseBuffers">As for the float32 overload: one pair of arrays per batch size, each batch valid until the next.</param>
     public static IEnumerable<(HostTensor X, HostTensor y)> ShuffleBatch(ByteTensor X, HostTensor y, int batchSize, int seed, BatchSplit split = BatchSplit.Sequential,
-        float divisor = 255f)
+        float divisor = 255f, bool reuseBuffers = false)
     {
         ArgumentNullException.ThrowIfNull(X);
         var perm = Check(X.Shape, y, batchSize, split, seed, out var bounds);
         if (divisor == 0 || !float.IsFinite(divisor))
             throw new ArgumentOutOfRangeException(nameof(divisor), divisor, "Bytes are converted by dividing them by a finite, non-zero divisor.");
-        return Iterate(rows => X.TakeRows(rows, divisor), y, bounds, perm);
+        return Iterate((rows, into) => X.TakeRowsInto(rows, divisor, into), y, bounds, perm, reuseBuffers);
     }
 
     /// <summary>Checks ShuffleBatch's arguments when it is called; returns the epoch's permutation and its batches' bounds.</summary>
@@ -129,14 +140,21 @@ public static class Batches
         return Permutation(n, seed);
     }
 
-    private delegate HostTensor RowTaker(ReadOnlySpan<int> rows);
+    /// <summary>Rows of the inputs as a batch: into <c>into</c> (a batch of the same size) when given, else a new tensor.</summary>
+    private delegate HostTensor RowTaker(ReadOnlySpan<int> rows, HostTensor? into);
 
-    private static IEnumerable<(HostTensor X, HostTensor y)> Iterate(RowTaker takeX, HostTensor y, List<(int Start, int Count)> bounds, int[] perm)
+    private static IEnumerable<(HostTensor X, HostTensor y)> Iterate(RowTaker takeX, HostTensor y, List<(int Start, int Count)> bounds, int[] perm, bool reuse)
     {
+        // Batch sizes seen so far and their arrays (at most two sizes per epoch): filled again by the next batch of a size.
+        var buffers = reuse ? new Dictionary<int, (HostTensor X, HostTensor y)>() : null;
         foreach (var (start, count) in bounds)
         {
             var rows = perm.AsMemory(start, count);
-            yield return (takeX(rows.Span), TakeRows(y, rows.Span));
+            (HostTensor X, HostTensor y) previous = default;
+            buffers?.TryGetValue(count, out previous);
+            var batch = (takeX(rows.Span, previous.X), TakeRowsInto(y, rows.Span, previous.y));
+            if (buffers != null) buffers[count] = batch;
+            yield return batch;
         }
     }
 

@@ -6,7 +6,7 @@ namespace Graph.Core.Data;
 /// Unsigned bytes with dimensions: a data set kept in its files' form (MNIST's pixels), a quarter of the memory of its
 /// float32 form, as Keras' <c>load_data()</c> and torchvision keep MNIST. Graph's ops take float32, so a byte tensor is
 /// converted where it is used: whole by <see cref="ToFloat32"/>, or batch by batch, the rows a batch needs only, by
-/// <see cref="TakeRows"/> and <see cref="Batches.ShuffleBatch(ByteTensor, HostTensor, int, int, BatchSplit, float)"/>.
+/// <see cref="TakeRows"/> and <see cref="Batches.ShuffleBatch(ByteTensor, HostTensor, int, int, BatchSplit, float, bool)"/>.
 /// </summary>
 public sealed class ByteTensor
 {
@@ -56,13 +56,16 @@ public sealed class ByteTensor
 
     /// <summary>
     /// Rows <paramref name="rows"/> (slices along the leading dimension), in that order, as float32 of shape
-    /// <c>[rows.Length, …]</c>, each byte <c>b</c> as <c>b / divisor</c>: <see cref="Batches.TakeRows"/> and
+    /// <c>[rows.Length, …]</c>, each byte <c>b</c> as <c>b / divisor</c>: <see cref="Batches.TakeRows(HostTensor, ReadOnlySpan{int})"/> and
     /// <see cref="ToFloat32"/> in one pass, without a float32 copy of the whole tensor.
     /// </summary>
     /// <param name="rows">Row indices, each in <c>[0, Dims[0])</c>; repeats are allowed.</param>
     /// <param name="divisor">What every byte is divided by (not zero).</param>
     /// <exception cref="IndexOutOfRangeException">A row index is out of range; the message names it.</exception>
-    public HostTensor TakeRows(ReadOnlySpan<int> rows, float divisor = 255f)
+    public HostTensor TakeRows(ReadOnlySpan<int> rows, float divisor = 255f) => TakeRowsInto(rows, divisor, null);
+
+    /// <summary><see cref="TakeRows(ReadOnlySpan{int}, float)"/> into <paramref name="into"/> (float32 of the result's shape) when given.</summary>
+    internal HostTensor TakeRowsInto(ReadOnlySpan<int> rows, float divisor, HostTensor? into)
     {
         if (Rank == 0) throw new ArgumentException("Rows can only be taken from a tensor of rank ≥ 1, not a scalar.");
         CheckDivisor(divisor);
@@ -70,14 +73,15 @@ public sealed class ByteTensor
         var rowSize = (int)Shape.Product(_dims.AsSpan(1));
         var dims = Dims;
         dims[0] = rows.Length;
-        var values = GC.AllocateUninitializedArray<float>(checked(rows.Length * rowSize));
+        var result = into ?? HostTensor.From(GC.AllocateUninitializedArray<float>(checked(rows.Length * rowSize)), dims);
+        var values = result.Span<float>();
         for (var k = 0; k < rows.Length; k++)
         {
             var r = rows[k];
             if ((uint)r >= (uint)n) throw new IndexOutOfRangeException($"Row index {r} is out of bounds for a leading dimension of size {n}.");
             Convert(Data.AsSpan(r * rowSize, rowSize), values.AsSpan(k * rowSize, rowSize), divisor);
         }
-        return HostTensor.From(values, dims);
+        return result;
     }
 
     private static void CheckDivisor(float divisor)

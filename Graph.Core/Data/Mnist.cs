@@ -16,7 +16,7 @@ public sealed record MnistData(HostTensor TrainImages, HostTensor TrainLabels, H
 /// A train/test split of an MNIST-style data set with the images kept as the files' bytes, as Keras'
 /// <c>mnist.load_data()</c> returns them (uint8 <c>[N, 28, 28]</c>): a quarter of <see cref="MnistData"/>'s memory
 /// (Fashion-MNIST: 55 MB instead of 220 MB). Cut batches with
-/// <see cref="Batches.ShuffleBatch(ByteTensor, HostTensor, int, int, BatchSplit, float)"/>, which scales the rows of
+/// <see cref="Batches.ShuffleBatch(ByteTensor, HostTensor, int, int, BatchSplit, float, bool)"/>, which scales the rows of
 /// each batch to float32 pixel / 255f as it copies them, or convert everything with <see cref="ToFloat32"/>.
 /// </summary>
 /// <param name="TrainImages">Training images, bytes <c>[N, H, W]</c>.</param>

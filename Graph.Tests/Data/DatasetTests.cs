@@ -471,6 +471,41 @@ public class DatasetTests
         halves.Should().BeEquivalentTo(pixels.Select(p => p / 2f), "another divisor");
     }
 
+    [TestCase(BatchSplit.Sequential)]
+    [TestCase(BatchSplit.ArraySplit)]
+    public void ShuffleBatchReusingBuffersGivesTheSameBatchesInOneArrayPairPerSize(BatchSplit split)
+    {
+        var pixels = Enumerable.Range(0, 23 * 4).Select(i => (byte)i).ToArray();
+        var bytes = new ByteTensor(pixels, 23, 4);
+        var floats = bytes.ToFloat32(1f);
+        var labels = HostTensor.From(Enumerable.Range(0, 23).ToArray(), 23);
+        var expected = Batches.ShuffleBatch(bytes, labels, 5, seed: 2, split).Select(b => (X: b.X.ToArray<float>(), y: b.y.ToArray<int>())).ToList();
+        foreach (var source in new[] { "bytes", "floats" })
+        {
+            var arrays = new Dictionary<int, (Array X, Array y)>();
+            var i = 0;
+            var batches = source == "bytes"
+                ? Batches.ShuffleBatch(bytes, labels, 5, seed: 2, split, divisor: 255f, reuseBuffers: true)
+                : Batches.ShuffleBatch(floats, labels, 5, seed: 2, split, reuseBuffers: true);
+            foreach (var (x, y) in batches)
+            {
+                // Read each batch before moving on: the next batch of its size overwrites it.
+                var xs = source == "bytes" ? x.ToArray<float>() : x.ToArray<float>().Select(v => v / 255f).ToArray();
+                xs.Should().Equal(expected[i].X, $"{source} batch {i}");
+                y.ToArray<int>().Should().Equal(expected[i].y, $"{source} batch {i}");
+                if (arrays.TryGetValue(y.DimsSpan[0], out var seen))
+                {
+                    x.Data.Should().BeSameAs(seen.X, "a batch of a size seen before is written into that size's arrays");
+                    y.Data.Should().BeSameAs(seen.y);
+                }
+                else arrays[y.DimsSpan[0]] = (x.Data, y.Data);
+                i++;
+            }
+            i.Should().Be(expected.Count);
+            arrays.Count.Should().Be(2, "23 rows in batches of 5: sizes 5 and 3 (sequential) or 6 and 5 (array split)");
+        }
+    }
+
     [Test]
     public void ByteTensorChecksItsShapeRowsAndDivisor()
     {

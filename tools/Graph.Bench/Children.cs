@@ -101,7 +101,7 @@ internal static class Children
             {
                 using var model = new GraphRnn();
                 sw.Restart();
-                foreach (var (x, y) in Batches.ShuffleBatch(data.TrainImages, data.TrainLabels, BenchData.BatchSize, seed: 0))
+                foreach (var (x, y) in Batches.ShuffleBatch(data.TrainImages, data.TrainLabels, BenchData.BatchSize, seed: 0, reuseBuffers: true))
                 {
                     model.Step(x, y);
                     Sample();
@@ -113,7 +113,7 @@ internal static class Children
             {
                 using TorchRnn model = kind == "memory-torch-loop" ? new TorchRnnLoop() : new TorchRnnModule();
                 sw.Restart();
-                foreach (var (x, y) in Batches.ShuffleBatch(data.TrainImages, data.TrainLabels, BenchData.BatchSize, seed: 0))
+                foreach (var (x, y) in Batches.ShuffleBatch(data.TrainImages, data.TrainLabels, BenchData.BatchSize, seed: 0, reuseBuffers: true))
                 {
                     model.Step(x, y);
                     Sample();
