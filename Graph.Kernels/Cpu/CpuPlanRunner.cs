@@ -149,7 +149,23 @@ internal sealed class CpuPlanRunner : IPlanRunner
     public HostTensor[] Execute(RunState state)
     {
         _bufferArrays ??= new Array[_plan.BufferCount];
-        var values = new Array?[_plan.ValueCount];
+        // One values array per plan (runs of a session never overlap and a plan never runs inside itself), emptied when
+        // the run ends so that it holds no value alive: loop bodies execute their plans tens of times a step.
+        var values = _values ??= new Array?[_plan.ValueCount];
+        try
+        {
+            return Execute(state, values);
+        }
+        finally
+        {
+            Array.Clear(values);
+        }
+    }
+
+    private Array?[]? _values;
+
+    private HostTensor[] Execute(RunState state, Array?[] values)
+    {
         var profile = state.Context.Profile;
         if (profile == null)
             foreach (var step in _steps) step(values, state);

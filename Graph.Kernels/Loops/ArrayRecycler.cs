@@ -83,11 +83,14 @@ internal sealed class ArrayRecycler(long maxBytes)
         Bytes += bytes;
     }
 
-    /// <summary>Returns every array of <paramref name="dead"/> that is not in <paramref name="alive"/>.</summary>
-    public void ReturnAllExcept(IEnumerable<Array> dead, ISet<Array> alive)
+    /// <summary>
+    /// Returns every array of <paramref name="dead"/> that is not in <paramref name="alive"/>, each once: a returned
+    /// array is added to <paramref name="alive"/> (a reference-equality set the caller clears before its next use).
+    /// </summary>
+    public void ReturnAllExcept(List<Array> dead, HashSet<Array> alive)
     {
-        foreach (var a in dead.Distinct(ReferenceEqualityComparer.Instance).Cast<Array>())
-            if (!alive.Contains(a)) Return(a);
+        foreach (var a in dead)
+            if (alive.Add(a)) Return(a);
     }
 
     private void Touch(Bucket bucket)

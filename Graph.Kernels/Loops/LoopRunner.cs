@@ -39,13 +39,16 @@ internal sealed class LoopRunner(LoopPrim loop)
         var context = state.Context;
         long iterations = 0;
         var recorded = new HashSet<Array>(ReferenceEqualityComparer.Instance);
+        // One state for every iteration (the feeds dictionary is updated in place) and one array for the state each
+        // iteration replaces: a step of an RNN runs tens of iterations, each allocating as little as it can.
+        var stepState = new RunState(state.Session, feeds, context, donatable, recycle: true);
+        var previous = new Array[live.Length];
         while (true)
         {
-            var stepState = new RunState(state.Session, feeds, context, donatable, recycle: true);
             if (!_cond.Execute(stepState)[0].Item<bool>()) break;
             var results = _body.Execute(stepState);
             // The previous state dies here unless a record or the new state still holds it.
-            var previous = live.Select(i => vars[i].Data).ToList();
+            for (var k = 0; k < live.Length; k++) previous[k] = vars[live[k]].Data;
             for (var k = 0; k < live.Length; k++)
             {
                 var i = live[k];
@@ -60,15 +63,17 @@ internal sealed class LoopRunner(LoopPrim loop)
                 var saved = results[live.Length..];
                 foreach (var t in saved) recorded.Add(t.Data);
                 record.Iterations.Add(saved);
-                var bytes = saved.Sum(t => (long)Buffer.ByteLength(t.Data));
+                long bytes = 0;
+                foreach (var t in saved) bytes += Buffer.ByteLength(t.Data);
                 record.Bytes += bytes;
                 if (record.InHostMemory) context.RecordedHostBytes += bytes;
                 else context.RecordedDeviceBytes += bytes;
             }
             context.NoteExtra(context.RecordedDeviceBytes + stateBytes + _body.PeakBytes, loop.WhileOp);
-            if (iterations > 0)
-                foreach (var a in previous.Distinct(ReferenceEqualityComparer.Instance).Cast<Array>())
-                    if (!recorded.Contains(a) && !vars.Any(v => ReferenceEquals(v.Data, a))) recycler.Return(a);
+            // The live variables' arrays are the loop's own from the start (copies of the inputs), so the first
+            // iteration's previous state goes back too.
+            for (var k = 0; k < previous.Length; k++)
+                if (!recorded.Contains(previous[k]) && !HoldsAt(previous, k) && !Holds(vars, previous[k])) recycler.Return(previous[k]);
             iterations++;
         }
         if (record != null)
@@ -84,11 +89,20 @@ internal sealed class LoopRunner(LoopPrim loop)
         return vars.Select(v => v.Data).ToArray();
     }
 
-    internal static HashSet<Array> LiveSet(IEnumerable<Array> held, IEnumerable<HostTensor> current)
+    /// <summary>Whether one of <paramref name="tensors"/> holds <paramref name="array"/>.</summary>
+    private static bool Holds(HostTensor[] tensors, Array array)
     {
-        var set = new HashSet<Array>(held, ReferenceEqualityComparer.Instance);
-        foreach (var t in current) set.Add(t.Data);
-        return set;
+        foreach (var t in tensors)
+            if (ReferenceEquals(t.Data, array)) return true;
+        return false;
+    }
+
+    /// <summary>Whether <paramref name="arrays"/>[<paramref name="k"/>] appeared before index k (so it is returned once).</summary>
+    private static bool HoldsAt(Array[] arrays, int k)
+    {
+        for (var j = 0; j < k; j++)
+            if (ReferenceEquals(arrays[j], arrays[k])) return true;
+        return false;
     }
 
     private int[]? _live;
@@ -204,6 +218,10 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
             if (_shapeOnly.TryGetValue(t, out var cached) && cached.DimsSpan.SequenceEqual(shape)) feeds[t] = cached;
             else feeds[t] = _shapeOnly[t] = HostTensor.Zeros(t.DType, shape);
         }
+        // One state, one dead list and one alive set for every iteration (an RNN's gradient runs tens of them a step).
+        var stepState = new RunState(state.Session, feeds, context, donatable, recycle: true);
+        var dead = new List<Array>();
+        var alive = new HashSet<Array>(ReferenceEqualityComparer.Instance);
         for (var it = record.Iterations.Count - 1; it >= 0; it--)
         {
             for (var k = 0; k < nv; k++) feeds[spec.GradIn[k]] = grads[k];
@@ -211,10 +229,10 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
             // A sparse capture gradient is fetched as its slices and indices; a dense one as is.
             _plan ??= Planner.Compile(spec.VarGrads.Concat(captureOutputs.SelectMany(k => spec.SparseCaptureGrads[k] is { } sparse
                 ? new[] { sparse.Updates, sparse.Indices } : [spec.CaptureGrads[k]!])).ToList(), [], feeds, context.Options);
-            var results = _plan.Execute(new RunState(state.Session, feeds, context, donatable, recycle: true));
-            var previous = grads.Select(t => t.Data).ToList();
+            var results = _plan.Execute(stepState);
+            dead.Clear();
+            foreach (var g in grads) dead.Add(g.Data);
             for (var k = 0; k < nv; k++) grads[k] = results[k];
-            var dead = new List<Array>(previous);
             var position = nv;
             foreach (var k in captureOutputs)
             {
@@ -240,8 +258,10 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
                 }
             }
             // This iteration's record and the previous gradients are consumed (unless they escaped the loop or live on).
-            dead.AddRange(record.Iterations[it].Select(t => t.Data));
-            var alive = LoopRunner.LiveSet(record.Escaped, grads);
+            foreach (var t in record.Iterations[it]) dead.Add(t.Data);
+            alive.Clear();
+            foreach (var a in record.Escaped) alive.Add(a);
+            foreach (var g in grads) alive.Add(g.Data);
             foreach (var sum in sums)
                 if (sum != null) alive.Add(sum.Data);
             state.Session.Recycler.ReturnAllExcept(dead, alive);
