@@ -12,11 +12,10 @@ public sealed class ByteTensor
 {
     private readonly int[] _dims;
 
-    /// <summary>Wraps <paramref name="data"/> (not copied) with dimensions <paramref name="dims"/>.</summary>
+    /// <summary>Wraps <paramref name="data"/> (not copied: an array, or a part of one) with dimensions <paramref name="dims"/>.</summary>
     /// <exception cref="ArgumentException">A dimension is negative, or their product is not the data's length.</exception>
-    public ByteTensor(byte[] data, params int[] dims)
+    public ByteTensor(ReadOnlyMemory<byte> data, params int[] dims)
     {
-        ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(dims);
         foreach (var d in dims)
             if (d < 0) throw new ArgumentException($"A byte tensor needs concrete dimensions, got {Shape.Format(dims)}.", nameof(dims));
@@ -27,7 +26,7 @@ public sealed class ByteTensor
     }
 
     /// <summary>The flat row-major bytes.</summary>
-    public byte[] Data { get; }
+    public ReadOnlyMemory<byte> Data { get; }
 
     /// <summary>The dimensions (a copy).</summary>
     public int[] Dims => (int[])_dims.Clone();
@@ -50,7 +49,7 @@ public sealed class ByteTensor
     {
         CheckDivisor(divisor);
         var values = LargeArrays.ForFilling<float>(Data.Length);
-        Convert(Data, values, divisor);
+        Convert(Data.Span, values, divisor);
         return HostTensor.From(values, _dims);
     }
 
@@ -75,11 +74,12 @@ public sealed class ByteTensor
         dims[0] = rows.Length;
         var result = into ?? HostTensor.From(GC.AllocateUninitializedArray<float>(checked(rows.Length * rowSize)), dims);
         var values = result.Span<float>();
+        var data = Data.Span;
         for (var k = 0; k < rows.Length; k++)
         {
             var r = rows[k];
             if ((uint)r >= (uint)n) throw new IndexOutOfRangeException($"Row index {r} is out of bounds for a leading dimension of size {n}.");
-            Convert(Data.AsSpan(r * rowSize, rowSize), values.AsSpan(k * rowSize, rowSize), divisor);
+            Convert(data.Slice(r * rowSize, rowSize), values.AsSpan(k * rowSize, rowSize), divisor);
         }
         return result;
     }

@@ -70,23 +70,6 @@ public static class Mnist
     private const string DigitsImagesResource = "Graph.Core.Data.digits-images-idx3-ubyte.gz";
     private const string DigitsLabelsResource = "Graph.Core.Data.digits-labels-idx1-ubyte.gz";
 
-    // The decompressed embedded digits (7.9 MB), held weakly: reused while some caller keeps them alive or no collection
-    // has run, and not pinned in memory for the whole process after the float tensors were made from them.
-    private static readonly WeakReference<Tuple<byte[], byte[], int[]>?> Digits = new(null);
-
-    private static (byte[] Pixels, byte[] Labels, int[] Dims) DigitsBytes()
-    {
-        lock (Digits)
-        {
-            if (!Digits.TryGetTarget(out var cached) || cached == null)
-            {
-                var (pixels, labels, dims) = ReadEmbeddedDigits();
-                Digits.SetTarget(cached = Tuple.Create(pixels, labels, dims));
-            }
-            return (cached.Item1, cached.Item2, cached.Item3);
-        }
-    }
-
     /// <summary>
     /// Reads <c>train-images-idx3-ubyte</c>, <c>train-labels-idx1-ubyte</c>, <c>t10k-images-idx3-ubyte</c> and
     /// <c>t10k-labels-idx1-ubyte</c> from <paramref name="dir"/>, each either raw or gzip-compressed, under its plain
@@ -180,23 +163,38 @@ public static class Mnist
     /// </summary>
     public static MnistBytes LoadDigitsBytes()
     {
-        var (pixels, labels, dims) = DigitsBytes();
+        var (pixels, labels, dims) = ReadEmbeddedDigits();
         var rowSize = dims[1] * dims[2];
         var perm = Batches.Permutation(dims[0], DigitsSplitSeed);
-        (ByteTensor Images, HostTensor Labels) Take(ReadOnlySpan<int> rows)
+        // The decompressed pixels are put in split order in place and shared by the two halves: no second copy.
+        PermuteRows(pixels, rowSize, perm);
+        var ys = new int[perm.Length];
+        for (var k = 0; k < ys.Length; k++) ys[k] = labels[perm[k]];
+        var trainBytes = DigitsTrainCount * rowSize;
+        return new MnistBytes(
+            new ByteTensor(pixels.AsMemory(0, trainBytes), DigitsTrainCount, dims[1], dims[2]), HostTensor.From(ys[..DigitsTrainCount], DigitsTrainCount),
+            new ByteTensor(pixels.AsMemory(trainBytes), DigitsTestCount, dims[1], dims[2]), HostTensor.From(ys[DigitsTrainCount..], DigitsTestCount));
+    }
+
+    /// <summary>Reorders the rows of <paramref name="data"/> in place so that row k holds what row <paramref name="perm"/>[k] held, following each cycle of the permutation.</summary>
+    private static void PermuteRows(byte[] data, int rowSize, int[] perm)
+    {
+        var placed = new bool[perm.Length];
+        var held = new byte[rowSize];
+        for (var start = 0; start < perm.Length; start++)
         {
-            var images = GC.AllocateUninitializedArray<byte>(rows.Length * rowSize);
-            var ys = new int[rows.Length];
-            for (var k = 0; k < rows.Length; k++)
+            if (placed[start]) continue;
+            data.AsSpan(start * rowSize, rowSize).CopyTo(held);
+            var k = start;
+            while (perm[k] != start)
             {
-                pixels.AsSpan(rows[k] * rowSize, rowSize).CopyTo(images.AsSpan(k * rowSize, rowSize));
-                ys[k] = labels[rows[k]];
+                data.AsSpan(perm[k] * rowSize, rowSize).CopyTo(data.AsSpan(k * rowSize, rowSize));
+                placed[k] = true;
+                k = perm[k];
             }
-            return (new ByteTensor(images, rows.Length, dims[1], dims[2]), HostTensor.From(ys, rows.Length));
+            held.CopyTo(data.AsSpan(k * rowSize, rowSize));
+            placed[k] = true;
         }
-        var train = Take(perm.AsSpan(0, DigitsTrainCount));
-        var test = Take(perm.AsSpan(DigitsTrainCount));
-        return new MnistBytes(train.Images, train.Labels, test.Images, test.Labels);
     }
 
     /// <summary>

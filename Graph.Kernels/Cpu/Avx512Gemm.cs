@@ -31,7 +31,26 @@ internal static unsafe class Avx512Gemm
             return;
         }
         int nPanels = (n + NR - 1) / NR, mPanels = (m + MR - 1) / MR;
-        var product = new Product(ta, tb, m, n, k, a, aOff, b, bOff, c, cOff);
+        var product = _product ??= new Product();
+        product.Set(ta, tb, m, n, k, a, aOff, b, bOff, c, cOff);
+        try
+        {
+            Run(product, m, n, k, mPanels, nPanels);
+        }
+        finally
+        {
+            product.Release();
+        }
+    }
+
+    /// <summary>
+    /// This thread's product, set anew for each call: a product inside a loop body runs tens of times a training step,
+    /// and a new object with a new closure per call was garbage for the collector each time.
+    /// </summary>
+    [ThreadStatic] private static Product? _product;
+
+    private static void Run(Product product, int m, int n, int k, int mPanels, int nPanels)
+    {
         var parts = (int)Math.Clamp((long)m * n * k / ParallelWork, 1, CoreTeam.Cores);
         // Each part is a block of whole row panels (or of whole column panels where C has too few row panels to go
         // round) and packs the panels of B it reads itself: a panel packed by one core and read by another cost more
@@ -40,10 +59,11 @@ internal static unsafe class Avx512Gemm
         var byRows = mPanels >= 2 * parts || mPanels >= nPanels;
         parts = Math.Min(parts, byRows ? mPanels : nPanels);
         if (parts <= 1) product.Run(0, mPanels, 0, nPanels);
-        else if (byRows)
-            CoreTeam.Run(parts, part => product.Run(mPanels * part / parts, mPanels * (part + 1) / parts, 0, nPanels));
         else
-            CoreTeam.Run(parts, part => product.Run(0, mPanels, nPanels * part / parts, nPanels * (part + 1) / parts));
+        {
+            product.Split(parts, byRows, mPanels, nPanels);
+            CoreTeam.Run(parts, product.RunPart);
+        }
     }
 
     /// <summary>
@@ -141,8 +161,30 @@ internal static unsafe class Avx512Gemm
     }
 
     /// <summary>One product's operands, shared by the threads that compute its blocks.</summary>
-    private sealed class Product(bool ta, bool tb, int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff)
+    private sealed class Product
     {
+        // The operands under the names the kernel uses for them (GEMM's m, n, k, a, b, c), then the current split.
+        private bool ta, tb, _byRows;
+        private int m, n, k, aOff, bOff, cOff, _parts, _mPanels, _nPanels;
+        private float[] a = [], b = [], c = [];
+
+        public Product() => RunPart = part =>
+        {
+            if (_byRows) Run(_mPanels * part / _parts, _mPanels * (part + 1) / _parts, 0, _nPanels);
+            else Run(0, _mPanels, _nPanels * part / _parts, _nPanels * (part + 1) / _parts);
+        };
+
+        /// <summary>Runs part p of the split set by <see cref="Split"/>: a block of whole row (or column) panels.</summary>
+        public Action<int> RunPart { get; }
+
+        public void Set(bool ta, bool tb, int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff) =>
+            (this.ta, this.tb, this.m, this.n, this.k, this.a, this.aOff, this.b, this.bOff, this.c, this.cOff) = (ta, tb, m, n, k, a, aOff, b, bOff, c, cOff);
+
+        public void Split(int parts, bool byRows, int mPanels, int nPanels) => (_parts, _byRows, _mPanels, _nPanels) = (parts, byRows, mPanels, nPanels);
+
+        /// <summary>Drops the operands, so that a thread's product keeps no array alive between calls.</summary>
+        public void Release() => (a, b, c) = ([], [], []);
+
         /// <summary>The tiles of row panels [r0, r1) × column panels [q0, q1), with B's panels packed by this thread.</summary>
         public void Run(int r0, int r1, int q0, int q1)
         {

@@ -117,8 +117,26 @@ internal sealed class CpuFusedKernel
             }
             return;
         }
-        // The head's result joins the inputs as the last one.
-        var sources = _headIndex >= 0 ? [.. inputs, outputs[_headIndex]] : inputs;
+        // The head's result joins the inputs as the last one (in an array kept for the next call).
+        var sources = inputs;
+        if (_headIndex >= 0)
+        {
+            sources = _sourcesWithHead ??= new Array[inputs.Length + 1];
+            inputs.CopyTo(sources, 0);
+            sources[^1] = outputs[_headIndex];
+        }
+        try
+        {
+            RunChunks(sources, outputs);
+        }
+        finally
+        {
+            if (_sourcesWithHead != null) Array.Clear(_sourcesWithHead);
+        }
+    }
+
+    private void RunChunks(Array[] sources, Array[] outputs)
+    {
         // Whole rows per chunk when a reduction follows, so each row is reduced in one place.
         var rowsPerChunk = Math.Max(1, ChunkSize / _row);
         var chunk = (int)Math.Min(_total, (long)rowsPerChunk * _row);
@@ -132,14 +150,17 @@ internal sealed class CpuFusedKernel
                 _parallelScratch = new Scratch[parts];
                 _parallelChunk = chunk;
             }
-            var scratches = _parallelScratch;
-            CoreTeam.Run(parts, part =>
+            // The parts read this call's arrays from fields, through one delegate made once: a kernel inside a loop body
+            // runs tens of times a step, and a closure per call was garbage for the collector each time.
+            (_partSources, _partOutputs, _partChunks, _partCount) = (sources, outputs, chunks, parts);
+            try
             {
-                var scratch = scratches[part] ??= new Scratch(this, chunk);
-                var first = chunks * part / parts;
-                var last = chunks * (part + 1) / parts;
-                for (var c = first; c < last; c++) RunChunk(c * chunk, (int)Math.Min(chunk, _total - c * chunk), scratch, sources, outputs);
-            });
+                CoreTeam.Run(parts, _runPart ??= RunPart);
+            }
+            finally
+            {
+                (_partSources, _partOutputs) = (null, null);
+            }
         }
         else
         {
@@ -147,6 +168,21 @@ internal sealed class CpuFusedKernel
             var scratch = _scratch ??= new Scratch(this, Math.Max(chunk, 1));
             for (long c = 0; c < chunks; c++) RunChunk(c * chunk, (int)Math.Min(chunk, _total - c * chunk), scratch, sources, outputs);
         }
+    }
+
+    private Array[]? _sourcesWithHead, _partSources, _partOutputs;
+    private long _partChunks;
+    private int _partCount;
+    private Action<int>? _runPart;
+
+    /// <summary>Part <paramref name="part"/> of <see cref="_partCount"/> of the current parallel call: a contiguous run of chunks.</summary>
+    private void RunPart(int part)
+    {
+        var chunk = _parallelChunk;
+        var scratch = _parallelScratch![part] ??= new Scratch(this, chunk);
+        var first = _partChunks * part / _partCount;
+        var last = _partChunks * (part + 1) / _partCount;
+        for (var c = first; c < last; c++) RunChunk(c * chunk, (int)Math.Min(chunk, _total - c * chunk), scratch, _partSources!, _partOutputs!);
     }
 
     private sealed class Scratch

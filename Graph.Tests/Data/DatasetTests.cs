@@ -426,12 +426,12 @@ public class DatasetTests
         var bytes = Mnist.LoadBytes(_dir);
         bytes.TrainImages.Dims.Should().Equal(5, 28, 28);
         bytes.TestImages.Dims.Should().Equal(3, 28, 28);
-        bytes.TrainImages.Data[51].Should().Be(51);
-        bytes.TestImages.Data[0].Should().Be(100);
+        bytes.TrainImages.Data.Span[51].Should().Be(51);
+        bytes.TestImages.Data.Span[0].Should().Be(100);
         bytes.TrainLabels.ToArray<int>().Should().Equal(0, 1, 2, 3, 4);
         var floats = Mnist.Load(_dir);
         bytes.ToFloat32().TrainImages.ContentEquals(floats.TrainImages).Should().BeTrue();
-        bytes.TrainImages.ToFloat32().ToArray<float>().Should().Equal(bytes.TrainImages.Data.Select(b => b / 255f), "b / 255f, bit for bit");
+        bytes.TrainImages.ToFloat32().ToArray<float>().Should().Equal(bytes.TrainImages.Data.ToArray().Select(b => b / 255f), "b / 255f, bit for bit");
         var bad = () => Mnist.LoadBytes(_dir, classes: 3);
         bad.Should().Throw<InvalidDataException>().WithMessage("*label 3*", "LoadBytes checks what Load checks");
     }
@@ -511,9 +511,9 @@ public class DatasetTests
     {
         var wrongSize = () => new ByteTensor(new byte[5], 2, 3);
         wrongSize.Should().Throw<ArgumentException>().WithMessage("*5 bytes cannot have shape [2, 3]*");
-        var negative = () => new ByteTensor([], -1);
+        var negative = () => new ByteTensor(Array.Empty<byte>(), -1);
         negative.Should().Throw<ArgumentException>().WithMessage("*concrete dimensions*");
-        var t = new ByteTensor([1, 2, 3, 4, 5, 6], 3, 2);
+        var t = new ByteTensor(new byte[] { 1, 2, 3, 4, 5, 6 }, 3, 2);
         t.TakeRows([2, 0]).ToArray<float>().Should().Equal(5 / 255f, 6 / 255f, 1 / 255f, 2 / 255f);
         var outside = () => t.TakeRows([3]);
         outside.Should().Throw<IndexOutOfRangeException>().WithMessage("*Row index 3*size 3*");
