@@ -268,8 +268,8 @@ internal static class PerformanceDoc
         L("  on this Zen 5 itself, so Graph needs no override (one was written and dropped) and should not override a user's");
         L("  choice. By hand: 3.1 s of CPU per 3-epoch process against 3.5 s with Haswell, steady step 14.9–17.0 against");
         L("  22.4–26.0 ms (`ZEN`: 3.5–3.7 s); the fair table's `OPENBLAS_CORETYPE unset` row is the same comparison.");
-        L("- **Data loading** (the same `Mnist.LoadDigits` in both contenders, ~200 ms of the start): warm, it costs ~85 ms of");
-        L("  CPU, ~60 ms of which is gunzip of the embedded 7.8 MB of pixels; an uncompressed resource would save that for both.");
+        L("- **Data loading** (the same `Mnist.LoadDigitsBytes` in both contenders): warm, it costs ~70 ms of CPU, ~60 ms of");
+        L("  which is gunzip of the embedded 7.8 MB of pixels; an uncompressed resource would save that for both.");
         L("- **Graph's AVX-512 GEMM kernel** (kept; session of 2026-12-05 afternoon, quiet machine): the fair child's steady step");
         L("  5.4–5.8 ms against 7.0–7.5 ms with `GRAPH_BLAS=openblas`, processes alternating; details and the kernel's design in");
         L("  [measurements/cpu-2026-12-05-gemm.md](measurements/cpu-2026-12-05-gemm.md).");
@@ -299,9 +299,21 @@ internal static class PerformanceDoc
         L("  composite ReadyToRun image including the framework (`PublishReadyToRunComposite`, which can hold the framework's");
         L("  generics over Graph's value types): JIT at the first step 203 → 111 ms and 331 → 131 methods, but start to first");
         L("  step unchanged within the spread (372–429 against 392–452 ms), 20 MB more resident, and a 68 MB image.");
-        L("- Not tried for lack of time: keeping the images as bytes (−23 MB for both contenders), replacing LINQ over tuples");
-        L("  on the plan compiler's path (60 LINQ instantiations, ~40 ms of JIT), compiling plans concurrently with data loading,");
-        L("  and recycling the while loop's outputs after their last use (4 fresh 90 KB arrays per step).");
+        L("- **Kept on 2026-12-06, toward peak RSS** (fair one-epoch children, 3 alternating pairs per change, a quieter Zen 4");
+        L("  machine): what a training process holds beyond its working set is garbage waiting for a collection, and the GC lets");
+        L("  16 MB of it pile up (its gen0 budget, sized from the 32 MB L3), so the steps must allocate little, not merely less.");
+        L("  The loops' outputs (final state, gradient sums) go back to the session's recycler when a run ends, the forward loop");
+        L("  no longer leaks its first state, iterations reuse their run state, lists and sets, and the GEMM and fused kernels");
+        L("  run their parallel parts through cached delegates: managed allocation per step 516 → 69 KB. The bench's children");
+        L("  (both contenders) keep the digits as bytes, scale each batch as it is cut, reuse one batch array per size, and the");
+        L("  embedded digits are reordered in place instead of copied: Graph's peak 126 → 83 MB, TorchSharp's 245 → 216 MB.");
+        L("- **`GCgen0size` once more**: the runtime reads `DOTNET_GCgen0size` as hexadecimal (`0x400000` is 4 MB); set so, it");
+        L("  cut the one-epoch peak by 14 MB at no cost in time before the allocation work above. It has no runtimeconfig name");
+        L("  (`System.GC.Gen0Size` and `GCgen0size` in `runtimeconfig.json` were both ignored), so a library cannot set it for");
+        L("  its users, and Graph does not.");
+        L("- Not tried for lack of time: replacing LINQ over tuples on the plan compiler's path (60 LINQ instantiations, ~40 ms");
+        L("  of JIT), compiling plans concurrently with data loading, and a step without `HostTensor` wrappers per loop iteration");
+        L("  (the largest part of the 69 KB a step still allocates).");
         L("");
     }
 
@@ -531,13 +543,13 @@ internal static class PerformanceDoc
         L("");
         L("What Graph's peak is made of, from a separate investigation on this machine (VmHWM by stage, `/proc/self/smaps`, the");
         L("runtime's allocation events): the .NET runtime at `Main` holds ~30 MB (CoreLib, coreclr and the JIT mapped, plus");
-        L("ICU, which the bench now leaves out); the digits as float32, as `Mnist.LoadDigits` returns them (Keras' layout), are 31 MB");
-        L("in the large-object heap, the same in both children; the GC's gen0 budget is 16 MB here (the runtime sizes it from the");
-        L("32 MB L3), and the rest is the training step's arrays and the GC's slack. Settings that did not help: `GCgen0size`");
-        L("(−2 to −4 MB), `GCConserveMemory`, `RetainVM`, OpenBLAS's thread count, tiered compilation; concurrent GC off doubled the");
-        L("peak. What would: keeping the images as bytes and converting each batch (−25 MB measured) and a NativeAOT build of the");
-        L("child (−33 MB measured; 69 MB with both), which this bench does not do: its children are the bench itself (JIT runtime).");
-        L("So with the JIT runtime and float32 data, Graph's floor is near the 0.4 target's ~90 MB.");
+        L("ICU, which the bench now leaves out); the digits, kept as bytes by both children (`Mnist.LoadDigitsBytes`, each batch");
+        L("scaled as it is cut), are 7.8 MB; the GC's gen0 budget is 16 MB here (the runtime sizes it from the 32 MB L3), which");
+        L("fills with whatever the steps allocate (69 KB a step now); the rest is the training step's own arrays: the plan's");
+        L("buffers (8 MB for batch 150) and the recycled per-iteration records (5 MB). Settings that did not help before the");
+        L("allocation work: `GCConserveMemory`, `RetainVM`, OpenBLAS's thread count, tiered compilation; concurrent GC off doubled");
+        L("the peak. A NativeAOT build of the child measured −33 MB, which this bench does not do: its children are the bench");
+        L("itself (JIT runtime).");
         L("");
     }
 
