@@ -57,30 +57,58 @@ internal static class CpuMovement
         return y;
     }
 
-    /// <summary>Adds slices of <paramref name="updates"/> into <paramref name="target"/> (dims <paramref name="dims"/>) at <paramref name="indices"/> along <paramref name="axis"/>.</summary>
-    public static void ScatterAddInto(Array target, int[] dims, int axis, Array updates, Array indices)
+    /// <summary>
+    /// Adds slices of <paramref name="updates"/> into <paramref name="target"/> (dims <paramref name="dims"/>) at
+    /// <paramref name="indices"/> along <paramref name="axis"/>. With <paramref name="written"/> (one flag per index
+    /// along the axis) the target need not be zeroed first: an index's first update is copied in, later ones added,
+    /// and <see cref="ClearUnwritten"/> zeroes the slices no update reached (an RNN's input gradient receives one slice
+    /// per iteration, so clearing the whole sequence first was a pass over memory every step for nothing).
+    /// </summary>
+    public static void ScatterAddInto(Array target, int[] dims, int axis, Array updates, Array indices, bool[]? written = null)
     {
         switch (target)
         {
-            case float[] f: ScatterAdd(dims, axis, (float[])updates, ToLongs(indices), f); break;
-            case double[] d: ScatterAdd(dims, axis, (double[])updates, ToLongs(indices), d); break;
-            case int[] i: ScatterAdd(dims, axis, (int[])updates, ToLongs(indices), i); break;
-            case long[] l: ScatterAdd(dims, axis, (long[])updates, ToLongs(indices), l); break;
+            case float[] f: ScatterAdd(dims, axis, (float[])updates, ToLongs(indices), f, written); break;
+            case double[] d: ScatterAdd(dims, axis, (double[])updates, ToLongs(indices), d, written); break;
+            case int[] i: ScatterAdd(dims, axis, (int[])updates, ToLongs(indices), i, written); break;
+            case long[] l: ScatterAdd(dims, axis, (long[])updates, ToLongs(indices), l, written); break;
             default: throw new InvalidArgumentException($"Scatter-add is not defined for {target.GetType().GetElementType()!.Name}.");
         }
     }
 
-    private static void ScatterAdd<T>(int[] dims, int axis, T[] updates, long[] idx, T[] y) where T : unmanaged, System.Numerics.INumber<T>
+    /// <summary>Zeroes the slices of <paramref name="target"/> along <paramref name="axis"/> whose index <paramref name="written"/> does not mark.</summary>
+    public static void ClearUnwritten(Array target, int[] dims, int axis, bool[] written)
+    {
+        var outer = (int)Shape.Product(dims.AsSpan(0, axis));
+        var inner = (int)Shape.Product(dims.AsSpan(axis + 1));
+        for (var o = 0; o < outer; o++)
+            for (var i = 0; i < written.Length; i++)
+                if (!written[i]) Array.Clear(target, (o * written.Length + i) * inner, inner);
+    }
+
+    private static void ScatterAdd<T>(int[] dims, int axis, T[] updates, long[] idx, T[] y, bool[]? written) where T : unmanaged, System.Numerics.INumber<T>
     {
         var outer = (int)Shape.Product(dims.AsSpan(0, axis));
         var inner = (int)Shape.Product(dims.AsSpan(axis + 1));
         var axisSize = dims[axis];
+        // Which positions of idx copy rather than add: an index not written before this call, at its first position.
+        Span<bool> assign = written == null ? default : idx.Length <= 256 ? stackalloc bool[idx.Length] : new bool[idx.Length];
+        if (written != null)
+            for (var j = 0; j < idx.Length; j++)
+            {
+                var i = (int)idx[j];
+                if (written[i]) continue;
+                assign[j] = true;
+                written[i] = true;
+            }
         var pos = 0;
         for (var o = 0; o < outer; o++)
-            foreach (var i in idx)
+            for (var j = 0; j < idx.Length; j++)
             {
-                var dst = y.AsSpan((o * axisSize + (int)i) * inner, inner);
-                System.Numerics.Tensors.TensorPrimitives.Add(dst, updates.AsSpan(pos, inner), dst);
+                var dst = y.AsSpan((o * axisSize + (int)idx[j]) * inner, inner);
+                var src = updates.AsSpan(pos, inner);
+                if (written != null && assign[j]) src.CopyTo(dst);
+                else System.Numerics.Tensors.TensorPrimitives.Add(dst, src, dst);
                 pos += inner;
             }
     }

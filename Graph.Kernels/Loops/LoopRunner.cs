@@ -177,20 +177,30 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
         return unread;
     }
 
-    private readonly Dictionary<int, HostTensor> _sparseSums = new();
+    private readonly Dictionary<int, (HostTensor Sum, bool[] Written)> _sparseSums = new();
 
     /// <summary>
-    /// The zeroed accumulator of sparse capture gradient k (e.g. the gradient of dynamic_rnn's projected inputs, the
-    /// size of the whole sequence): kept and cleared each run when the plan only reads it inside the run, new when it
-    /// is fetched (the caller keeps it).
+    /// The accumulator of sparse capture gradient k (e.g. the gradient of dynamic_rnn's projected inputs, the size of
+    /// the whole sequence). New and zeroed when it is fetched (the caller keeps it; <c>Written</c> is null). Else kept
+    /// across runs and not cleared: <c>Written</c> (all false) marks the slices along the scatter axis this run has
+    /// written, the first write of a slice copies, and <see cref="CpuMovement.ClearUnwritten"/> zeroes the rest when
+    /// the loop ends.
     /// </summary>
-    private HostTensor SparseSum(int k, int nv, DType dtype)
+    /// <summary>The axis sparse capture gradient k scatters its slices along, counted from the front.</summary>
+    private int SparseAxis(int k)
+    {
+        var axis = prim.Spec.SparseCaptureGrads[k]!.Value.Axis;
+        return axis < 0 ? axis + prim.CaptureDims[k].Length : axis;
+    }
+
+    private (HostTensor Sum, bool[]? Written) SparseSum(int k, int nv, DType dtype, int axis)
     {
         var dims = prim.CaptureDims[k];
-        if (prim.FetchedOutputs.Length == 0 || prim.FetchedOutputs[nv + k]) return HostTensor.Zeros(dtype, dims);
-        if (!_sparseSums.TryGetValue(k, out var sum) || sum.DType != dtype || !sum.DimsSpan.SequenceEqual(dims)) _sparseSums[k] = sum = HostTensor.Zeros(dtype, dims);
-        else Array.Clear(sum.Data);
-        return sum;
+        if (prim.FetchedOutputs.Length == 0 || prim.FetchedOutputs[nv + k]) return (HostTensor.Zeros(dtype, dims), null);
+        if (!_sparseSums.TryGetValue(k, out var kept) || kept.Sum.DType != dtype || !kept.Sum.DimsSpan.SequenceEqual(dims))
+            _sparseSums[k] = kept = (HostTensor.Zeros(dtype, dims), new bool[dims[axis]]);
+        else Array.Clear(kept.Written);
+        return kept;
     }
 
     public Array[] Run(Array[] inputs, RunState state)
@@ -210,6 +220,8 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
         var sums = new HostTensor?[spec.FloatCaptures.Length];
         // Which sums are a body result (the loop's own array) rather than a sparse sum this runner keeps.
         var resultSums = new bool[sums.Length];
+        // Per sparse sum kept across runs: which of its slices this run has written (the rest are zeroed at the end).
+        var written = new bool[]?[sums.Length];
         var donatable = new HashSet<Tensor>(spec.GradIn);
         // Values read only for their shapes: one placeholder array of the right shape, never read.
         foreach (var t in spec.ShapeOnly)
@@ -240,8 +252,8 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
                 {
                     var (updates, indices) = (results[position], results[position + 1]);
                     position += 2;
-                    sums[k] ??= SparseSum(k, nv, updates.DType);
-                    CpuMovement.ScatterAddInto(sums[k]!.Data, prim.CaptureDims[k], sparse.Axis < 0 ? sparse.Axis + prim.CaptureDims[k].Length : sparse.Axis, updates.Data, indices.Data);
+                    if (sums[k] == null) (sums[k], written[k]) = SparseSum(k, nv, updates.DType, SparseAxis(k));
+                    CpuMovement.ScatterAddInto(sums[k]!.Data, prim.CaptureDims[k], SparseAxis(k), updates.Data, indices.Data, written[k]);
                     dead.Add(updates.Data);
                     continue;
                 }
@@ -267,6 +279,8 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
             state.Session.Recycler.ReturnAllExcept(dead, alive);
             context.NoteExtra(context.RecordedDeviceBytes + _plan.PeakBytes, prim.GradOp);
         }
+        for (var k = 0; k < sums.Length; k++)
+            if (written[k] is { } slices) CpuMovement.ClearUnwritten(sums[k]!.Data, prim.CaptureDims[k], SparseAxis(k), slices);
         if (record.InHostMemory) context.RecordedHostBytes -= record.Bytes;
         else context.RecordedDeviceBytes -= record.Bytes;
         var outputs = new Array[nv + spec.FloatCaptures.Length];

@@ -53,6 +53,41 @@ public class InputProjectionTests(string device) : DeviceFixture(device)
         for (var i = 0; i < weights.Length; i++) Close(results[4 + i], results[4 + weights.Length + i]);
     }
 
+    /// <summary>
+    /// The gradient of the projected inputs is gathered in one buffer the session keeps between runs, each time step's
+    /// slice written by its iteration: a run whose loop stops early (shorter sequences) leaves the later slices at zero,
+    /// not at what an earlier, longer run wrote there. The kernel's gradient after a long run equals a fresh session's.
+    /// </summary>
+    [Test]
+    public void AShorterRunAfterALongerOneGetsTheGradientsOfAFreshSession()
+    {
+        HostTensor[] Gradients(Session sess, Tensor x, Tensor lengths, Tensor[] grads, int[] lengthValues) =>
+            sess.Run(grads, new FeedDict { { x, Batch }, { lengths, lengthValues } });
+        (Session Session, Tensor X, Tensor Lengths, Tensor[] Grads) Build()
+        {
+            var g = new ComputeGraph { Seed = 11 };
+            using var scope = g.AsDefault();
+            var x = TF.Placeholder(DType.Float32, new Shape(-1, 2, 3), "X");
+            var lengths = TF.Placeholder(DType.Int32, new Shape(-1), "lengths");
+            var (outputs, state) = Graph.Rnn.Rnn.DynamicRnn(new SimpleRNNCell(4), x, lengths);
+            var weights = TF.TrainableVariables().Select(v => v.Value).ToArray();
+            var grads = TF.Gradients(TF.ReduceSum(outputs * outputs) + TF.ReduceSum(state[0]), weights)!.Select(t => t!).ToArray();
+            var sess = new Session(g, new SessionOptions { Device = Device });
+            sess.Run(TF.GlobalVariablesInitializer());
+            return (sess, x, lengths, grads);
+        }
+        var (used, x1, l1, g1) = Build();
+        var (fresh, x2, l2, g2) = Build();
+        using (used)
+        using (fresh)
+        {
+            Gradients(used, x1, l1, g1, [2, 2, 2]);
+            var afterLong = Gradients(used, x1, l1, g1, [1, 1, 1]);
+            var expected = Gradients(fresh, x2, l2, g2, [1, 1, 1]);
+            for (var i = 0; i < afterLong.Length; i++) afterLong[i].ToArray<float>().Should().Equal(expected[i].ToArray<float>(), $"gradient {i}");
+        }
+    }
+
     private static void Close(HostTensor a, HostTensor b)
     {
         a.Dims.Should().Equal(b.Dims.ToArray());
