@@ -177,6 +177,13 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
         return unread;
     }
 
+    /// <summary>The axis sparse capture gradient k scatters its slices along, counted from the front.</summary>
+    private int SparseAxis(int k)
+    {
+        var axis = prim.Spec.SparseCaptureGrads[k]!.Value.Axis;
+        return axis < 0 ? axis + prim.CaptureDims[k].Length : axis;
+    }
+
     private readonly Dictionary<int, (HostTensor Sum, bool[] Written)> _sparseSums = new();
 
     /// <summary>
@@ -186,13 +193,6 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
     /// written, the first write of a slice copies, and <see cref="CpuMovement.ClearUnwritten"/> zeroes the rest when
     /// the loop ends.
     /// </summary>
-    /// <summary>The axis sparse capture gradient k scatters its slices along, counted from the front.</summary>
-    private int SparseAxis(int k)
-    {
-        var axis = prim.Spec.SparseCaptureGrads[k]!.Value.Axis;
-        return axis < 0 ? axis + prim.CaptureDims[k].Length : axis;
-    }
-
     private (HostTensor Sum, bool[]? Written) SparseSum(int k, int nv, DType dtype, int axis)
     {
         var dims = prim.CaptureDims[k];
