@@ -101,6 +101,11 @@ public sealed class ExecutionPlan
 
     internal PlanOptions Options { get; }
 
+    /// <summary>Fed tensors whose arrays a kernel of this plan may overwrite in place (a TensorArray written where it lies).</summary>
+    internal IReadOnlySet<Tensor> FeedsWrittenInPlace => _feedsWrittenInPlace ??= _groups.SelectMany(g => g.Members)
+        .OfType<UpdateSlicePrim>().Where(u => u.Donate).Select(u => u.Inputs[0]).OfType<FeedPrim>().Select(f => f.Tensor).ToHashSet();
+    private HashSet<Tensor>? _feedsWrittenInPlace;
+
     /// <summary>Frees what the plan's runner holds (device buffers, constants, loop plans; nothing on cpu).</summary>
     internal void Dispose() => _runner.Dispose();
 

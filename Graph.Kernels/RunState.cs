@@ -42,6 +42,13 @@ internal sealed class RunState(SessionState session, IReadOnlyDictionary<Tensor,
     /// </summary>
     public bool TryGetFeed(Tensor t, out HostTensor value) => feeds.TryGetValue(t, out value!);
 
+    /// <summary>
+    /// Fed tensors a fetch may return as they were fed, without a copy (a loop variable no kernel writes in place, which
+    /// the loop records for its gradient: the record then shares the array with the state, and the gradient loop counts
+    /// the records that hold it). Null: every fetched feed is copied.
+    /// </summary>
+    public IReadOnlySet<Tensor>? SharedFeeds { get; init; }
+
     /// <summary>Per fetch, an array the caller wants the value written into (<see cref="SessionCallable.RunInto"/>); null entries and a null list: none.</summary>
     public Array?[]? FetchTargets { get; init; }
 

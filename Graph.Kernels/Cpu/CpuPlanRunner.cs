@@ -191,7 +191,8 @@ internal sealed class CpuPlanRunner : IPlanRunner
                 results[i] = new HostTensor(target, p.Dims);
                 continue;
             }
-            var owned = _plan.StorageOf(value).Kind is StorageKind.Fresh or StorageKind.KernelOwned && !ExecutionPlan.SharedSource(p);
+            var owned = _plan.StorageOf(value).Kind is StorageKind.Fresh or StorageKind.KernelOwned && !ExecutionPlan.SharedSource(p)
+                        || p is FeedPrim f && state.SharedFeeds?.Contains(f.Tensor) == true;
             results[i] = new HostTensor(owned ? data : state.CopyFetched(data), p.Dims);
         }
         return results;

@@ -62,6 +62,10 @@ internal sealed class ArrayRecycler(long maxBytes)
             _recency.AddLast(bucket.Node);
         }
         else Touch(bucket);
+        // An array returned while it is already free would be handed out twice: two values in one array. Checking costs
+        // a scan of at most MaxPerBucket references and turns such a bookkeeping error into this exception, not wrong numbers.
+        if (bucket.Arrays.Contains(array))
+            throw new InvalidOperationException($"Internal error: an array of {array.Length} {array.GetType().GetElementType()!.Name} was returned to the loop recycler twice.");
         if (bucket.Arrays.Count >= MaxPerBucket) return;
         for (var node = _recency.First; Bytes + bytes > maxBytes && node != null;)
         {

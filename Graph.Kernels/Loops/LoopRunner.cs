@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Graph.Core;
 using Graph.Kernels.Cpu;
 
@@ -41,7 +42,10 @@ internal sealed class LoopRunner(LoopPrim loop)
         var recorded = new HashSet<Array>(ReferenceEqualityComparer.Instance);
         // One state for every iteration (the feeds dictionary is updated in place) and one array for the state each
         // iteration replaces: a step of an RNN runs tens of iterations, each allocating as little as it can.
-        var stepState = new RunState(state.Session, feeds, context, donatable, recycle: true);
+        // A loop variable the body saves for the gradient (an RNN's previous state) is recorded as it is, not copied,
+        // unless the body writes it in place; the previous-state check below keeps recorded arrays out of the recycler.
+        var shared = record == null ? null : frame.LoopVars.Where(v => !_body.FeedsWrittenInPlace.Contains(v)).ToHashSet();
+        var stepState = new RunState(state.Session, feeds, context, donatable, recycle: true) { SharedFeeds = shared };
         var previous = new Array[live.Length];
         while (true)
         {
@@ -185,6 +189,7 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
     }
 
     private readonly Dictionary<int, (HostTensor Sum, bool[] Written)> _sparseSums = new();
+    private readonly Dictionary<Array, int> _recordUses = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>
     /// The accumulator of sparse capture gradient k (e.g. the gradient of dynamic_rnn's projected inputs, the size of
@@ -234,6 +239,12 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
         var stepState = new RunState(state.Session, feeds, context, donatable, recycle: true);
         var dead = new List<Array>();
         var alive = new HashSet<Array>(ReferenceEqualityComparer.Instance);
+        // How many iterations' records hold each recorded array: one array may be saved by two iterations (an RNN's
+        // state as one step's output and the next step's input), and is dead only when the last of them is consumed.
+        var recordUses = _recordUses;
+        recordUses.Clear();
+        foreach (var saved in record.Iterations)
+            foreach (var t in saved) recordUses[t.Data] = recordUses.GetValueOrDefault(t.Data) + 1;
         for (var it = record.Iterations.Count - 1; it >= 0; it--)
         {
             for (var k = 0; k < nv; k++) feeds[spec.GradIn[k]] = grads[k];
@@ -270,7 +281,8 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
                 }
             }
             // This iteration's record and the previous gradients are consumed (unless they escaped the loop or live on).
-            foreach (var t in record.Iterations[it]) dead.Add(t.Data);
+            foreach (var t in record.Iterations[it])
+                if (--CollectionsMarshal.GetValueRefOrNullRef(recordUses, t.Data) == 0) dead.Add(t.Data);
             alive.Clear();
             foreach (var a in record.Escaped) alive.Add(a);
             foreach (var g in grads) alive.Add(g.Data);
@@ -279,6 +291,7 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
             state.Session.Recycler.ReturnAllExcept(dead, alive);
             context.NoteExtra(context.RecordedDeviceBytes + _plan.PeakBytes, prim.GradOp);
         }
+        recordUses.Clear(); // holds no array past the run
         for (var k = 0; k < sums.Length; k++)
             if (written[k] is { } slices) CpuMovement.ClearUnwritten(sums[k]!.Data, prim.CaptureDims[k], SparseAxis(k), slices);
         if (record.InHostMemory) context.RecordedHostBytes -= record.Bytes;
