@@ -66,6 +66,11 @@ internal sealed class ArrayRecycler(long maxBytes)
         // a scan of at most MaxPerBucket references and turns such a bookkeeping error into this exception, not wrong numbers.
         if (bucket.Arrays.Contains(array))
             throw new InvalidOperationException($"Internal error: an array of {array.Length} {array.GetType().GetElementType()!.Name} was returned to the loop recycler twice.");
+#if DEBUG
+        // Debug builds (the test suite's) poison what comes back: a value still read after its array was returned, a
+        // bookkeeping error that would otherwise pass unnoticed while nothing happened to reuse the array yet, reads NaN.
+        Poison(array);
+#endif
         if (bucket.Arrays.Count >= MaxPerBucket) return;
         for (var node = _recency.First; Bytes + bytes > maxBytes && node != null;)
         {
@@ -96,6 +101,19 @@ internal sealed class ArrayRecycler(long maxBytes)
         foreach (var a in dead)
             if (alive.Add(a)) Return(a);
     }
+
+#if DEBUG
+    private static void Poison(Array array)
+    {
+        switch (array)
+        {
+            case float[] f: f.AsSpan().Fill(float.NaN); break;
+            case double[] d: d.AsSpan().Fill(double.NaN); break;
+            case int[] i: i.AsSpan().Fill(int.MinValue); break;
+            case long[] l: l.AsSpan().Fill(long.MinValue); break;
+        }
+    }
+#endif
 
     private void Touch(Bucket bucket)
     {
