@@ -120,8 +120,7 @@ public static class Batches
     {
         ArgumentNullException.ThrowIfNull(X);
         var perm = Check(X.Shape, y, batchSize, split, seed, out var bounds);
-        if (divisor == 0 || !float.IsFinite(divisor))
-            throw new ArgumentOutOfRangeException(nameof(divisor), divisor, "Bytes are converted by dividing them by a finite, non-zero divisor.");
+        ByteTensor.CheckDivisor(divisor);
         return Iterate((rows, into) => X.TakeRowsInto(rows, divisor, into), y, bounds, perm, reuseBuffers);
     }
 

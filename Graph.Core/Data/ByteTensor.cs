@@ -84,7 +84,8 @@ public sealed class ByteTensor
         return result;
     }
 
-    private static void CheckDivisor(float divisor)
+    /// <summary>Throws when <paramref name="divisor"/> is zero, infinite or NaN (checked when a conversion is asked for, batches included).</summary>
+    internal static void CheckDivisor(float divisor)
     {
         if (divisor == 0 || !float.IsFinite(divisor))
             throw new ArgumentOutOfRangeException(nameof(divisor), divisor, "Bytes are converted by dividing them by a finite, non-zero divisor.");
