@@ -11,6 +11,13 @@ internal sealed class LoopRecord(bool inHostMemory)
     /// <summary>Per iteration, the saved values.</summary>
     public List<HostTensor[]> Iterations { get; } = new();
 
+    /// <summary>
+    /// How many iterations' saved values hold each array: one array may be saved by two iterations (an RNN's state as
+    /// one step's output and the next step's input). The forward loop counts, keeping recorded arrays out of the
+    /// recycler; the gradient loop counts down and frees an array when its last holder is consumed.
+    /// </summary>
+    public Dictionary<Array, int> Uses { get; } = new(ReferenceEqualityComparer.Instance);
+
     /// <summary>Arrays that left the loop (its final state): never recycled.</summary>
     public HashSet<Array> Escaped { get; } = new(ReferenceEqualityComparer.Instance);
 

@@ -53,20 +53,25 @@ public static class Batches
     private static HostTensor TakeRowsInto(HostTensor tensor, ReadOnlySpan<int> rows, HostTensor? into)
     {
         ArgumentNullException.ThrowIfNull(tensor);
-        if (tensor.Rank == 0) throw new ArgumentException("Rows can only be taken from a tensor of rank ≥ 1, not a scalar.", nameof(tensor));
-        var n = tensor.DimsSpan[0];
-        var rowSize = n == 0 ? (int)Shape.Product(tensor.DimsSpan[1..]) : tensor.Size / n;
-        var dims = tensor.Dims;
-        dims[0] = rows.Length;
+        var (rowSize, dims) = RowsLayout(tensor.DimsSpan, rows.Length);
         var result = into ?? HostTensor.Zeros(tensor.DType, dims);
         for (var k = 0; k < rows.Length; k++)
-        {
-            var r = rows[k];
-            if ((uint)r >= (uint)n) throw new IndexOutOfRangeException($"Row index {r} is out of bounds for a leading dimension of size {n}.");
-            Array.Copy(tensor.Data, (long)r * rowSize, result.Data, (long)k * rowSize, rowSize);
-        }
+            Array.Copy(tensor.Data, (long)CheckedRow(rows[k], tensor.DimsSpan[0]) * rowSize, result.Data, (long)k * rowSize, rowSize);
         return result;
     }
+
+    /// <summary>For taking <paramref name="count"/> rows of a tensor of <paramref name="dims"/>: a row's length and the result's dims.</summary>
+    internal static (int RowSize, int[] Dims) RowsLayout(ReadOnlySpan<int> dims, int count)
+    {
+        if (dims.Length == 0) throw new ArgumentException("Rows can only be taken from a tensor of rank ≥ 1, not a scalar.");
+        var result = dims.ToArray();
+        result[0] = count;
+        return ((int)Shape.Product(dims[1..]), result);
+    }
+
+    /// <summary><paramref name="row"/>, checked to lie in [0, <paramref name="rows"/>).</summary>
+    internal static int CheckedRow(int row, int rows) =>
+        (uint)row < (uint)rows ? row : throw new IndexOutOfRangeException($"Row index {row} is out of bounds for a leading dimension of size {rows}.");
 
     /// <summary>
     /// One epoch of shuffled mini-batches of the rows of <paramref name="X"/> and <paramref name="y"/>: the row

@@ -66,21 +66,13 @@ public sealed class ByteTensor
     /// <summary><see cref="TakeRows(ReadOnlySpan{int}, float)"/> into <paramref name="into"/> (float32 of the result's shape) when given.</summary>
     internal HostTensor TakeRowsInto(ReadOnlySpan<int> rows, float divisor, HostTensor? into)
     {
-        if (Rank == 0) throw new ArgumentException("Rows can only be taken from a tensor of rank ≥ 1, not a scalar.");
         CheckDivisor(divisor);
-        var n = _dims[0];
-        var rowSize = (int)Shape.Product(_dims.AsSpan(1));
-        var dims = Dims;
-        dims[0] = rows.Length;
+        var (rowSize, dims) = Batches.RowsLayout(_dims, rows.Length);
         var result = into ?? HostTensor.From(GC.AllocateUninitializedArray<float>(checked(rows.Length * rowSize)), dims);
         var values = result.Span<float>();
         var data = Data.Span;
         for (var k = 0; k < rows.Length; k++)
-        {
-            var r = rows[k];
-            if ((uint)r >= (uint)n) throw new IndexOutOfRangeException($"Row index {r} is out of bounds for a leading dimension of size {n}.");
-            Convert(data.Slice(r * rowSize, rowSize), values.AsSpan(k * rowSize, rowSize), divisor);
-        }
+            Convert(data.Slice(Batches.CheckedRow(rows[k], _dims[0]) * rowSize, rowSize), values.AsSpan(k * rowSize, rowSize), divisor);
         return result;
     }
 

@@ -79,17 +79,19 @@ internal static class CpuMovement
     /// <summary>Zeroes the slices of <paramref name="target"/> along <paramref name="axis"/> whose index <paramref name="written"/> does not mark.</summary>
     public static void ClearUnwritten(Array target, int[] dims, int axis, bool[] written)
     {
-        var outer = (int)Shape.Product(dims.AsSpan(0, axis));
-        var inner = (int)Shape.Product(dims.AsSpan(axis + 1));
+        var (outer, inner) = AroundAxis(dims, axis);
         for (var o = 0; o < outer; o++)
             for (var i = 0; i < written.Length; i++)
                 if (!written[i]) Array.Clear(target, (o * written.Length + i) * inner, inner);
     }
 
+    /// <summary>Elements before <paramref name="axis"/> (the slices' count per index) and after it (a slice's length).</summary>
+    private static (int Outer, int Inner) AroundAxis(int[] dims, int axis) =>
+        ((int)Shape.Product(dims.AsSpan(0, axis)), (int)Shape.Product(dims.AsSpan(axis + 1)));
+
     private static void ScatterAdd<T>(int[] dims, int axis, T[] updates, long[] idx, T[] y, bool[]? written) where T : unmanaged, System.Numerics.INumber<T>
     {
-        var outer = (int)Shape.Product(dims.AsSpan(0, axis));
-        var inner = (int)Shape.Product(dims.AsSpan(axis + 1));
+        var (outer, inner) = AroundAxis(dims, axis);
         var axisSize = dims[axis];
         // Which positions of idx copy rather than add: an index not written before this call, at its first position.
         Span<bool> assign = written == null ? default : idx.Length <= 256 ? stackalloc bool[idx.Length] : new bool[idx.Length];

@@ -39,13 +39,12 @@ internal sealed class LoopRunner(LoopPrim loop)
         var stateBytes = vars.Sum(v => (long)Buffer.ByteLength(v.Data));
         var context = state.Context;
         long iterations = 0;
-        var recorded = new HashSet<Array>(ReferenceEqualityComparer.Instance);
         // One state for every iteration (the feeds dictionary is updated in place) and one array for the state each
         // iteration replaces: a step of an RNN runs tens of iterations, each allocating as little as it can.
         // A loop variable the body saves for the gradient (an RNN's previous state) is recorded as it is, not copied,
         // unless the body writes it in place; the previous-state check below keeps recorded arrays out of the recycler.
-        var shared = record == null ? null : frame.LoopVars.Where(v => !_body.FeedsWrittenInPlace.Contains(v)).ToHashSet();
-        var stepState = new RunState(state.Session, feeds, context, donatable, recycle: true) { SharedFeeds = shared };
+        if (record != null) _shared ??= frame.LoopVars.Where(v => !_body.FeedsWrittenInPlace.Contains(v)).ToHashSet();
+        var stepState = new RunState(state.Session, feeds, context, donatable, recycle: true) { SharedFeeds = record == null ? null : _shared };
         var previous = new Array[live.Length];
         while (true)
         {
@@ -65,7 +64,7 @@ internal sealed class LoopRunner(LoopPrim loop)
             if (record != null)
             {
                 var saved = results[live.Length..];
-                foreach (var t in saved) recorded.Add(t.Data);
+                foreach (var t in saved) record.Uses[t.Data] = record.Uses.GetValueOrDefault(t.Data) + 1;
                 record.Iterations.Add(saved);
                 long bytes = 0;
                 foreach (var t in saved) bytes += Buffer.ByteLength(t.Data);
@@ -77,7 +76,7 @@ internal sealed class LoopRunner(LoopPrim loop)
             // The live variables' arrays are the loop's own from the start (copies of the inputs), so the first
             // iteration's previous state goes back too.
             for (var k = 0; k < previous.Length; k++)
-                if (!recorded.Contains(previous[k]) && !HoldsAt(previous, k) && !Holds(vars, previous[k])) recycler.Return(previous[k]);
+                if (record?.Uses.ContainsKey(previous[k]) != true && !HoldsAt(previous, k) && !Holds(vars, previous[k])) recycler.Return(previous[k]);
             iterations++;
         }
         if (record != null)
@@ -110,6 +109,9 @@ internal sealed class LoopRunner(LoopPrim loop)
     }
 
     private int[]? _live;
+
+    /// <summary>The loop variables the body never writes in place: recorded for the gradient as they are, not copied.</summary>
+    private HashSet<Tensor>? _shared;
 
     /// <summary>
     /// The loop variables worth computing: those the plan reads, the condition reads, the recorded values need, and
@@ -189,7 +191,6 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
     }
 
     private readonly Dictionary<int, (HostTensor Sum, bool[] Written)> _sparseSums = new();
-    private readonly Dictionary<Array, int> _recordUses = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>
     /// The accumulator of sparse capture gradient k (e.g. the gradient of dynamic_rnn's projected inputs, the size of
@@ -239,12 +240,6 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
         var stepState = new RunState(state.Session, feeds, context, donatable, recycle: true);
         var dead = new List<Array>();
         var alive = new HashSet<Array>(ReferenceEqualityComparer.Instance);
-        // How many iterations' records hold each recorded array: one array may be saved by two iterations (an RNN's
-        // state as one step's output and the next step's input), and is dead only when the last of them is consumed.
-        var recordUses = _recordUses;
-        recordUses.Clear();
-        foreach (var saved in record.Iterations)
-            foreach (var t in saved) recordUses[t.Data] = recordUses.GetValueOrDefault(t.Data) + 1;
         for (var it = record.Iterations.Count - 1; it >= 0; it--)
         {
             for (var k = 0; k < nv; k++) feeds[spec.GradIn[k]] = grads[k];
@@ -282,7 +277,7 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
             }
             // This iteration's record and the previous gradients are consumed (unless they escaped the loop or live on).
             foreach (var t in record.Iterations[it])
-                if (--CollectionsMarshal.GetValueRefOrNullRef(recordUses, t.Data) == 0) dead.Add(t.Data);
+                if (--CollectionsMarshal.GetValueRefOrNullRef(record.Uses, t.Data) == 0) dead.Add(t.Data);
             alive.Clear();
             foreach (var a in record.Escaped) alive.Add(a);
             foreach (var g in grads) alive.Add(g.Data);
@@ -291,7 +286,6 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
             state.Session.Recycler.ReturnAllExcept(dead, alive);
             context.NoteExtra(context.RecordedDeviceBytes + _plan.PeakBytes, prim.GradOp);
         }
-        recordUses.Clear(); // holds no array past the run
         for (var k = 0; k < sums.Length; k++)
             if (written[k] is { } slices) CpuMovement.ClearUnwritten(sums[k]!.Data, prim.CaptureDims[k], SparseAxis(k), slices);
         if (record.InHostMemory) context.RecordedHostBytes -= record.Bytes;
