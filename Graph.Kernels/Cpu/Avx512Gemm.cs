@@ -52,18 +52,15 @@ internal static unsafe class Avx512Gemm
     private static void Run(Product product, int m, int n, int k, int mPanels, int nPanels)
     {
         var parts = (int)Math.Clamp((long)m * n * k / ParallelWork, 1, CoreTeam.Cores);
-        // Each part is a block of whole row panels (or of whole column panels where C has too few row panels to go
-        // round) and packs the panels of B it reads itself: a panel packed by one core and read by another cost more
-        // than packing it twice (150×150·150×150 took 40–90 µs on two cores that way; 26 µs packing per part, 40 µs on one
-        // core, Zen 5).
-        var byRows = mPanels >= 2 * parts || mPanels >= nPanels;
-        parts = Math.Min(parts, byRows ? mPanels : nPanels);
-        if (parts <= 1) product.Run(0, mPanels, 0, nPanels);
-        else
-        {
-            product.Split(parts, byRows, mPanels, nPanels);
-            CoreTeam.Run(parts, product.RunPart);
-        }
+        // Each part is a run of consecutive tiles, row panel after row panel (or column panel after column panel where
+        // C has more column panels than row panels), cut where the parts' FMA counts are equal (edge tiles cost less:
+        // see TileCost). A part packs the panels of B it reads itself: a panel packed by one core and read by another
+        // cost more than packing it twice (150×150·150×150 took 40–90 µs on two cores that way; 26 µs packing per part,
+        // 40 µs on one core, Zen 5). Cutting at whole row panels instead gave one core 35 of the 65 tiles of a
+        // 150×150 product and left the other waiting.
+        product.Split(Math.Min(parts, mPanels * nPanels), rowMajor: mPanels >= nPanels, mPanels, nPanels);
+        if (product.Parts <= 1) product.RunPart(0);
+        else CoreTeam.Run(product.Parts, product.RunPart);
     }
 
     /// <summary>
@@ -164,115 +161,227 @@ internal static unsafe class Avx512Gemm
     private sealed class Product
     {
         // The operands under the names the kernel uses for them (GEMM's m, n, k, a, b, c), then the current split.
-        private bool ta, tb, _byRows;
-        private int m, n, k, aOff, bOff, cOff, _parts, _mPanels, _nPanels;
+        private bool ta, tb, _rowMajor;
+        private int m, n, k, aOff, bOff, cOff, _mPanels, _nPanels;
         private float[] a = [], b = [], c = [];
+        // Part p runs tiles [_firstTile[p], _firstTile[p + 1]) in the split's order.
+        private int[] _firstTile = new int[CoreTeam.Cores + 1];
 
-        public Product() => RunPart = part =>
-        {
-            if (_byRows) Run(_mPanels * part / _parts, _mPanels * (part + 1) / _parts, 0, _nPanels);
-            else Run(0, _mPanels, _nPanels * part / _parts, _nPanels * (part + 1) / _parts);
-        };
+        public Product() => RunPart = part => RunTiles(_firstTile[part], _firstTile[part + 1]);
 
-        /// <summary>Runs part p of the split set by <see cref="Split"/>: a block of whole row (or column) panels.</summary>
+        /// <summary>Runs part p of the split set by <see cref="Split"/>: a run of consecutive tiles.</summary>
         public Action<int> RunPart { get; }
+
+        /// <summary>The number of parts of the current split.</summary>
+        public int Parts { get; private set; }
 
         public void Set(bool ta, bool tb, int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff) =>
             (this.ta, this.tb, this.m, this.n, this.k, this.a, this.aOff, this.b, this.bOff, this.c, this.cOff) = (ta, tb, m, n, k, a, aOff, b, bOff, c, cOff);
 
-        public void Split(int parts, bool byRows, int mPanels, int nPanels) => (_parts, _byRows, _mPanels, _nPanels) = (parts, byRows, mPanels, nPanels);
+        /// <summary>
+        /// Orders the tiles row panel by row panel (<paramref name="rowMajor"/>) or column panel by column panel and cuts
+        /// them into <paramref name="parts"/> runs of equal cost.
+        /// </summary>
+        public void Split(int parts, bool rowMajor, int mPanels, int nPanels)
+        {
+            (Parts, _rowMajor, _mPanels, _nPanels) = (parts, rowMajor, mPanels, nPanels);
+            var tiles = mPanels * nPanels;
+            if (_firstTile.Length < parts + 1) _firstTile = new int[parts + 1];
+            _firstTile[0] = 0;
+            _firstTile[parts] = tiles;
+            if (parts <= 1) return;
+            long total = 0;
+            for (var t = 0; t < tiles; t++) total += CostOf(t);
+            long done = 0;
+            var part = 1;
+            for (var t = 0; t < tiles && part < parts; t++)
+            {
+                // Cut before tile t when the parts so far are closer to their share without it than with it.
+                var cost = CostOf(t);
+                while (part < parts && (2 * done + cost) * parts >= 2 * total * part) _firstTile[part++] = t;
+                done += cost;
+            }
+            while (part < parts) _firstTile[part++] = tiles;
+        }
+
+        /// <summary>The panels [from, to) that tiles [first, last) cover along the inner axis of the order, of <paramref name="count"/>.</summary>
+        private static (int From, int To) Covered(int first, int last, int count) =>
+            first / count == (last - 1) / count ? (first % count, (last - 1) % count + 1) : (0, count);
+
+        private (int R, int Q) TileAt(int t) => _rowMajor ? (t / _nPanels, t % _nPanels) : (t % _mPanels, t / _mPanels);
+
+        private int CostOf(int t)
+        {
+            var (r, q) = TileAt(t);
+            return TileCost(Math.Min(MR, m - r * MR), Math.Min(NR, n - q * NR));
+        }
 
         /// <summary>Drops the operands, so that a thread's product keeps no array alive between calls.</summary>
         public void Release() => (a, b, c) = ([], [], []);
 
-        /// <summary>The tiles of row panels [r0, r1) × column panels [q0, q1), with B's panels packed by this thread.</summary>
-        public void Run(int r0, int r1, int q0, int q1)
+        /// <summary>Tiles [<paramref name="first"/>, <paramref name="last"/>) of the split's order, with B's panels packed by this thread.</summary>
+        private void RunTiles(int first, int last)
         {
+            if (first >= last) return;
+            // The row and column panels these tiles lie in: a run within one row (column) panel covers a range of the
+            // column (row) panels, a longer run all of them.
+            var (r0, r1) = _rowMajor ? (first / _nPanels, (last - 1) / _nPanels + 1) : Covered(first, last, _mPanels);
+            var (q0, q1) = _rowMajor ? Covered(first, last, _nPanels) : (first / _mPanels, (last - 1) / _mPanels + 1);
             // Row-major B is read in place, 32 floats of row p per step (a constant stride the prefetcher follows); only
             // its last, partial column panel is copied out zero padded. Bᵀ is packed whole (its columns are not contiguous).
-            var nPanels = (n + NR - 1) / NR;
-            var packedFrom = tb ? q0 : n % NR != 0 && q1 == nPanels ? nPanels - 1 : q1;
+            var packedFrom = tb ? q0 : n % NR != 0 && q1 == _nPanels ? _nPanels - 1 : q1;
             var packedB = ThreadScratch.Floats(0, (q1 - packedFrom) * k * NR);
             // A's last row panel, when it has fewer than 12 rows, is copied out zero padded: reading it in place would
             // run past A's rows.
-            var tailPanel = m % MR == 0 || r1 * MR < m ? -1 : r1 - 1;
+            var tailPanel = m % MR == 0 ? -1 : _mPanels - 1;
             var packedTail = tailPanel < 0 ? null : ThreadScratch.Floats(1, k * MR);
+            var tailPacked = false;
             var tile = stackalloc float[MR * NR];
             fixed (float* pa = a, pb = b, pbPacked = packedB, pt = packedTail, pc = c)
             {
                 PackB(tb, n, k, pb + bOff, packedFrom, q1, pbPacked);
-                if (pt != null) PackTailOfA(ta, m, k, pa + aOff, pt);
+                // Column panel by column panel whatever the split's order: a panel of B stays in L1 while the rows of A
+                // pass (the other way round, B was read from L2 once per row panel: 37 against 34 µs for a 150×150
+                // product whose A is the previous product's C, as in an RNN's steps).
                 for (var q = q0; q < q1; q++)
-                    for (var r = r0; r < r1; r++)
+                for (var r = r0; r < r1; r++)
+                {
+                    var t = _rowMajor ? r * _nPanels + q : q * _mPanels + r;
+                    if (t < first || t >= last) continue;
+                    var rows = Math.Min(MR, m - r * MR);
+                    var cols = Math.Min(NR, n - q * NR);
+                    // Element (i, p) of the tile's rows of op(A) is at aTile + i·rowStride + p·depthStride.
+                    float* aTile;
+                    nint rowStride, depthStride;
+                    if (r == tailPanel)
                     {
-                        var rows = Math.Min(MR, m - r * MR);
-                        var cols = Math.Min(NR, n - q * NR);
-                        // Element (i, p) of the tile's rows of op(A) is at aTile + i·rowStride + p·depthStride.
-                        float* aTile;
-                        nint rowStride, depthStride;
-                        if (r == tailPanel)
-                        {
-                            aTile = pt;
-                            (rowStride, depthStride) = (1, MR);
-                        }
-                        else if (ta)
-                        {
-                            aTile = pa + aOff + r * MR;
-                            (rowStride, depthStride) = (1, m);
-                        }
-                        else
-                        {
-                            aTile = pa + aOff + (long)r * MR * k;
-                            (rowStride, depthStride) = (k, 1);
-                        }
-                        var packed = q >= packedFrom;
-                        var bPanel = packed ? pbPacked + (long)(q - packedFrom) * k * NR : pb + bOff + q * NR;
-                        Tile(aTile, rowStride, depthStride, bPanel, packed ? NR : n, k, tile);
-                        CopyOut(tile, pc + cOff + (long)r * MR * n + q * NR, n, rows, cols);
+                        if (!tailPacked) PackTailOfA(ta, m, k, pa + aOff, pt);
+                        tailPacked = true;
+                        aTile = pt;
+                        (rowStride, depthStride) = (1, MR);
                     }
+                    else if (ta)
+                    {
+                        aTile = pa + aOff + r * MR;
+                        (rowStride, depthStride) = (1, m);
+                    }
+                    else
+                    {
+                        aTile = pa + aOff + (long)r * MR * k;
+                        (rowStride, depthStride) = (k, 1);
+                    }
+                    var packed = q >= packedFrom;
+                    var bPanel = packed ? pbPacked + (long)(q - packedFrom) * k * NR : pb + bOff + q * NR;
+                    var bStride = packed ? NR : (nint)n;
+                    // Edge tiles run a smaller kernel: fewer rows or narrower columns are fewer FMAs.
+                    switch (rows <= MR / 2, cols <= 16 ? 16 : cols <= 24 ? 24 : 32)
+                    {
+                        case (false, 32): Tile<Twelve, Wide>(aTile, rowStride, depthStride, bPanel, bStride, k, tile); break;
+                        case (false, 24): Tile<Twelve, ThreeQuarters>(aTile, rowStride, depthStride, bPanel, bStride, k, tile); break;
+                        case (false, _): Tile<Twelve, Half>(aTile, rowStride, depthStride, bPanel, bStride, k, tile); break;
+                        case (true, 32): Tile<Six, Wide>(aTile, rowStride, depthStride, bPanel, bStride, k, tile); break;
+                        case (true, 24): Tile<Six, ThreeQuarters>(aTile, rowStride, depthStride, bPanel, bStride, k, tile); break;
+                        default: Tile<Six, Half>(aTile, rowStride, depthStride, bPanel, bStride, k, tile); break;
+                    }
+                    CopyOut(tile, pc + cOff + (long)r * MR * n + q * NR, n, rows, cols);
+                }
             }
         }
     }
 
     /// <summary>
-    /// One 12×32 tile: C[i, j] = Σ_p A(i, p)·B(p, j), 24 accumulators, two loads of B (32 floats at b + p·bStride) and
-    /// twelve broadcasts of A per p.
+    /// What one tile costs, in FMAs per depth step on 256-bit halves: rows (12, or 6 for a tail of at most 6) times the
+    /// 32 columns' halves (4; 3 for a tail of 17–24 columns, whose second vector is 256 bits; 2 for at most 16).
+    /// </summary>
+    private static int TileCost(int rows, int cols) => (rows <= MR / 2 ? 1 : 2) * (cols <= 16 ? 2 : cols <= 24 ? 3 : 4);
+
+    /// <summary>A tile kernel's row count: 12, or 6 for the last row panel of a product whose rows leave at most 6 there.</summary>
+    private interface ITileRows { static abstract bool IsSix { get; } }
+    private struct Twelve : ITileRows { public static bool IsSix => false; }
+    private struct Six : ITileRows { public static bool IsSix => true; }
+
+    /// <summary>A tile kernel's column count: 32 (two 512-bit vectors), 24 (512 + 256 bits) or 16 (one 512-bit vector).</summary>
+    private interface ITileWidth { static abstract int Columns { get; } }
+    private struct Wide : ITileWidth { public static int Columns => 32; }
+    private struct ThreeQuarters : ITileWidth { public static int Columns => 24; }
+    private struct Half : ITileWidth { public static int Columns => 16; }
+
+    /// <summary>
+    /// One tile of up to 12×32: C[i, j] = Σ_p A(i, p)·B(p, j), 24 accumulators, two loads of B (32 floats at
+    /// b + p·bStride) and twelve broadcasts of A per p. Edge tiles compile to fewer rows (<typeparamref name="TRows"/>)
+    /// or a narrower second vector (<typeparamref name="TWidth"/>): on Zen 4 a 512-bit FMA is two 256-bit halves, so a
+    /// 150×150 product's 6-row and 22-column edges cost 7% of its FMAs less that way. Each element is still one chain
+    /// of FMAs over p in order, whichever kernel computes it.
     /// The accumulators go to <paramref name="tile"/> (12 rows of 32): no call in this method, so that the register
     /// allocator keeps all 24 in registers (with a call after the loop it spilled each one at every FMA).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile(float* a, nint rowStride, nint depthStride, float* b, nint bStride, int k, float* tile)
+    private static void Tile<TRows, TWidth>(float* a, nint rowStride, nint depthStride, float* b, nint bStride, int k, float* tile)
+        where TRows : struct, ITileRows where TWidth : struct, ITileWidth
     {
         // Four row pointers three rows apart and strides 1× and 2×: every broadcast is one addressing mode.
         float* r0 = a, r3 = a + 3 * rowStride, r6 = a + 6 * rowStride, r9 = a + 9 * rowStride;
         nint s1 = rowStride, s2 = 2 * rowStride;
+        var six = TRows.IsSix;
+        var wide = TWidth.Columns == 32;
+        var threeQuarters = TWidth.Columns == 24;
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default;
         Vector512<float> c90 = default, c91 = default, ca0 = default, ca1 = default, cb0 = default, cb1 = default;
+        // The second vector's accumulators of the 24-column kernel.
+        Vector256<float> d01 = default, d11 = default, d21 = default, d31 = default, d41 = default, d51 = default;
+        Vector256<float> d61 = default, d71 = default, d81 = default, d91 = default, da1 = default, db1 = default;
         for (var p = 0; p < k; p++)
         {
             var b0 = Vector512.Load(b);
-            var b1 = Vector512.Load(b + 16);
+            var b1 = wide ? Vector512.Load(b + 16) : default;
+            var e1 = threeQuarters ? Vector256.Load(b + 16) : default;
             b += bStride;
-            var x = Vector512.Create(r0[0]); c00 = Avx512F.FusedMultiplyAdd(x, b0, c00); c01 = Avx512F.FusedMultiplyAdd(x, b1, c01);
-            x = Vector512.Create(r0[s1]); c10 = Avx512F.FusedMultiplyAdd(x, b0, c10); c11 = Avx512F.FusedMultiplyAdd(x, b1, c11);
-            x = Vector512.Create(r0[s2]); c20 = Avx512F.FusedMultiplyAdd(x, b0, c20); c21 = Avx512F.FusedMultiplyAdd(x, b1, c21);
-            x = Vector512.Create(r3[0]); c30 = Avx512F.FusedMultiplyAdd(x, b0, c30); c31 = Avx512F.FusedMultiplyAdd(x, b1, c31);
-            x = Vector512.Create(r3[s1]); c40 = Avx512F.FusedMultiplyAdd(x, b0, c40); c41 = Avx512F.FusedMultiplyAdd(x, b1, c41);
-            x = Vector512.Create(r3[s2]); c50 = Avx512F.FusedMultiplyAdd(x, b0, c50); c51 = Avx512F.FusedMultiplyAdd(x, b1, c51);
-            x = Vector512.Create(r6[0]); c60 = Avx512F.FusedMultiplyAdd(x, b0, c60); c61 = Avx512F.FusedMultiplyAdd(x, b1, c61);
-            x = Vector512.Create(r6[s1]); c70 = Avx512F.FusedMultiplyAdd(x, b0, c70); c71 = Avx512F.FusedMultiplyAdd(x, b1, c71);
-            x = Vector512.Create(r6[s2]); c80 = Avx512F.FusedMultiplyAdd(x, b0, c80); c81 = Avx512F.FusedMultiplyAdd(x, b1, c81);
-            x = Vector512.Create(r9[0]); c90 = Avx512F.FusedMultiplyAdd(x, b0, c90); c91 = Avx512F.FusedMultiplyAdd(x, b1, c91);
-            x = Vector512.Create(r9[s1]); ca0 = Avx512F.FusedMultiplyAdd(x, b0, ca0); ca1 = Avx512F.FusedMultiplyAdd(x, b1, ca1);
-            x = Vector512.Create(r9[s2]); cb0 = Avx512F.FusedMultiplyAdd(x, b0, cb0); cb1 = Avx512F.FusedMultiplyAdd(x, b1, cb1);
-            r0 += depthStride; r3 += depthStride; r6 += depthStride; r9 += depthStride;
+            var x = Vector512.Create(r0[0]); c00 = Avx512F.FusedMultiplyAdd(x, b0, c00);
+            if (wide) c01 = Avx512F.FusedMultiplyAdd(x, b1, c01); else if (threeQuarters) d01 = Fma.MultiplyAdd(x.GetLower(), e1, d01);
+            x = Vector512.Create(r0[s1]); c10 = Avx512F.FusedMultiplyAdd(x, b0, c10);
+            if (wide) c11 = Avx512F.FusedMultiplyAdd(x, b1, c11); else if (threeQuarters) d11 = Fma.MultiplyAdd(x.GetLower(), e1, d11);
+            x = Vector512.Create(r0[s2]); c20 = Avx512F.FusedMultiplyAdd(x, b0, c20);
+            if (wide) c21 = Avx512F.FusedMultiplyAdd(x, b1, c21); else if (threeQuarters) d21 = Fma.MultiplyAdd(x.GetLower(), e1, d21);
+            x = Vector512.Create(r3[0]); c30 = Avx512F.FusedMultiplyAdd(x, b0, c30);
+            if (wide) c31 = Avx512F.FusedMultiplyAdd(x, b1, c31); else if (threeQuarters) d31 = Fma.MultiplyAdd(x.GetLower(), e1, d31);
+            x = Vector512.Create(r3[s1]); c40 = Avx512F.FusedMultiplyAdd(x, b0, c40);
+            if (wide) c41 = Avx512F.FusedMultiplyAdd(x, b1, c41); else if (threeQuarters) d41 = Fma.MultiplyAdd(x.GetLower(), e1, d41);
+            x = Vector512.Create(r3[s2]); c50 = Avx512F.FusedMultiplyAdd(x, b0, c50);
+            if (wide) c51 = Avx512F.FusedMultiplyAdd(x, b1, c51); else if (threeQuarters) d51 = Fma.MultiplyAdd(x.GetLower(), e1, d51);
+            if (!six)
+            {
+                x = Vector512.Create(r6[0]); c60 = Avx512F.FusedMultiplyAdd(x, b0, c60);
+                if (wide) c61 = Avx512F.FusedMultiplyAdd(x, b1, c61); else if (threeQuarters) d61 = Fma.MultiplyAdd(x.GetLower(), e1, d61);
+                x = Vector512.Create(r6[s1]); c70 = Avx512F.FusedMultiplyAdd(x, b0, c70);
+                if (wide) c71 = Avx512F.FusedMultiplyAdd(x, b1, c71); else if (threeQuarters) d71 = Fma.MultiplyAdd(x.GetLower(), e1, d71);
+                x = Vector512.Create(r6[s2]); c80 = Avx512F.FusedMultiplyAdd(x, b0, c80);
+                if (wide) c81 = Avx512F.FusedMultiplyAdd(x, b1, c81); else if (threeQuarters) d81 = Fma.MultiplyAdd(x.GetLower(), e1, d81);
+                x = Vector512.Create(r9[0]); c90 = Avx512F.FusedMultiplyAdd(x, b0, c90);
+                if (wide) c91 = Avx512F.FusedMultiplyAdd(x, b1, c91); else if (threeQuarters) d91 = Fma.MultiplyAdd(x.GetLower(), e1, d91);
+                x = Vector512.Create(r9[s1]); ca0 = Avx512F.FusedMultiplyAdd(x, b0, ca0);
+                if (wide) ca1 = Avx512F.FusedMultiplyAdd(x, b1, ca1); else if (threeQuarters) da1 = Fma.MultiplyAdd(x.GetLower(), e1, da1);
+                x = Vector512.Create(r9[s2]); cb0 = Avx512F.FusedMultiplyAdd(x, b0, cb0);
+                if (wide) cb1 = Avx512F.FusedMultiplyAdd(x, b1, cb1); else if (threeQuarters) db1 = Fma.MultiplyAdd(x.GetLower(), e1, db1);
+                r6 += depthStride; r9 += depthStride;
+            }
+            r0 += depthStride; r3 += depthStride;
         }
-        StoreRow(tile, c00, c01); StoreRow(tile + 32, c10, c11); StoreRow(tile + 64, c20, c21);
-        StoreRow(tile + 96, c30, c31); StoreRow(tile + 128, c40, c41); StoreRow(tile + 160, c50, c51);
-        StoreRow(tile + 192, c60, c61); StoreRow(tile + 224, c70, c71); StoreRow(tile + 256, c80, c81);
-        StoreRow(tile + 288, c90, c91); StoreRow(tile + 320, ca0, ca1); StoreRow(tile + 352, cb0, cb1);
+        // The tile's rows of 32: the second vector of a narrower kernel goes to its low half (the rest is never copied out).
+        StoreRow<TWidth>(tile, c00, c01, d01); StoreRow<TWidth>(tile + 32, c10, c11, d11); StoreRow<TWidth>(tile + 64, c20, c21, d21);
+        StoreRow<TWidth>(tile + 96, c30, c31, d31); StoreRow<TWidth>(tile + 128, c40, c41, d41); StoreRow<TWidth>(tile + 160, c50, c51, d51);
+        if (six) return;
+        StoreRow<TWidth>(tile + 192, c60, c61, d61); StoreRow<TWidth>(tile + 224, c70, c71, d71); StoreRow<TWidth>(tile + 256, c80, c81, d81);
+        StoreRow<TWidth>(tile + 288, c90, c91, d91); StoreRow<TWidth>(tile + 320, ca0, ca1, da1); StoreRow<TWidth>(tile + 352, cb0, cb1, db1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow<TWidth>(float* dst, Vector512<float> lo, Vector512<float> hi, Vector256<float> narrowHi) where TWidth : struct, ITileWidth
+    {
+        Vector512.Store(lo, dst);
+        if (TWidth.Columns == 32) Vector512.Store(hi, dst + 16);
+        else if (TWidth.Columns == 24) Vector256.Store(narrowHi, dst + 16);
     }
 
     /// <summary>Copies the tile's first <paramref name="rows"/> × <paramref name="cols"/> into C.</summary>

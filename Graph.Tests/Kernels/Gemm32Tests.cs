@@ -79,7 +79,7 @@ public class Gemm32Tests
     [Test]
     public void TheAvx512KernelMatchesTheReferenceOnEdgeShapes(
         [Values(false, true)] bool ta, [Values(false, true)] bool tb,
-        [Values(new[] { 1, 1, 1 }, new[] { 13, 33, 1 }, new[] { 11, 31, 7 }, new[] { 150, 150, 150 }, new[] { 200, 70, 300 },
+        [Values(new[] { 1, 1, 1 }, new[] { 13, 33, 1 }, new[] { 11, 31, 7 }, new[] { 150, 150, 150 }, new[] { 200, 70, 300 }, new[] { 18, 56, 9 }, new[] { 30, 48, 20 },
             new[] { 4200, 150, 28 }, new[] { 28, 150, 4200 })] int[] shape)
     {
         if (!Avx512Gemm.IsSupported) Assert.Ignore("this CPU has no AVX-512.");
