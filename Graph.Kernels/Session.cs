@@ -331,10 +331,15 @@ public sealed class Session : IDisposable
         sb.Append('|');
         foreach (var op in targets) sb.Append(op.Id).Append(',');
         sb.Append('|');
-        foreach (var (t, v) in feeds.OrderBy(f => f.Key.Op.Id).ThenBy(f => f.Key.Index))
+        // Fed tensors in (op, output) order, sorted as references (LINQ's sorter over the dictionary's entries, a value
+        // type, was JIT-compiled on the first step and allocated on every Run).
+        var fed = new Tensor[feeds.Count];
+        feeds.Keys.CopyTo(fed, 0);
+        Array.Sort(fed, static (a, b) => a.Op.Id != b.Op.Id ? a.Op.Id.CompareTo(b.Op.Id) : a.Index.CompareTo(b.Index));
+        foreach (var t in fed)
         {
             sb.Append(t.Op.Id).Append(':').Append(t.Index).Append('[');
-            foreach (var d in v.DimsSpan) sb.Append(d).Append(',');
+            foreach (var d in feeds[t].DimsSpan) sb.Append(d).Append(',');
             sb.Append(']');
         }
         return sb.ToString();

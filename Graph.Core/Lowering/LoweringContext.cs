@@ -118,7 +118,13 @@ public sealed class LoweringContext
     }
 
     /// <summary>Dimensions of <paramref name="dims"/> with <paramref name="axes"/> set to 1.</summary>
-    public static int[] KeepDims(int[] dims, int[] axes) => dims.Select((d, i) => axes.Contains(i) ? 1 : d).ToArray();
+    public static int[] KeepDims(int[] dims, int[] axes)
+    {
+        var kept = (int[])dims.Clone();
+        foreach (var a in axes)
+            if (a >= 0 && a < kept.Length) kept[a] = 1;
+        return kept;
+    }
 
     /// <summary>Reshape (a view); returns <paramref name="x"/> when the dimensions are unchanged.</summary>
     public Prim Reshape(Prim x, int[] dims) => x.Dims.AsSpan().SequenceEqual(dims) ? x : Add(new ReshapePrim(x, dims));
@@ -126,9 +132,15 @@ public sealed class LoweringContext
     /// <summary>Permutes axes: result axis i is input axis perm[i].</summary>
     public Prim Transpose(Prim x, int[] perm)
     {
-        if (perm.Select((p, i) => p == i).All(b => b)) return x;
+        // Loops, not LINQ over int: lowering runs when a plan is first built, where each such instantiation is JIT-compiled.
+        var identity = true;
+        for (var i = 0; i < perm.Length; i++) identity &= perm[i] == i;
+        if (identity) return x;
         var inStrides = HostOps.Strides(x.Dims);
-        return Add(new StridedPrim(x, 0, perm.Select(p => inStrides[p]).ToArray(), perm.Select(p => x.Dims[p]).ToArray()));
+        var strides = new int[perm.Length];
+        var dims = new int[perm.Length];
+        for (var i = 0; i < perm.Length; i++) (strides[i], dims[i]) = (inStrides[perm[i]], x.Dims[perm[i]]);
+        return Add(new StridedPrim(x, 0, strides, dims));
     }
 
     /// <summary>Slice of <paramref name="size"/> starting at <paramref name="begin"/> (both concrete and validated).</summary>

@@ -68,10 +68,10 @@ internal static class CpuMovement
     {
         switch (target)
         {
-            case float[] f: ScatterAdd(dims, axis, (float[])updates, ToLongs(indices), f, written); break;
-            case double[] d: ScatterAdd(dims, axis, (double[])updates, ToLongs(indices), d, written); break;
-            case int[] i: ScatterAdd(dims, axis, (int[])updates, ToLongs(indices), i, written); break;
-            case long[] l: ScatterAdd(dims, axis, (long[])updates, ToLongs(indices), l, written); break;
+            case float[] f: ScatterAdd(dims, axis, (float[])updates, indices, f, written); break;
+            case double[] d: ScatterAdd(dims, axis, (double[])updates, indices, d, written); break;
+            case int[] i: ScatterAdd(dims, axis, (int[])updates, indices, i, written); break;
+            case long[] l: ScatterAdd(dims, axis, (long[])updates, indices, l, written); break;
             default: throw new InvalidArgumentException($"Scatter-add is not defined for {target.GetType().GetElementType()!.Name}.");
         }
     }
@@ -89,8 +89,14 @@ internal static class CpuMovement
     private static (int Outer, int Inner) AroundAxis(int[] dims, int axis) =>
         ((int)Shape.Product(dims.AsSpan(0, axis)), (int)Shape.Product(dims.AsSpan(axis + 1)));
 
-    private static void ScatterAdd<T>(int[] dims, int axis, T[] updates, long[] idx, T[] y, bool[]? written) where T : unmanaged, System.Numerics.INumber<T>
+    private static void ScatterAdd<T>(int[] dims, int axis, T[] updates, Array indices, T[] y, bool[]? written) where T : unmanaged, System.Numerics.INumber<T>
     {
+        // int32 or int64 indices read in place (a conversion to int64 was an array per call, tens of calls a step).
+        var idx = indices switch
+        {
+            int[] or long[] => new IndexReader(indices),
+            _ => throw new InvalidArgumentException("Indices must be int32 or int64."),
+        };
         var (outer, inner) = AroundAxis(dims, axis);
         var axisSize = dims[axis];
         // Which positions of idx copy rather than add: an index not written before this call, at its first position.
@@ -110,7 +116,7 @@ internal static class CpuMovement
                 var dst = y.AsSpan((o * axisSize + (int)idx[j]) * inner, inner);
                 var src = updates.AsSpan(pos, inner);
                 if (written != null && assign[j]) src.CopyTo(dst);
-                else System.Numerics.Tensors.TensorPrimitives.Add(dst, src, dst);
+                else VectorLoops.Zip<T, VectorLoops.Add<T>>(dst, src, dst);
                 pos += inner;
             }
     }
@@ -151,12 +157,12 @@ internal static class CpuMovement
         return new HostTensor(a, p.Dims).AsType(p.DType);
     }
 
-    private static long[] ToLongs(Array data) => data switch
+    /// <summary>The elements of an int32 or int64 index array as int64.</summary>
+    private readonly struct IndexReader(Array indices)
     {
-        long[] l => l,
-        int[] i => Array.ConvertAll(i, v => (long)v),
-        _ => throw new InvalidArgumentException("Indices must be int32 or int64."),
-    };
+        public int Length => indices.Length;
+        public long this[int j] => indices is int[] ints ? ints[j] : ((long[])indices)[j];
+    }
 
     public static HostTensor Random(RandomPrim p, (long Seed, long Seed2) seeds, ulong skip)
     {

@@ -158,7 +158,8 @@ public static class FusionPass
             var g = groupOf[input];
             if (g.Kind != GroupKind.Fused || g.Head != null || g.Tail != null || fetched.Contains(input)) return false;
             var rank = input.Dims.Length;
-            if (!r.Axes.Select((a, i) => a == rank - r.Axes.Length + i).All(b => b)) return false;
+            // The reduced axes must be the trailing ones (sorted axes: the first is rank − count).
+            if (r.Axes.Length > 0 && r.Axes[0] != rank - r.Axes.Length) return false;
             if (!input.Dims.AsSpan().SequenceEqual(g.Dims)) return false;
             // Other readers of the group's values are served by storing them as well.
             g.Add(r);

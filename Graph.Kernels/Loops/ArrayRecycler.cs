@@ -1,3 +1,5 @@
+using Graph.Core;
+
 namespace Graph.Kernels.Loops;
 
 /// <summary>
@@ -10,18 +12,21 @@ namespace Graph.Kernels.Loops;
 internal sealed class ArrayRecycler(long maxBytes)
 {
     private const int MinLength = 4096, MaxPerBucket = 64;
-    private readonly Dictionary<(Type, int), Bucket> _free = new();
+    // Per dtype, the free arrays by length (a dictionary keyed by a (type, length) tuple, a value type, was JIT-compiled
+    // on the first training step: ReadyToRun cannot hold the framework's generics over it).
+    private readonly Dictionary<int, Bucket>?[] _free = new Dictionary<int, Bucket>?[Enum.GetValues<DType>().Length];
     private readonly LinkedList<Bucket> _recency = new(); // least recently used first
 
     private sealed class Bucket
     {
-        public Bucket((Type, int) key)
+        public Bucket(DType dtype, int length)
         {
-            Key = key;
+            (DType, Length) = (dtype, length);
             Node = new LinkedListNode<Bucket>(this);
         }
 
-        public (Type, int) Key { get; }
+        public DType DType { get; }
+        public int Length { get; }
         public Stack<Array> Arrays { get; } = new();
         public LinkedListNode<Bucket> Node { get; }
     }
@@ -32,13 +37,14 @@ internal sealed class ArrayRecycler(long maxBytes)
     /// <summary>An array of <paramref name="type"/>[<paramref name="length"/>], reused when one is free.</summary>
     public Array Rent(Type type, int length)
     {
-        if (length >= MinLength && _free.TryGetValue((type, length), out var bucket) && bucket.Arrays.TryPop(out var array))
+        var dtype = DTypeExtensions.FromClrType(type);
+        if (length >= MinLength && _free[(int)dtype] is { } free && free.TryGetValue(length, out var bucket) && bucket.Arrays.TryPop(out var array))
         {
             Bytes -= Buffer.ByteLength(array);
             Touch(bucket);
             return array;
         }
-        return RunState.Uninitialized(Graph.Core.DTypeExtensions.FromClrType(type), length);
+        return RunState.Uninitialized(dtype, length);
     }
 
     /// <summary>A copy of <paramref name="source"/> in a rented array.</summary>
@@ -55,10 +61,11 @@ internal sealed class ArrayRecycler(long maxBytes)
         if (array.Length < MinLength) return;
         var bytes = (long)Buffer.ByteLength(array);
         if (bytes > maxBytes) return;
-        var key = (array.GetType().GetElementType()!, array.Length);
-        if (!_free.TryGetValue(key, out var bucket))
+        var dtype = DTypeExtensions.FromClrType(array.GetType().GetElementType()!);
+        var free = _free[(int)dtype] ??= new Dictionary<int, Bucket>();
+        if (!free.TryGetValue(array.Length, out var bucket))
         {
-            _free[key] = bucket = new Bucket(key);
+            free[array.Length] = bucket = new Bucket(dtype, array.Length);
             _recency.AddLast(bucket.Node);
         }
         else Touch(bucket);
@@ -82,7 +89,7 @@ internal sealed class ArrayRecycler(long maxBytes)
                 if (other.Arrays.Count == 0)
                 {
                     _recency.Remove(node);
-                    _free.Remove(other.Key);
+                    _free[(int)other.DType]!.Remove(other.Length);
                 }
             }
             node = next;

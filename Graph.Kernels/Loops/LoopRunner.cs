@@ -119,36 +119,47 @@ internal sealed class LoopRunner(LoopPrim loop)
     /// </summary>
     internal static int[] LiveVariables(LoopPrim loop)
     {
+        // Flags and loops rather than sets and LINQ over int: each instantiation over a value type is JIT-compiled on
+        // the first training step (ReadyToRun cannot hold the framework's generics over them).
         var frame = loop.Frame;
         var n = frame.LoopVars.Count;
-        var index = frame.LoopVars.Select((t, i) => (t, i)).ToDictionary(x => x.t, x => x.i);
-        HashSet<int> DependsOn(IEnumerable<Tensor> roots)
+        var index = new Dictionary<Tensor, int>();
+        for (var i = 0; i < n; i++) index[frame.LoopVars[i]] = i;
+        var live = new bool[n];
+        // Marks the loop variables the roots depend on (within the loop's frame); true when one was not marked before.
+        bool MarkDependencies(IEnumerable<Tensor> roots)
         {
-            var found = new HashSet<int>();
+            var added = false;
             var seen = new HashSet<Tensor>();
             var stack = new Stack<Tensor>(roots);
             while (stack.Count > 0)
             {
                 var t = stack.Pop();
                 if (!seen.Add(t)) continue;
-                if (index.TryGetValue(t, out var i)) found.Add(i);
+                if (index.TryGetValue(t, out var i) && !live[i]) live[i] = added = true;
                 if (!frame.Encloses(t.Op.Frame)) continue;
                 foreach (var input in t.Op.Inputs) stack.Push(input);
                 foreach (var c in t.Op.ControlInputs)
                     foreach (var o in c.Outputs) stack.Push(o);
             }
-            return found;
+            return added;
         }
-        var live = new HashSet<int>(Enumerable.Range(0, n).Where(i => loop.UsedOutputs.Length == 0 || loop.UsedOutputs[i]));
-        live.UnionWith(DependsOn([frame.Condition!]));
-        if (loop.SaveForGradient) live.UnionWith(DependsOn(frame.Saved));
-        while (true)
+        for (var i = 0; i < n; i++) live[i] = loop.UsedOutputs.Length == 0 || loop.UsedOutputs[i];
+        MarkDependencies([frame.Condition!]);
+        if (loop.SaveForGradient) MarkDependencies(frame.Saved);
+        // The next values of live variables depend on others: repeat until no variable is added.
+        bool more;
+        do
         {
-            var more = DependsOn(live.Select(i => frame.BodyOutputs[i]));
-            if (more.IsSubsetOf(live)) break;
-            live.UnionWith(more);
-        }
-        return live.Order().ToArray();
+            var nextValues = new List<Tensor>();
+            for (var i = 0; i < n; i++)
+                if (live[i]) nextValues.Add(frame.BodyOutputs[i]);
+            more = MarkDependencies(nextValues);
+        } while (more);
+        var result = new List<int>();
+        for (var i = 0; i < n; i++)
+            if (live[i]) result.Add(i);
+        return result.ToArray();
     }
 }
 
@@ -190,7 +201,10 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
         return axis < 0 ? axis + prim.CaptureDims[k].Length : axis;
     }
 
-    private readonly Dictionary<int, (HostTensor Sum, bool[] Written)> _sparseSums = new();
+    /// <summary>A sparse capture gradient's sum kept across runs, and which of its slices this run has written.</summary>
+    private sealed record KeptSum(HostTensor Sum, bool[] Written);
+
+    private readonly Dictionary<int, KeptSum> _sparseSums = new();
 
     /// <summary>
     /// The accumulator of sparse capture gradient k (e.g. the gradient of dynamic_rnn's projected inputs, the size of
@@ -204,9 +218,24 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
         var dims = prim.CaptureDims[k];
         if (prim.FetchedOutputs.Length == 0 || prim.FetchedOutputs[nv + k]) return (HostTensor.Zeros(dtype, dims), null);
         if (!_sparseSums.TryGetValue(k, out var kept) || kept.Sum.DType != dtype || !kept.Sum.DimsSpan.SequenceEqual(dims))
-            _sparseSums[k] = kept = (HostTensor.Zeros(dtype, dims), new bool[dims[axis]]);
+            _sparseSums[k] = kept = new KeptSum(HostTensor.Zeros(dtype, dims), new bool[dims[axis]]);
         else Array.Clear(kept.Written);
-        return kept;
+        return (kept.Sum, kept.Written);
+    }
+
+    /// <summary>The gradient body's fetches: the loop variables' gradients, then each captured gradient (a sparse one as its slices and indices).</summary>
+    private List<Tensor> BodyFetches(int[] captureOutputs)
+    {
+        var spec = prim.Spec;
+        var fetches = new List<Tensor>(spec.VarGrads);
+        foreach (var k in captureOutputs)
+            if (spec.SparseCaptureGrads[k] is { } sparse)
+            {
+                fetches.Add(sparse.Updates);
+                fetches.Add(sparse.Indices);
+            }
+            else fetches.Add(spec.CaptureGrads[k]!);
+        return fetches;
     }
 
     public Array[] Run(Array[] inputs, RunState state)
@@ -245,8 +274,7 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
             for (var k = 0; k < nv; k++) feeds[spec.GradIn[k]] = grads[k];
             for (var j = 0; j < spec.Saved.Length; j++) feeds[spec.Saved[j]] = record.Iterations[it][savedIndex[j]];
             // A sparse capture gradient is fetched as its slices and indices; a dense one as is.
-            _plan ??= Planner.Compile(spec.VarGrads.Concat(captureOutputs.SelectMany(k => spec.SparseCaptureGrads[k] is { } sparse
-                ? new[] { sparse.Updates, sparse.Indices } : [spec.CaptureGrads[k]!])).ToList(), [], feeds, context.Options);
+            _plan ??= Planner.Compile(BodyFetches(captureOutputs), [], feeds, context.Options);
             var results = _plan.Execute(stepState);
             dead.Clear();
             foreach (var g in grads) dead.Add(g.Data);
