@@ -53,7 +53,51 @@ internal sealed class CpuPlanRunner : IPlanRunner
     public CpuPlanRunner(ExecutionPlan plan)
     {
         _plan = plan;
-        _steps = plan.Groups.Select(CompileStep).ToArray();
+        var unread = UnreadLoopInputs(plan);
+        _steps = new Action<Array?[], RunState>[plan.Groups.Count];
+        _skipped = new bool[plan.Groups.Count];
+        for (var i = 0; i < _steps.Length; i++)
+        {
+            var g = plan.Groups[i];
+            // A kernel whose every result is only the initial value of a loop variable nothing reads need not run:
+            // dynamic_rnn's output TensorArray when only the final state is used (2.5 MB of zeros a step for the
+            // MNIST RNN). Its values stay null; the loop expects that.
+            _skipped[i] = g.Kind == GroupKind.Fused && g.Members.All(IsPure) && g.Outputs.All(unread.Contains);
+            _steps[i] = _skipped[i] ? static (_, _) => { } : CompileStep(g);
+        }
+    }
+
+    /// <summary>The kernels that never run (see the constructor); the profile leaves them out.</summary>
+    private readonly bool[] _skipped;
+
+    /// <summary>Whether running <paramref name="p"/> has no effect beyond its value (no check, variable write or random draw).</summary>
+    private static bool IsPure(Prim p) => p is StridedPrim or UnaryPrim or BinaryPrim or CastPrim or IotaPrim or SelectPrim or ConstantPrim;
+
+    /// <summary>
+    /// Values read by nothing but loops, as the initial value of a loop variable the loop never reads
+    /// (<see cref="Loops.LoopRunner.LiveVariables"/>), and not fetched.
+    /// </summary>
+    private static HashSet<Prim> UnreadLoopInputs(ExecutionPlan plan)
+    {
+        var reads = new Dictionary<Prim, int>();
+        var unreadReads = new Dictionary<Prim, int>();
+        foreach (var g in plan.Groups)
+            foreach (var m in g.Members)
+            {
+                var live = m is LoopPrim loop ? Loops.LoopRunner.LiveVariables(loop) : null;
+                for (var i = 0; i < m.Inputs.Count; i++)
+                {
+                    var input = m.Inputs[i];
+                    reads[input] = reads.GetValueOrDefault(input) + 1;
+                    if (live != null && i < ((LoopPrim)m).Frame.LoopVars.Count && Array.IndexOf(live, i) < 0)
+                        unreadReads[input] = unreadReads.GetValueOrDefault(input) + 1;
+                }
+            }
+        foreach (var f in plan.FetchPrims) reads[f] = reads.GetValueOrDefault(f) + 1;
+        var unread = new HashSet<Prim>();
+        foreach (var (p, n) in unreadReads)
+            if (reads[p] == n) unread.Add(p);
+        return unread;
     }
 
     /// <summary>Nothing to free: the plan buffers are managed arrays.</summary>
@@ -175,7 +219,7 @@ internal sealed class CpuPlanRunner : IPlanRunner
                 var start = System.Diagnostics.Stopwatch.GetTimestamp();
                 _steps[i](values, state);
                 var g = _plan.Groups[i];
-                if (g.Kind != GroupKind.Binding && g.Members[0] is not LoopPrim and not LoopGradPrim)
+                if (g.Kind != GroupKind.Binding && g.Members[0] is not LoopPrim and not LoopGradPrim && !_skipped[i])
                     profile.Add(g, System.Diagnostics.Stopwatch.GetElapsedTime(start));
             }
         var fetches = _plan.FetchPrims;

@@ -21,12 +21,15 @@ internal sealed class LoopRunner(LoopPrim loop)
         var dims = loop.Inputs.Select(i => i.Dims).ToArray();
         _live ??= LiveVariables(loop);
         var live = _live;
-        var vars = new HostTensor[n];
+        // A variable nothing reads has no state: its initial value may not even have been computed (null; see
+        // CpuPlanRunner.UnreadLoopInputs), and the loop hands back what it was given.
+        var vars = new HostTensor?[n];
         var recycler = state.Session.Recycler;
-        for (var i = 0; i < n; i++) vars[i] = new HostTensor(live.Contains(i) ? recycler.RentCopy(inputs[i]) : inputs[i], dims[i]);
+        for (var i = 0; i < n; i++)
+            vars[i] = live.Contains(i) ? new HostTensor(recycler.RentCopy(inputs[i]), dims[i]) : inputs[i] is { } unread ? new HostTensor(unread, dims[i]) : null;
         var feeds = new Dictionary<Tensor, HostTensor>();
         for (var j = 0; j < frame.Captures.Count; j++) feeds[frame.Captures[j]] = new HostTensor(inputs[n + j], dims[n + j]);
-        foreach (var i in live) feeds[frame.LoopVars[i]] = vars[i];
+        foreach (var i in live) feeds[frame.LoopVars[i]] = vars[i]!;
         var options = state.Context.Options;
         _cond ??= Planner.Compile([frame.Condition!], [], feeds, options);
         var fetches = live.Select(i => frame.BodyOutputs[i]).ToList();
@@ -36,7 +39,9 @@ internal sealed class LoopRunner(LoopPrim loop)
         if (record != null)
             foreach (var t in frame.ShapeOnly) record.Shapes[t] = _body.QueriedDims[t];
         var donatable = new HashSet<Tensor>(frame.LoopVars);
-        var stateBytes = vars.Sum(v => (long)Buffer.ByteLength(v.Data));
+        long stateBytes = 0;
+        foreach (var v in vars)
+            if (v != null) stateBytes += Buffer.ByteLength(v.Data);
         var context = state.Context;
         long iterations = 0;
         // One state for every iteration (the feeds dictionary is updated in place) and one array for the state each
@@ -51,7 +56,7 @@ internal sealed class LoopRunner(LoopPrim loop)
             if (!_cond.Execute(stepState)[0].Item<bool>()) break;
             var results = _body.Execute(stepState);
             // The previous state dies here unless a record or the new state still holds it.
-            for (var k = 0; k < live.Length; k++) previous[k] = vars[live[k]].Data;
+            for (var k = 0; k < live.Length; k++) previous[k] = vars[live[k]]!.Data;
             for (var k = 0; k < live.Length; k++)
             {
                 var i = live[k];
@@ -59,7 +64,7 @@ internal sealed class LoopRunner(LoopPrim loop)
                     throw new InvalidArgumentException(
                         $"While '{loop.WhileOp.Name}': loop variable {i} changed shape from {Shape.Format(dims[i])} to {Shape.Format(results[k].DimsSpan)} in iteration {iterations}; a loop variable must keep its shape.");
                 vars[i] = results[k];
-                feeds[frame.LoopVars[i]] = vars[i];
+                feeds[frame.LoopVars[i]] = vars[i]!;
             }
             if (record != null)
             {
@@ -82,21 +87,24 @@ internal sealed class LoopRunner(LoopPrim loop)
         if (record != null)
         {
             // The final state leaves the loop; a recorded array that is also part of it must never be recycled.
-            foreach (var v in vars) record.Escaped.Add(v.Data);
+            foreach (var v in vars)
+                if (v != null) record.Escaped.Add(v.Data);
             if (!context.LoopRecords.TryGetValue(loop.WhileOp, out var stack)) context.LoopRecords[loop.WhileOp] = stack = new Stack<LoopRecord>();
             stack.Push(record);
         }
         // The live variables' arrays are the loop's own (copies or body results); the others are its inputs.
         if (!state.InLoop)
-            foreach (var i in live) context.AddLoopOutput(vars[i].Data);
-        return vars.Select(v => v.Data).ToArray();
+            foreach (var i in live) context.AddLoopOutput(vars[i]!.Data);
+        var outputs = new Array[n];
+        for (var i = 0; i < n; i++) outputs[i] = vars[i]?.Data!;
+        return outputs;
     }
 
     /// <summary>Whether one of <paramref name="tensors"/> holds <paramref name="array"/>.</summary>
-    private static bool Holds(HostTensor[] tensors, Array array)
+    private static bool Holds(HostTensor?[] tensors, Array array)
     {
         foreach (var t in tensors)
-            if (ReferenceEquals(t.Data, array)) return true;
+            if (t != null && ReferenceEquals(t.Data, array)) return true;
         return false;
     }
 
