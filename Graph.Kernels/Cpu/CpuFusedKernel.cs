@@ -89,8 +89,30 @@ internal sealed class CpuFusedKernel
         }
     }
 
-    /// <summary>Computes the group from <paramref name="inputs"/> (in <see cref="InputOrder"/>) into <paramref name="outputs"/> (in <see cref="OutputOrder"/>).</summary>
-    public void Run(Array[] inputs, Array[] outputs)
+    /// <summary>
+    /// Computes the group from <paramref name="inputs"/> (in <see cref="InputOrder"/>) into <paramref name="outputs"/>
+    /// (in <see cref="OutputOrder"/>). Input i starts at element <paramref name="inputOffsets"/>[i] of its array (a
+    /// slice read in place; never an operand of the head product or of a reduction).
+    /// </summary>
+    public void Run(Array[] inputs, Array[] outputs, int[]? inputOffsets = null)
+    {
+        _offsets = inputOffsets;
+        try
+        {
+            RunGroup(inputs, outputs);
+        }
+        finally
+        {
+            _offsets = null;
+        }
+    }
+
+    /// <summary>Where each input starts in its array during the current call (null: at 0).</summary>
+    private int[]? _offsets;
+
+    private int OffsetOf(int input) => _offsets != null && input < _offsets.Length ? _offsets[input] : 0;
+
+    private void RunGroup(Array[] inputs, Array[] outputs)
     {
         if (_group.Head is { } head)
         {
@@ -204,7 +226,7 @@ internal sealed class CpuFusedKernel
     {
         if (_vector != null)
         {
-            _vector.Run(inputs, outputs[_vectorOutput], start, n, _members[^1]);
+            _vector.Run(inputs, outputs[_vectorOutput], start, n, _members[^1], _offsets);
             return;
         }
         for (var i = 0; i < _members.Length; i++)
@@ -246,7 +268,7 @@ internal sealed class CpuFusedKernel
                     SpanOps.Iota(iota, mStart, y, mn);
                     break;
                 case StridedPrim sp:
-                    HostOps.StridedCopyRange(inputs[-_operand[i][0] - 1], sp.Offset, sp.Strides, sp.Dims, mStart, mn, y, 0);
+                    HostOps.StridedCopyRange(inputs[-_operand[i][0] - 1], OffsetOf(-_operand[i][0] - 1) + sp.Offset, sp.Strides, sp.Dims, mStart, mn, y, 0);
                     break;
                 case AssignVariablePrim:
                 {
@@ -308,20 +330,21 @@ internal sealed class CpuFusedKernel
             return (v, 0);
         }
         var array = inputs[-source - 1];
+        var offset = OffsetOf(-source - 1);
         if (_members[i].Inputs[j].Size == 1)
         {
-            if (n == 1) return (array, 0);
+            if (n == 1) return (array, offset);
             var fill = s.Operands[i][j]!;
-            SpanOps.Fill(array, 0, fill, n);
+            SpanOps.Fill(array, offset, fill, n);
             return (fill, 0);
         }
         if (_strides[i][j] is { } strides)
         {
             var copy = s.Operands[i][j]!;
-            HostOps.StridedCopyRange(array, 0, strides, _group.Dims, start, n, copy, 0);
+            HostOps.StridedCopyRange(array, offset, strides, _group.Dims, start, n, copy, 0);
             return (copy, 0);
         }
-        return (array, (int)start);
+        return (array, offset + (int)start);
     }
 
     /// <summary>Strides that read an input of <paramref name="dims"/> broadcast (numpy rules) over <paramref name="outDims"/>.</summary>

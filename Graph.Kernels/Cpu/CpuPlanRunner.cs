@@ -54,6 +54,8 @@ internal sealed class CpuPlanRunner : IPlanRunner
     {
         _plan = plan;
         _readers = ReadersOf(plan);
+        _sliceViews = SliceViews(plan, _readers);
+        _valueOffsets = new int[plan.ValueCount];
         var unread = UnreadLoopInputs(plan, _readers);
         _steps = new Action<Array?[], RunState>[plan.Groups.Count];
         _skipped = new bool[plan.Groups.Count];
@@ -123,6 +125,33 @@ internal sealed class CpuPlanRunner : IPlanRunner
     private readonly Dictionary<Prim, List<Prim>> _readers;
 
     /// <summary>
+    /// Gathers read in place: one row along axis 0 of a fed or constant array (a TensorArray read in a loop body: the
+    /// step's input projection at time t), read only by fused element-wise members. Their value is the whole array
+    /// with the row's start in <see cref="_valueOffsets"/>, not a copy of the row (28 copies of 90 KB a step for the
+    /// MNIST RNN). A fed or constant array is never a plan buffer, so nothing reuses it while the view is read.
+    /// </summary>
+    private static HashSet<GatherPrim> SliceViews(ExecutionPlan plan, Dictionary<Prim, List<Prim>> readers)
+    {
+        var fusedMembers = new HashSet<Prim>();
+        foreach (var g in plan.Groups)
+            if (g.Kind == GroupKind.Fused)
+                foreach (var m in g.Members)
+                    if (m != g.Head && m != g.Tail) fusedMembers.Add(m);
+        var views = new HashSet<GatherPrim>();
+        foreach (var g in plan.Groups)
+            if (g.Kind == GroupKind.Single && g.Members[0] is GatherPrim { Axis: 0 } gather && gather.Inputs[1].Size == 1 &&
+                gather.Inputs[0] is FeedPrim or ConstantPrim && gather.Inputs[0].Dims.Length >= 1 && !plan.FetchPrims.Contains(gather) &&
+                readers[gather].All(r => fusedMembers.Contains(r) && r is UnaryPrim or BinaryPrim or SelectPrim or CastPrim or StridedPrim))
+                views.Add(gather);
+        return views;
+    }
+
+    private readonly HashSet<GatherPrim> _sliceViews;
+
+    /// <summary>Per value: where it starts in its array (non-zero only for a slice view).</summary>
+    private readonly int[] _valueOffsets;
+
+    /// <summary>
     /// Whether the group's product may be computed straight into its epilogue's result array, which the epilogue then
     /// overwrites element by element: nothing outside the group (nor a fetch) reads the product, every member that reads
     /// it reads the same element it writes (element-wise, no broadcast, no strided view), and the result has the
@@ -174,6 +203,20 @@ internal sealed class CpuPlanRunner : IPlanRunner
             };
             return (values, state) => values[output] = run(inputs.Select(i => values[i]!).ToArray(), state);
         }
+        if (g.Kind == GroupKind.Single && g.Members[0] is GatherPrim view && _sliceViews.Contains(view))
+        {
+            var (source, at, output) = (plan.ValueOf(view.Inputs[0]), plan.ValueOf(view.Inputs[1]), plan.ValueOf(view));
+            var rows = view.Inputs[0].Dims[0];
+            var row = checked((int)(view.Inputs[0].Size / Math.Max(rows, 1)));
+            return (values, _) =>
+            {
+                var i = values[at] switch { int[] ints => ints[0], long[] longs => longs[0], _ => throw new InvalidArgumentException("Indices must be int32 or int64.") };
+                // The index check before the gather has refused this already; a view must never point outside its array.
+                if (i < 0 || i >= rows) throw new InvalidArgumentException($"{view.OriginName}: index {i} is out of range [0, {rows}).");
+                values[output] = values[source];
+                _valueOffsets[output] = checked((int)i * row);
+            };
+        }
         if (g.Kind == GroupKind.Single && g.Members[0] is GatherPrim gather)
         {
             // Into a plan buffer (or the fetch's array): a gather inside a loop body runs every step.
@@ -202,10 +245,15 @@ internal sealed class CpuPlanRunner : IPlanRunner
         // they hold no values alive.
         var ins = new Array[inputValues.Length];
         var outs = new Array[outputs.Length];
+        // Where each input starts in its array, when one of them is a slice view.
+        var viewInputs = fused.InputOrder.Select(p => p is GatherPrim gp && _sliceViews.Contains(gp)).ToArray();
+        var offsets = viewInputs.Contains(true) ? new int[inputValues.Length] : null;
         var (headSlot, rootSlot) = ProductInPlace(g, out var root) ? (Array.IndexOf(fused.OutputOrder, g.Head!), Array.IndexOf(fused.OutputOrder, root)) : (-1, -1);
         return (values, state) =>
         {
             for (var i = 0; i < ins.Length; i++) ins[i] = values[inputValues[i]]!;
+            if (offsets != null)
+                for (var i = 0; i < ins.Length; i++) offsets[i] = viewInputs[i] ? _valueOffsets[inputValues[i]] : 0;
             for (var i = 0; i < outs.Length; i++)
                 if (i != headSlot) outs[i] = values[outputs[i].Value] = Allocate(outputs[i].Prim, outputs[i].Value, state);
             if (headSlot >= 0)
@@ -215,7 +263,7 @@ internal sealed class CpuPlanRunner : IPlanRunner
                     : outs[rootSlot];
             try
             {
-                fused.Run(ins, outs);
+                fused.Run(ins, outs, offsets);
             }
             finally
             {

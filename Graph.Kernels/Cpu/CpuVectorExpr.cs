@@ -126,18 +126,23 @@ internal sealed class CpuVectorExpr
         return def.MakeGenericType(args.Select(a => a.IsGenericType ? Rebuild(a, leaves) : a).ToArray());
     }
 
-    /// <summary>Computes elements [start, start + n) of the root into <paramref name="output"/> at the same positions.</summary>
-    public void Run(Array[] sources, Array output, long start, int n, Prim origin)
+    /// <summary>
+    /// Computes elements [start, start + n) of the root into <paramref name="output"/> at the same positions. Source s
+    /// starts at element <paramref name="offsets"/>[s] of its array (0 where the array is shorter or null): a slice
+    /// read in place.
+    /// </summary>
+    public void Run(Array[] sources, Array output, long start, int n, Prim origin, int[]? offsets = null)
     {
+        int BaseOf(int source) => offsets != null && source < offsets.Length ? offsets[source] : 0;
         var dst = (float[])output;
         var operands = new Operands();
-        for (var k = 0; k < _leaves.Length; k++) CheckBounds(origin, k, (float[])sources[_leaves[k].Source]);
+        for (var k = 0; k < _leaves.Length; k++) CheckBounds(origin, k, (float[])sources[_leaves[k].Source], BaseOf(_leaves[k].Source));
         if (_flat)
         {
             for (var k = 0; k < _leaves.Length; k++)
             {
                 var l = _leaves[k];
-                Operands.Set(ref operands, k, (float[])sources[l.Source], l.Splat ? l.Offset : l.Offset + start);
+                Operands.Set(ref operands, k, (float[])sources[l.Source], BaseOf(l.Source) + (l.Splat ? l.Offset : l.Offset + start));
             }
             _loop(ref operands, ref dst[start], n);
             return;
@@ -159,7 +164,7 @@ internal sealed class CpuVectorExpr
             for (var k = 0; k < _leaves.Length; k++)
             {
                 var l = _leaves[k];
-                var pos = l.Offset;
+                var pos = BaseOf(l.Source) + l.Offset;
                 for (var axis = 0; axis < rank; axis++) pos += index[axis] * l.Strides[axis];
                 Operands.Set(ref operands, k, (float[])sources[l.Source], pos);
             }
@@ -175,12 +180,12 @@ internal sealed class CpuVectorExpr
     }
 
     /// <summary>Refuses a source too short for the positions a leaf reads: the loop itself reads without bounds checks.</summary>
-    private void CheckBounds(Prim origin, int k, float[] source)
+    private void CheckBounds(Prim origin, int k, float[] source, int baseOffset)
     {
         var l = _leaves[k];
-        long last = l.Offset;
+        long first = (long)baseOffset + l.Offset, last = first;
         for (var axis = 0; axis < _dims.Length; axis++) last += (long)(_dims[axis] - 1) * l.Strides[axis];
-        if (Shape.Product(_dims) > 0 && (last >= source.Length || l.Offset < 0))
+        if (Shape.Product(_dims) > 0 && (last >= source.Length || first < 0))
             throw new InternalException($"{origin.OriginName}: fused kernel operand {k} has {source.Length} elements; its view over {Shape.Format(_dims)} reads up to element {last}.");
     }
 
