@@ -62,6 +62,12 @@ internal sealed class RunState(SessionState session, IReadOnlyDictionary<Tensor,
     /// </summary>
     public IReadOnlyDictionary<int, IDeviceValue>? AccumulateInto { get; init; }
 
+    /// <summary>
+    /// The host form of <see cref="AccumulateInto"/>, per fetch index (null entries: none), set anew for each iteration
+    /// of a loop gradient on the cpu: a GEMM whose product is that fetch adds it into the array and returns the array.
+    /// </summary>
+    public Array?[]? AccumulateTargets { get; set; }
+
     /// <summary>The context shared by all plans of this Session.Run.</summary>
     public RunContext Context => context;
 

@@ -21,18 +21,22 @@ internal static unsafe class Avx512Gemm
     /// <summary>Multiply-adds per core from which a product splits its tiles over the cores.</summary>
     private const long ParallelWork = 1 << 18;
 
-    /// <summary>C[m×n] (row-major, at <paramref name="cOff"/>) = op(A)·op(B); A is m×k (k×m when <paramref name="ta"/>), B k×n (n×k when <paramref name="tb"/>).</summary>
-    public static void Multiply(bool ta, bool tb, int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff)
+    /// <summary>
+    /// C[m×n] (row-major, at <paramref name="cOff"/>) = op(A)·op(B), or C += op(A)·op(B) with <paramref name="accumulate"/>
+    /// (each finished element of the product added to C's: the bits of the product then a sum); A is m×k (k×m when
+    /// <paramref name="ta"/>), B k×n (n×k when <paramref name="tb"/>).
+    /// </summary>
+    public static void Multiply(bool ta, bool tb, int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, bool accumulate = false)
     {
         if (m == 0 || n == 0) return;
         if (k == 0)
         {
-            Array.Clear(c, cOff, m * n);
+            if (!accumulate) Array.Clear(c, cOff, m * n);
             return;
         }
         int nPanels = (n + NR - 1) / NR, mPanels = (m + MR - 1) / MR;
         var product = _product ??= new Product();
-        product.Set(ta, tb, m, n, k, a, aOff, b, bOff, c, cOff);
+        product.Set(ta, tb, m, n, k, a, aOff, b, bOff, c, cOff, accumulate);
         try
         {
             Run(product, m, n, k, mPanels, nPanels);
@@ -161,7 +165,7 @@ internal static unsafe class Avx512Gemm
     private sealed class Product
     {
         // The operands under the names the kernel uses for them (GEMM's m, n, k, a, b, c), then the current split.
-        private bool ta, tb, _rowMajor;
+        private bool ta, tb, _rowMajor, _accumulate;
         private int m, n, k, aOff, bOff, cOff, _mPanels, _nPanels;
         private float[] a = [], b = [], c = [];
         // Part p runs tiles [_firstTile[p], _firstTile[p + 1]) in the split's order.
@@ -175,8 +179,9 @@ internal static unsafe class Avx512Gemm
         /// <summary>The number of parts of the current split.</summary>
         public int Parts { get; private set; }
 
-        public void Set(bool ta, bool tb, int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff) =>
-            (this.ta, this.tb, this.m, this.n, this.k, this.a, this.aOff, this.b, this.bOff, this.c, this.cOff) = (ta, tb, m, n, k, a, aOff, b, bOff, c, cOff);
+        public void Set(bool ta, bool tb, int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, bool accumulate) =>
+            (this.ta, this.tb, this.m, this.n, this.k, this.a, this.aOff, this.b, this.bOff, this.c, this.cOff, _accumulate) =
+            (ta, tb, m, n, k, a, aOff, b, bOff, c, cOff, accumulate);
 
         /// <summary>
         /// Orders the tiles row panel by row panel (<paramref name="rowMajor"/>) or column panel by column panel and cuts
@@ -283,7 +288,8 @@ internal static unsafe class Avx512Gemm
                         case (true, 24): Tile<Six, ThreeQuarters>(aTile, rowStride, depthStride, bPanel, bStride, k, tile); break;
                         default: Tile<Six, Half>(aTile, rowStride, depthStride, bPanel, bStride, k, tile); break;
                     }
-                    CopyOut(tile, pc + cOff + (long)r * MR * n + q * NR, n, rows, cols);
+                    if (_accumulate) AddOut(tile, pc + cOff + (long)r * MR * n + q * NR, n, rows, cols);
+                    else CopyOut(tile, pc + cOff + (long)r * MR * n + q * NR, n, rows, cols);
                 }
             }
         }
@@ -393,6 +399,19 @@ internal static unsafe class Avx512Gemm
         else
             for (var i = 0; i < rows; i++)
                 new ReadOnlySpan<float>(tile + i * NR, cols).CopyTo(new Span<float>(c + (long)i * ldc, cols));
+    }
+
+    /// <summary>Adds the tile's first <paramref name="rows"/> × <paramref name="cols"/> into C.</summary>
+    private static void AddOut(float* tile, float* c, int ldc, int rows, int cols)
+    {
+        for (var i = 0; i < rows; i++)
+        {
+            var src = tile + i * NR;
+            var dst = c + (long)i * ldc;
+            var j = 0;
+            for (; j + 16 <= cols; j += 16) Vector512.Store(Vector512.Load(dst + j) + Vector512.Load(src + j), dst + j);
+            for (; j < cols; j++) dst[j] += src[j];
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -107,6 +107,10 @@ internal sealed class CpuFusedKernel
         }
     }
 
+    /// <summary>Adds the product of a kernel that is only its head product into <paramref name="sum"/> (see <see cref="Gemm32.AddsInPlace"/>).</summary>
+    public void AddProductInto(Array[] inputs, Array sum) =>
+        CpuReduceMatMul.MatMulInto(_group.Head!, inputs[_headA], inputs[_headB], sum, accumulate: true);
+
     /// <summary>Where each input starts in its array during the current call (null: at 0).</summary>
     private int[]? _offsets;
 

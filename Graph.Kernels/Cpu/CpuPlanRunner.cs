@@ -249,9 +249,18 @@ internal sealed class CpuPlanRunner : IPlanRunner
         var viewInputs = fused.InputOrder.Select(p => p is GatherPrim gp && _sliceViews.Contains(gp)).ToArray();
         var offsets = viewInputs.Contains(true) ? new int[inputValues.Length] : null;
         var (headSlot, rootSlot) = ProductInPlace(g, out var root) ? (Array.IndexOf(fused.OutputOrder, g.Head!), Array.IndexOf(fused.OutputOrder, root)) : (-1, -1);
+        var sumFetch = SummedFetch(g);
         return (values, state) =>
         {
             for (var i = 0; i < ins.Length; i++) ins[i] = values[inputValues[i]]!;
+            if (sumFetch >= 0 && state.AccumulateTargets?[sumFetch] is { } sum)
+            {
+                // The caller's running sum of this fetch: the product is added into it, and the sum is the fetched value.
+                fused.AddProductInto(ins, sum);
+                values[outputs[0].Value] = sum;
+                Array.Clear(ins);
+                return;
+            }
             if (offsets != null)
                 for (var i = 0; i < ins.Length; i++) offsets[i] = viewInputs[i] ? _valueOffsets[inputValues[i]] : 0;
             for (var i = 0; i < outs.Length; i++)
@@ -272,6 +281,20 @@ internal sealed class CpuPlanRunner : IPlanRunner
             }
             foreach (var (o, v) in assigns) state.CommitVariable(((AssignVariablePrim)o).Variable, new HostTensor(values[v]!, o.Dims));
         };
+    }
+
+    /// <summary>
+    /// The fetch index of a kernel that is a product alone, fetched once and read by nothing else, whose GEMM can add into
+    /// an array (<see cref="Gemm32.AddsInPlace"/>): a loop gradient's body may hand a running sum for it
+    /// (<see cref="RunState.AccumulateTargets"/>). −1 otherwise.
+    /// </summary>
+    private int SummedFetch(KernelGroup g)
+    {
+        if (g.Head is not { } head || g.Members.Count != 1 || _readers[head].Count > 0 || !Gemm32.AddsInPlace(head)) return -1;
+        var fetches = 0;
+        foreach (var f in _plan.FetchPrims)
+            if (f == head) fetches++;
+        return fetches == 1 ? _plan.FirstFetchOf(_plan.ValueOf(head)) ?? -1 : -1;
     }
 
     /// <summary>Whether <paramref name="array"/>, value <paramref name="v"/>'s, is an array the caller asked the run to fetch into.</summary>

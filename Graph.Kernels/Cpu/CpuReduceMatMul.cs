@@ -119,10 +119,11 @@ internal static class CpuReduceMatMul
     }
 
     /// <summary>Computes the product of <paramref name="aArray"/> and <paramref name="bArray"/> into <paramref name="yData"/>.</summary>
-    public static void MatMulInto(MatMulPrim p, Array aArray, Array bArray, Array yData)
+    public static void MatMulInto(MatMulPrim p, Array aArray, Array bArray, Array yData, bool accumulate = false)
     {
         var (batch, m, n, k) = p.Sizes;
-        if (yData is float[] yf && Gemm32.TryMultiply(p, (float[])aArray, (float[])bArray, yf)) return;
+        if (yData is float[] yf && Gemm32.TryMultiply(p, (float[])aArray, (float[])bArray, yf, accumulate)) return;
+        if (accumulate) throw new InternalException($"{p.OriginName}: only float32 products add into a sum.");
         var a = new HostTensor(aArray, p.Inputs[0].Dims);
         var b = new HostTensor(bArray, p.Inputs[1].Dims);
         // Bring both operands to row-major [batch, m, k] and [batch, k, n].

@@ -80,14 +80,22 @@ internal static unsafe class Gemm32
         }
     }
 
-    /// <summary>Computes the product for float32 operands; false for other cases.</summary>
-    public static bool TryMultiply(MatMulPrim p, float[] a, float[] b, float[] c)
+    /// <summary>
+    /// Whether the kernel for <paramref name="p"/> can add its product into C (<see cref="TryMultiply"/>'s accumulate):
+    /// Graph's AVX-512 kernel adds each finished element; OpenBLAS and the managed kernel overwrite C.
+    /// </summary>
+    public static bool AddsInPlace(MatMulPrim p) => p.DType == DType.Float32 && ForShape(p.Sizes.M, p.Sizes.N, p.Sizes.K) == Kernel.Avx512;
+
+    /// <summary>Computes the product for float32 operands (added into <paramref name="c"/> with <paramref name="accumulate"/>, see <see cref="AddsInPlace"/>); false for other cases.</summary>
+    public static bool TryMultiply(MatMulPrim p, float[] a, float[] b, float[] c, bool accumulate = false)
     {
         var (batch, m, n, k) = p.Sizes;
         var (ta, tb) = (p.TransposeA, p.TransposeB);
         var kernel = ForShape(m, n, k);
+        if (accumulate && kernel != Kernel.Avx512) throw new InternalException($"{p.OriginName}: this product's kernel cannot add into a sum.");
         for (var i = 0; i < batch; i++)
-            Multiply(kernel, ta, tb, m, n, k, a, i * m * k, b, i * k * n, c, i * m * n);
+            if (kernel == Kernel.Avx512) Avx512Gemm.Multiply(ta, tb, m, n, k, a, i * m * k, b, i * k * n, c, i * m * n, accumulate);
+            else Multiply(kernel, ta, tb, m, n, k, a, i * m * k, b, i * k * n, c, i * m * n);
         return true;
     }
 

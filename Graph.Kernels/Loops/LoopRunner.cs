@@ -283,6 +283,15 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
             for (var j = 0; j < spec.Saved.Length; j++) feeds[spec.Saved[j]] = record.Iterations[it][savedIndex[j]];
             // A sparse capture gradient is fetched as its slices and indices; a dense one as is.
             _plan ??= Planner.Compile(BodyFetches(captureOutputs), [], feeds, context.Options);
+            // From the second iteration on, a dense captured gradient's product may add straight into its running sum
+            // (a weight gradient: one pass over the sum less per iteration, and no array for the product).
+            var accumulate = stepState.AccumulateTargets ??= new Array?[_plan.FetchPrims.Count];
+            for (int j = 0, fetch = nv; j < captureOutputs.Length; j++)
+            {
+                var k = captureOutputs[j];
+                if (spec.SparseCaptureGrads[k] != null) fetch += 2;
+                else accumulate[fetch++] = resultSums[k] ? sums[k]!.Data : null;
+            }
             var results = _plan.Execute(stepState);
             dead.Clear();
             foreach (var g in grads) dead.Add(g.Data);
@@ -305,7 +314,7 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
                     sums[k] = r;
                     resultSums[k] = true;
                 }
-                else
+                else if (!ReferenceEquals(r.Data, sums[k]!.Data))
                 {
                     SpanOps.Binary(prim, BinaryOp.Add, sums[k]!.Data, 0, r.Data, 0, sums[k]!.Data, r.Size);
                     dead.Add(r.Data);

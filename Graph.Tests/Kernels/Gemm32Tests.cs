@@ -117,6 +117,26 @@ public class Gemm32Tests
         }
     }
 
+    /// <summary>
+    /// Adding into C (a loop gradient's running sum) gives the bits of the product followed by the sum, element by
+    /// element, on every edge shape and split.
+    /// </summary>
+    [Test]
+    public void TheAvx512KernelAddsIntoCWithTheBitsOfAProductThenASum(
+        [Values(false, true)] bool ta, [Values(false, true)] bool tb,
+        [Values(new[] { 13, 33, 1 }, new[] { 150, 150, 150 }, new[] { 18, 56, 9 }, new[] { 28, 150, 4200 })] int[] shape)
+    {
+        if (!Avx512Gemm.IsSupported) Assert.Ignore("this CPU has no AVX-512.");
+        var (m, n, k) = (shape[0], shape[1], shape[2]);
+        var (a, b) = (Random(m * k, 21), Random(k * n, 22));
+        var sum = Random(m * n, 23);
+        var product = new float[m * n];
+        Avx512Gemm.Multiply(ta, tb, m, n, k, a, 0, b, 0, product, 0);
+        var expected = sum.Select((s, i) => s + product[i]).ToArray();
+        Avx512Gemm.Multiply(ta, tb, m, n, k, a, 0, b, 0, sum, 0, accumulate: true);
+        sum.Select(BitConverter.SingleToInt32Bits).Should().Equal(expected.Select(BitConverter.SingleToInt32Bits));
+    }
+
     [Test]
     public void TheAvx512KernelHandlesEmptyProducts()
     {
