@@ -343,11 +343,32 @@ internal static class PerformanceDoc
         L("  cut the one-epoch peak by 14 MB at no cost in time before the allocation work above. It has no runtimeconfig name");
         L("  (`System.GC.Gen0Size` and `GCgen0size` in `runtimeconfig.json` were both ignored), so a library cannot set it for");
         L("  its users, and Graph does not.");
-        L("- Not tried for lack of time: replacing LINQ over tuples on the plan compiler's path (60 LINQ instantiations, ~40 ms");
-        L("  of JIT; the first step is ~90 ms cold against ~27 ms warm, ~60 ms of it JIT), compiling plans concurrently with data");
-        L("  loading, a step without `HostTensor` wrappers per loop iteration (the largest part of the 69 KB a step still");
-        L("  allocates), reading a TensorArray's slice in place instead of gathering a copy (28 × 90 KB a step, 2.6% of the");
-        L("  profile), and one plan for every batch size (the epoch's last batch of 50 compiles a second plan: ~8 MB and ~20 ms).");
+        L("- **Kept on 2026-12-06, afternoon** (same Zen 4; fair children as alternating processes, 5 pairs, and an in-process");
+        L("  A/B of switchable changes, 25 alternating 20-step samples, because another tenant slowed one vCPU by up to 1.7×");
+        L("  for minutes at a time):");
+        L("  - The AVX-512 GEMM's parts are runs of tiles of equal FMA count (whole row panels gave one core 35 of a 150×150");
+        L("    product's 65 tiles), edge tiles run kernels with 6 rows or 24 or 16 columns, and a part takes its tiles column");
+        L("    panel by column panel so that B's panel stays in L1. Direct kernel, A the previous product's C: 150×150×150");
+        L("    38.1 → 34.3 µs, tn 40.0 → 35.8, nt 40.3 → 36.9, 28×4200×150-tn 306 → 229 µs; steady step 6.90 → 6.22 ms.");
+        L("  - A TensorArray read in a loop body that only fused element-wise members read is a view of the row (the whole");
+        L("    array and the row's start), not a 90 KB copy per iteration: steady step 5.84 → 5.45 ms, first epoch 445 → 392 ms.");
+        L("  - The first step JIT-compiles 60 methods instead of 107 (~55 against ~80 ms): loops instead of LINQ over int and");
+        L("    tuples where plans are built and runs go through, int keys in the loop recycler, scatter-add reading int32 indices");
+        L("    in place, row sums on `VectorLoops`.");
+        L("  - Memory: a kernel whose results only initialise loop variables nothing reads does not run (dynamic_rnn's output");
+        L("    TensorArray, 2.5 MB of zeros a step: VmHWM 81.0 → 78.7 MB), and a product only its epilogue reads is computed into");
+        L("    the epilogue's result array (the input projection's second 2.5 MB buffer: 78.5 → 76.2 MB).");
+        L("  - A weight gradient's product adds straight into its running sum in the loop gradient (the GEMM adds each finished");
+        L("    element of a tile into C): one single-threaded pass over 90 KB and one array less per iteration.");
+        L("- **Tried and not kept** (same afternoon): the epilogue applied by each GEMM part to the elements it computed, while");
+        L("  in cache (in-process A/B: 6.40 against 6.40 ms on 2 cores, 9.99 against 9.78 on one); copies and sums of slices");
+        L("  spread over both cores (7.04 against 6.82 ms); GEMM parts of decreasing size so that a late core takes less");
+        L("  (2–7 µs slower per 150×150 product when the cores are equal); the tile's accumulators stored straight into C with");
+        L("  masked stores (1–2% faster per product, but the six larger kernel variants cost 10–50 ms more JIT on the first step).");
+        L("- Not tried for lack of time: compiling plans concurrently with data loading, a step without `HostTensor` wrappers per");
+        L("  loop iteration, writing the input gradient's slices straight into their sum (the mirror of the read view: 28 × 90 KB");
+        L("  copies a step), the per-step weight gradient as one product after the loop, and one plan for every batch size (the");
+        L("  epoch's last batch of 50 compiles a second plan: ~8 MB and ~20 ms).");
         L("");
     }
 
