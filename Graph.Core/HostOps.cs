@@ -99,6 +99,14 @@ public static class HostOps
         }
     }
 
+    /// <summary>Whether <paramref name="perm"/> leaves every axis where it is (a loop: LINQ over int is JIT-compiled where plans are first built and run).</summary>
+    public static bool IsIdentity(ReadOnlySpan<int> perm)
+    {
+        for (var i = 0; i < perm.Length; i++)
+            if (perm[i] != i) return false;
+        return true;
+    }
+
     /// <summary>Permutes the axes of <paramref name="x"/> (a copy); output axis i is input axis perm[i].</summary>
     public static HostTensor Transpose(HostTensor x, int[] perm)
     {

@@ -101,6 +101,37 @@ public sealed class ExecutionPlan
 
     internal PlanOptions Options { get; }
 
+    /// <summary>The primitives of this plan that read <paramref name="value"/>, with the input position (fetches are not readers).</summary>
+    internal IReadOnlyList<(Prim Reader, int Input)> ReadersOf(Prim value)
+    {
+        if (_readers == null)
+        {
+            _readers = new Dictionary<Prim, List<(Prim Reader, int Input)>>();
+            foreach (var g in _groups)
+                foreach (var m in g.Members)
+                    for (var i = 0; i < m.Inputs.Count; i++)
+                    {
+                        if (!_readers.TryGetValue(m.Inputs[i], out var list)) _readers[m.Inputs[i]] = list = new();
+                        list.Add((m, i));
+                    }
+        }
+        return _readers.TryGetValue(value, out var readers) ? readers : [];
+    }
+    private Dictionary<Prim, List<(Prim Reader, int Input)>>? _readers;
+
+    /// <summary>
+    /// The fetch index of <paramref name="product"/> when it is fetched once and read by nothing else (so a loop
+    /// gradient's running sum may take it in place: <see cref="RunState.AccumulateInto"/>, <see cref="RunState.AccumulateTargets"/>), else null.
+    /// </summary>
+    internal int? SummableFetchOf(MatMulPrim product)
+    {
+        if (ReadersOf(product).Count > 0) return null;
+        var count = 0;
+        foreach (var f in _fetchPrims)
+            if (f == product) count++;
+        return count == 1 ? FirstFetchOf(_valueIndex[product]) : null;
+    }
+
     /// <summary>Fed tensors whose arrays a kernel of this plan may overwrite in place (a TensorArray written where it lies).</summary>
     internal IReadOnlySet<Tensor> FeedsWrittenInPlace => _feedsWrittenInPlace ??= _groups.SelectMany(g => g.Members)
         .OfType<UpdateSlicePrim>().Where(u => u.Donate).Select(u => u.Inputs[0]).OfType<FeedPrim>().Select(f => f.Tensor).ToHashSet();

@@ -126,16 +126,24 @@ public sealed class LoweringContext
         return kept;
     }
 
+    /// <summary>Dimensions of <paramref name="dims"/> without <paramref name="axes"/> (a reduction's result without kept dims).</summary>
+    public static int[] DropAxes(int[] dims, int[] axes)
+    {
+        // A loop, not LINQ over int: shape rules and lowering run when a plan is first built, where each such
+        // instantiation is JIT-compiled.
+        var kept = new List<int>(dims.Length);
+        for (var i = 0; i < dims.Length; i++)
+            if (Array.IndexOf(axes, i) < 0) kept.Add(dims[i]);
+        return kept.ToArray();
+    }
+
     /// <summary>Reshape (a view); returns <paramref name="x"/> when the dimensions are unchanged.</summary>
     public Prim Reshape(Prim x, int[] dims) => x.Dims.AsSpan().SequenceEqual(dims) ? x : Add(new ReshapePrim(x, dims));
 
     /// <summary>Permutes axes: result axis i is input axis perm[i].</summary>
     public Prim Transpose(Prim x, int[] perm)
     {
-        // Loops, not LINQ over int: lowering runs when a plan is first built, where each such instantiation is JIT-compiled.
-        var identity = true;
-        for (var i = 0; i < perm.Length; i++) identity &= perm[i] == i;
-        if (identity) return x;
+        if (HostOps.IsIdentity(perm)) return x;
         var inStrides = HostOps.Strides(x.Dims);
         var strides = new int[perm.Length];
         var dims = new int[perm.Length];

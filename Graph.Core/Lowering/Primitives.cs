@@ -268,20 +268,11 @@ public sealed class ReducePrim : Prim
 {
     /// <summary>Creates the reduction.</summary>
     public ReducePrim(ReduceOp op, Prim x, int[] axes, DType? indexType = null)
-        : base(op is ReduceOp.ArgMax or ReduceOp.ArgMin ? indexType ?? DType.Int64 : x.DType, KeptDims(x.Dims, axes), x)
+        : base(op is ReduceOp.ArgMax or ReduceOp.ArgMin ? indexType ?? DType.Int64 : x.DType, LoweringContext.DropAxes(x.Dims, axes), x)
     {
         Op = op;
         Axes = (int[])axes.Clone();
         Array.Sort(Axes);
-    }
-
-    /// <summary>The dimensions of the axes not reduced (a loop: LINQ over int is JIT-compiled when a plan is first built).</summary>
-    private static int[] KeptDims(int[] dims, int[] axes)
-    {
-        var kept = new List<int>(dims.Length);
-        for (var i = 0; i < dims.Length; i++)
-            if (Array.IndexOf(axes, i) < 0) kept.Add(dims[i]);
-        return kept.ToArray();
     }
 
     /// <summary>The reduction.</summary>

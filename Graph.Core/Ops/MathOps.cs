@@ -83,7 +83,7 @@ internal sealed class ReduceDef(string type, ReduceOp op, bool mean = false) : O
         var rank = x.Shape.Rank;
         var resolved = OpRules.Axes(ctx.Label(type), axes, rank);
         var dims = x.Shape.Dims;
-        var outDims = keep ? LoweringContext.KeepDims(dims, resolved) : dims.Where((_, i) => !resolved.Contains(i)).ToArray();
+        var outDims = keep ? LoweringContext.KeepDims(dims, resolved) : LoweringContext.DropAxes(dims, resolved);
         return [new(x.DType, new Shape(outDims))];
     }
 

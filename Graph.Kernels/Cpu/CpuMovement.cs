@@ -36,16 +36,11 @@ internal static class CpuMovement
         var inner = (int)Shape.Product(parameters.DimsSpan[(p.Axis + 1)..]);
         var axisSize = parameters.DimsSpan[p.Axis];
         var pos = 0;
+        var idx = new IndexReader(indices.Data, p);
         for (var o = 0; o < outer; o++)
-            for (var j = 0; j < indices.Data.Length; j++)
+            for (var j = 0; j < idx.Length; j++)
             {
-                var i = indices.Data switch
-                {
-                    int[] ints => ints[j],
-                    long[] longs => longs[j],
-                    _ => throw new InvalidArgumentException("Indices must be int32 or int64."),
-                };
-                Array.Copy(parameters.Data, (o * axisSize + (int)i) * inner, y, pos, inner);
+                Array.Copy(parameters.Data, (o * axisSize + (int)idx[j]) * inner, y, pos, inner);
                 pos += inner;
             }
     }
@@ -92,11 +87,7 @@ internal static class CpuMovement
     private static void ScatterAdd<T>(int[] dims, int axis, T[] updates, Array indices, T[] y, bool[]? written) where T : unmanaged, System.Numerics.INumber<T>
     {
         // int32 or int64 indices read in place (a conversion to int64 was an array per call, tens of calls a step).
-        var idx = indices switch
-        {
-            int[] or long[] => new IndexReader(indices),
-            _ => throw new InvalidArgumentException("Indices must be int32 or int64."),
-        };
+        var idx = new IndexReader(indices, null);
         var (outer, inner) = AroundAxis(dims, axis);
         var axisSize = dims[axis];
         // Which positions of idx copy rather than add: an index not written before this call, at its first position.
@@ -125,7 +116,7 @@ internal static class CpuMovement
     public static Array UpdateSlice(UpdateSlicePrim p, Array buffer, Array index, Array value, RunState state)
     {
         var rows = p.Dims.Length == 0 ? 1 : p.Dims[0];
-        var i = index switch { int[] a => (long)a[0], long[] l => l[0], _ => throw new InvalidArgumentException($"{p.OriginName}: the index must be int32 or int64.") };
+        var i = new IndexReader(index, p)[0];
         if (i < 0 || i >= rows)
             throw new InvalidArgumentException($"{p.OriginName}: TensorArray index {i} is out of range; the array has size {rows}.");
         var inPlace = p.Donate && p.Inputs[0] is FeedPrim f && state.MayDonate(f.Tensor);
@@ -157,11 +148,20 @@ internal static class CpuMovement
         return new HostTensor(a, p.Dims).AsType(p.DType);
     }
 
-    /// <summary>The elements of an int32 or int64 index array as int64.</summary>
-    private readonly struct IndexReader(Array indices)
+    /// <summary>The elements of an int32 or int64 index array as int64 (any other array is refused, naming <c>origin</c>).</summary>
+    internal readonly struct IndexReader
     {
-        public int Length => indices.Length;
-        public long this[int j] => indices is int[] ints ? ints[j] : ((long[])indices)[j];
+        private readonly Array _indices;
+
+        public IndexReader(Array indices, Prim? origin)
+        {
+            if (indices is not (int[] or long[]))
+                throw new InvalidArgumentException($"{(origin == null ? "" : origin.OriginName + ": ")}indices must be int32 or int64.");
+            _indices = indices;
+        }
+
+        public int Length => _indices.Length;
+        public long this[int j] => _indices is int[] ints ? ints[j] : ((long[])_indices)[j];
     }
 
     public static HostTensor Random(RandomPrim p, (long Seed, long Seed2) seeds, ulong skip)

@@ -53,10 +53,9 @@ internal sealed class CpuPlanRunner : IPlanRunner
     public CpuPlanRunner(ExecutionPlan plan)
     {
         _plan = plan;
-        _readers = ReadersOf(plan);
-        _sliceViews = SliceViews(plan, _readers);
+        _sliceViews = SliceViews(plan);
         _valueOffsets = new int[plan.ValueCount];
-        var unread = UnreadLoopInputs(plan, _readers);
+        var unread = UnreadLoopInputs(plan);
         _steps = new Action<Array?[], RunState>[plan.Groups.Count];
         _skipped = new bool[plan.Groups.Count];
         for (var i = 0; i < _steps.Length; i++)
@@ -80,49 +79,24 @@ internal sealed class CpuPlanRunner : IPlanRunner
     /// Values read by nothing but loops, as the initial value of a loop variable the loop never reads
     /// (<see cref="Loops.LoopRunner.LiveVariables"/>), and not fetched.
     /// </summary>
-    private static HashSet<Prim> UnreadLoopInputs(ExecutionPlan plan, Dictionary<Prim, List<Prim>> readers)
+    private static HashSet<Prim> UnreadLoopInputs(ExecutionPlan plan)
     {
+        var live = new Dictionary<LoopPrim, int[]>();
+        // Whether a read is a loop's, as the initial value of a variable that loop never reads.
+        bool Unread((Prim Reader, int Input) read)
+        {
+            if (read.Reader is not LoopPrim loop || read.Input >= loop.Frame.LoopVars.Count) return false;
+            if (!live.TryGetValue(loop, out var vars)) live[loop] = vars = Loops.LoopRunner.LiveVariables(loop);
+            return Array.IndexOf(vars, read.Input) < 0;
+        }
         var unread = new HashSet<Prim>();
         foreach (var g in plan.Groups)
             foreach (var m in g.Members)
-            {
-                if (m is not LoopPrim loop) continue;
-                var live = Loops.LoopRunner.LiveVariables(loop);
-                for (var i = 0; i < loop.Frame.LoopVars.Count; i++)
-                    if (Array.IndexOf(live, i) < 0 && !plan.FetchPrims.Contains(loop.Inputs[i]) &&
-                        readers[loop.Inputs[i]].All(r => r is LoopPrim l && UnreadOnly(l, loop.Inputs[i])))
-                        unread.Add(loop.Inputs[i]);
-            }
+                if (m is LoopPrim loop)
+                    foreach (var input in loop.Inputs)
+                        if (!plan.FetchPrims.Contains(input) && plan.ReadersOf(input).All(Unread)) unread.Add(input);
         return unread;
     }
-
-    /// <summary>Whether <paramref name="loop"/> reads <paramref name="value"/> only as the initial value of variables it never reads.</summary>
-    private static bool UnreadOnly(LoopPrim loop, Prim value)
-    {
-        var live = Loops.LoopRunner.LiveVariables(loop);
-        for (var i = 0; i < loop.Inputs.Count; i++)
-            if (loop.Inputs[i] == value && (i >= loop.Frame.LoopVars.Count || Array.IndexOf(live, i) >= 0)) return false;
-        return true;
-    }
-
-    /// <summary>The primitives of the plan that read each value (a reader reading it twice is listed twice).</summary>
-    private static Dictionary<Prim, List<Prim>> ReadersOf(ExecutionPlan plan)
-    {
-        var readers = new Dictionary<Prim, List<Prim>>();
-        foreach (var g in plan.Groups)
-            foreach (var m in g.Members)
-            {
-                if (!readers.ContainsKey(m)) readers[m] = new List<Prim>();
-                foreach (var input in m.Inputs)
-                {
-                    if (!readers.TryGetValue(input, out var list)) readers[input] = list = new List<Prim>();
-                    list.Add(m);
-                }
-            }
-        return readers;
-    }
-
-    private readonly Dictionary<Prim, List<Prim>> _readers;
 
     /// <summary>
     /// Gathers read in place: one row along axis 0 of a fed or constant array (a TensorArray read in a loop body: the
@@ -130,7 +104,7 @@ internal sealed class CpuPlanRunner : IPlanRunner
     /// with the row's start in <see cref="_valueOffsets"/>, not a copy of the row (28 copies of 90 KB a step for the
     /// MNIST RNN). A fed or constant array is never a plan buffer, so nothing reuses it while the view is read.
     /// </summary>
-    private static HashSet<GatherPrim> SliceViews(ExecutionPlan plan, Dictionary<Prim, List<Prim>> readers)
+    private static HashSet<GatherPrim> SliceViews(ExecutionPlan plan)
     {
         var fusedMembers = new HashSet<Prim>();
         foreach (var g in plan.Groups)
@@ -141,7 +115,7 @@ internal sealed class CpuPlanRunner : IPlanRunner
         foreach (var g in plan.Groups)
             if (g.Kind == GroupKind.Single && g.Members[0] is GatherPrim { Axis: 0 } gather && gather.Inputs[1].Size == 1 &&
                 gather.Inputs[0] is FeedPrim or ConstantPrim && gather.Inputs[0].Dims.Length >= 1 && !plan.FetchPrims.Contains(gather) &&
-                readers[gather].All(r => fusedMembers.Contains(r) && r is UnaryPrim or BinaryPrim or SelectPrim or CastPrim or StridedPrim))
+                plan.ReadersOf(gather).All(r => fusedMembers.Contains(r.Reader) && r.Reader is UnaryPrim or BinaryPrim or SelectPrim or CastPrim or StridedPrim))
                 views.Add(gather);
         return views;
     }
@@ -164,7 +138,7 @@ internal sealed class CpuPlanRunner : IPlanRunner
         if (g.Head is not { } head || g.Tail != null || root == head || g.Outputs.Count != 2 || !g.Outputs.Contains(root) ||
             root is AssignVariablePrim || root.Size != head.Size || root.DType != head.DType || _plan.FirstFetchOf(_plan.ValueOf(head)) != null)
             return false;
-        foreach (var reader in _readers[head])
+        foreach (var (reader, _) in _plan.ReadersOf(head))
             if (!g.Members.Contains(reader) || reader is not (UnaryPrim or BinaryPrim or SelectPrim or CastPrim) ||
                 !reader.Dims.AsSpan().SequenceEqual(head.Dims))
                 return false;
@@ -210,7 +184,7 @@ internal sealed class CpuPlanRunner : IPlanRunner
             var row = checked((int)(view.Inputs[0].Size / Math.Max(rows, 1)));
             return (values, _) =>
             {
-                var i = values[at] switch { int[] ints => ints[0], long[] longs => longs[0], _ => throw new InvalidArgumentException("Indices must be int32 or int64.") };
+                var i = new CpuMovement.IndexReader(values[at]!, view)[0];
                 // The index check before the gather has refused this already; a view must never point outside its array.
                 if (i < 0 || i >= rows) throw new InvalidArgumentException($"{view.OriginName}: index {i} is out of range [0, {rows}).");
                 values[output] = values[source];
@@ -288,14 +262,8 @@ internal sealed class CpuPlanRunner : IPlanRunner
     /// an array (<see cref="Gemm32.AddsInPlace"/>): a loop gradient's body may hand a running sum for it
     /// (<see cref="RunState.AccumulateTargets"/>). −1 otherwise.
     /// </summary>
-    private int SummedFetch(KernelGroup g)
-    {
-        if (g.Head is not { } head || g.Members.Count != 1 || _readers[head].Count > 0 || !Gemm32.AddsInPlace(head)) return -1;
-        var fetches = 0;
-        foreach (var f in _plan.FetchPrims)
-            if (f == head) fetches++;
-        return fetches == 1 ? _plan.FirstFetchOf(_plan.ValueOf(head)) ?? -1 : -1;
-    }
+    private int SummedFetch(KernelGroup g) =>
+        g.Head is { } head && g.Members.Count == 1 && Gemm32.AddsInPlace(head) && _plan.SummableFetchOf(head) is { } fetch ? fetch : -1;
 
     /// <summary>Whether <paramref name="array"/>, value <paramref name="v"/>'s, is an array the caller asked the run to fetch into.</summary>
     private bool IsFetchTarget(int v, Array array, RunState state) =>

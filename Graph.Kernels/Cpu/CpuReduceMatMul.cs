@@ -45,9 +45,7 @@ internal static class CpuReduceMatMul
         }
         // Otherwise bring the reduced axes last, then reduce contiguous runs.
         var data = x.Data;
-        var identity = true;
-        for (var i = 0; i < rank; i++) identity &= perm[i] == i;
-        if (!identity) data = HostOps.Transpose(x, perm).Data;
+        if (!HostOps.IsIdentity(perm)) data = HostOps.Transpose(x, perm).Data;
         switch (data)
         {
             case float[] f: ReduceRuns(p, f, y.Data, (int)reduceCount, (int)keptCount); break;

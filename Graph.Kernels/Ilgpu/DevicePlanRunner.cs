@@ -55,20 +55,13 @@ internal sealed class DevicePlanRunner : IPlanRunner
         _plan = plan;
         var groups = _groups = plan.Groups;
         // An index check read only by gathers (as their indices) is done by the gather kernels themselves.
-        var readers = new Dictionary<Prim, List<(Prim Reader, int Input)>>();
-        foreach (var m in groups.SelectMany(g => g.Members))
-            for (var i = 0; i < m.Inputs.Count; i++)
-            {
-                if (!readers.TryGetValue(m.Inputs[i], out var list)) readers[m.Inputs[i]] = list = new();
-                list.Add((m, i));
-            }
         foreach (var check in groups.SelectMany(g => g.Members).OfType<CheckIndicesPrim>())
-            if (readers.TryGetValue(check, out var list) && list.All(r => r.Reader is GatherPrim && r.Input == 1))
+            if (plan.ReadersOf(check) is { Count: > 0 } list && list.All(r => r.Reader is GatherPrim && r.Input == 1))
                 foreach (var (reader, _) in list) _checkedBy[(GatherPrim)reader] = check;
         // A product fetched once and read by nothing else may be added straight into a caller's running sum.
-        for (var i = 0; i < plan.FetchPrims.Count; i++)
-            if (plan.FetchPrims[i] is MatMulPrim product && !readers.ContainsKey(product) && plan.FetchPrims.Count(p => p == product) == 1)
-                _accumulable[product] = i;
+        foreach (var p in plan.FetchPrims)
+            if (p is MatMulPrim product && plan.SummableFetchOf(product) is { } fetch)
+                _accumulable[product] = fetch;
         _steps = groups.Select(Compile).ToArray();
     }
 
