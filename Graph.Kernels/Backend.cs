@@ -22,6 +22,9 @@ internal interface IBackend
     /// <summary>Fails with a clear message when the process's settings for this backend are unusable (checked when a session is made).</summary>
     void CheckSettings();
 
+    /// <summary>Called when a session opens on this backend: it may start preparing its kernels (the cpu compiles them in the background).</summary>
+    void SessionOpened() { }
+
     /// <summary>Compiles a plan's kernel groups, laid out by <paramref name="plan"/> (values, storage, buffers), into a runner.</summary>
     IPlanRunner CreateRunner(ExecutionPlan plan);
 

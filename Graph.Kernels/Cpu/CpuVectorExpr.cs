@@ -110,7 +110,17 @@ internal sealed class CpuVectorExpr
             tree = Rebuild(tree, resolved);
         }
         var method = typeof(Loop<>).MakeGenericType(tree).GetMethod(nameof(Loop<Splat<I0>>.Run), BindingFlags.Public | BindingFlags.Static)!;
-        return new CpuVectorExpr(resolved, dims, flat, method.CreateDelegate<VectorLoop>());
+        var expr = new CpuVectorExpr(resolved, dims, flat, method.CreateDelegate<VectorLoop>());
+        CpuWarmUp.Enqueue(expr.Compile);
+        return expr;
+    }
+
+    /// <summary>Makes the JIT compile the loop (a call over no elements reads nothing).</summary>
+    private void Compile()
+    {
+        var none = new Operands();
+        var dst = 0f;
+        _loop(ref none, ref dst, 0);
     }
 
     /// <summary>The same tree with each leaf's Load/Splat choice taken from <paramref name="leaves"/>.</summary>

@@ -1,0 +1,113 @@
+using System.Collections.Concurrent;
+using System.Numerics.Tensors;
+
+namespace Graph.Kernels.Cpu;
+
+/// <summary>
+/// Compiles the cpu device's kernels on a background thread before the first run needs them.
+/// <para>
+/// Why: the kernels' vector code (AVX-512 GEMM tiles, Vector256 element-wise loops, the fused expressions closed as
+/// generic types when a plan is built) is not in a ReadyToRun image: crossgen2 leaves hardware-dependent vector code,
+/// and instantiations made at run time, to the JIT. The first training step of the MNIST RNN JIT-compiled ~60 methods
+/// (~60 ms) on the calling thread, the GEMM tiles alone ~16 ms. When a cpu session opens, the kernels every plan uses
+/// are run once on tiny inputs here, and each fused expression is compiled as soon as its plan makes it, while the
+/// caller builds the graph and its plans on the other core. A method the caller reaches first is compiled once, by
+/// whichever thread gets there first (the runtime compiles each method once), so a late warm-up costs nothing but the
+/// other core's time.
+/// </para>
+/// Off on one core (it would only compete with the caller) and with <c>GRAPH_CPU_WARMUP=0</c>.
+/// </summary>
+internal static class CpuWarmUp
+{
+    /// <summary>Whether warm-up work runs at all (more than one core, not turned off by the environment).</summary>
+    public static bool Enabled { get; } = Environment.ProcessorCount > 1 && Environment.GetEnvironmentVariable("GRAPH_CPU_WARMUP") != "0";
+
+    private static readonly ConcurrentQueue<Action> Pending = new();
+    private static int _draining, _kernelsQueued;
+
+    /// <summary>Queues the fixed kernels once per process (called when a cpu session opens).</summary>
+    public static void Kernels()
+    {
+        if (Enabled && Interlocked.Exchange(ref _kernelsQueued, 1) == 0) Enqueue(RunKernelsOnce);
+    }
+
+    /// <summary>Runs <paramref name="compile"/> on the warm-up thread (a call that only makes the JIT compile something).</summary>
+    public static void Enqueue(Action compile)
+    {
+        if (!Enabled) return;
+        Pending.Enqueue(compile);
+        if (Interlocked.CompareExchange(ref _draining, 1, 0) == 0)
+            new Thread(Drain) { IsBackground = true, Name = "Graph cpu warm-up" }.Start();
+    }
+
+    private static Exception? _failure;
+
+    /// <summary>The first exception a warm-up call threw in this process (none is expected).</summary>
+    internal static Exception? Failure => Volatile.Read(ref _failure);
+
+    /// <summary>Waits until everything queued so far has run; false on timeout.</summary>
+    internal static bool WaitIdle(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!Pending.IsEmpty || Volatile.Read(ref _draining) != 0)
+        {
+            if (DateTime.UtcNow > deadline) return false;
+            Thread.Sleep(1);
+        }
+        return true;
+    }
+
+    private static void Drain()
+    {
+        while (true)
+        {
+            while (Pending.TryDequeue(out var compile))
+            {
+                try
+                {
+                    compile();
+                }
+                catch (Exception e)
+                {
+                    // Warm-up calls compute nothing anyone reads: a failure here is met again, and reported, where a
+                    // run calls the same code. The first is kept for tests.
+                    Interlocked.CompareExchange(ref _failure, e, null);
+                }
+            }
+            Volatile.Write(ref _draining, 0);
+            // Work queued between the last dequeue and the reset found the flag still set: take it on here.
+            if (Pending.IsEmpty || Interlocked.CompareExchange(ref _draining, 1, 0) != 0) return;
+        }
+    }
+
+    /// <summary>Every kernel an RNN training plan runs whatever its shapes, each once on a few elements (single-threaded sizes).</summary>
+    private static void RunKernelsOnce()
+    {
+        if (Avx512Gemm.IsSupported)
+        {
+            // 18 rows: a 12-row and a 6-row panel; 32, 22 and 16 columns: the full, three-quarter and half column tiles;
+            // both B layouts (PackB's two paths) and both stores (overwrite, add into C).
+            var a = new float[18 * 16];
+            var b = new float[16 * 32];
+            var c = new float[18 * 32];
+            foreach (var n in (ReadOnlySpan<int>)[32, 22, 16])
+            {
+                Avx512Gemm.Multiply(false, false, 18, n, 9, a, 0, b, 0, c, 0);
+                Avx512Gemm.Multiply(true, true, 18, n, 9, a, 0, b, 0, c, 0, accumulate: true);
+            }
+        }
+        var x = new float[40];
+        var y = new float[40];
+        AccurateMath.Map<TanhOp>(x, y);
+        AccurateMath.Map<ExpOp>(x, y);
+        AccurateMath.Map<SigmoidOp>(x, y);
+        VectorLoops.Zip<float, VectorLoops.Add<float>>(x, x, y);
+        VectorLoops.Zip<float, VectorLoops.Subtract<float>>(x, x, y);
+        VectorLoops.Zip<float, VectorLoops.Multiply<float>>(x, x, y);
+        VectorLoops.Zip<float, VectorLoops.Divide<float>>(x, y, y);
+        VectorLoops.Map<float, VectorLoops.Square<float>>(x, y);
+        VectorLoops.Map<float, VectorLoops.SquareRoot<float>>(x, y);
+        TensorPrimitives.Sum<float>(x);
+        TensorPrimitives.Max<float>(x);
+    }
+}
