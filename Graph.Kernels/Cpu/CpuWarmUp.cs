@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Numerics.Tensors;
+using System.Reflection;
+using System.Runtime.CompilerServices;
 
 namespace Graph.Kernels.Cpu;
 
@@ -109,5 +111,27 @@ internal static class CpuWarmUp
         VectorLoops.Map<float, VectorLoops.SquareRoot<float>>(x, y);
         TensorPrimitives.Sum<float>(x);
         TensorPrimitives.Max<float>(x);
+        // The typed bodies behind the interpreter's dispatch on array type, compiled without a call (they take prims).
+        Prepare(typeof(SpanOps), "UnaryFloat", typeof(float));
+        Prepare(typeof(SpanOps), "ArithmeticFloat", typeof(float));
+        Prepare(typeof(SpanOps), "ArithmeticFloat", typeof(double));
+        Prepare(typeof(SpanOps), "ArithmeticInt", typeof(int));
+        Prepare(typeof(SpanOps), "Compare", typeof(int));
+        Prepare(typeof(SpanOps), "Compare", typeof(float));
+        Prepare(typeof(SpanOps), "CastFrom", typeof(int));
+        Prepare(typeof(SpanOps), "CastFrom", typeof(float));
+        Prepare(typeof(SpanOps), "CastFrom", typeof(double));
+        Prepare(typeof(CpuReduceMatMul), "ReduceRows", typeof(float));
+        Prepare(typeof(CpuReduceMatMul), "ReduceRuns", typeof(float));
+        Prepare(typeof(CpuFusedKernel), "ReduceSegments", typeof(float));
+        Prepare(typeof(CpuMovement), "ScatterAdd", typeof(float));
+    }
+
+    /// <summary>JIT-compiles private generic method <paramref name="name"/> of <paramref name="owner"/> for <paramref name="typeArgument"/>.</summary>
+    private static void Prepare(Type owner, string name, Type typeArgument)
+    {
+        var method = owner.GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)
+                     ?? throw new MissingMethodException(owner.Name, name);
+        RuntimeHelpers.PrepareMethod(method.MakeGenericMethod(typeArgument).MethodHandle);
     }
 }
