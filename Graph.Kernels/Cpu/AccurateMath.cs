@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -15,35 +16,52 @@ internal static class AccurateMath
     private const float SmallLimit = 0.625f;
 
     /// <summary>
-    /// y = f(x) element-wise (y may alias x) for one of the operator structs below, vectors of eight then single
-    /// elements; the two forms give the same bits, so an element's result does not depend on where it falls.
+    /// y = f(x) element-wise (y may alias x) for one of the operator structs below: vectors of sixteen where the CPU
+    /// runs 512-bit vectors, then of eight, then single elements. Every form gives the same bits (the same IEEE
+    /// operations in the same order), so an element's result does not depend on where it falls.
     /// </summary>
     public static void Map<TOp>(ReadOnlySpan<float> x, Span<float> y) where TOp : struct, IFloatUnary
     {
-        var i = 0;
+        ref var rx = ref MemoryMarshal.GetReference(x);
+        ref var ry = ref MemoryMarshal.GetReference(y);
+        var n = Math.Min(x.Length, y.Length);
+        nint i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
+                V512.Store(TOp.Invoke<Vector512<float>, V512>(V512.Load(ref rx, i)), ref ry, i);
         if (Vector256.IsHardwareAccelerated)
-        {
-            var n = Vector256<float>.Count;
-            for (; i <= x.Length - n; i += n)
-                TOp.Invoke(Vector256.Create(x.Slice(i, n))).CopyTo(y.Slice(i, n));
-        }
-        for (; i < x.Length; i++) y[i] = TOp.Invoke(x[i]);
+            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
+                V256.Store(TOp.Invoke<Vector256<float>, V256>(V256.Load(ref rx, i)), ref ry, i);
+        for (; i < n; i++) Unsafe.Add(ref ry, i) = TOp.Invoke(Unsafe.Add(ref rx, i));
     }
 
     /// <summary>Sigmoid of 8 floats.</summary>
+    public static Vector256<float> Sigmoid(Vector256<float> v) => Sigmoid<Vector256<float>, V256>(v);
+
+    /// <summary>Sigmoid of 16 floats.</summary>
+    public static Vector512<float> Sigmoid(Vector512<float> v) => Sigmoid<Vector512<float>, V512>(v);
+
+    /// <summary>Sigmoid of a vector.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Sigmoid(Vector256<float> v) => Vector256.Create(1f) / (Vector256.Create(1f) + Exp(-v));
+    public static TV Sigmoid<TV, TW>(TV v) where TV : struct where TW : struct, IFloatVector<TV> =>
+        TW.Divide(TW.Create(1f), TW.Add(TW.Create(1f), Exp<TV, TW>(TW.Negate(v))));
 
     /// <summary>Sigmoid of one float, bit-identical to the vector form.</summary>
     public static float Sigmoid(float x) => 1f / (1f + Exp(-x));
 
     /// <summary>tanh of 8 floats.</summary>
+    public static Vector256<float> Tanh(Vector256<float> v) => Tanh<Vector256<float>, V256>(v);
+
+    /// <summary>tanh of 16 floats.</summary>
+    public static Vector512<float> Tanh(Vector512<float> v) => Tanh<Vector512<float>, V512>(v);
+
+    /// <summary>tanh of a vector.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Tanh(Vector256<float> v)
+    public static TV Tanh<TV, TW>(TV v) where TV : struct where TW : struct, IFloatVector<TV>
     {
         // e^88 is still finite in float; beyond it tanh is ±1 anyway.
-        var twice = Vector256.Abs(v) * Vector256.Create(2f);
-        return Combine(v, Exp(Vector256.Min(twice, Vector256.Create(88f))));
+        var twice = TW.Multiply(TW.Abs(v), TW.Create(2f));
+        return Combine<TV, TW>(v, Exp<TV, TW>(TW.Min(twice, TW.Create(88f))));
     }
 
     // Cephes expf: e^x = 2^n · e^r with n = round(x·log2 e), r = x − n·ln 2 (in two parts), e^r by a degree-5 polynomial.
@@ -52,41 +70,41 @@ internal static class AccurateMath
     // Below ExpMin e^x is under half the smallest subnormal; between it and -87.3 the result is subnormal.
     private const float ExpMax = 88.72283905206835f, ExpMin = -103.972077f;
 
-    /// <summary>e^x of 8 floats (polynomial by fused multiply-adds where the CPU has them).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Exp(Vector256<float> x)
-    {
-        var clamped = Vector256.Min(Vector256.Max(x, Vector256.Create(ExpMin)), Vector256.Create(ExpMax));
-        var n = Vector256.Round(clamped * Vector256.Create(Log2E));
-        var r = MulAdd(n, Vector256.Create(-Ln2Lo), MulAdd(n, Vector256.Create(-Ln2Hi), clamped));
-        var p = MulAdd(MulAdd(MulAdd(MulAdd(MulAdd(Vector256.Create(E0), r, Vector256.Create(E1)), r, Vector256.Create(E2)), r, Vector256.Create(E3)), r,
-            Vector256.Create(E4)), r, Vector256.Create(E5));
-        var er = MulAdd(p, r * r, r + Vector256.Create(1f));
-        // 2^n in two halves so n = 128 (just below the overflow limit) still fits the exponent field.
-        var ni = Vector256.ConvertToInt32(n);
-        var half = Vector256.ShiftRightArithmetic(ni, 1);
-        var result = er * Vector256.ShiftLeft(half + Vector256.Create(127), 23).AsSingle() * Vector256.ShiftLeft(ni - half + Vector256.Create(127), 23).AsSingle();
-        result = Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256.Create(ExpMax)), Vector256.Create(float.PositiveInfinity), result);
-        result = Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256.Create(ExpMin)), Vector256<float>.Zero, result);
-        return Vector256.ConditionalSelect(Vector256.Equals(x, x), result, x); // NaN passes through
-    }
+    /// <summary>e^x of 8 floats.</summary>
+    public static Vector256<float> Exp(Vector256<float> x) => Exp<Vector256<float>, V256>(x);
 
-    /// <summary>a·b + c, fused where the CPU can.</summary>
+    /// <summary>e^x of 16 floats.</summary>
+    public static Vector512<float> Exp(Vector512<float> x) => Exp<Vector512<float>, V512>(x);
+
+    /// <summary>e^x of a vector (polynomial by fused multiply-adds where the CPU has them).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> MulAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) =>
-        Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : a * b + c;
+    public static TV Exp<TV, TW>(TV x) where TV : struct where TW : struct, IFloatVector<TV>
+    {
+        var clamped = TW.Min(TW.Max(x, TW.Create(ExpMin)), TW.Create(ExpMax));
+        var n = TW.Round(TW.Multiply(clamped, TW.Create(Log2E)));
+        var r = TW.MulAdd(n, TW.Create(-Ln2Lo), TW.MulAdd(n, TW.Create(-Ln2Hi), clamped));
+        var p = TW.MulAdd(TW.MulAdd(TW.MulAdd(TW.MulAdd(TW.MulAdd(TW.Create(E0), r, TW.Create(E1)), r, TW.Create(E2)), r, TW.Create(E3)), r,
+            TW.Create(E4)), r, TW.Create(E5));
+        var er = TW.MulAdd(p, TW.Multiply(r, r), TW.Add(r, TW.Create(1f)));
+        // 2^n in two halves so n = 128 (just below the overflow limit) still fits the exponent field.
+        var (low, high) = TW.HalfPowersOfTwo(n);
+        var result = TW.Multiply(TW.Multiply(er, low), high);
+        result = TW.Select(TW.GreaterThan(x, TW.Create(ExpMax)), TW.Create(float.PositiveInfinity), result);
+        result = TW.Select(TW.LessThan(x, TW.Create(ExpMin)), TW.Create(0f), result);
+        return TW.Select(TW.EqualTo(x, x), result, x); // NaN passes through
+    }
 
     /// <summary>tanh from x and e = exp(2|x|): the polynomial near 0, 1 − 2/(e+1) (with x's sign) beyond.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Combine(Vector256<float> x, Vector256<float> e)
+    private static TV Combine<TV, TW>(TV x, TV e) where TV : struct where TW : struct, IFloatVector<TV>
     {
-        var z = x * x;
-        var poly = MulAdd(MulAdd(MulAdd(MulAdd(MulAdd(Vector256.Create(P0), z, Vector256.Create(P1)), z, Vector256.Create(P2)), z, Vector256.Create(P3)), z,
-            Vector256.Create(P4)) * z, x, x);
-        var large = Vector256.Create(1f) - Vector256.Create(2f) / (e + Vector256.Create(1f));
-        large = Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<float>.Zero), -large, large);
-        var result = Vector256.ConditionalSelect(Vector256.LessThan(Vector256.Abs(x), Vector256.Create(SmallLimit)), poly, large);
-        return Vector256.ConditionalSelect(Vector256.Equals(x, x), result, x); // NaN passes through
+        var z = TW.Multiply(x, x);
+        var poly = TW.MulAdd(TW.Multiply(TW.MulAdd(TW.MulAdd(TW.MulAdd(TW.MulAdd(TW.Create(P0), z, TW.Create(P1)), z, TW.Create(P2)), z, TW.Create(P3)), z,
+            TW.Create(P4)), z), x, x);
+        var large = TW.Subtract(TW.Create(1f), TW.Divide(TW.Create(2f), TW.Add(e, TW.Create(1f))));
+        large = TW.Select(TW.LessThan(x, TW.Create(0f)), TW.Negate(large), large);
+        var result = TW.Select(TW.LessThan(TW.Abs(x), TW.Create(SmallLimit)), poly, large);
+        return TW.Select(TW.EqualTo(x, x), result, x); // NaN passes through
     }
 
     /// <summary>
@@ -126,12 +144,13 @@ internal static class AccurateMath
 }
 
 /// <summary>
-/// An element-wise float function in vector and scalar form (TensorPrimitives' operator style), the two giving the same
-/// bits: <see cref="AccurateMath.Map{TOp}"/> runs it over spans, the cpu device's register-resident loops inside trees.
+/// An element-wise float function in vector and scalar form (TensorPrimitives' operator style), the forms giving the
+/// same bits: <see cref="AccurateMath.Map{TOp}"/> runs it over spans, the cpu device's register-resident loops inside
+/// trees.
 /// </summary>
 internal interface IFloatUnary
 {
-    static abstract Vector256<float> Invoke(Vector256<float> x);
+    static abstract TV Invoke<TV, TW>(TV x) where TV : struct where TW : struct, IFloatVector<TV>;
     static abstract float Invoke(float x);
 }
 
@@ -139,7 +158,7 @@ internal interface IFloatUnary
 internal struct TanhOp : IFloatUnary
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Invoke(Vector256<float> x) => AccurateMath.Tanh(x);
+    public static TV Invoke<TV, TW>(TV x) where TV : struct where TW : struct, IFloatVector<TV> => AccurateMath.Tanh<TV, TW>(x);
     public static float Invoke(float x) => AccurateMath.Tanh(x);
 }
 
@@ -148,7 +167,7 @@ internal struct TanhOp : IFloatUnary
 internal struct ExpOp : IFloatUnary
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Invoke(Vector256<float> x) => AccurateMath.Exp(x);
+    public static TV Invoke<TV, TW>(TV x) where TV : struct where TW : struct, IFloatVector<TV> => AccurateMath.Exp<TV, TW>(x);
     public static float Invoke(float x) => AccurateMath.Exp(x);
 }
 
@@ -156,6 +175,105 @@ internal struct ExpOp : IFloatUnary
 internal struct SigmoidOp : IFloatUnary
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Invoke(Vector256<float> x) => AccurateMath.Sigmoid(x);
+    public static TV Invoke<TV, TW>(TV x) where TV : struct where TW : struct, IFloatVector<TV> => AccurateMath.Sigmoid<TV, TW>(x);
     public static float Invoke(float x) => AccurateMath.Sigmoid(x);
+}
+
+/// <summary>
+/// A float vector width that <see cref="AccurateMath"/>'s functions and the fused expression trees are written once
+/// for: <see cref="V256"/> (8 floats) or <see cref="V512"/> (16). Element-wise IEEE operations give the same bits at
+/// either width, so a kernel may use both in one pass. Why not the runtime's own ISimdVector: it is not public.
+/// </summary>
+internal interface IFloatVector<TV> where TV : struct
+{
+    static abstract TV Create(float value);
+    static abstract TV Load(ref float source, nint index);
+    static abstract void Store(TV value, ref float destination, nint index);
+    static abstract TV Add(TV a, TV b);
+    static abstract TV Subtract(TV a, TV b);
+    static abstract TV Multiply(TV a, TV b);
+    static abstract TV Divide(TV a, TV b);
+    /// <summary>a·b + c, fused where the CPU can (as the scalar forms do).</summary>
+    static abstract TV MulAdd(TV a, TV b, TV c);
+    static abstract TV Min(TV a, TV b);
+    static abstract TV Max(TV a, TV b);
+    static abstract TV Abs(TV x);
+    static abstract TV Negate(TV x);
+    static abstract TV Round(TV x);
+    static abstract TV LessThan(TV a, TV b);
+    static abstract TV GreaterThan(TV a, TV b);
+    static abstract TV EqualTo(TV a, TV b);
+    /// <summary>Lanes of <paramref name="a"/> where <paramref name="mask"/> is set, of <paramref name="b"/> elsewhere.</summary>
+    static abstract TV Select(TV mask, TV a, TV b);
+    /// <summary>2^h and 2^(n−h) with h = ⌊n/2⌋, for whole-number lanes n in [−127, 128].</summary>
+    static abstract (TV Low, TV High) HalfPowersOfTwo(TV n);
+    /// <summary>One of <see cref="VectorLoops"/>' operations at this width.</summary>
+    static abstract TV Apply<TOp>(TV x) where TOp : VectorLoops.IUnary<float>;
+    /// <summary>One of <see cref="VectorLoops"/>' operations at this width.</summary>
+    static abstract TV Apply<TOp>(TV a, TV b) where TOp : VectorLoops.IBinary<float>;
+}
+
+/// <summary>Eight floats.</summary>
+internal readonly struct V256 : IFloatVector<Vector256<float>>
+{
+    public static Vector256<float> Create(float value) => Vector256.Create(value);
+    public static Vector256<float> Load(ref float source, nint index) => Vector256.LoadUnsafe(ref Unsafe.Add(ref source, index));
+    public static void Store(Vector256<float> value, ref float destination, nint index) => value.StoreUnsafe(ref Unsafe.Add(ref destination, index));
+    public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
+    public static Vector256<float> Subtract(Vector256<float> a, Vector256<float> b) => a - b;
+    public static Vector256<float> Multiply(Vector256<float> a, Vector256<float> b) => a * b;
+    public static Vector256<float> Divide(Vector256<float> a, Vector256<float> b) => a / b;
+    public static Vector256<float> MulAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : a * b + c;
+    public static Vector256<float> Min(Vector256<float> a, Vector256<float> b) => Vector256.Min(a, b);
+    public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.Max(a, b);
+    public static Vector256<float> Abs(Vector256<float> x) => Vector256.Abs(x);
+    public static Vector256<float> Negate(Vector256<float> x) => -x;
+    public static Vector256<float> Round(Vector256<float> x) => Vector256.Round(x);
+    public static Vector256<float> LessThan(Vector256<float> a, Vector256<float> b) => Vector256.LessThan(a, b);
+    public static Vector256<float> GreaterThan(Vector256<float> a, Vector256<float> b) => Vector256.GreaterThan(a, b);
+    public static Vector256<float> EqualTo(Vector256<float> a, Vector256<float> b) => Vector256.Equals(a, b);
+    public static Vector256<float> Select(Vector256<float> mask, Vector256<float> a, Vector256<float> b) => Vector256.ConditionalSelect(mask, a, b);
+
+    public static (Vector256<float> Low, Vector256<float> High) HalfPowersOfTwo(Vector256<float> n)
+    {
+        var ni = Vector256.ConvertToInt32(n);
+        var half = Vector256.ShiftRightArithmetic(ni, 1);
+        return (Vector256.ShiftLeft(half + Vector256.Create(127), 23).AsSingle(), Vector256.ShiftLeft(ni - half + Vector256.Create(127), 23).AsSingle());
+    }
+
+    public static Vector256<float> Apply<TOp>(Vector256<float> x) where TOp : VectorLoops.IUnary<float> => TOp.Apply(x);
+    public static Vector256<float> Apply<TOp>(Vector256<float> a, Vector256<float> b) where TOp : VectorLoops.IBinary<float> => TOp.Apply(a, b);
+}
+
+/// <summary>Sixteen floats (used only where <see cref="Vector512.IsHardwareAccelerated"/>).</summary>
+internal readonly struct V512 : IFloatVector<Vector512<float>>
+{
+    public static Vector512<float> Create(float value) => Vector512.Create(value);
+    public static Vector512<float> Load(ref float source, nint index) => Vector512.LoadUnsafe(ref Unsafe.Add(ref source, index));
+    public static void Store(Vector512<float> value, ref float destination, nint index) => value.StoreUnsafe(ref Unsafe.Add(ref destination, index));
+    public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
+    public static Vector512<float> Subtract(Vector512<float> a, Vector512<float> b) => a - b;
+    public static Vector512<float> Multiply(Vector512<float> a, Vector512<float> b) => a * b;
+    public static Vector512<float> Divide(Vector512<float> a, Vector512<float> b) => a / b;
+    // AVX-512F includes fused multiply-add, as the scalar forms use on such a CPU.
+    public static Vector512<float> MulAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
+    public static Vector512<float> Min(Vector512<float> a, Vector512<float> b) => Vector512.Min(a, b);
+    public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.Max(a, b);
+    public static Vector512<float> Abs(Vector512<float> x) => Vector512.Abs(x);
+    public static Vector512<float> Negate(Vector512<float> x) => -x;
+    public static Vector512<float> Round(Vector512<float> x) => Vector512.Round(x);
+    public static Vector512<float> LessThan(Vector512<float> a, Vector512<float> b) => Vector512.LessThan(a, b);
+    public static Vector512<float> GreaterThan(Vector512<float> a, Vector512<float> b) => Vector512.GreaterThan(a, b);
+    public static Vector512<float> EqualTo(Vector512<float> a, Vector512<float> b) => Vector512.Equals(a, b);
+    public static Vector512<float> Select(Vector512<float> mask, Vector512<float> a, Vector512<float> b) => Vector512.ConditionalSelect(mask, a, b);
+
+    public static (Vector512<float> Low, Vector512<float> High) HalfPowersOfTwo(Vector512<float> n)
+    {
+        var ni = Vector512.ConvertToInt32(n);
+        var half = Vector512.ShiftRightArithmetic(ni, 1);
+        return (Vector512.ShiftLeft(half + Vector512.Create(127), 23).AsSingle(), Vector512.ShiftLeft(ni - half + Vector512.Create(127), 23).AsSingle());
+    }
+
+    public static Vector512<float> Apply<TOp>(Vector512<float> x) where TOp : VectorLoops.IUnary<float> => TOp.Apply(x);
+    public static Vector512<float> Apply<TOp>(Vector512<float> a, Vector512<float> b) where TOp : VectorLoops.IBinary<float> => TOp.Apply(a, b);
 }

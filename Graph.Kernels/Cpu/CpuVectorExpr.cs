@@ -273,17 +273,17 @@ internal sealed class CpuVectorExpr
     private struct I6 : IIndex { public static int Value => 6; }
     private struct I7 : IIndex { public static int Value => 7; }
 
-    /// <summary>A node of the tree: its value at element j of the run, eight at a time or one.</summary>
+    /// <summary>A node of the tree: its value at element j of the run, a vector (of either width) at a time or one.</summary>
     private interface IExpr
     {
-        static abstract Vector256<float> Vector(ref Operands o, nint j);
+        static abstract TV Vector<TV, TW>(ref Operands o, nint j) where TV : struct where TW : struct, IFloatVector<TV>;
         static abstract float Scalar(ref Operands o, nint j);
     }
 
     private struct Load<TK> : IExpr where TK : struct, IIndex
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<float> Vector(ref Operands o, nint j) => Vector256.LoadUnsafe(ref Unsafe.Add(ref Operands.At<TK>(ref o), j));
+        public static TV Vector<TV, TW>(ref Operands o, nint j) where TV : struct where TW : struct, IFloatVector<TV> => TW.Load(ref Operands.At<TK>(ref o), j);
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static float Scalar(ref Operands o, nint j) => Unsafe.Add(ref Operands.At<TK>(ref o), j);
     }
@@ -291,7 +291,7 @@ internal sealed class CpuVectorExpr
     private struct Splat<TK> : IExpr where TK : struct, IIndex
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<float> Vector(ref Operands o, nint j) => Vector256.Create(Operands.At<TK>(ref o));
+        public static TV Vector<TV, TW>(ref Operands o, nint j) where TV : struct where TW : struct, IFloatVector<TV> => TW.Create(Operands.At<TK>(ref o));
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static float Scalar(ref Operands o, nint j) => Operands.At<TK>(ref o);
     }
@@ -299,7 +299,7 @@ internal sealed class CpuVectorExpr
     private struct Un<TOp, TX> : IExpr where TOp : struct, IFloatUnary where TX : struct, IExpr
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<float> Vector(ref Operands o, nint j) => TOp.Invoke(TX.Vector(ref o, j));
+        public static TV Vector<TV, TW>(ref Operands o, nint j) where TV : struct where TW : struct, IFloatVector<TV> => TOp.Invoke<TV, TW>(TX.Vector<TV, TW>(ref o, j));
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static float Scalar(ref Operands o, nint j) => TOp.Invoke(TX.Scalar(ref o, j));
     }
@@ -307,25 +307,29 @@ internal sealed class CpuVectorExpr
     private struct Bin<TOp, TA, TB> : IExpr where TOp : struct, VectorLoops.IBinary<float> where TA : struct, IExpr where TB : struct, IExpr
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<float> Vector(ref Operands o, nint j) => TOp.Apply(TA.Vector(ref o, j), TB.Vector(ref o, j));
+        public static TV Vector<TV, TW>(ref Operands o, nint j) where TV : struct where TW : struct, IFloatVector<TV> =>
+            TW.Apply<TOp>(TA.Vector<TV, TW>(ref o, j), TB.Vector<TV, TW>(ref o, j));
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static float Scalar(ref Operands o, nint j) => TOp.Apply(TA.Scalar(ref o, j), TB.Scalar(ref o, j));
     }
 
     private struct AbsOp : IFloatUnary
     {
-        public static Vector256<float> Invoke(Vector256<float> x) => Vector256.Abs(x);
+        public static TV Invoke<TV, TW>(TV x) where TV : struct where TW : struct, IFloatVector<TV> => TW.Abs(x);
         public static float Invoke(float x) => MathF.Abs(x);
     }
 
-    /// <summary>The loop: vectors of eight, then single elements.</summary>
+    /// <summary>The loop: vectors of sixteen where the CPU runs 512-bit vectors, then of eight, then single elements.</summary>
     private static class Loop<TExpr> where TExpr : struct, IExpr
     {
         public static void Run(ref Operands o, ref float dst, int n)
         {
             nint j = 0;
+            if (Vector512.IsHardwareAccelerated)
+                for (; j <= n - Vector512<float>.Count; j += Vector512<float>.Count)
+                    V512.Store(TExpr.Vector<Vector512<float>, V512>(ref o, j), ref dst, j);
             for (; j <= n - Vector256<float>.Count; j += Vector256<float>.Count)
-                TExpr.Vector(ref o, j).StoreUnsafe(ref Unsafe.Add(ref dst, j));
+                V256.Store(TExpr.Vector<Vector256<float>, V256>(ref o, j), ref dst, j);
             for (; j < n; j++) Unsafe.Add(ref dst, j) = TExpr.Scalar(ref o, j);
         }
     }

@@ -90,7 +90,7 @@ internal static class VectorLoops
     /// </summary>
     public readonly struct AsFloatUnary<TOp> : IFloatUnary where TOp : struct, IUnary<float>
     {
-        public static Vector256<float> Invoke(Vector256<float> x) => TOp.Apply(x);
+        public static TV Invoke<TV, TW>(TV x) where TV : struct where TW : struct, IFloatVector<TV> => TW.Apply<TOp>(x);
         public static float Invoke(float x) => TOp.Apply(x);
     }
 

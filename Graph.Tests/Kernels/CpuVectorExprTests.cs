@@ -40,21 +40,30 @@ public class CpuVectorExprTests
             float.PositiveInfinity, float.NegativeInfinity, float.NaN, float.Epsilon };
         for (var x = -110f; x < 110f; x += 0.01371f) values.Add(x);
         for (var x = -1f; x < 1f; x += 0.000731f) values.Add(x);
-        while (values.Count % 8 != 0) values.Add(0.5f);
+        while (values.Count % 16 != 0) values.Add(0.5f);
         var data = values.ToArray();
+        void Check(int i, float[] tanh, float[] exp, float[] sigmoid, string width)
+        {
+            for (var k = 0; k < tanh.Length; k++)
+            {
+                var x = data[i + k];
+                BitConverter.SingleToInt32Bits(AccurateMath.Tanh(x)).Should().Be(BitConverter.SingleToInt32Bits(tanh[k]), $"tanh({x:R}), {width}");
+                BitConverter.SingleToInt32Bits(AccurateMath.Exp(x)).Should().Be(BitConverter.SingleToInt32Bits(exp[k]), $"exp({x:R}), {width}");
+                BitConverter.SingleToInt32Bits(AccurateMath.Sigmoid(x)).Should().Be(BitConverter.SingleToInt32Bits(sigmoid[k]), $"sigmoid({x:R}), {width}");
+            }
+        }
+        float[] Lanes256(Vector256<float> v) { var a = new float[8]; v.CopyTo(a); return a; }
+        float[] Lanes512(Vector512<float> v) { var a = new float[16]; v.CopyTo(a); return a; }
         for (var i = 0; i < data.Length; i += 8)
         {
             var v = Vector256.Create(data, i);
-            var tanh = AccurateMath.Tanh(v);
-            var exp = AccurateMath.Exp(v);
-            var sigmoid = AccurateMath.Sigmoid(v);
-            for (var k = 0; k < 8; k++)
-            {
-                var x = data[i + k];
-                BitConverter.SingleToInt32Bits(AccurateMath.Tanh(x)).Should().Be(BitConverter.SingleToInt32Bits(tanh[k]), $"tanh({x:R})");
-                BitConverter.SingleToInt32Bits(AccurateMath.Exp(x)).Should().Be(BitConverter.SingleToInt32Bits(exp[k]), $"exp({x:R})");
-                BitConverter.SingleToInt32Bits(AccurateMath.Sigmoid(x)).Should().Be(BitConverter.SingleToInt32Bits(sigmoid[k]), $"sigmoid({x:R})");
-            }
+            Check(i, Lanes256(AccurateMath.Tanh(v)), Lanes256(AccurateMath.Exp(v)), Lanes256(AccurateMath.Sigmoid(v)), "8 lanes");
+        }
+        if (!Vector512.IsHardwareAccelerated) return;
+        for (var i = 0; i < data.Length; i += 16)
+        {
+            var v = Vector512.Create(data, i);
+            Check(i, Lanes512(AccurateMath.Tanh(v)), Lanes512(AccurateMath.Exp(v)), Lanes512(AccurateMath.Sigmoid(v)), "16 lanes");
         }
     }
 
