@@ -178,7 +178,7 @@ internal sealed class CpuFusedKernel
             }
             // The parts read this call's arrays from fields, through one delegate made once: a kernel inside a loop body
             // runs tens of times a step, and a closure per call was garbage for the collector each time.
-            (_partSources, _partOutputs, _partChunks, _partCount) = (sources, outputs, chunks, parts);
+            (_partSources, _partOutputs, _partCount) = (sources, outputs, parts);
             try
             {
                 CoreTeam.Run(parts, _runPart ??= RunPart);
@@ -197,18 +197,23 @@ internal sealed class CpuFusedKernel
     }
 
     private Array[]? _sourcesWithHead, _partSources, _partOutputs;
-    private long _partChunks;
     private int _partCount;
     private Action<int>? _runPart;
 
-    /// <summary>Part <paramref name="part"/> of <see cref="_partCount"/> of the current parallel call: a contiguous run of chunks.</summary>
+    /// <summary>
+    /// Part <paramref name="part"/> of <see cref="_partCount"/> of the current parallel call: an equal share of the
+    /// elements (whole rows when a reduction follows, else whole 16-float vectors), run in chunks. Whole chunks per
+    /// part gave the last part a partial chunk more: 12,260 against 10,240 elements of a 150×150 epilogue.
+    /// </summary>
     private void RunPart(int part)
     {
         var chunk = _parallelChunk;
         var scratch = _parallelScratch![part] ??= new Scratch(this, chunk);
-        var first = _partChunks * part / _partCount;
-        var last = _partChunks * (part + 1) / _partCount;
-        for (var c = first; c < last; c++) RunChunk(c * chunk, (int)Math.Min(chunk, _total - c * chunk), scratch, _partSources!, _partOutputs!);
+        var unit = _row > 1 ? _row : 16;
+        var units = (_total + unit - 1) / unit;
+        var start = Math.Min(_total, units * part / _partCount * unit);
+        var end = Math.Min(_total, units * (part + 1) / _partCount * unit);
+        for (var at = start; at < end; at += chunk) RunChunk(at, (int)Math.Min(chunk, end - at), scratch, _partSources!, _partOutputs!);
     }
 
     private sealed class Scratch
