@@ -377,6 +377,13 @@ internal static class PerformanceDoc
         L("    lanes at a time where the CPU has AVX-512 (bit-identical to the 8-lane and scalar forms). On this Zen 4, whose");
         L("    512-bit operations run on 256-bit units, tanh over 11,250 floats went 11.4 → 10.6 µs; the gain is meant for");
         L("    CPUs with full-width units (Zen 5).");
+        L("  - The two cores' shares of a kernel take equal time. The GEMM splits its tiles by measured cost rather than FMA");
+        L("    count (a 6×32 edge tile takes 74% of a 12×32 tile's time for half its FMAs, a 12×16 tile 74%): run alone, the");
+        L("    half of a 150×150 product holding the 6-row tail took 6–9% longer than the other (34.4 against 37.7 µs), now");
+        L("    34.2 against 32.1. Fused element-wise kernels give each core an equal share of elements rather than of whole");
+        L("    2,048-element chunks (a 150×150 epilogue split 10,240 against 12,260). Per-part timestamps in training (~15,600");
+        L("    jobs a run): the calling thread's wait at the end of a job fell from 1.5–1.9 to -0.2 µs (median, products) and");
+        L("    from 1.5 to 0.1 µs (element-wise); about 0.2 ms a step by that count, below what fair processes resolve here.");
         L("- **Tried and not kept** (same evening): a bias gradient's column sums split over both cores (each column still in");
         L("  row order): 0.131 against 0.129 ms a step, the 2.5 MB input being read from memory either way; column sums kept in");
         L("  registers down the rows (slower: 79 against 62 µs, its 6 tail columns run down strided); non-temporal stores for");
