@@ -124,20 +124,26 @@ internal static class CpuWarmUp
         TensorPrimitives.Sum<float>(x);
         TensorPrimitives.Max<float>(x);
         // The typed bodies behind the interpreter's dispatch on array type, compiled without a call (they take prims).
-        Prepare(typeof(SpanOps), "UnaryFloat", typeof(float));
-        Prepare(typeof(SpanOps), "ArithmeticFloat", typeof(float));
-        Prepare(typeof(SpanOps), "ArithmeticFloat", typeof(double));
-        Prepare(typeof(SpanOps), "ArithmeticInt", typeof(int));
-        Prepare(typeof(SpanOps), "Compare", typeof(int));
-        Prepare(typeof(SpanOps), "Compare", typeof(float));
-        Prepare(typeof(SpanOps), "CastFrom", typeof(int));
-        Prepare(typeof(SpanOps), "CastFrom", typeof(float));
-        Prepare(typeof(SpanOps), "CastFrom", typeof(double));
-        Prepare(typeof(CpuReduceMatMul), "ReduceRows", typeof(float));
-        Prepare(typeof(CpuReduceMatMul), "ReduceRuns", typeof(float));
-        Prepare(typeof(CpuFusedKernel), "ReduceSegments", typeof(float));
-        Prepare(typeof(CpuMovement), "ScatterAdd", typeof(float));
+        foreach (var (owner, name, typeArgument) in TypedBodies) Prepare(owner, name, typeArgument);
     }
+
+    /// <summary>Private generic kernel bodies and the instantiations a float32 training plan uses.</summary>
+    private static readonly (Type Owner, string Name, Type TypeArgument)[] TypedBodies =
+    [
+        (typeof(SpanOps), "UnaryFloat", typeof(float)),
+        (typeof(SpanOps), "ArithmeticFloat", typeof(float)),
+        (typeof(SpanOps), "ArithmeticFloat", typeof(double)),
+        (typeof(SpanOps), "ArithmeticInt", typeof(int)),
+        (typeof(SpanOps), "Compare", typeof(int)),
+        (typeof(SpanOps), "Compare", typeof(float)),
+        (typeof(SpanOps), "CastFrom", typeof(int)),
+        (typeof(SpanOps), "CastFrom", typeof(float)),
+        (typeof(SpanOps), "CastFrom", typeof(double)),
+        (typeof(CpuReduceMatMul), "ReduceRows", typeof(float)),
+        (typeof(CpuReduceMatMul), "ReduceRuns", typeof(float)),
+        (typeof(CpuFusedKernel), "ReduceSegments", typeof(float)),
+        (typeof(CpuMovement), "ScatterAdd", typeof(float)),
+    ];
 
     /// <summary>JIT-compiles private generic method <paramref name="name"/> of <paramref name="owner"/> for <paramref name="typeArgument"/>.</summary>
     private static void Prepare(Type owner, string name, Type typeArgument)

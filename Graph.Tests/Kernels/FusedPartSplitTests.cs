@@ -17,17 +17,23 @@ public class FusedPartSplitTests
         return Enumerable.Range(0, n).Select(_ => (float)random.NextDouble() * 4 - 2).ToArray();
     }
 
+    /// <summary>Runs <paramref name="build"/> on a [rows, cols] placeholder fed <paramref name="xs"/> on the cpu.</summary>
+    private static float[] Run(Func<Tensor, Tensor> build, int rows, int cols, float[] xs)
+    {
+        var g = new ComputeGraph();
+        using var scope = g.AsDefault();
+        var x = TF.Placeholder(DType.Float32, new Shape(rows, cols), "x");
+        var y = build(x);
+        using var session = new Session(g);
+        return session.Run(y, new FeedDict { { x, HostTensor.From(xs, rows, cols) } }).ToArray<float>();
+    }
+
     [Test]
     public void AnElementWiseKernelOverAnUnevenSizeGivesEachElementsBits([Values(301, 1001)] int rows)
     {
         const int cols = 77;
         var xs = Values(rows * cols, rows);
-        var g = new ComputeGraph();
-        using var scope = g.AsDefault();
-        var x = TF.Placeholder(DType.Float32, new Shape(rows, cols), "x");
-        var y = TF.Tanh(x) * 0.5f + 1f;
-        using var session = new Session(g);
-        var actual = session.Run(y, new FeedDict { { x, HostTensor.From(xs, rows, cols) } }).ToArray<float>();
+        var actual = Run(x => TF.Tanh(x) * 0.5f + 1f, rows, cols, xs);
         for (var i = 0; i < xs.Length; i++)
             BitConverter.SingleToInt32Bits(actual[i]).Should().Be(BitConverter.SingleToInt32Bits(AccurateMath.Tanh(xs[i]) * 0.5f + 1f), $"element {i}");
     }
@@ -37,12 +43,7 @@ public class FusedPartSplitTests
     {
         const int cols = 37;
         var xs = Values(rows * cols, rows);
-        var g = new ComputeGraph();
-        using var scope = g.AsDefault();
-        var x = TF.Placeholder(DType.Float32, new Shape(rows, cols), "x");
-        var y = TF.ReduceMax(x * x - x, [1]);
-        using var session = new Session(g);
-        var actual = session.Run(y, new FeedDict { { x, HostTensor.From(xs, rows, cols) } }).ToArray<float>();
+        var actual = Run(x => TF.ReduceMax(x * x - x, [1]), rows, cols, xs);
         actual.Should().HaveCount(rows);
         for (var r = 0; r < rows; r++)
         {
