@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -14,26 +13,6 @@ internal static class AccurateMath
     // Cephes tanhf: odd minimax polynomial on |x| < 0.625, 1 − 2/(e^{2|x|}+1) beyond.
     private const float P0 = -5.70498872745E-3f, P1 = 2.06390887954E-2f, P2 = -5.37397155531E-2f, P3 = 1.33314422036E-1f, P4 = -3.33332819422E-1f;
     private const float SmallLimit = 0.625f;
-
-    /// <summary>
-    /// y = f(x) element-wise (y may alias x) for one of the operator structs below: vectors of sixteen where the CPU
-    /// runs 512-bit vectors, then of eight, then single elements. Every form gives the same bits (the same IEEE
-    /// operations in the same order), so an element's result does not depend on where it falls.
-    /// </summary>
-    public static void Map<TOp>(ReadOnlySpan<float> x, Span<float> y) where TOp : struct, IFloatUnary
-    {
-        ref var rx = ref MemoryMarshal.GetReference(x);
-        ref var ry = ref MemoryMarshal.GetReference(y);
-        var n = Math.Min(x.Length, y.Length);
-        nint i = 0;
-        if (Vector512.IsHardwareAccelerated)
-            for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
-                V512.Store(TOp.Invoke<Vector512<float>, V512>(V512.Load(ref rx, i)), ref ry, i);
-        if (Vector256.IsHardwareAccelerated)
-            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
-                V256.Store(TOp.Invoke<Vector256<float>, V256>(V256.Load(ref rx, i)), ref ry, i);
-        for (; i < n; i++) Unsafe.Add(ref ry, i) = TOp.Invoke(Unsafe.Add(ref rx, i));
-    }
 
     /// <summary>Sigmoid of 8 floats.</summary>
     public static Vector256<float> Sigmoid(Vector256<float> v) => Sigmoid<Vector256<float>, V256>(v);
@@ -143,40 +122,30 @@ internal static class AccurateMath
     private static float MulAdd(float a, float b, float c) => Fma.IsSupported ? MathF.FusedMultiplyAdd(a, b, c) : a * b + c;
 }
 
-/// <summary>
-/// An element-wise float function in vector and scalar form (TensorPrimitives' operator style), the forms giving the
-/// same bits: <see cref="AccurateMath.Map{TOp}"/> runs it over spans, the cpu device's register-resident loops inside
-/// trees.
-/// </summary>
-internal interface IFloatUnary
+/// <summary>tanh (Cephes, ~1–2 ulps) as one of <see cref="VectorLoops"/>' operations: span loops run it through
+/// <see cref="VectorLoops.Map{T, TOp}"/>, the fused expression trees inline it. Every form gives the same bits.</summary>
+internal readonly struct TanhOp : VectorLoops.IUnary<float>
 {
-    static abstract TV Invoke<TV, TW>(TV x) where TV : struct where TW : struct, IFloatVector<TV>;
-    static abstract float Invoke(float x);
-}
-
-/// <summary>tanh (Cephes, ~1–2 ulps).</summary>
-internal struct TanhOp : IFloatUnary
-{
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV Invoke<TV, TW>(TV x) where TV : struct where TW : struct, IFloatVector<TV> => AccurateMath.Tanh<TV, TW>(x);
-    public static float Invoke(float x) => AccurateMath.Tanh(x);
+    public static float Apply(float x) => AccurateMath.Tanh(x);
+    public static Vector256<float> Apply(Vector256<float> x) => AccurateMath.Tanh(x);
+    public static Vector512<float> Apply(Vector512<float> x) => AccurateMath.Tanh(x);
 }
 
 /// <summary>eˣ (Cephes, ~1 ulp, subnormals kept). Compiled with this assembly, so it is AVX2 code from the start (the
 /// library's own exp may run a baseline-ISA precompiled body when tiered compilation is off).</summary>
-internal struct ExpOp : IFloatUnary
+internal readonly struct ExpOp : VectorLoops.IUnary<float>
 {
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV Invoke<TV, TW>(TV x) where TV : struct where TW : struct, IFloatVector<TV> => AccurateMath.Exp<TV, TW>(x);
-    public static float Invoke(float x) => AccurateMath.Exp(x);
+    public static float Apply(float x) => AccurateMath.Exp(x);
+    public static Vector256<float> Apply(Vector256<float> x) => AccurateMath.Exp(x);
+    public static Vector512<float> Apply(Vector512<float> x) => AccurateMath.Exp(x);
 }
 
 /// <summary>1 / (1 + e⁻ˣ) with this exp: the ILGPU devices' formula.</summary>
-internal struct SigmoidOp : IFloatUnary
+internal readonly struct SigmoidOp : VectorLoops.IUnary<float>
 {
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV Invoke<TV, TW>(TV x) where TV : struct where TW : struct, IFloatVector<TV> => AccurateMath.Sigmoid<TV, TW>(x);
-    public static float Invoke(float x) => AccurateMath.Sigmoid(x);
+    public static float Apply(float x) => AccurateMath.Sigmoid(x);
+    public static Vector256<float> Apply(Vector256<float> x) => AccurateMath.Sigmoid(x);
+    public static Vector512<float> Apply(Vector512<float> x) => AccurateMath.Sigmoid(x);
 }
 
 /// <summary>

@@ -68,7 +68,7 @@ internal sealed class CpuVectorExpr
                     case UnaryPrim u when UnaryType(u.Op) is { } op:
                         return Build(u.Inputs[0]) is { } x ? typeof(Un<,>).MakeGenericType(op, x) : null;
                     case BinaryPrim b when IsSquare(b):
-                        return Build(b.Inputs[0]) is { } sx ? typeof(Un<,>).MakeGenericType(typeof(VectorLoops.AsFloatUnary<VectorLoops.Square<float>>), sx) : null;
+                        return Build(b.Inputs[0]) is { } sx ? typeof(Un<,>).MakeGenericType(typeof(VectorLoops.Square<float>), sx) : null;
                     case BinaryPrim b when BinaryType(b.Op) is { } op:
                         return Build(b.Inputs[0]) is { } l && Build(b.Inputs[1]) is { } r ? typeof(Bin<,,>).MakeGenericType(op, l, r) : null;
                     // A strided member of lower rank (a size-1 fill absorbed into a size-1 group) stays with the interpreter.
@@ -204,10 +204,10 @@ internal sealed class CpuVectorExpr
 
     private static Type? UnaryType(UnaryOp op) => op switch
     {
-        UnaryOp.Neg => typeof(VectorLoops.AsFloatUnary<VectorLoops.Negate<float>>),
+        UnaryOp.Neg => typeof(VectorLoops.Negate<float>),
         UnaryOp.Abs => typeof(AbsOp),
-        UnaryOp.Square => typeof(VectorLoops.AsFloatUnary<VectorLoops.Square<float>>),
-        UnaryOp.Sqrt => typeof(VectorLoops.AsFloatUnary<VectorLoops.SquareRoot<float>>),
+        UnaryOp.Square => typeof(VectorLoops.Square<float>),
+        UnaryOp.Sqrt => typeof(VectorLoops.SquareRoot<float>),
         UnaryOp.Tanh => typeof(TanhOp),
         UnaryOp.Exp => typeof(ExpOp),
         UnaryOp.Sigmoid => typeof(SigmoidOp),
@@ -296,12 +296,12 @@ internal sealed class CpuVectorExpr
         public static float Scalar(ref Operands o, nint j) => Operands.At<TK>(ref o);
     }
 
-    private struct Un<TOp, TX> : IExpr where TOp : struct, IFloatUnary where TX : struct, IExpr
+    private struct Un<TOp, TX> : IExpr where TOp : struct, VectorLoops.IUnary<float> where TX : struct, IExpr
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static TV Vector<TV, TW>(ref Operands o, nint j) where TV : struct where TW : struct, IFloatVector<TV> => TOp.Invoke<TV, TW>(TX.Vector<TV, TW>(ref o, j));
+        public static TV Vector<TV, TW>(ref Operands o, nint j) where TV : struct where TW : struct, IFloatVector<TV> => TW.Apply<TOp>(TX.Vector<TV, TW>(ref o, j));
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static float Scalar(ref Operands o, nint j) => TOp.Invoke(TX.Scalar(ref o, j));
+        public static float Scalar(ref Operands o, nint j) => TOp.Apply(TX.Scalar(ref o, j));
     }
 
     private struct Bin<TOp, TA, TB> : IExpr where TOp : struct, VectorLoops.IBinary<float> where TA : struct, IExpr where TB : struct, IExpr
@@ -313,10 +313,11 @@ internal sealed class CpuVectorExpr
         public static float Scalar(ref Operands o, nint j) => TOp.Apply(TA.Scalar(ref o, j), TB.Scalar(ref o, j));
     }
 
-    private struct AbsOp : IFloatUnary
+    private readonly struct AbsOp : VectorLoops.IUnary<float>
     {
-        public static TV Invoke<TV, TW>(TV x) where TV : struct where TW : struct, IFloatVector<TV> => TW.Abs(x);
-        public static float Invoke(float x) => MathF.Abs(x);
+        public static float Apply(float x) => MathF.Abs(x);
+        public static Vector256<float> Apply(Vector256<float> x) => Vector256.Abs(x);
+        public static Vector512<float> Apply(Vector512<float> x) => Vector512.Abs(x);
     }
 
     /// <summary>The loop: vectors of sixteen where the CPU runs 512-bit vectors, then of eight, then single elements.</summary>

@@ -112,9 +112,9 @@ internal static class CpuWarmUp
         }
         var x = new float[40];
         var y = new float[40];
-        AccurateMath.Map<TanhOp>(x, y);
-        AccurateMath.Map<ExpOp>(x, y);
-        AccurateMath.Map<SigmoidOp>(x, y);
+        VectorLoops.Map<float, TanhOp>(x, y);
+        VectorLoops.Map<float, ExpOp>(x, y);
+        VectorLoops.Map<float, SigmoidOp>(x, y);
         VectorLoops.Zip<float, VectorLoops.Add<float>>(x, x, y);
         VectorLoops.Zip<float, VectorLoops.Subtract<float>>(x, x, y);
         VectorLoops.Zip<float, VectorLoops.Multiply<float>>(x, x, y);

@@ -19,9 +19,9 @@ internal static class SpanOps
     {
         switch (x)
         {
-            case float[] a when op == UnaryOp.Tanh: AccurateMath.Map<TanhOp>(a.AsSpan(xo, n), ((float[])y).AsSpan(0, n)); break;
-            case float[] a when op == UnaryOp.Exp: AccurateMath.Map<ExpOp>(a.AsSpan(xo, n), ((float[])y).AsSpan(0, n)); break;
-            case float[] a when op == UnaryOp.Sigmoid: AccurateMath.Map<SigmoidOp>(a.AsSpan(xo, n), ((float[])y).AsSpan(0, n)); break;
+            case float[] a when op == UnaryOp.Tanh: VectorLoops.Map<float, TanhOp>(a.AsSpan(xo, n), ((float[])y).AsSpan(0, n)); break;
+            case float[] a when op == UnaryOp.Exp: VectorLoops.Map<float, ExpOp>(a.AsSpan(xo, n), ((float[])y).AsSpan(0, n)); break;
+            case float[] a when op == UnaryOp.Sigmoid: VectorLoops.Map<float, SigmoidOp>(a.AsSpan(xo, n), ((float[])y).AsSpan(0, n)); break;
             case float[] a: UnaryFloat(origin, op, a.AsSpan(xo, n), ((float[])y).AsSpan(0, n)); break;
             case double[] a: UnaryFloat(origin, op, a.AsSpan(xo, n), ((double[])y).AsSpan(0, n)); break;
             case int[] a: UnaryInt(origin, op, a.AsSpan(xo, n), ((int[])y).AsSpan(0, n)); break;

@@ -84,16 +84,6 @@ internal static class VectorLoops
         public static Vector512<T> Apply(Vector512<T> x) => Vector512.Sqrt(x);
     }
 
-    /// <summary>
-    /// A float operation above as an <see cref="IFloatUnary"/>, the form <see cref="AccurateMath"/>'s functions take, so
-    /// that the fused expression trees (<see cref="CpuVectorExpr"/>) mix both without restating either.
-    /// </summary>
-    public readonly struct AsFloatUnary<TOp> : IFloatUnary where TOp : struct, IUnary<float>
-    {
-        public static TV Invoke<TV, TW>(TV x) where TV : struct where TW : struct, IFloatVector<TV> => TW.Apply<TOp>(x);
-        public static float Invoke(float x) => TOp.Apply(x);
-    }
-
     /// <summary>y[i] = TOp(a[i], b[i]) for i in [0, y.Length).</summary>
     public static void Zip<T, TOp>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) where T : unmanaged, INumber<T> where TOp : IBinary<T>
     {
