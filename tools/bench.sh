@@ -9,7 +9,7 @@
 # TorchSharp-cpu (about 1 GB with libtorch) comes from NuGet on the first build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 PATH=$PATH:/usr/sbin:/sbin  # ldconfig lives in /sbin
 if ! ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so\.0'; then
   echo "note: libopenblas.so.0 not found; the gemm scenario will report Graph alone (apt-get install -y libopenblas0-pthread)" >&2
 fi

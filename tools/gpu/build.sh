@@ -5,6 +5,8 @@
 # (for the cpu comparison), the PyTorch peer script. Output: <dir>/graph-gpu.tar.xz and <dir>/run.sh
 # (default dir: .gpu-bundle, git-ignored). Usage: tools/gpu/build.sh [dir] [xz level, default 9]
 set -euo pipefail
+# ldconfig lives in /sbin: a PATH without the sbin folders (a CI runner's, a non-login shell's) must still find it.
+export PATH=$PATH:/usr/sbin:/sbin
 cd "$(dirname "$0")/../.."
 out=$(mkdir -p "${1:-.gpu-bundle}" && cd "${1:-.gpu-bundle}" && pwd)
 level=${2:-9}
@@ -31,7 +33,7 @@ cp -r "$dotnet_root/shared/Microsoft.NETCore.App/$version" "$root/dotnet/shared/
 
 # OpenBLAS for the cpu device's GEMM (optional: without it the cpu device uses its managed GEMM).
 for lib in libopenblas.so.0 libgfortran.so.5 libquadmath.so.0; do
-  path=$(ldconfig -p | awk -v n="$lib" '$1 == n {print $NF; exit}')
+  path=$(ldconfig -p 2>/dev/null | awk -v n="$lib" '$1 == n {print $NF; exit}' || true)
   if [ -n "$path" ]; then cp -L "$path" "$root/lib/$lib"; fi
 done
 

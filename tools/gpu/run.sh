@@ -20,7 +20,8 @@ fi
 log=${OUT:+$OUT/gpu-check.log}
 exec > >(tee ${log:+"$log"}) 2>&1
 
-export DOTNET_ROOT=$root/dotnet PATH=$root/dotnet:$PATH DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+# ldconfig (the libcuda lookup below) lives in /sbin, which a non-login PATH may lack.
+export DOTNET_ROOT=$root/dotnet PATH=$root/dotnet:$PATH:/usr/sbin:/sbin DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 # ILGPU binds the CUDA driver as "cuda" (libcuda.so); drivers ship libcuda.so.1 only: link it where we look first.
 mkdir -p "$root/lib/driver"
 for candidate in $(ldconfig -p 2>/dev/null | awk '/libcuda\.so\.1 /{print $NF}') /usr/local/nvidia/lib64/libcuda.so.1 /usr/lib/x86_64-linux-gnu/libcuda.so.1 /usr/lib64/libcuda.so.1; do
