@@ -246,6 +246,8 @@ internal static class FairScenario
         var firstStepMs = double.NaN;
         var epochMs = new List<double>();
         var steady = new List<double>();
+        // GRAPH_BENCH_STEP_TRACE=1: every step's time in the first epoch, to see where its warm-up goes.
+        var firstEpochSteps = Environment.GetEnvironmentVariable("GRAPH_BENCH_STEP_TRACE") == "1" ? new List<double>() : null;
         for (var epoch = 0; epoch < epochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
@@ -259,6 +261,7 @@ internal static class FairScenario
                     jit.Add(Jit());
                 }
                 if (epoch > 0 && x.DimsSpan[0] == BenchData.BatchSize) steady.Add(clock.Elapsed.TotalMilliseconds - before);
+                if (epoch == 0) firstEpochSteps?.Add(clock.Elapsed.TotalMilliseconds - before);
             }
             epochMs.Add(clock.Elapsed.TotalMilliseconds);
             if (epoch == 0) jit.Add(Jit());
@@ -266,6 +269,7 @@ internal static class FairScenario
         Console.WriteLine($"fair {kind} main_ms {F(mainMs, 1)} data_ms {F(dataMs, 1)} model_ms {F(modelMs, 1)} first_step_ms {F(firstStepMs, 1)} epochs_ms {string.Join(",", epochMs.Select(e => F(e, 1)))} " +
                           $"steady_ms {F(Median(steady), 3)} steady_steps {steady.Count} vmhwm_kb {Native.PeakRssKb()} " +
                           $"jit_ms/methods/cpu_ms/rss_mb_at_main,data,model,first_step,epoch0 {string.Join(",", jit)}");
+        if (firstEpochSteps != null) Console.WriteLine($"first epoch steps ms {string.Join(" ", firstEpochSteps.Select(e => F(e, 1)))}");
         return 0;
     }
 

@@ -394,6 +394,18 @@ internal static class PerformanceDoc
         L("  the input gradient's slice copies into their 2.5 MB sum (7.8 against 7.4–9.6 µs per 90 KB row); the two");
         L("  independent products of a backward iteration (dh and dWh) run at once, one per core, instead of one after the");
         L("  other across both (80–91 against 80–88 µs per pair).");
+        L("- **Where the first epoch's warm-up goes** (2026-12-06, night; `GRAPH_BENCH_STEP_TRACE=1` prints every step of a fair");
+        L("  child's first epoch; quiet Zen 4): the first step takes 35–54 ms (its plan's compilation 7–10 ms; its first run");
+        L("  25–43 ms: loop records and plan buffers touched for the first time at ~2 µs a page, a background gen2 collection,");
+        L("  and 5–9 ms of JIT on the calling thread for 16 generic instantiations ReadyToRun cannot hold, 0.1–1.2 ms each);");
+        L("  steps 2–53 take 5.0–6.1 ms; the last batch of 50 takes 10–15 ms (its own plan: 3.5–10 ms of compilation, and a gen0");
+        L("  collection that promotes the first step's 9 MB of loop records: 4–6 ms of pause). Compiled again once warm, the");
+        L("  training plan takes 2–3 ms, 60% of it in the fusion pass.");
+        L("- **Tried and not kept** (same night; fair one-epoch children, alternating): background GC off");
+        L("  (`DOTNET_gcConcurrent=0`: one blocking gen2 collection of ~3 ms instead of the background one and the gen0 one;");
+        L("  12 pairs, off against on: first epoch 338 against 330 ms, start to first step 197 against 195 ms; 3 MB more resident over 3");
+        L("  epochs); a composite ReadyToRun image of the app's own assemblies (`PublishReadyToRunComposite`, framework-dependent;");
+        L("  8 pairs, composite against not: first epoch 340 against 335 ms, 7 MB more resident).");
         L("- A profile of the steady step (`perf`, 12 epochs, before the balancing above): 13% of the calling thread's samples");
         L("  wait for the other core at the end of a GEMM (the two halves of a product finish apart), and 6% copy the input");
         L("  gradient's slices into their sum (28 × 90 KB into memory out of cache: the copy costs what the stores cost, so");
