@@ -260,8 +260,9 @@ internal static class FairScenario
                     firstStepMs = Since();
                     jit.Add(Jit());
                 }
-                if (epoch > 0 && x.DimsSpan[0] == BenchData.BatchSize) steady.Add(clock.Elapsed.TotalMilliseconds - before);
-                if (epoch == 0) firstEpochSteps?.Add(clock.Elapsed.TotalMilliseconds - before);
+                var stepMs = clock.Elapsed.TotalMilliseconds - before;
+                if (epoch > 0 && x.DimsSpan[0] == BenchData.BatchSize) steady.Add(stepMs);
+                if (epoch == 0) firstEpochSteps?.Add(stepMs);
             }
             epochMs.Add(clock.Elapsed.TotalMilliseconds);
             if (epoch == 0) jit.Add(Jit());
