@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using System.Numerics.Tensors;
 using System.Reflection;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Graph.Core;
 
 namespace Graph.Kernels.Cpu;
 
@@ -125,6 +127,43 @@ internal static class CpuWarmUp
         TensorPrimitives.Max<float>(x);
         // The typed bodies behind the interpreter's dispatch on array type, compiled without a call (they take prims).
         foreach (var (owner, name, typeArgument) in TypedBodies) Prepare(owner, name, typeArgument);
+        InstantiationsOfOtherAssemblies();
+    }
+
+    /// <summary>
+    /// Generic instantiations a first training step reaches that no ReadyToRun image holds: generics of another
+    /// assembly (CoreLib, Graph.Core) closed over value types here, which crossgen2 leaves to the JIT outside a shared
+    /// version bubble. Measured: 16 such methods took 5–9 ms of the caller's first step. Each line makes the runtime
+    /// compile one of them (shared canonical code where the type argument is a reference type).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void InstantiationsOfOtherAssemblies()
+    {
+        // The loop counter's increment (int add) and the optimizer's float64 scalar division.
+        var ints = new int[4];
+        VectorLoops.Zip<int, VectorLoops.Add<int>>(ints, ints.AsSpan(0), ints);
+        var doubles = new double[4];
+        VectorLoops.Zip<double, VectorLoops.Divide<double>>(doubles.AsSpan(0, 4), doubles, doubles);
+        // A host-evaluated loop condition's read.
+        _ = new HostTensor(new[] { true }).Item<bool>();
+        _ = new HostTensor(new double[1]).Span<double>();
+        // Buffers larger than 2 KB take the allocator's out-of-line path, one instantiation per element type.
+        foreach (var dtype in (ReadOnlySpan<DType>)[DType.Float32, DType.Float64, DType.Int32, DType.Int64, DType.Bool])
+            _ = RunState.Uninitialized(dtype, 4096);
+        // Plan building: the buffer table, the readers of a value.
+        _ = new List<(DType, int)> { default }[0];
+        IReadOnlyList<(Prim Reader, int Input)> readers = new (Prim, int)[1];
+        _ = readers.Count > 0 && readers.All(r => r.Input == 0);
+        IList<int> list = ints;
+        _ = list[0];
+        // A GEMM's sizes (MatMulPrim.Sizes) and kernel choice.
+        var sizes = new ValueTuple<int, int, int, int>(ints[0], 1, 1, 1);
+        _ = Gemm32.ForShape(sizes.Item2, sizes.Item3, sizes.Item4);
+        // The loop runner: sparse captured gradients and the use counts of saved values.
+        (Graph.Core.Tensor, Graph.Core.Tensor, int)? sparse = (null!, null!, 0);
+        _ = sparse.Value;
+        var uses = new Dictionary<Array, int>(ReferenceEqualityComparer.Instance) { [ints] = 1 };
+        _ = CollectionsMarshal.GetValueRefOrNullRef(uses, ints);
     }
 
     /// <summary>Private generic kernel bodies and the instantiations a float32 training plan uses.</summary>
