@@ -1,5 +1,6 @@
 using Graph.Core;
 using Graph.Kernels;
+using Graph.Kernels.Cpu;
 
 namespace Graph.Tests;
 
@@ -25,6 +26,7 @@ public class SoakTests : GraphFixture
             else s.Run(train, feeds);
         }
         for (var i = 0; i < 500; i++) Step(i);
+        CpuWarmUp.WaitIdle(TimeSpan.FromSeconds(60)); // the heap is process-wide: the warm-up thread's work must be done
         var before = GC.GetTotalMemory(forceFullCollection: true);
         for (var i = 0; i < 10_000; i++) Step(i);
         var grown = GC.GetTotalMemory(forceFullCollection: true) - before;
