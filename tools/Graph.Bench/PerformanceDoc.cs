@@ -410,9 +410,26 @@ internal static class PerformanceDoc
         L("  wait for the other core at the end of a GEMM (the two halves of a product finish apart), and 6% copy the input");
         L("  gradient's slices into their sum (28 × 90 KB into memory out of cache: the copy costs what the stores cost, so");
         L("  writing the slices straight into the sum would save little here).");
-        L("- Not tried for lack of time: a step without `HostTensor` wrappers per loop iteration, the per-step weight gradient");
-        L("  as one product after the loop, and one plan for every batch size (the epoch's last batch of 50 compiles a second");
-        L("  plan: ~8 MB and ~7 ms).");
+        L("- **Kept on 2026-12-06, late night** (same Zen 4; fair one-epoch children with `GRAPH_BENCH_STEP_TRACE=1`, alternating");
+        L("  processes, medians):");
+        L("  - The warm-up thread also compiles the 16 instantiations of other assemblies' generics (CoreLib's, Graph.Core's) that");
+        L("    the first step JIT-compiled on the calling thread: JIT there 7–11 → 0–1.4 ms; 16 pairs: start to first step");
+        L("    218 → 213 ms, first epoch 372 → 363 ms.");
+        L("  - It then rehearses one training step of a tiny RNN (a while loop over a TensorArray, its gradient loop, sparse");
+        L("    cross-entropy, Adam; 2×3×4 inputs) in a graph and session of its own: the caller's first step then meets");
+        L("    ReadyToRun code whose calls and types are already bound (after a pause, the MNIST RNN's first step took ~37 ms,");
+        L("    ~25 ms once a batch-of-2 step had run). Its garbage also brings the first collections forward, before the");
+        L("    training's arrays exist: the epoch's last batch no longer pays a gen0 collection promoting the first step's loop");
+        L("    records. 26 pairs: first step 35–44 → 34–41 ms, last batch 12.6–15.1 → 6.1–6.7 ms, first epoch 382–452 → 372–406");
+        L("    ms (two sets of rounds, the second under co-tenant load).");
+        L("- **Tried and not kept** (same late night): the recycler's arrays on the pinned object heap (never copied by a gen0");
+        L("  collection): 10 pairs, last batch 20.5 against 13.2 ms, first step 44 against 37 ms, 2.5 MB more resident.");
+        L("- **The per-step weight gradient as one product after the loop does not pay on this CPU.** Direct kernel, same");
+        L("  arrays: 28 accumulating 150×150 products with K = 150 take 1.14–1.18 ms, one 150×150 product with K = 4,200 over the");
+        L("  stacked steps 1.24–1.29 ms (its 2.5 MB operands stream from L3, a step's are in L2). It is a GPU change (28 fewer");
+        L("  launches a step), left for a session with one.");
+        L("- Not tried for lack of time: a step without `HostTensor` wrappers per loop iteration, and one plan for every batch");
+        L("  size (the epoch's last batch of 50 compiles a second plan: ~8 MB and 2–3 ms once warm).");
         L("");
     }
 
