@@ -15,9 +15,10 @@ namespace Graph.Kernels.Cpu;
 /// and instantiations made at run time, to the JIT. The first training step of the MNIST RNN JIT-compiled ~60 methods
 /// (~60 ms) on the calling thread, the GEMM tiles alone ~16 ms. When a cpu session opens, the kernels every plan uses
 /// are run once on tiny inputs here, and each fused expression is compiled as soon as its plan makes it, while the
-/// caller builds the graph and its plans on the other core. A method the caller reaches first is compiled once, by
-/// whichever thread gets there first (the runtime compiles each method once), so a late warm-up costs nothing but the
-/// other core's time.
+/// caller builds the graph and its plans on the other core. Then one training step of a tiny model is rehearsed here
+/// (<see cref="RehearseTraining"/>), which binds the cold ReadyToRun code of the planner and the loop runners. A method
+/// the caller reaches first is compiled once, by whichever thread gets there first (the runtime compiles each method
+/// once), so a late warm-up costs nothing but the other core's time.
 /// </para>
 /// Off on one core (it would only compete with the caller) and with <c>GRAPH_CPU_WARMUP=0</c>.
 /// </summary>
@@ -37,7 +38,7 @@ internal static class CpuWarmUp
     /// </summary>
     private static readonly TimeSpan Linger = TimeSpan.FromSeconds(1);
 
-    /// <summary>Queues the fixed kernels once per process (called when a cpu session opens).</summary>
+    /// <summary>Queues the fixed kernels and the training rehearsal once per process (called when a cpu session opens).</summary>
     public static void Kernels()
     {
         if (Enabled && Interlocked.Exchange(ref _kernelsQueued, 1) == 0)
@@ -47,7 +48,7 @@ internal static class CpuWarmUp
         }
     }
 
-    /// <summary>Runs <paramref name="compile"/> on the warm-up thread (a call that only makes the JIT compile something).</summary>
+    /// <summary>Runs <paramref name="compile"/> on the warm-up thread (a call whose only purpose is to get code compiled and bound).</summary>
     public static void Enqueue(Action compile)
     {
         if (!Enabled) return;
