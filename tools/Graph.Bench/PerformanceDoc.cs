@@ -428,6 +428,14 @@ internal static class PerformanceDoc
         L("  arrays: 28 accumulating 150×150 products with K = 150 take 1.14–1.18 ms, one 150×150 product with K = 4,200 over the");
         L("  stacked steps 1.24–1.29 ms (its 2.5 MB operands stream from L3, a step's are in L2). It is a GPU change (28 fewer");
         L("  launches a step), left for a session with one.");
+        L("- **Reading the late-night run (21:13) against the evening's (13:16)** (same Zen 4, both with ~0% other CPU): Graph's");
+        L("  first epoch 390 → 368 ms and start to first step 223 → 214 ms (the warm-up changes above); its steady step 5.65 →");
+        L("  6.15 ms (5.62–6.86; alternating A/Bs of one build moved between 5.4 and 6.7 ms the same night). TorchSharp's best");
+        L("  setting changed: ACTIVE with 2 threads went 15.0 → 9.40 ms a steady step (8.94–17.24 over five processes) and 765 →");
+        L("  593 ms a first epoch, ahead of PASSIVE with 1 thread (12.6 ms, the best at 13:16). Against it both ratios miss: steady");
+        L("  step 0.655, first epoch 0.620 (targets 0.5). A 4.7 ms step is out of reach on this CPU with the same work: the");
+        L("  step's products alone take ~3.5 ms at ~71% of the two cores' FMA peak (28 × 3 products of 150×150×150 at 36–41 µs,");
+        L("  and the input projection and its weight gradient).");
         L("- Not tried for lack of time: a step without `HostTensor` wrappers per loop iteration, and one plan for every batch");
         L("  size (the epoch's last batch of 50 compiles a second plan: ~8 MB and 2–3 ms once warm).");
         L("");
