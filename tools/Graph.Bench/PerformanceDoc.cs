@@ -433,9 +433,10 @@ internal static class PerformanceDoc
         L("  6.15 ms (5.62–6.86; alternating A/Bs of one build moved between 5.4 and 6.7 ms the same night). TorchSharp's best");
         L("  setting changed: ACTIVE with 2 threads went 15.0 → 9.40 ms a steady step (8.94–17.24 over five processes) and 765 →");
         L("  593 ms a first epoch, ahead of PASSIVE with 1 thread (12.6 ms, the best at 13:16). Against it both ratios miss: steady");
-        L("  step 0.655, first epoch 0.620 (targets 0.5). A 4.7 ms step is out of reach on this CPU with the same work: the");
-        L("  step's products alone take ~3.5 ms at ~71% of the two cores' FMA peak (28 × 3 products of 150×150×150 at 36–41 µs,");
-        L("  and the input projection and its weight gradient).");
+        L("  step 0.655, first epoch 0.620 (targets 0.5). 0.5× of 9.4 ms is a 4.7 ms step. Its products take ~3.5 ms at ~71% of");
+        L("  the two cores' FMA peak (28 × 3 products of 150×150×150 at 36–41 µs, the input projection and its weight gradient);");
+        L("  the rest (element-wise kernels, copies, loop bookkeeping, and about 1.6 ms in which one core works while the other");
+        L("  waits, by a `perf` profile's idle samples) would have to fall from ~2.6 to ~1.2 ms.");
         L("- Not tried for lack of time: a step without `HostTensor` wrappers per loop iteration, and one plan for every batch");
         L("  size (the epoch's last batch of 50 compiles a second plan: ~8 MB and 2–3 ms once warm).");
         L("");
