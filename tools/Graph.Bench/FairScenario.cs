@@ -246,17 +246,25 @@ internal static class FairScenario
         var firstStepMs = double.NaN;
         var epochMs = new List<double>();
         var steady = new List<double>();
-        // GRAPH_BENCH_STEP_TRACE=1: every step's time in the first epoch, to see where its warm-up goes.
+        // GRAPH_BENCH_STEP_TRACE=1: every step's time in the first epoch, and what the first step JIT-compiled on this
+        // thread, to see where the warm-up goes.
         var firstEpochSteps = Environment.GetEnvironmentVariable("GRAPH_BENCH_STEP_TRACE") == "1" ? new List<double>() : null;
+        var firstStepMainJit = "";
         for (var epoch = 0; epoch < epochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
             foreach (var (x, y) in Batches.ShuffleBatch(data.TrainImages, data.TrainLabels, BenchData.BatchSize, seed: epoch, reuseBuffers: true))
             {
                 var before = clock.Elapsed.TotalMilliseconds;
+                var (jitBefore, jitMsBefore) = double.IsNaN(firstStepMs)
+                    ? (System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: true), System.Runtime.JitInfo.GetCompilationTime(currentThread: true).TotalMilliseconds)
+                    : (0, 0.0);
                 step(x, y);
                 if (double.IsNaN(firstStepMs))
                 {
+                    // What the first step JIT-compiled on this thread (the warm-up thread should have compiled it first).
+                    firstStepMainJit = $"{System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: true) - jitBefore} methods " +
+                                       $"{F(System.Runtime.JitInfo.GetCompilationTime(currentThread: true).TotalMilliseconds - jitMsBefore, 1)} ms";
                     firstStepMs = Since();
                     jit.Add(Jit());
                 }
@@ -270,7 +278,11 @@ internal static class FairScenario
         Console.WriteLine($"fair {kind} main_ms {F(mainMs, 1)} data_ms {F(dataMs, 1)} model_ms {F(modelMs, 1)} first_step_ms {F(firstStepMs, 1)} epochs_ms {string.Join(",", epochMs.Select(e => F(e, 1)))} " +
                           $"steady_ms {F(Median(steady), 3)} steady_steps {steady.Count} vmhwm_kb {Native.PeakRssKb()} " +
                           $"jit_ms/methods/cpu_ms/rss_mb_at_main,data,model,first_step,epoch0 {string.Join(",", jit)}");
-        if (firstEpochSteps != null) Console.WriteLine($"first epoch steps ms {string.Join(" ", firstEpochSteps.Select(e => F(e, 1)))}");
+        if (firstEpochSteps != null)
+        {
+            Console.WriteLine($"first epoch steps ms {string.Join(" ", firstEpochSteps.Select(e => F(e, 1)))}");
+            Console.WriteLine($"first step JIT on the calling thread: {firstStepMainJit}");
+        }
         return 0;
     }
 
