@@ -437,6 +437,11 @@ internal static class PerformanceDoc
         L("  the two cores' FMA peak (28 × 3 products of 150×150×150 at 36–41 µs, the input projection and its weight gradient);");
         L("  the rest (element-wise kernels, copies, loop bookkeeping, and about 1.6 ms in which one core works while the other");
         L("  waits, by a `perf` profile's idle samples) would have to fall from ~2.6 to ~1.2 ms.");
+        L("- **Where the rest of the step waits** (same late night; 3-epoch children, every `CoreTeam` job timed, ~145 jobs a");
+        L("  step): per job the calling thread's last part ends 3 µs before to 0.3 µs after the worker's (medians of two");
+        L("  processes), 10–17 µs at the 99th percentile. Summed over a step, the caller waits 0.2–0.5 ms for the worker and the");
+        L("  worker 0.1–0.2 ms for the caller; the caller ran every part of a two-part job itself in 0.2–0.5% of jobs. The two");
+        L("  cores' imbalance is therefore under 0.7 ms of the ~2.6 ms the step spends outside its products.");
         L("- Not tried for lack of time: a step without `HostTensor` wrappers per loop iteration, and one plan for every batch");
         L("  size (the epoch's last batch of 50 compiles a second plan: ~8 MB and 2–3 ms once warm).");
         L("");
