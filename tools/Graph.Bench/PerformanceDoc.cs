@@ -441,7 +441,7 @@ internal static class PerformanceDoc
         L("  step): per job the calling thread's last part ends 3 µs before to 0.3 µs after the worker's (medians of two");
         L("  processes), 10–17 µs at the 99th percentile. Summed over a step, the caller waits 0.2–0.5 ms for the worker and the");
         L("  worker 0.1–0.2 ms for the caller; the caller ran every part of a two-part job itself in 0.2–0.5% of jobs. The two");
-        L("  cores' imbalance is therefore under 0.7 ms of the ~2.6 ms the step spends outside its products.");
+        L("  cores' imbalance is therefore 0.3–0.7 ms of the ~2.6 ms the step spends outside its products.");
         L("- Not tried for lack of time: a step without `HostTensor` wrappers per loop iteration, and one plan for every batch");
         L("  size (the epoch's last batch of 50 compiles a second plan: ~8 MB and 2–3 ms once warm).");
         L("");
