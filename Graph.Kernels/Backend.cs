@@ -22,8 +22,11 @@ internal interface IBackend
     /// <summary>Fails with a clear message when the process's settings for this backend are unusable (checked when a session is made).</summary>
     void CheckSettings();
 
-    /// <summary>Called when a session opens on this backend: it may start preparing its kernels (the cpu compiles them in the background).</summary>
-    void SessionOpened() { }
+    /// <summary>
+    /// Starts the backend's one-time preparation in the background and returns at once (the cpu compiles its kernels and
+    /// rehearses a training step on another core). Called when a session opens, and earlier by <see cref="Devices.Prepare"/>.
+    /// </summary>
+    void Prepare() { }
 
     /// <summary>Compiles a plan's kernel groups, laid out by <paramref name="plan"/> (values, storage, buffers), into a runner.</summary>
     IPlanRunner CreateRunner(ExecutionPlan plan);

@@ -82,7 +82,7 @@ public sealed class Session : IDisposable
         if (Options.MemoryLimitBytes is < 0) throw new ArgumentOutOfRangeException("options.MemoryLimitBytes", Options.MemoryLimitBytes, "The memory limit must not be negative.");
         _backend = Backends.Open(Options.Device);
         _backend.CheckSettings();
-        _backend.SessionOpened();
+        _backend.Prepare();
         _plans = new PlanCache(Options.PlanCacheCapacity, Options.PlanCacheBytes);
         _state = new SessionState(Options.PlanCacheBytes, _backend.CreateResidency());
         if (Options.Profile) Profile = new KernelProfile();

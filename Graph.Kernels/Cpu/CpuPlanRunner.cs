@@ -15,7 +15,7 @@ internal sealed class CpuBackend : IBackend
     public string Name => DeviceName;
     public bool UsesHostMemory => true;
     public void CheckSettings() => Gemm32.CheckSetting();
-    public void SessionOpened() => CpuWarmUp.Kernels();
+    public void Prepare() => CpuWarmUp.Kernels();
     public IPlanRunner CreateRunner(ExecutionPlan plan) => new CpuPlanRunner(plan);
     public IRunErrorLog? CreateErrorLog() => null;
     public IVariableResidency? CreateResidency() => null;

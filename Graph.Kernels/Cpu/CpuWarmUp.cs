@@ -61,6 +61,9 @@ internal static class CpuWarmUp
 
     private static Exception? _failure;
 
+    /// <summary>Whether the fixed kernels and the rehearsal have been queued in this process (by a session or <see cref="Devices.Prepare"/>).</summary>
+    internal static bool KernelsQueued => Volatile.Read(ref _kernelsQueued) != 0;
+
     /// <summary>The first exception a warm-up call threw in this process (none is expected).</summary>
     internal static Exception? Failure => Volatile.Read(ref _failure);
 

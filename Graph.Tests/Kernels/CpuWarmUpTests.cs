@@ -36,6 +36,25 @@ public class CpuWarmUpTests
     }
 
     [Test]
+    public void PreparingTheCpuDeviceQueuesTheWarmUpWithoutASession()
+    {
+        // In a process where a session has already opened, this checks that preparing again is harmless.
+        Assume.That(CpuWarmUp.Enabled, "warm-up is off on one core or with GRAPH_CPU_WARMUP=0");
+        Devices.Prepare("cpu");
+        CpuWarmUp.KernelsQueued.Should().BeTrue();
+        Devices.Prepare("cpu");
+        CpuWarmUp.WaitIdle(TimeSpan.FromSeconds(60)).Should().BeTrue("the warm-up thread drains its queue");
+        CpuWarmUp.Failure.Should().BeNull("the kernels and the training rehearsal run without failing");
+    }
+
+    [Test]
+    public void PreparingAnUnknownDeviceNamesTheDevicesPresent()
+    {
+        var prepare = () => Devices.Prepare("tpu");
+        prepare.Should().Throw<ArgumentException>().WithMessage("*'tpu' is not available*cpu*");
+    }
+
+    [Test]
     public void EveryCallQueuedFromManyThreadsRunsOnce()
     {
         Assume.That(CpuWarmUp.Enabled, "warm-up is off on one core or with GRAPH_CPU_WARMUP=0");

@@ -48,6 +48,7 @@ internal static class TrainCommand
         }
         // Everything the user named is checked before the data is loaded or a step runs.
         Devices.Require(device);
+        Devices.Prepare(device); // its kernels compile on another core while the data loads and the model is built
         var root = job?.IsRoot ?? true;
         var plotFile = plotPath == null || !root ? null : CliApp.WritableFile(plotPath, "--plot");
         if (checkpointDir != null && root) CliApp.WritableDirectory(checkpointDir, "--checkpoint");
