@@ -25,8 +25,9 @@ public static class Devices
     /// Starts the one-time preparation of device <paramref name="name"/> in the background and returns at once, so that
     /// it overlaps with loading data and building the graph: on <c>cpu</c>, compiling the kernels that no ReadyToRun
     /// image holds and rehearsing a training step on another core. The first <see cref="Session"/> on the device starts
-    /// it otherwise, and calling it more than once costs nothing. Measured: the MNIST RNN's first training step took
-    /// ~32 ms instead of ~45 ms when its program called this before loading the digits and building the model.
+    /// it otherwise, and calling it more than once costs nothing. Measured (2 cores): the MNIST RNN's first training step
+    /// took 27 ms instead of 42 ms (medians of 14 processes each) when its program called this before loading the digits
+    /// and building the model.
     /// </summary>
     public static void Prepare(string name) => Backends.Open(name).Prepare();
 
