@@ -450,6 +450,17 @@ internal static class PerformanceDoc
         L("  processes), 10–17 µs at the 99th percentile. Summed over a step, the caller waits 0.2–0.5 ms for the worker and the");
         L("  worker 0.1–0.2 ms for the caller; the caller ran every part of a two-part job itself in 0.2–0.5% of jobs. The two");
         L("  cores' imbalance is therefore 0.3–0.7 ms of the ~2.6 ms the step spends outside its products.");
+        L("- **Reading the run of 22:07 against that of 21:13** (same Zen 4, 0.0% other CPU; the later one with the strided-copy");
+        L("  kernel and `Devices.Prepare`): Graph's first epoch 368 → 379 ms (311–487 over five processes), start to first step");
+        L("  214 → 222 ms, whole process 600 → 544 ms, steady step 6.15 → 6.25 ms; TorchSharp's best (ACTIVE, 2 threads) 9.40 →");
+        L("  9.57 ms a steady step and 593 → 552 ms a first epoch. Both ratios still miss (steady 0.652, first epoch 0.686).");
+        L("  Minutes after the run, six 3-epoch Graph processes stepped in 5.0–5.3 ms with first epochs of 306–320 ms: Graph's");
+        L("  medians move by a fifth with the machine's state, which is why the targets are read within one run only.");
+        L("- **The JIT build's faster steady step** (5.05 against 6.25 ms in the 22:07 run, and faster in every run since");
+        L("  2026-12-05) is not ReadyToRun code quality. The ReadyToRun build stepped as fast in two direct A/Bs: with all");
+        L("  ReadyToRun code off (`DOTNET_ReadyToRun=0`: 6.02 against 6.12 ms, 6 pairs), and started through `dotnet` like the");
+        L("  JIT build rather than through its apphost (5.0–5.8 against 5.0–5.3 ms, 6 pairs). The cause of the difference in the");
+        L("  table is not known.");
         L("- Not tried for lack of time: a step without `HostTensor` wrappers per loop iteration, and one plan for every batch");
         L("  size (the epoch's last batch of 50 compiles a second plan: ~8 MB and 2–3 ms once warm).");
         L("");
