@@ -22,10 +22,11 @@ public static class Devices
     public static void Require(string name) => Backends.Require(name);
 
     /// <summary>
-    /// Starts the one-time preparation of device <paramref name="name"/> in the background and returns at once, so that
-    /// it overlaps with loading data and building the graph: on <c>cpu</c>, compiling the kernels that no ReadyToRun
-    /// image holds and rehearsing a training step on another core. The first <see cref="Session"/> on the device starts
-    /// it otherwise, and calling it more than once costs nothing. Measured (2 cores): the MNIST RNN's first training step
+    /// Starts the one-time preparation of device <paramref name="name"/>, so that it overlaps with loading data and
+    /// building the graph. On <c>cpu</c> it returns at once: a background thread compiles the kernels that no ReadyToRun
+    /// image holds and rehearses a training step on another core. An ILGPU device is opened (its context created) on the
+    /// calling thread. The first <see cref="Session"/> on the device does the same otherwise, and calling this more than
+    /// once costs nothing. Measured (2 cores): the MNIST RNN's first training step
     /// took 27 ms instead of 42 ms (medians of 14 processes each) when its program called this before loading the digits
     /// and building the model.
     /// </summary>
