@@ -34,6 +34,22 @@ public static class HostOps
         StridedCopyRange(src, offset, srcStrides, outDims, 0, dst.Length, dst, 0);
 
     /// <summary>
+    /// The lowest and highest element positions the strided view over <paramref name="outDims"/> at
+    /// <paramref name="offset"/> reads (strides of any sign; an empty view reads <paramref name="offset"/> only nominally).
+    /// </summary>
+    public static (long Lowest, long Highest) StridedReach(long offset, ReadOnlySpan<int> srcStrides, ReadOnlySpan<int> outDims)
+    {
+        long lowest = offset, highest = offset;
+        for (var axis = 0; axis < outDims.Length; axis++)
+        {
+            var reach = (long)(outDims[axis] - 1) * srcStrides[axis];
+            if (reach < 0) lowest += reach;
+            else highest += reach;
+        }
+        return (lowest, highest);
+    }
+
+    /// <summary>
     /// The elements <c>[start, start + count)</c> (in row-major order over <paramref name="outDims"/>) of the strided view
     /// of <paramref name="src"/>, written to <paramref name="dst"/> from <paramref name="dstOffset"/>.
     /// </summary>

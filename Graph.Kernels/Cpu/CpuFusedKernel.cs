@@ -126,6 +126,7 @@ internal sealed class CpuFusedKernel
 
     private void RunGroup(Array[] inputs, Array[] outputs)
     {
+        if (_copy != null) CheckCopyBounds(inputs);
         if (_group.Head is { } head)
         {
             CpuReduceMatMul.MatMulInto(head, inputs[_headA], inputs[_headB], outputs[_headIndex]);
@@ -239,23 +240,23 @@ internal sealed class CpuFusedKernel
         }
     }
 
+    /// <summary>Once per run, before the chunks: the copy's view must lie inside its input's array (a row view moves).</summary>
+    private void CheckCopyBounds(Array[] inputs)
+    {
+        if (_total == 0) return; // an empty view reads nothing
+        var input = -_operand[0][0] - 1;
+        var length = inputs[input].Length;
+        var (lowest, highest) = HostOps.StridedReach((long)OffsetOf(input) + _copy!.Offset, _copy.Strides, _copy.Dims);
+        if (lowest < 0 || highest >= length)
+            throw new InternalException($"{_copy.OriginName}: a strided copy of {length} elements reads elements {lowest} to {highest} for {Shape.Format(_copy.Dims)}.");
+    }
+
     private void RunChunk(long start, int n, Scratch s, Array[] inputs, Array[] outputs)
     {
         if (_copy != null)
         {
             var input = -_operand[0][0] - 1;
-            var source = inputs[input];
-            var origin = (long)OffsetOf(input) + _copy.Offset;
-            long lowest = origin, highest = origin;
-            for (var axis = 0; axis < _copy.Dims.Length; axis++)
-            {
-                var reach = (long)(_copy.Dims[axis] - 1) * _copy.Strides[axis];
-                if (reach < 0) lowest += reach;
-                else highest += reach;
-            }
-            if (lowest < 0 || highest >= source.Length)
-                throw new InternalException($"{_copy.OriginName}: a strided copy of {source.Length} elements reads elements {lowest} to {highest} for {Shape.Format(_copy.Dims)}.");
-            HostOps.StridedCopyRange(source, (int)origin, _copy.Strides, _copy.Dims, start, n, outputs[_outputOf[0]], (int)start);
+            HostOps.StridedCopyRange(inputs[input], OffsetOf(input) + _copy.Offset, _copy.Strides, _copy.Dims, start, n, outputs[_outputOf[0]], (int)start);
             return;
         }
         if (_vector != null)

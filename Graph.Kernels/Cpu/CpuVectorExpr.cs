@@ -193,10 +193,9 @@ internal sealed class CpuVectorExpr
     private void CheckBounds(Prim origin, int k, float[] source, int baseOffset)
     {
         var l = _leaves[k];
-        long first = (long)baseOffset + l.Offset, last = first;
-        for (var axis = 0; axis < _dims.Length; axis++) last += (long)(_dims[axis] - 1) * l.Strides[axis];
+        var (first, last) = HostOps.StridedReach((long)baseOffset + l.Offset, l.Strides, _dims);
         if (Shape.Product(_dims) > 0 && (last >= source.Length || first < 0))
-            throw new InternalException($"{origin.OriginName}: fused kernel operand {k} has {source.Length} elements; its view over {Shape.Format(_dims)} reads up to element {last}.");
+            throw new InternalException($"{origin.OriginName}: fused kernel operand {k} has {source.Length} elements; its view over {Shape.Format(_dims)} reads elements {first} to {last}.");
     }
 
     /// <summary>x·x: the same bits as a square, which reads x once.</summary>
