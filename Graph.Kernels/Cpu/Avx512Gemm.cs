@@ -6,7 +6,8 @@ namespace Graph.Kernels.Cpu;
 
 /// <summary>
 /// float32 GEMM with AVX-512: 12×32 tiles of C held in 24 zmm accumulators, A and row-major B read in place (Bᵀ and the
-/// last partial panels packed, zero padded), A broadcast per element. Written here because the OpenBLAS a Debian machine has (0.3.21) runs its AVX2 kernels
+/// last partial panels packed, zero padded), A broadcast per element; deep products in depth blocks, and an optional
+/// element-wise epilogue run by each part over the elements it finished. Written here because the OpenBLAS a Debian machine has (0.3.21) runs its AVX2 kernels
 /// on AVX-512 CPUs when told to (<c>OPENBLAS_CORETYPE=Haswell</c>), and on the RNN's 150×150 products this kernel's
 /// inner loop runs at ~200 GFLOP/s on one Zen 5 core against ~90 for those. Every element of C is one chain of FMAs
 /// over p = 0…k−1 in order, whatever the tiling or the thread split, so results do not depend on the core count.
@@ -18,25 +19,44 @@ internal static unsafe class Avx512Gemm
     /// <summary>Whether this CPU and runtime run the kernel (AVX-512F, not disabled by <c>DOTNET_EnableAVX512=0</c>).</summary>
     public static bool IsSupported => Avx512F.IsSupported;
 
+    /// <summary>
+    /// Elements of C (128 KB) a part computes before it runs the epilogue over them: an [4,200 × 150] product's half is
+    /// 1.2 MB, more than a core's L2 holds.
+    /// </summary>
+    private const int EpilogueBlockFloats = 1 << 15;
+
+    /// <summary>
+    /// Depth from which a product runs in depth blocks of <see cref="DepthBlock"/>. Without them every tile of the MNIST
+    /// RNN's input-kernel gradient ([28 × 4,200]·[4,200 × 150]) streamed its 4,200 rows of both operands, ~1 MB, from
+    /// beyond L2 again.
+    /// </summary>
+    private const int DepthBlockFrom = 512, DepthBlock = 256;
+
+    /// <summary>Floats of partial tile sums (128 KB) a part keeps between depth blocks.</summary>
+    private const int PartialFloats = 1 << 15;
+
     /// <summary>Multiply-adds per core from which a product splits its tiles over the cores.</summary>
     private const long ParallelWork = 1 << 18;
 
     /// <summary>
     /// C[m×n] (row-major, at <paramref name="cOff"/>) = op(A)·op(B), or C += op(A)·op(B) with <paramref name="accumulate"/>
     /// (each finished element of the product added to C's: the bits of the product then a sum); A is m×k (k×m when
-    /// <paramref name="ta"/>), B k×n (n×k when <paramref name="tb"/>).
+    /// <paramref name="ta"/>), B k×n (n×k when <paramref name="tb"/>). An <paramref name="epilogue"/> is applied by each
+    /// part to the elements of C it finished, while they are still in its cache, before the call returns.
     /// </summary>
-    public static void Multiply(bool ta, bool tb, int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, bool accumulate = false)
+    public static void Multiply(bool ta, bool tb, int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff,
+        bool accumulate = false, IProductEpilogue? epilogue = null)
     {
         if (m == 0 || n == 0) return;
         if (k == 0)
         {
             if (!accumulate) Array.Clear(c, cOff, m * n);
+            epilogue?.Apply(0, m * n);
             return;
         }
         int nPanels = (n + NR - 1) / NR, mPanels = (m + MR - 1) / MR;
         var product = _product ??= new Product();
-        product.Set(ta, tb, m, n, k, a, aOff, b, bOff, c, cOff, accumulate);
+        product.Set(ta, tb, m, n, k, a, aOff, b, bOff, c, cOff, accumulate, epilogue);
         try
         {
             Run(product, m, n, k, mPanels, nPanels);
@@ -170,6 +190,7 @@ internal static unsafe class Avx512Gemm
         private float[] a = [], b = [], c = [];
         // Part p runs tiles [_firstTile[p], _firstTile[p + 1]) in the split's order.
         private int[] _firstTile = new int[CoreTeam.Cores + 1];
+        private IProductEpilogue? _epilogue;
 
         public Product() => RunPart = part => RunTiles(_firstTile[part], _firstTile[part + 1]);
 
@@ -179,9 +200,10 @@ internal static unsafe class Avx512Gemm
         /// <summary>The number of parts of the current split.</summary>
         public int Parts { get; private set; }
 
-        public void Set(bool ta, bool tb, int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, bool accumulate) =>
-            (this.ta, this.tb, this.m, this.n, this.k, this.a, this.aOff, this.b, this.bOff, this.c, this.cOff, _accumulate) =
-            (ta, tb, m, n, k, a, aOff, b, bOff, c, cOff, accumulate);
+        public void Set(bool ta, bool tb, int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, bool accumulate,
+            IProductEpilogue? epilogue) =>
+            (this.ta, this.tb, this.m, this.n, this.k, this.a, this.aOff, this.b, this.bOff, this.c, this.cOff, _accumulate, _epilogue) =
+            (ta, tb, m, n, k, a, aOff, b, bOff, c, cOff, accumulate, epilogue);
 
         /// <summary>
         /// Orders the tiles row panel by row panel (<paramref name="rowMajor"/>) or column panel by column panel and cuts
@@ -221,8 +243,47 @@ internal static unsafe class Avx512Gemm
             return TileCost(Math.Min(MR, m - r * MR), Math.Min(NR, n - q * NR));
         }
 
+        /// <summary>
+        /// Runs the epilogue over the elements of C in row panels [<paramref name="r0"/>, <paramref name="r1"/>) that tiles
+        /// [<paramref name="first"/>, <paramref name="last"/>) computed: whole row panels as one range (consecutive ones
+        /// merged), a row panel this part shares with another row by row over its own columns.
+        /// </summary>
+        private void ApplyEpilogue(int first, int last, int r0, int r1)
+        {
+            long pending = 0, pendingEnd = 0;
+            for (var r = r0; r < r1; r++)
+            {
+                // The column panels [qa, qb) of row panel r among the tiles, in either order.
+                int qa, qb;
+                if (_rowMajor) (qa, qb) = (Math.Max(0, first - r * _nPanels), Math.Min(_nPanels, last - r * _nPanels));
+                else if (last - 1 < r) continue;
+                else (qa, qb) = (Math.Max(0, (first - r + _mPanels - 1) / _mPanels), Math.Min(_nPanels, (last - 1 - r) / _mPanels + 1));
+                if (qa >= qb) continue;
+                var rows = Math.Min(MR, m - r * MR);
+                var start = (long)r * MR * n;
+                if (qa == 0 && qb == _nPanels)
+                {
+                    if (start != pendingEnd)
+                    {
+                        Flush(pending, pendingEnd);
+                        pending = start;
+                    }
+                    pendingEnd = start + (long)rows * n;
+                    continue;
+                }
+                var (from, to) = (qa * NR, Math.Min(n, qb * NR));
+                for (var i = 0; i < rows; i++) _epilogue!.Apply(start + (long)i * n + from, to - from);
+            }
+            Flush(pending, pendingEnd);
+
+            void Flush(long from, long to)
+            {
+                if (to > from) _epilogue!.Apply(from, (int)(to - from));
+            }
+        }
+
         /// <summary>Drops the operands, so that a thread's product keeps no array alive between calls.</summary>
-        public void Release() => (a, b, c) = ([], [], []);
+        public void Release() => (a, b, c, _epilogue) = ([], [], [], null);
 
         /// <summary>Tiles [<paramref name="first"/>, <paramref name="last"/>) of the split's order, with B's panels packed by this thread.</summary>
         private void RunTiles(int first, int last)
@@ -242,54 +303,79 @@ internal static unsafe class Avx512Gemm
             var packedTail = tailPanel < 0 ? null : ThreadScratch.Floats(1, k * MR);
             var tailPacked = false;
             var tile = stackalloc float[MR * NR];
-            fixed (float* pa = a, pb = b, pbPacked = packedB, pt = packedTail, pc = c)
+            // A deep product runs its depth in blocks (each tile's sums kept between them): the rows of A and B that
+            // one block reads stay in L2 while every tile of the part passes over them.
+            var depthBlock = k > DepthBlockFrom ? DepthBlock : k;
+            // Blocks of row panels: with an epilogue, small enough that their C stays in cache until the epilogue reads it
+            // back; with depth blocks, small enough that their tiles' partial sums stay in cache.
+            var blockPanels = r1 - r0;
+            if (_epilogue != null) blockPanels = Math.Min(blockPanels, Math.Max(1, EpilogueBlockFloats / (MR * n)));
+            if (depthBlock < k) blockPanels = Math.Min(blockPanels, Math.Max(1, PartialFloats / ((q1 - q0) * MR * NR)));
+            var partialTiles = depthBlock < k ? ThreadScratch.Floats(2, (q1 - q0) * blockPanels * MR * NR) : null;
+            fixed (float* pa = a, pb = b, pbPacked = packedB, pt = packedTail, pc = c, partials = partialTiles)
             {
                 PackB(tb, n, k, pb + bOff, packedFrom, q1, pbPacked);
-                // Column panel by column panel whatever the split's order: a panel of B stays in L1 while the rows of A
-                // pass (the other way round, B was read from L2 once per row panel: 37 against 34 µs for a 150×150
-                // product whose A is the previous product's C, as in an RNN's steps).
-                for (var q = q0; q < q1; q++)
-                for (var r = r0; r < r1; r++)
+                for (var rb = r0; rb < r1; rb += blockPanels)
                 {
-                    var t = _rowMajor ? r * _nPanels + q : q * _mPanels + r;
-                    if (t < first || t >= last) continue;
-                    var rows = Math.Min(MR, m - r * MR);
-                    var cols = Math.Min(NR, n - q * NR);
-                    // Element (i, p) of the tile's rows of op(A) is at aTile + i·rowStride + p·depthStride.
-                    float* aTile;
-                    nint rowStride, depthStride;
-                    if (r == tailPanel)
+                    var re = Math.Min(r1, rb + blockPanels);
+                    for (var p0 = 0; p0 < k; p0 += depthBlock)
                     {
-                        if (!tailPacked) PackTailOfA(ta, m, k, pa + aOff, pt);
-                        tailPacked = true;
-                        aTile = pt;
-                        (rowStride, depthStride) = (1, MR);
+                        var depth = Math.Min(depthBlock, k - p0);
+                        var final = p0 + depth == k;
+                        // Column panel by column panel whatever the split's order: a panel of B stays in L1 while the rows
+                        // of A pass (the other way round, B was read from L2 once per row panel: 37 against 34 µs for a
+                        // 150×150 product whose A is the previous product's C, as in an RNN's steps).
+                        for (var q = q0; q < q1; q++)
+                        for (var r = rb; r < re; r++)
+                        {
+                            var t = _rowMajor ? r * _nPanels + q : q * _mPanels + r;
+                            if (t < first || t >= last) continue;
+                            var rows = Math.Min(MR, m - r * MR);
+                            var cols = Math.Min(NR, n - q * NR);
+                            // Element (i, p) of the tile's rows of op(A) is at aTile + i·rowStride + p·depthStride.
+                            float* aTile;
+                            nint rowStride, depthStride;
+                            if (r == tailPanel)
+                            {
+                                if (!tailPacked) PackTailOfA(ta, m, k, pa + aOff, pt);
+                                tailPacked = true;
+                                aTile = pt;
+                                (rowStride, depthStride) = (1, MR);
+                            }
+                            else if (ta)
+                            {
+                                aTile = pa + aOff + r * MR;
+                                (rowStride, depthStride) = (1, m);
+                            }
+                            else
+                            {
+                                aTile = pa + aOff + (long)r * MR * k;
+                                (rowStride, depthStride) = (k, 1);
+                            }
+                            var packed = q >= packedFrom;
+                            var bPanel = packed ? pbPacked + (long)(q - packedFrom) * k * NR : pb + bOff + q * NR;
+                            var bStride = packed ? NR : (nint)n;
+                            // This depth block of the tile, continuing the sums the previous block left in its partial tile.
+                            aTile += p0 * depthStride;
+                            bPanel += p0 * bStride;
+                            var sums = partialTiles == null ? tile : partials + ((q - q0) * (re - rb) + r - rb) * (MR * NR);
+                            var resume = p0 > 0;
+                            // Edge tiles run a smaller kernel: fewer rows or narrower columns are fewer FMAs.
+                            switch (rows <= MR / 2, cols <= 16 ? 16 : cols <= 24 ? 24 : 32)
+                            {
+                                case (false, 32): Tile<Twelve, Wide>(aTile, rowStride, depthStride, bPanel, bStride, depth, sums, resume); break;
+                                case (false, 24): Tile<Twelve, ThreeQuarters>(aTile, rowStride, depthStride, bPanel, bStride, depth, sums, resume); break;
+                                case (false, _): Tile<Twelve, Half>(aTile, rowStride, depthStride, bPanel, bStride, depth, sums, resume); break;
+                                case (true, 32): Tile<Six, Wide>(aTile, rowStride, depthStride, bPanel, bStride, depth, sums, resume); break;
+                                case (true, 24): Tile<Six, ThreeQuarters>(aTile, rowStride, depthStride, bPanel, bStride, depth, sums, resume); break;
+                                default: Tile<Six, Half>(aTile, rowStride, depthStride, bPanel, bStride, depth, sums, resume); break;
+                            }
+                            if (!final) continue;
+                            if (_accumulate) AddOut(sums, pc + cOff + (long)r * MR * n + q * NR, n, rows, cols);
+                            else CopyOut(sums, pc + cOff + (long)r * MR * n + q * NR, n, rows, cols);
+                        }
                     }
-                    else if (ta)
-                    {
-                        aTile = pa + aOff + r * MR;
-                        (rowStride, depthStride) = (1, m);
-                    }
-                    else
-                    {
-                        aTile = pa + aOff + (long)r * MR * k;
-                        (rowStride, depthStride) = (k, 1);
-                    }
-                    var packed = q >= packedFrom;
-                    var bPanel = packed ? pbPacked + (long)(q - packedFrom) * k * NR : pb + bOff + q * NR;
-                    var bStride = packed ? NR : (nint)n;
-                    // Edge tiles run a smaller kernel: fewer rows or narrower columns are fewer FMAs.
-                    switch (rows <= MR / 2, cols <= 16 ? 16 : cols <= 24 ? 24 : 32)
-                    {
-                        case (false, 32): Tile<Twelve, Wide>(aTile, rowStride, depthStride, bPanel, bStride, k, tile); break;
-                        case (false, 24): Tile<Twelve, ThreeQuarters>(aTile, rowStride, depthStride, bPanel, bStride, k, tile); break;
-                        case (false, _): Tile<Twelve, Half>(aTile, rowStride, depthStride, bPanel, bStride, k, tile); break;
-                        case (true, 32): Tile<Six, Wide>(aTile, rowStride, depthStride, bPanel, bStride, k, tile); break;
-                        case (true, 24): Tile<Six, ThreeQuarters>(aTile, rowStride, depthStride, bPanel, bStride, k, tile); break;
-                        default: Tile<Six, Half>(aTile, rowStride, depthStride, bPanel, bStride, k, tile); break;
-                    }
-                    if (_accumulate) AddOut(tile, pc + cOff + (long)r * MR * n + q * NR, n, rows, cols);
-                    else CopyOut(tile, pc + cOff + (long)r * MR * n + q * NR, n, rows, cols);
+                    if (_epilogue != null) ApplyEpilogue(first, last, rb, re);
                 }
             }
         }
@@ -322,10 +408,12 @@ internal static unsafe class Avx512Gemm
     /// 150×150 product's 6-row and 22-column edges cost 7% of its FMAs less that way. Each element is still one chain
     /// of FMAs over p in order, whichever kernel computes it.
     /// The accumulators go to <paramref name="tile"/> (12 rows of 32): no call in this method, so that the register
-    /// allocator keeps all 24 in registers (with a call after the loop it spilled each one at every FMA).
+    /// allocator keeps all 24 in registers (with a call after the loop it spilled each one at every FMA). With
+    /// <paramref name="resume"/> they start from the sums in <paramref name="tile"/> (a depth block continuing the chains
+    /// of the blocks before it) instead of zero.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile<TRows, TWidth>(float* a, nint rowStride, nint depthStride, float* b, nint bStride, int k, float* tile)
+    private static void Tile<TRows, TWidth>(float* a, nint rowStride, nint depthStride, float* b, nint bStride, int k, float* tile, bool resume)
         where TRows : struct, ITileRows where TWidth : struct, ITileWidth
     {
         // Four row pointers three rows apart and strides 1× and 2×: every broadcast is one addressing mode.
@@ -334,13 +422,21 @@ internal static unsafe class Avx512Gemm
         var six = TRows.IsSix;
         var wide = TWidth.Columns == 32;
         var threeQuarters = TWidth.Columns == 24;
-        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default;
-        Vector512<float> c90 = default, c91 = default, ca0 = default, ca1 = default, cb0 = default, cb1 = default;
+        // Zero, or (resuming a depth block) the sums so far that the previous block left in the tile.
+        var r6Loads = resume && !six;
+        var hiLoads = resume && wide;
+        var narrowLoads = resume && threeQuarters;
+        Vector512<float> c00 = Start(resume, tile), c01 = Start(hiLoads, tile + 16), c10 = Start(resume, tile + 32), c11 = Start(hiLoads, tile + 48);
+        Vector512<float> c20 = Start(resume, tile + 64), c21 = Start(hiLoads, tile + 80), c30 = Start(resume, tile + 96), c31 = Start(hiLoads, tile + 112);
+        Vector512<float> c40 = Start(resume, tile + 128), c41 = Start(hiLoads, tile + 144), c50 = Start(resume, tile + 160), c51 = Start(hiLoads, tile + 176);
+        Vector512<float> c60 = Start(r6Loads, tile + 192), c61 = Start(r6Loads && wide, tile + 208), c70 = Start(r6Loads, tile + 224), c71 = Start(r6Loads && wide, tile + 240);
+        Vector512<float> c80 = Start(r6Loads, tile + 256), c81 = Start(r6Loads && wide, tile + 272), c90 = Start(r6Loads, tile + 288), c91 = Start(r6Loads && wide, tile + 304);
+        Vector512<float> ca0 = Start(r6Loads, tile + 320), ca1 = Start(r6Loads && wide, tile + 336), cb0 = Start(r6Loads, tile + 352), cb1 = Start(r6Loads && wide, tile + 368);
         // The second vector's accumulators of the 24-column kernel.
-        Vector256<float> d01 = default, d11 = default, d21 = default, d31 = default, d41 = default, d51 = default;
-        Vector256<float> d61 = default, d71 = default, d81 = default, d91 = default, da1 = default, db1 = default;
+        Vector256<float> d01 = Start256(narrowLoads, tile + 16), d11 = Start256(narrowLoads, tile + 48), d21 = Start256(narrowLoads, tile + 80);
+        Vector256<float> d31 = Start256(narrowLoads, tile + 112), d41 = Start256(narrowLoads, tile + 144), d51 = Start256(narrowLoads, tile + 176);
+        Vector256<float> d61 = Start256(narrowLoads && !six, tile + 208), d71 = Start256(narrowLoads && !six, tile + 240), d81 = Start256(narrowLoads && !six, tile + 272);
+        Vector256<float> d91 = Start256(narrowLoads && !six, tile + 304), da1 = Start256(narrowLoads && !six, tile + 336), db1 = Start256(narrowLoads && !six, tile + 368);
         for (var p = 0; p < k; p++)
         {
             var b0 = Vector512.Load(b);
@@ -386,6 +482,12 @@ internal static unsafe class Avx512Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Start(bool load, float* at) => load ? Vector512.Load(at) : default;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Start256(bool load, float* at) => load ? Vector256.Load(at) : default;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreRow<TWidth>(float* dst, Vector512<float> lo, Vector512<float> hi, Vector256<float> narrowHi) where TWidth : struct, ITileWidth
     {
         Vector512.Store(lo, dst);
@@ -423,4 +525,15 @@ internal static unsafe class Avx512Gemm
         Vector512.Store(lo, dst);
         Vector512.Store(hi, dst + 16);
     }
+}
+
+/// <summary>
+/// Element-wise work on a product's result that <see cref="Avx512Gemm.Multiply"/> runs inside its parts, on elements
+/// [start, start + count) of C (row-major, counted from the product's first element) once they are final. Calls run
+/// concurrently on disjoint ranges.
+/// </summary>
+internal interface IProductEpilogue
+{
+    /// <summary>Applies the epilogue to elements [<paramref name="start"/>, <paramref name="start"/> + <paramref name="count"/>).</summary>
+    void Apply(long start, int count);
 }

@@ -143,10 +143,37 @@ internal sealed class CpuVectorExpr
     /// </summary>
     public void Run(Array[] sources, Array output, long start, int n, Prim origin, int[]? offsets = null)
     {
-        int BaseOf(int source) => offsets != null && source < offsets.Length ? offsets[source] : 0;
+        CheckBounds(sources, origin, offsets);
+        RunChecked(sources, output, start, n, offsets);
+    }
+
+    /// <summary>
+    /// Refuses sources too short for the positions the leaves read over the whole iteration space: the loop itself reads
+    /// without bounds checks. <see cref="RunChecked"/> relies on it having passed for the same sources and offsets.
+    /// </summary>
+    public void CheckBounds(Array[] sources, Prim origin, int[]? offsets)
+    {
+        for (var k = 0; k < _leaves.Length; k++) CheckBounds(origin, k, (float[])sources[_leaves[k].Source], BaseOf(offsets, _leaves[k].Source));
+    }
+
+    private static int BaseOf(int[]? offsets, int source) => offsets != null && source < offsets.Length ? offsets[source] : 0;
+
+    /// <summary>
+    /// Whether every leaf that reads source <paramref name="source"/> reads element i of the iteration space at element i
+    /// of the source: computing the expression over a range then needs only that range of the source.
+    /// </summary>
+    public bool ReadsInPlace(int source)
+    {
+        var rowMajor = HostOps.Strides(_dims);
+        return _leaves.All(l => l.Source != source || (l.Offset == 0 && !l.Splat && l.Strides.AsSpan().SequenceEqual(rowMajor)));
+    }
+
+    /// <summary><see cref="Run"/> after <see cref="CheckBounds(Array[], Prim, int[])"/> has passed for these sources.</summary>
+    public void RunChecked(Array[] sources, Array output, long start, int n, int[]? offsets = null)
+    {
+        int BaseOf(int source) => CpuVectorExpr.BaseOf(offsets, source);
         var dst = (float[])output;
         var operands = new Operands();
-        for (var k = 0; k < _leaves.Length; k++) CheckBounds(origin, k, (float[])sources[_leaves[k].Source], BaseOf(_leaves[k].Source));
         if (_flat)
         {
             for (var k = 0; k < _leaves.Length; k++)

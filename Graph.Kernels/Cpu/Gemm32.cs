@@ -81,7 +81,7 @@ internal static unsafe class Gemm32
     }
 
     /// <summary>
-    /// Whether the kernel for <paramref name="p"/> can add its product into C (<see cref="TryMultiply"/>'s accumulate):
+    /// Whether the kernel for <paramref name="p"/> can add its product into C (<see cref="TryMultiply(MatMulPrim, float[], float[], float[], bool)"/>'s accumulate):
     /// Graph's AVX-512 kernel adds each finished element; OpenBLAS and the managed kernel overwrite C.
     /// </summary>
     public static bool AddsInPlace(MatMulPrim p) => p.DType == DType.Float32 && ForShape(p.Sizes.M, p.Sizes.N, p.Sizes.K) == Kernel.Avx512;
@@ -96,6 +96,18 @@ internal static unsafe class Gemm32
         for (var i = 0; i < batch; i++)
             if (kernel == Kernel.Avx512) Avx512Gemm.Multiply(ta, tb, m, n, k, a, i * m * k, b, i * k * n, c, i * m * n, accumulate);
             else Multiply(kernel, ta, tb, m, n, k, a, i * m * k, b, i * k * n, c, i * m * n);
+        return true;
+    }
+
+    /// <summary>
+    /// Computes the product with <paramref name="epilogue"/> applied inside it (<see cref="Avx512Gemm.Multiply"/>) where
+    /// Graph's AVX-512 kernel runs it and it is one product; false, with nothing done, for other cases.
+    /// </summary>
+    public static bool TryMultiply(MatMulPrim p, float[] a, float[] b, float[] c, IProductEpilogue epilogue)
+    {
+        var (batch, m, n, k) = p.Sizes;
+        if (batch != 1 || !AddsInPlace(p)) return false;
+        Avx512Gemm.Multiply(p.TransposeA, p.TransposeB, m, n, k, a, 0, b, 0, c, 0, epilogue: epilogue);
         return true;
     }
 

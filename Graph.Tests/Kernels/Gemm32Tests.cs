@@ -118,6 +118,31 @@ public class Gemm32Tests
     }
 
     /// <summary>
+    /// A deep product runs its depth in blocks, each tile's sums carried from block to block: every element must still be
+    /// the one chain of fused multiply-adds over p in order that an unblocked tile computes, bit for bit, on full and
+    /// edge tiles, split over the cores in row or column order.
+    /// </summary>
+    [Test]
+    public void TheAvx512KernelsDeepProductsAreOneChainOfFmasPerElement(
+        [Values(false, true)] bool ta, [Values(false, true)] bool tb,
+        [Values(new[] { 28, 150, 4200 }, new[] { 37, 61, 1300 }, new[] { 150, 70, 777 }, new[] { 13, 150, 513 }, new[] { 7, 9, 600 })] int[] shape)
+    {
+        if (!Avx512Gemm.IsSupported) Assert.Ignore("this CPU has no AVX-512.");
+        var (m, n, k) = (shape[0], shape[1], shape[2]);
+        var (a, b) = (Random(m * k, 31), Random(k * n, 32));
+        var c = new float[m * n];
+        Avx512Gemm.Multiply(ta, tb, m, n, k, a, 0, b, 0, c, 0);
+        for (var i = 0; i < m; i++)
+            for (var j = 0; j < n; j++)
+            {
+                var chain = 0f;
+                for (var p = 0; p < k; p++) chain = MathF.FusedMultiplyAdd(a[ta ? p * m + i : i * k + p], b[tb ? j * k + p : p * n + j], chain);
+                if (BitConverter.SingleToInt32Bits(c[i * n + j]) != BitConverter.SingleToInt32Bits(chain))
+                    Assert.Fail($"element ({i}, {j}) of {m}×{n}×{k} (ta {ta}, tb {tb}): {c[i * n + j]} against the in-order chain's {chain}");
+            }
+    }
+
+    /// <summary>
     /// Adding into C (a loop gradient's running sum) gives the bits of the product followed by the sum, element by
     /// element, on every edge shape and split.
     /// </summary>
