@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Numerics.Tensors;
 using Graph.Core;
 
@@ -63,6 +65,11 @@ internal static class CpuReduceMatMul
     /// </summary>
     private static void ReduceRows<T>(ReduceOp op, T[] x, T[] y, int rows, int width) where T : unmanaged, INumber<T>, IMinMaxValue<T>
     {
+        if (op == ReduceOp.Sum && Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported && width >= Vector256<T>.Count)
+        {
+            SumRows(x, y, rows, width);
+            return;
+        }
         x.AsSpan(0, width).CopyTo(y);
         for (var r = 1; r < rows; r++)
         {
@@ -74,6 +81,63 @@ internal static class CpuReduceMatMul
                 case ReduceOp.Min: TensorPrimitives.Min(y, row, y); break;
                 default: VectorLoops.Zip<T, VectorLoops.Multiply<T>>(y, row, y); break;
             }
+        }
+    }
+
+    /// <summary>
+    /// y = the sum of x's rows, in row order, four vectors of columns at a time held in registers over all rows; the
+    /// columns split over the cores when there are many rows. A row at a time was a vector-loop call per row: the MNIST
+    /// RNN's bias gradient ([4200, 150] → [150]) took 75–130 µs of a step on the calling thread alone.
+    /// </summary>
+    private static void SumRows<T>(T[] x, T[] y, int rows, int width) where T : unmanaged, INumber<T>
+    {
+        var lanes = Vector256<T>.Count;
+        var parts = (long)rows * width >= 1 << 16 ? Math.Min(CoreTeam.Cores, width / (4 * lanes)) : 1;
+        if (parts <= 1)
+        {
+            SumColumns(x, y, rows, width, 0, width);
+            return;
+        }
+        // Whole vectors of columns per part; the last part takes the rest.
+        CoreTeam.Run(parts, part =>
+        {
+            var from = width / lanes * part / parts * lanes;
+            var to = part == parts - 1 ? width : width / lanes * (part + 1) / parts * lanes;
+            SumColumns(x, y, rows, width, from, to);
+        });
+    }
+
+    /// <summary>Columns [<paramref name="from"/>, <paramref name="to"/>) of <see cref="SumRows{T}"/> (at least one vector wide).</summary>
+    private static void SumColumns<T>(T[] x, T[] y, int rows, int width, int from, int to) where T : unmanaged, INumber<T>
+    {
+        var lanes = Vector256<T>.Count;
+        ref var xs = ref MemoryMarshal.GetArrayDataReference(x);
+        ref var ys = ref MemoryMarshal.GetArrayDataReference(y);
+        var j = from;
+        for (; j + 4 * lanes <= to; j += 4 * lanes)
+        {
+            var (a0, a1, a2, a3) = (Vector256.LoadUnsafe(ref xs, (nuint)j), Vector256.LoadUnsafe(ref xs, (nuint)(j + lanes)),
+                Vector256.LoadUnsafe(ref xs, (nuint)(j + 2 * lanes)), Vector256.LoadUnsafe(ref xs, (nuint)(j + 3 * lanes)));
+            for (var r = 1; r < rows; r++)
+            {
+                var at = (nuint)((long)r * width + j);
+                a0 += Vector256.LoadUnsafe(ref xs, at);
+                a1 += Vector256.LoadUnsafe(ref xs, at + (nuint)lanes);
+                a2 += Vector256.LoadUnsafe(ref xs, at + (nuint)(2 * lanes));
+                a3 += Vector256.LoadUnsafe(ref xs, at + (nuint)(3 * lanes));
+            }
+            a0.StoreUnsafe(ref ys, (nuint)j);
+            a1.StoreUnsafe(ref ys, (nuint)(j + lanes));
+            a2.StoreUnsafe(ref ys, (nuint)(j + 2 * lanes));
+            a3.StoreUnsafe(ref ys, (nuint)(j + 3 * lanes));
+        }
+        for (; j < to; j += lanes)
+        {
+            // The last vector ends at `to`, overlapping columns already summed: they get the same sum again.
+            var at = Math.Min(j, to - lanes);
+            var a = Vector256.LoadUnsafe(ref xs, (nuint)at);
+            for (var r = 1; r < rows; r++) a += Vector256.LoadUnsafe(ref xs, (nuint)((long)r * width + at));
+            a.StoreUnsafe(ref ys, (nuint)at);
         }
     }
 
