@@ -297,9 +297,10 @@ internal static unsafe class Avx512Gemm
             // its last, partial column panel is copied out zero padded. Bᵀ is packed whole (its columns are not contiguous).
             var packedFrom = tb ? q0 : n % NR != 0 && q1 == _nPanels ? _nPanels - 1 : q1;
             var packedB = ThreadScratch.Floats(0, (q1 - packedFrom) * k * NR);
-            // A's last row panel, when it has fewer than 12 rows, is copied out zero padded: reading it in place would
-            // run past A's rows.
-            var tailPanel = m % MR == 0 ? -1 : _mPanels - 1;
+            // A's last row panel, when it has fewer than 12 rows, is copied out zero padded (reading it in place would
+            // run past A's rows), except one of exactly 6 rows (a 150-row product's): the 6-row kernel reads it in place
+            // and no further. Its packing was work the tile costs did not count, on the part holding the last row panel.
+            var tailPanel = m % MR is 0 or MR / 2 ? -1 : _mPanels - 1;
             var packedTail = tailPanel < 0 ? null : ThreadScratch.Floats(1, k * MR);
             var tailPacked = false;
             var tile = stackalloc float[MR * NR];
