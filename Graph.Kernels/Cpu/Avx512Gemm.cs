@@ -359,19 +359,23 @@ internal static unsafe class Avx512Gemm
                             // This depth block of the tile, continuing the sums the previous block left in its partial tile.
                             aTile += p0 * depthStride;
                             bPanel += p0 * bStride;
-                            var sums = partialTiles == null ? tile : partials + ((q - q0) * (re - rb) + r - rb) * (MR * NR);
+                            // A whole tile of a plain product is stored straight into C (no copy out of a tile buffer).
+                            var direct = rows == MR && cols == NR && !_accumulate && partialTiles == null;
+                            var sums = direct ? pc + cOff + (long)r * MR * n + q * NR
+                                : partialTiles == null ? tile : partials + ((q - q0) * (re - rb) + r - rb) * (MR * NR);
+                            var ts = direct ? n : NR;
                             var resume = p0 > 0;
                             // Edge tiles run a smaller kernel: fewer rows or narrower columns are fewer FMAs.
                             switch (rows <= MR / 2, cols <= 16 ? 16 : cols <= 24 ? 24 : 32)
                             {
-                                case (false, 32): Tile<Twelve, Wide>(aTile, rowStride, depthStride, bPanel, bStride, depth, sums, resume); break;
-                                case (false, 24): Tile<Twelve, ThreeQuarters>(aTile, rowStride, depthStride, bPanel, bStride, depth, sums, resume); break;
-                                case (false, _): Tile<Twelve, Half>(aTile, rowStride, depthStride, bPanel, bStride, depth, sums, resume); break;
-                                case (true, 32): Tile<Six, Wide>(aTile, rowStride, depthStride, bPanel, bStride, depth, sums, resume); break;
-                                case (true, 24): Tile<Six, ThreeQuarters>(aTile, rowStride, depthStride, bPanel, bStride, depth, sums, resume); break;
-                                default: Tile<Six, Half>(aTile, rowStride, depthStride, bPanel, bStride, depth, sums, resume); break;
+                                case (false, 32): Tile<Twelve, Wide>(aTile, rowStride, depthStride, bPanel, bStride, depth, sums, ts, resume); break;
+                                case (false, 24): Tile<Twelve, ThreeQuarters>(aTile, rowStride, depthStride, bPanel, bStride, depth, sums, ts, resume); break;
+                                case (false, _): Tile<Twelve, Half>(aTile, rowStride, depthStride, bPanel, bStride, depth, sums, ts, resume); break;
+                                case (true, 32): Tile<Six, Wide>(aTile, rowStride, depthStride, bPanel, bStride, depth, sums, ts, resume); break;
+                                case (true, 24): Tile<Six, ThreeQuarters>(aTile, rowStride, depthStride, bPanel, bStride, depth, sums, ts, resume); break;
+                                default: Tile<Six, Half>(aTile, rowStride, depthStride, bPanel, bStride, depth, sums, ts, resume); break;
                             }
-                            if (!final) continue;
+                            if (!final || direct) continue;
                             if (_accumulate) AddOut(sums, pc + cOff + (long)r * MR * n + q * NR, n, rows, cols);
                             else CopyOut(sums, pc + cOff + (long)r * MR * n + q * NR, n, rows, cols);
                         }
@@ -408,13 +412,14 @@ internal static unsafe class Avx512Gemm
     /// or a narrower second vector (<typeparamref name="TWidth"/>): on Zen 4 a 512-bit FMA is two 256-bit halves, so a
     /// 150×150 product's 6-row and 22-column edges cost 7% of its FMAs less that way. Each element is still one chain
     /// of FMAs over p in order, whichever kernel computes it.
-    /// The accumulators go to <paramref name="tile"/> (12 rows of 32): no call in this method, so that the register
+    /// The accumulators go to <paramref name="tile"/> (12 rows, <paramref name="ts"/> floats apart: 32 in a tile buffer,
+    /// C's row length when a whole tile goes straight into C): no call in this method, so that the register
     /// allocator keeps all 24 in registers (with a call after the loop it spilled each one at every FMA). With
     /// <paramref name="resume"/> they start from the sums in <paramref name="tile"/> (a depth block continuing the chains
     /// of the blocks before it) instead of zero.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile<TRows, TWidth>(float* a, nint rowStride, nint depthStride, float* b, nint bStride, int k, float* tile, bool resume)
+    private static void Tile<TRows, TWidth>(float* a, nint rowStride, nint depthStride, float* b, nint bStride, int k, float* tile, nint ts, bool resume)
         where TRows : struct, ITileRows where TWidth : struct, ITileWidth
     {
         // Four row pointers three rows apart and strides 1× and 2×: every broadcast is one addressing mode.
@@ -427,17 +432,17 @@ internal static unsafe class Avx512Gemm
         var r6Loads = resume && !six;
         var hiLoads = resume && wide;
         var narrowLoads = resume && threeQuarters;
-        Vector512<float> c00 = Start(resume, tile), c01 = Start(hiLoads, tile + 16), c10 = Start(resume, tile + 32), c11 = Start(hiLoads, tile + 48);
-        Vector512<float> c20 = Start(resume, tile + 64), c21 = Start(hiLoads, tile + 80), c30 = Start(resume, tile + 96), c31 = Start(hiLoads, tile + 112);
-        Vector512<float> c40 = Start(resume, tile + 128), c41 = Start(hiLoads, tile + 144), c50 = Start(resume, tile + 160), c51 = Start(hiLoads, tile + 176);
-        Vector512<float> c60 = Start(r6Loads, tile + 192), c61 = Start(r6Loads && wide, tile + 208), c70 = Start(r6Loads, tile + 224), c71 = Start(r6Loads && wide, tile + 240);
-        Vector512<float> c80 = Start(r6Loads, tile + 256), c81 = Start(r6Loads && wide, tile + 272), c90 = Start(r6Loads, tile + 288), c91 = Start(r6Loads && wide, tile + 304);
-        Vector512<float> ca0 = Start(r6Loads, tile + 320), ca1 = Start(r6Loads && wide, tile + 336), cb0 = Start(r6Loads, tile + 352), cb1 = Start(r6Loads && wide, tile + 368);
+        Vector512<float> c00 = Start(resume, tile), c01 = Start(hiLoads, tile + 16), c10 = Start(resume, tile + ts), c11 = Start(hiLoads, tile + ts + 16);
+        Vector512<float> c20 = Start(resume, tile + 2 * ts), c21 = Start(hiLoads, tile + 2 * ts + 16), c30 = Start(resume, tile + 3 * ts), c31 = Start(hiLoads, tile + 3 * ts + 16);
+        Vector512<float> c40 = Start(resume, tile + 4 * ts), c41 = Start(hiLoads, tile + 4 * ts + 16), c50 = Start(resume, tile + 5 * ts), c51 = Start(hiLoads, tile + 5 * ts + 16);
+        Vector512<float> c60 = Start(r6Loads, tile + 6 * ts), c61 = Start(r6Loads && wide, tile + 6 * ts + 16), c70 = Start(r6Loads, tile + 7 * ts), c71 = Start(r6Loads && wide, tile + 7 * ts + 16);
+        Vector512<float> c80 = Start(r6Loads, tile + 8 * ts), c81 = Start(r6Loads && wide, tile + 8 * ts + 16), c90 = Start(r6Loads, tile + 9 * ts), c91 = Start(r6Loads && wide, tile + 9 * ts + 16);
+        Vector512<float> ca0 = Start(r6Loads, tile + 10 * ts), ca1 = Start(r6Loads && wide, tile + 10 * ts + 16), cb0 = Start(r6Loads, tile + 11 * ts), cb1 = Start(r6Loads && wide, tile + 11 * ts + 16);
         // The second vector's accumulators of the 24-column kernel.
-        Vector256<float> d01 = Start256(narrowLoads, tile + 16), d11 = Start256(narrowLoads, tile + 48), d21 = Start256(narrowLoads, tile + 80);
-        Vector256<float> d31 = Start256(narrowLoads, tile + 112), d41 = Start256(narrowLoads, tile + 144), d51 = Start256(narrowLoads, tile + 176);
-        Vector256<float> d61 = Start256(narrowLoads && !six, tile + 208), d71 = Start256(narrowLoads && !six, tile + 240), d81 = Start256(narrowLoads && !six, tile + 272);
-        Vector256<float> d91 = Start256(narrowLoads && !six, tile + 304), da1 = Start256(narrowLoads && !six, tile + 336), db1 = Start256(narrowLoads && !six, tile + 368);
+        Vector256<float> d01 = Start256(narrowLoads, tile + 16), d11 = Start256(narrowLoads, tile + ts + 16), d21 = Start256(narrowLoads, tile + 2 * ts + 16);
+        Vector256<float> d31 = Start256(narrowLoads, tile + 3 * ts + 16), d41 = Start256(narrowLoads, tile + 4 * ts + 16), d51 = Start256(narrowLoads, tile + 5 * ts + 16);
+        Vector256<float> d61 = Start256(narrowLoads && !six, tile + 6 * ts + 16), d71 = Start256(narrowLoads && !six, tile + 7 * ts + 16), d81 = Start256(narrowLoads && !six, tile + 8 * ts + 16);
+        Vector256<float> d91 = Start256(narrowLoads && !six, tile + 9 * ts + 16), da1 = Start256(narrowLoads && !six, tile + 10 * ts + 16), db1 = Start256(narrowLoads && !six, tile + 11 * ts + 16);
         for (var p = 0; p < k; p++)
         {
             var b0 = Vector512.Load(b);
@@ -475,11 +480,11 @@ internal static unsafe class Avx512Gemm
             r0 += depthStride; r3 += depthStride;
         }
         // The tile's rows of 32: the second vector of a narrower kernel goes to its low half (the rest is never copied out).
-        StoreRow<TWidth>(tile, c00, c01, d01); StoreRow<TWidth>(tile + 32, c10, c11, d11); StoreRow<TWidth>(tile + 64, c20, c21, d21);
-        StoreRow<TWidth>(tile + 96, c30, c31, d31); StoreRow<TWidth>(tile + 128, c40, c41, d41); StoreRow<TWidth>(tile + 160, c50, c51, d51);
+        StoreRow<TWidth>(tile, c00, c01, d01); StoreRow<TWidth>(tile + ts, c10, c11, d11); StoreRow<TWidth>(tile + 2 * ts, c20, c21, d21);
+        StoreRow<TWidth>(tile + 3 * ts, c30, c31, d31); StoreRow<TWidth>(tile + 4 * ts, c40, c41, d41); StoreRow<TWidth>(tile + 5 * ts, c50, c51, d51);
         if (six) return;
-        StoreRow<TWidth>(tile + 192, c60, c61, d61); StoreRow<TWidth>(tile + 224, c70, c71, d71); StoreRow<TWidth>(tile + 256, c80, c81, d81);
-        StoreRow<TWidth>(tile + 288, c90, c91, d91); StoreRow<TWidth>(tile + 320, ca0, ca1, da1); StoreRow<TWidth>(tile + 352, cb0, cb1, db1);
+        StoreRow<TWidth>(tile + 6 * ts, c60, c61, d61); StoreRow<TWidth>(tile + 7 * ts, c70, c71, d71); StoreRow<TWidth>(tile + 8 * ts, c80, c81, d81);
+        StoreRow<TWidth>(tile + 9 * ts, c90, c91, d91); StoreRow<TWidth>(tile + 10 * ts, ca0, ca1, da1); StoreRow<TWidth>(tile + 11 * ts, cb0, cb1, db1);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
