@@ -293,9 +293,21 @@ internal static unsafe class Avx512Gemm
             // column (row) panels, a longer run all of them.
             var (r0, r1) = _rowMajor ? (first / _nPanels, (last - 1) / _nPanels + 1) : Covered(first, last, _mPanels);
             var (q0, q1) = _rowMajor ? Covered(first, last, _nPanels) : (first / _mPanels, (last - 1) / _mPanels + 1);
-            // Row-major B is read in place, 32 floats of row p per step (a constant stride the prefetcher follows); only
-            // its last, partial column panel is copied out zero padded. Bᵀ is packed whole (its columns are not contiguous).
-            var packedFrom = tb ? q0 : n % NR != 0 && q1 == _nPanels ? _nPanels - 1 : q1;
+            // Row-major B is read in place, 32 floats of row p per step (a constant stride the prefetcher follows); Bᵀ is
+            // packed whole (its columns are not contiguous). B's last, partial column panel is read in place too but for
+            // its last row: the edge kernel's loads run a few floats past the panel's columns, into the next row (lanes
+            // never stored), but past the last row they would leave B, so that row is copied into 32 zero-padded floats.
+            // Copying the whole panel (k rows) out was work for every part. A B narrower than the loads' overrun keeps it.
+            var edgeWidth = n % NR;
+            var edgeInPlace = !tb && edgeWidth != 0 && q1 == _nPanels && EdgeLoadWidth(edgeWidth) - edgeWidth <= n;
+            var edgePanel = edgeInPlace ? _nPanels - 1 : -1;
+            var packedFrom = tb ? q0 : edgeWidth != 0 && q1 == _nPanels && !edgeInPlace ? _nPanels - 1 : q1;
+            var lastRow = stackalloc float[NR];
+            if (edgeInPlace)
+            {
+                new Span<float>(lastRow, NR).Clear();
+                b.AsSpan(bOff + (k - 1) * n + edgePanel * NR, edgeWidth).CopyTo(new Span<float>(lastRow, NR));
+            }
             var packedB = ThreadScratch.Floats(0, (q1 - packedFrom) * k * NR);
             // A's last row panel, when it has fewer than 12 rows, is copied out zero padded (reading it in place would
             // run past A's rows), except one of exactly 6 rows (a 150-row product's): the 6-row kernel reads it in place
@@ -365,15 +377,13 @@ internal static unsafe class Avx512Gemm
                                 : partialTiles == null ? tile : partials + ((q - q0) * (re - rb) + r - rb) * (MR * NR);
                             var ts = direct ? n : NR;
                             var resume = p0 > 0;
-                            // Edge tiles run a smaller kernel: fewer rows or narrower columns are fewer FMAs.
-                            switch (rows <= MR / 2, cols <= 16 ? 16 : cols <= 24 ? 24 : 32)
+                            if (q != edgePanel) RunTile(rows, cols, aTile, rowStride, depthStride, bPanel, bStride, depth, sums, ts, resume);
+                            else
                             {
-                                case (false, 32): Tile<Twelve, Wide>(aTile, rowStride, depthStride, bPanel, bStride, depth, sums, ts, resume); break;
-                                case (false, 24): Tile<Twelve, ThreeQuarters>(aTile, rowStride, depthStride, bPanel, bStride, depth, sums, ts, resume); break;
-                                case (false, _): Tile<Twelve, Half>(aTile, rowStride, depthStride, bPanel, bStride, depth, sums, ts, resume); break;
-                                case (true, 32): Tile<Six, Wide>(aTile, rowStride, depthStride, bPanel, bStride, depth, sums, ts, resume); break;
-                                case (true, 24): Tile<Six, ThreeQuarters>(aTile, rowStride, depthStride, bPanel, bStride, depth, sums, ts, resume); break;
-                                default: Tile<Six, Half>(aTile, rowStride, depthStride, bPanel, bStride, depth, sums, ts, resume); break;
+                                // The edge panel in place up to B's last row, which comes from its padded copy.
+                                var inPlace = Math.Min(depth, k - 1 - p0);
+                                if (inPlace > 0) RunTile(rows, cols, aTile, rowStride, depthStride, bPanel, bStride, inPlace, sums, ts, resume);
+                                if (final) RunTile(rows, cols, aTile + inPlace * depthStride, rowStride, depthStride, lastRow, NR, 1, sums, ts, resume || inPlace > 0);
                             }
                             if (!final || direct) continue;
                             if (_accumulate) AddOut(sums, pc + cOff + (long)r * MR * n + q * NR, n, rows, cols);
@@ -383,6 +393,23 @@ internal static unsafe class Avx512Gemm
                     if (_epilogue != null) ApplyEpilogue(first, last, rb, re);
                 }
             }
+        }
+    }
+
+    /// <summary>The columns the kernel for a tile <paramref name="cols"/> wide loads per row of B.</summary>
+    private static int EdgeLoadWidth(int cols) => cols <= 16 ? 16 : cols <= 24 ? 24 : 32;
+
+    /// <summary>One tile (or depth block of one) by the kernel for its size: edge tiles run a smaller kernel, as fewer rows or narrower columns are fewer FMAs.</summary>
+    private static void RunTile(int rows, int cols, float* a, nint rowStride, nint depthStride, float* b, nint bStride, int depth, float* sums, nint ts, bool resume)
+    {
+        switch (rows <= MR / 2, EdgeLoadWidth(cols))
+        {
+            case (false, 32): Tile<Twelve, Wide>(a, rowStride, depthStride, b, bStride, depth, sums, ts, resume); break;
+            case (false, 24): Tile<Twelve, ThreeQuarters>(a, rowStride, depthStride, b, bStride, depth, sums, ts, resume); break;
+            case (false, _): Tile<Twelve, Half>(a, rowStride, depthStride, b, bStride, depth, sums, ts, resume); break;
+            case (true, 32): Tile<Six, Wide>(a, rowStride, depthStride, b, bStride, depth, sums, ts, resume); break;
+            case (true, 24): Tile<Six, ThreeQuarters>(a, rowStride, depthStride, b, bStride, depth, sums, ts, resume); break;
+            default: Tile<Six, Half>(a, rowStride, depthStride, b, bStride, depth, sums, ts, resume); break;
         }
     }
 
