@@ -89,7 +89,7 @@ internal static class CpuReduceMatMul
     /// columns split over the cores when there are many rows. A row at a time was a vector-loop call per row: the MNIST
     /// RNN's bias gradient ([4200, 150] → [150]) took 75–130 µs of a step on the calling thread alone.
     /// </summary>
-    private static void SumRows<T>(T[] x, T[] y, int rows, int width) where T : unmanaged, INumber<T>
+    internal static void SumRows<T>(T[] x, T[] y, int rows, int width) where T : unmanaged, INumber<T>
     {
         var lanes = Vector256<T>.Count;
         var parts = (long)rows * width >= 1 << 16 ? Math.Min(CoreTeam.Cores, width / (4 * lanes)) : 1;

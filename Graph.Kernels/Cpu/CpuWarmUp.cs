@@ -133,6 +133,10 @@ internal static class CpuWarmUp
         VectorLoops.Map<float, VectorLoops.SquareRoot<float>>(x, y);
         TensorPrimitives.Sum<float>(x);
         TensorPrimitives.Max<float>(x);
+        // A bias gradient's leading-axis sum and an RNN input gradient's scatter-add of large slices, on their paths over
+        // the cores (the rehearsal's tensors are too small to reach them).
+        CpuReduceMatMul.SumRows(new float[2048 * 32], new float[32], 2048, 32);
+        CpuMovement.ScatterAddInto(new float[2 << 14], [2, 1 << 14], 0, new float[1 << 14], new[] { 1 }, new bool[2]);
         // The typed bodies behind the interpreter's dispatch on array type, compiled without a call (they take prims).
         foreach (var (owner, name, typeArgument) in TypedBodies) Prepare(owner, name, typeArgument);
         InstantiationsOfOtherAssemblies();
