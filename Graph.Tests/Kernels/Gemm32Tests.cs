@@ -7,7 +7,8 @@ namespace Graph.Tests;
 [TestFixture]
 public class Gemm32Tests
 {
-    private static float[] Random(int n, int seed)
+    /// <summary><paramref name="n"/> floats uniform in [−1, 1) from <paramref name="seed"/>.</summary>
+    internal static float[] Random(int n, int seed)
     {
         var r = new System.Random(seed);
         return Enumerable.Range(0, n).Select(_ => (float)(r.NextDouble() * 2 - 1)).ToArray();

@@ -11,11 +11,7 @@ namespace Graph.Tests;
 [TestFixture]
 public class ProductEpilogueTests
 {
-    private static float[] Random(int n, int seed)
-    {
-        var r = new System.Random(seed);
-        return Enumerable.Range(0, n).Select(_ => (float)(r.NextDouble() * 2 - 1)).ToArray();
-    }
+    private static float[] Random(int n, int seed) => Gemm32Tests.Random(n, seed);
 
     /// <summary>Copies what it is given out of C and counts how often each element was given.</summary>
     private sealed class RecordingEpilogue(float[] c, int length) : IProductEpilogue
