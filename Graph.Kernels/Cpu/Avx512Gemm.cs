@@ -5,12 +5,14 @@ using System.Runtime.Intrinsics.X86;
 namespace Graph.Kernels.Cpu;
 
 /// <summary>
-/// float32 GEMM with AVX-512: 12×32 tiles of C held in 24 zmm accumulators, A and row-major B read in place (Bᵀ and the
-/// last partial panels packed, zero padded), A broadcast per element; deep products in depth blocks, and an optional
-/// element-wise epilogue run by each part over the elements it finished. Written here because the OpenBLAS a Debian machine has (0.3.21) runs its AVX2 kernels
-/// on AVX-512 CPUs when told to (<c>OPENBLAS_CORETYPE=Haswell</c>), and on the RNN's 150×150 products this kernel's
-/// inner loop runs at ~200 GFLOP/s on one Zen 5 core against ~90 for those. Every element of C is one chain of FMAs
-/// over p = 0…k−1 in order, whatever the tiling or the thread split, so results do not depend on the core count.
+/// float32 GEMM with AVX-512: 12×32 tiles of C held in 24 zmm accumulators, A broadcast per element. A and row-major B
+/// are read in place (Bᵀ is packed, and so is a last partial row panel of A unless it has exactly 6 rows; B's last
+/// partial column panel is read in place but for its last row); whole tiles are stored straight into C. Deep products
+/// run in depth blocks, and an optional element-wise epilogue is run by each part over the elements it finished.
+/// Written here because the OpenBLAS a Debian machine has (0.3.21) runs its AVX2 kernels on AVX-512 CPUs when told to
+/// (<c>OPENBLAS_CORETYPE=Haswell</c>), and on the RNN's 150×150 products this kernel's inner loop runs at ~200 GFLOP/s on
+/// one Zen 5 core against ~90 for those. Every element of C is one chain of FMAs over p = 0…k−1 in order, whatever the
+/// tiling, the depth blocks or the thread split, so results do not depend on the core count.
 /// </summary>
 internal static unsafe class Avx512Gemm
 {
