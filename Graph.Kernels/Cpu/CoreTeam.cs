@@ -59,6 +59,16 @@ internal static class CoreTeam
     /// <summary>The number of parts a job is worth splitting into: one per core.</summary>
     public static int Cores => WorkerCount + 1;
 
+    /// <summary>
+    /// Part <paramref name="part"/> of <paramref name="parts"/> equal shares of [0, <paramref name="count"/>), cut at
+    /// multiples of <paramref name="unit"/> (whole vectors, whole rows); the last part ends at <paramref name="count"/>.
+    /// </summary>
+    public static (long Start, long End) Share(long count, int part, int parts, int unit = 1)
+    {
+        var units = (count + unit - 1) / unit;
+        return (Math.Min(count, units * part / parts * unit), Math.Min(count, units * (part + 1) / parts * unit));
+    }
+
     /// <summary>Runs <paramref name="body"/>(0 … <paramref name="parts"/> − 1), spread over the cores; returns when all are done.</summary>
     public static void Run(int parts, Action<int> body)
     {

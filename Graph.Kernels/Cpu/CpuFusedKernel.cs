@@ -258,10 +258,7 @@ internal sealed class CpuFusedKernel : IProductEpilogue
     {
         var chunk = _parallelChunk;
         var scratch = _parallelScratch![part] ??= new Scratch(this, chunk);
-        var unit = _row > 1 ? _row : 16;
-        var units = (_total + unit - 1) / unit;
-        var start = Math.Min(_total, units * part / _partCount * unit);
-        var end = Math.Min(_total, units * (part + 1) / _partCount * unit);
+        var (start, end) = CoreTeam.Share(_total, part, _partCount, _row > 1 ? _row : 16);
         for (var at = start; at < end; at += chunk) RunChunk(at, (int)Math.Min(chunk, end - at), scratch, _partSources!, _partOutputs!);
     }
 

@@ -149,10 +149,9 @@ internal static class CpuMovement
         /// <summary>Part p: an equal share of whole 16-element blocks (the last part the rest).</summary>
         private void Part(int part)
         {
-            var from = (int)((long)(_count / 16) * part / _parts) * 16;
-            var to = part == _parts - 1 ? _count : (int)((long)(_count / 16) * (part + 1) / _parts) * 16;
-            var src = _src.AsSpan(_srcAt + from, to - from);
-            var dst = _dst.AsSpan(_dstAt + from, to - from);
+            var (from, to) = CoreTeam.Share(_count, part, _parts, 16);
+            var src = _src.AsSpan(_srcAt + (int)from, (int)(to - from));
+            var dst = _dst.AsSpan(_dstAt + (int)from, (int)(to - from));
             if (_copy) src.CopyTo(dst);
             else VectorLoops.Zip<T, VectorLoops.Add<T>>(dst, src, dst);
         }

@@ -101,9 +101,8 @@ internal static class CpuReduceMatMul
         // Whole vectors of columns per part; the last part takes the rest.
         CoreTeam.Run(parts, part =>
         {
-            var from = width / lanes * part / parts * lanes;
-            var to = part == parts - 1 ? width : width / lanes * (part + 1) / parts * lanes;
-            SumColumns(x, y, rows, width, from, to);
+            var (from, to) = CoreTeam.Share(width, part, parts, lanes);
+            SumColumns(x, y, rows, width, (int)from, (int)to);
         });
     }
 

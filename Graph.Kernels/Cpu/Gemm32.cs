@@ -324,8 +324,8 @@ internal static unsafe class Gemm32
             else
                 CoreTeam.Run(parts, part =>
                 {
-                    var first = (int)((long)extent * part / parts);
-                    var count = (int)((long)extent * (part + 1) / parts) - first;
+                    var (start, end) = CoreTeam.Share(extent, part, parts);
+                    var (first, count) = ((int)start, (int)(end - start));
                     if (byRows)
                         // Row r of op(A) starts at r·k (A as stored) or at column r (A transposed).
                         Call(ta, tb, count, n, k, a, aOff + (ta ? first : first * k), lda, b, bOff, ldb, c, cOff + first * n, n);
