@@ -25,7 +25,7 @@ internal sealed class CpuFusedKernel : IProductEpilogue
     private readonly int[] _outputOf;               // per member: index into the outputs, or -1
     private readonly int _headIndex = -1, _headA = -1, _headB = -1, _tailSource = -1, _tailOutput = -1, _onlyReduceInput = -1;
     private readonly CpuVectorExpr? _vector;        // the members as one register-resident loop, where they allow it
-    private readonly StridedPrim? _copy;            // the kernel is this one strided copy of an input
+    private readonly bool[] _copiesIntoOutput;      // per member: a strided copy written straight into its output
     private readonly int _vectorOutput = -1;
     private Scratch? _scratch;
     private Scratch?[]? _parallelScratch;
@@ -82,14 +82,12 @@ internal sealed class CpuFusedKernel : IProductEpilogue
                 }
             }
         }
-        if (group.Head == null && group.Tail == null && _members is [StridedPrim copy] && _operand[0][0] < 0 && _outputOf[0] >= 0
-            && copy.Dims.AsSpan().SequenceEqual(group.Dims))
-        {
-            // A lone strided copy of an input (a transpose, a slice): run by run straight into the output. As a vector
-            // loop it paid a loop call per run: [150, 28, 28] → [28, 150, 28], 4,200 runs of 28, took ~160 µs, ~40 µs so.
-            _copy = copy;
-        }
-        else if (_members.Length > 0 && _row == 1)
+        // A strided member (a transpose, a slice) that is an output and that no other member reads copies its runs
+        // straight into the output array, not through the chunk's scratch: the RNN's [150, 28, 28] → [28, 150, 28]
+        // transpose of the digits is such a kernel alone (as a vector loop it paid a loop call per 28-float run).
+        _copiesIntoOutput = _members.Select((m, i) => m is StridedPrim && _outputOf[i] >= 0 && m.Size == _total && i != _tailSource &&
+                                                       !_operand.Any(reads => reads.Contains(i))).ToArray();
+        if (_members.Length > 0 && _row == 1)
         {
             // Sources as Run sees them: the inputs, then the head's result.
             _vector = CpuVectorExpr.TryCreate(group, _members, p => p == group.Head ? InputOrder.Length : InputIndex(p));
@@ -132,7 +130,6 @@ internal sealed class CpuFusedKernel : IProductEpilogue
 
     private void RunGroup(Array[] inputs, Array[] outputs)
     {
-        if (_copy != null) CheckCopyBounds(inputs);
         if (_group.Head is { } head)
         {
             if (_epilogueInProduct && ProductWithEpilogue(head, inputs, outputs)) return;
@@ -277,25 +274,8 @@ internal sealed class CpuFusedKernel : IProductEpilogue
         }
     }
 
-    /// <summary>Once per run, before the chunks: the copy's view must lie inside its input's array (a row view moves).</summary>
-    private void CheckCopyBounds(Array[] inputs)
-    {
-        if (_total == 0) return; // an empty view reads nothing
-        var input = -_operand[0][0] - 1;
-        var length = inputs[input].Length;
-        var (lowest, highest) = HostOps.StridedReach((long)OffsetOf(input) + _copy!.Offset, _copy.Strides, _copy.Dims);
-        if (lowest < 0 || highest >= length)
-            throw new InternalException($"{_copy.OriginName}: a strided copy of {length} elements reads elements {lowest} to {highest} for {Shape.Format(_copy.Dims)}.");
-    }
-
     private void RunChunk(long start, int n, Scratch s, Array[] inputs, Array[] outputs)
     {
-        if (_copy != null)
-        {
-            var input = -_operand[0][0] - 1;
-            HostOps.StridedCopyRange(inputs[input], OffsetOf(input) + _copy.Offset, _copy.Strides, _copy.Dims, start, n, outputs[_outputOf[0]], (int)start);
-            return;
-        }
         if (_vector != null)
         {
             _vector.Run(inputs, outputs[_vectorOutput], start, n, _members[^1], _offsets);
@@ -340,8 +320,13 @@ internal sealed class CpuFusedKernel : IProductEpilogue
                     SpanOps.Iota(iota, mStart, y, mn);
                     break;
                 case StridedPrim sp:
-                    HostOps.StridedCopyRange(inputs[-_operand[i][0] - 1], OffsetOf(-_operand[i][0] - 1) + sp.Offset, sp.Strides, sp.Dims, mStart, mn, y, 0);
+                {
+                    var source = -_operand[i][0] - 1;
+                    var (into, at) = _copiesIntoOutput[i] ? (outputs[_outputOf[i]], (int)mStart) : (y, 0);
+                    HostOps.StridedCopyRange(inputs[source], OffsetOf(source) + sp.Offset, sp.Strides, sp.Dims, mStart, mn, into, at);
+                    if (_copiesIntoOutput[i]) continue;
                     break;
+                }
                 case AssignVariablePrim:
                 {
                     var (x, xo) = Operand(i, 0, mStart, mn, s, inputs);

@@ -44,6 +44,8 @@ internal sealed class CpuVectorExpr
     public static CpuVectorExpr? TryCreate(KernelGroup group, Prim[] members, Func<Prim, int> sourceOf)
     {
         if (group.Tail != null || members.Length == 0 || members.Length > MaxNodes || !Vector256.IsHardwareAccelerated) return null;
+        // A bare strided copy computes nothing: the interpreter copies its runs straight into the output.
+        if (members is [StridedPrim]) return null;
         var root = members[^1];
         if (group.Outputs.Any(o => o != root && o != group.Head)) return null;
         var inGroup = members.ToHashSet();
