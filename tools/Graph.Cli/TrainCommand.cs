@@ -47,8 +47,9 @@ internal static class TrainCommand
             return 2;
         }
         // Everything the user named is checked before the data is loaded or a step runs.
-        Devices.Require(device);
-        Devices.Prepare(device); // its kernels compile on another core while the data loads and the model is built
+        // Preparing the device checks its name first (as Devices.Require does); then its kernels compile on another core
+        // while the data loads and the model is built.
+        Devices.Prepare(device);
         var root = job?.IsRoot ?? true;
         var plotFile = plotPath == null || !root ? null : CliApp.WritableFile(plotPath, "--plot");
         if (checkpointDir != null && root) CliApp.WritableDirectory(checkpointDir, "--checkpoint");
