@@ -249,13 +249,14 @@ internal static class FairScenario
         var firstStepMs = double.NaN;
         var epochMs = new List<double>();
         var steady = new List<double>();
-        // GRAPH_BENCH_STEP_TRACE=1: every step's time in the first epoch, and what the first step JIT-compiled on this
-        // thread, to see where the warm-up goes.
-        var firstEpochSteps = Environment.GetEnvironmentVariable("GRAPH_BENCH_STEP_TRACE") == "1" ? new List<double>() : null;
+        // GRAPH_BENCH_STEP_TRACE=1: every step's time, epoch by epoch, and what the first step JIT-compiled on this
+        // thread, to see where the warm-up goes and whether the first epoch's steps are slower than later ones.
+        var epochSteps = Environment.GetEnvironmentVariable("GRAPH_BENCH_STEP_TRACE") == "1" ? new List<List<double>>() : null;
         var firstStepMainJit = "";
         for (var epoch = 0; epoch < epochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
+            epochSteps?.Add([]);
             foreach (var (x, y) in Batches.ShuffleBatch(data.TrainImages, data.TrainLabels, BenchData.BatchSize, seed: epoch, reuseBuffers: true))
             {
                 var before = clock.Elapsed.TotalMilliseconds;
@@ -273,7 +274,7 @@ internal static class FairScenario
                 }
                 var stepMs = clock.Elapsed.TotalMilliseconds - before;
                 if (epoch > 0 && x.DimsSpan[0] == BenchData.BatchSize) steady.Add(stepMs);
-                if (epoch == 0) firstEpochSteps?.Add(stepMs);
+                epochSteps?[epoch].Add(stepMs);
             }
             epochMs.Add(clock.Elapsed.TotalMilliseconds);
             if (epoch == 0) jit.Add(Jit());
@@ -281,9 +282,10 @@ internal static class FairScenario
         Console.WriteLine($"fair {kind} main_ms {F(mainMs, 1)} data_ms {F(dataMs, 1)} model_ms {F(modelMs, 1)} first_step_ms {F(firstStepMs, 1)} epochs_ms {string.Join(",", epochMs.Select(e => F(e, 1)))} " +
                           $"steady_ms {F(Median(steady), 3)} steady_steps {steady.Count} vmhwm_kb {Native.PeakRssKb()} " +
                           $"jit_ms/methods/cpu_ms/rss_mb_at_main,data,model,first_step,epoch0 {string.Join(",", jit)}");
-        if (firstEpochSteps != null)
+        if (epochSteps != null)
         {
-            Console.WriteLine($"first epoch steps ms {string.Join(" ", firstEpochSteps.Select(e => F(e, 1)))}");
+            for (var epoch = 0; epoch < epochSteps.Count; epoch++)
+                Console.WriteLine($"epoch {epoch} steps ms (median {F(Median(epochSteps[epoch]), 2)}) {string.Join(" ", epochSteps[epoch].Select(e => F(e, 1)))}");
             Console.WriteLine($"first step JIT on the calling thread: {firstStepMainJit}");
         }
         return 0;
