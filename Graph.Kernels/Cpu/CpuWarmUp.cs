@@ -111,7 +111,9 @@ internal static class CpuWarmUp
         {
             // 18 rows: a 12-row and a 6-row panel; 32, 22 and 16 columns: the full, three-quarter and half column tiles;
             // both B layouts (PackB's two paths) and both stores (overwrite, add into C).
+            // A is not zero: a zero A skips the tiles (IsZeroProduct), whose own path the last two calls take.
             var a = new float[18 * 16];
+            a.AsSpan().Fill(1f);
             var b = new float[16 * 32];
             var c = new float[18 * 32];
             foreach (var n in (ReadOnlySpan<int>)[32, 22, 16])
@@ -119,6 +121,9 @@ internal static class CpuWarmUp
                 Avx512Gemm.Multiply(false, false, 18, n, 9, a, 0, b, 0, c, 0);
                 Avx512Gemm.Multiply(true, true, 18, n, 9, a, 0, b, 0, c, 0, accumulate: true);
             }
+            a.AsSpan().Clear();
+            Avx512Gemm.Multiply(false, false, 18, 32, 9, a, 0, b, 0, c, 0);
+            Avx512Gemm.Multiply(true, false, 18, 32, 9, a, 0, b, 0, c, 0, accumulate: true);
         }
         var x = new float[40];
         var y = new float[40];

@@ -163,6 +163,38 @@ public class Gemm32Tests
         sum.Select(BitConverter.SingleToInt32Bits).Should().Equal(expected.Select(BitConverter.SingleToInt32Bits));
     }
 
+    /// <summary>
+    /// A zero A (an RNN's first step from a zero state) skips the tiles, with the bits the FMA chains would give: +0
+    /// everywhere from +0 or −0 in A, C + 0 when adding into C (its −0 becomes +0), NaN where B holds ∞ or NaN.
+    /// </summary>
+    [Test]
+    public void AZeroAGivesTheBitsOfTheChains(
+        [Values(false, true)] bool ta, [Values(false, true)] bool tb, [Values(false, true)] bool accumulate,
+        [Values(0f, -0f)] float zero, [Values(0f, float.PositiveInfinity, float.NaN)] float inB)
+    {
+        if (!Avx512Gemm.IsSupported) Assert.Ignore("this CPU has no AVX-512.");
+        var (m, n, k) = (150, 150, 150);
+        var a = Enumerable.Repeat(zero, m * k).ToArray();
+        var b = Random(k * n, 41);
+        if (inB != 0) b[k * n / 2 + 3] = inB;
+        var c = Random(m * n, 42);
+        c[0] = -0f;
+        c[1] = 0f;
+        var expected = new float[m * n];
+        for (var i = 0; i < m; i++)
+            for (var j = 0; j < n; j++)
+            {
+                var chain = 0f;
+                for (var p = 0; p < k; p++) chain = MathF.FusedMultiplyAdd(a[ta ? p * m + i : i * k + p], b[tb ? j * k + p : p * n + j], chain);
+                expected[i * n + j] = accumulate ? c[i * n + j] + chain : chain;
+            }
+        Avx512Gemm.Multiply(ta, tb, m, n, k, a, 0, b, 0, c, 0, accumulate);
+        for (var e = 0; e < m * n; e++)
+            if (float.IsNaN(expected[e]) ? !float.IsNaN(c[e]) : BitConverter.SingleToInt32Bits(c[e]) != BitConverter.SingleToInt32Bits(expected[e]))
+                Assert.Fail($"element {e}: {c[e]} against the chain's {expected[e]}");
+        if (!accumulate && inB == 0) c.Should().OnlyContain(x => BitConverter.SingleToInt32Bits(x) == 0, "a zero A with a finite B gives +0");
+    }
+
     [Test]
     public void TheAvx512KernelHandlesEmptyProducts()
     {

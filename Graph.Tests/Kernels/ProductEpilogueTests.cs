@@ -49,6 +49,19 @@ public class ProductEpilogueTests
     }
 
     [Test]
+    public void AZeroProductStillRunsTheEpilogueOverC([Values(false, true)] bool accumulate)
+    {
+        if (!Avx512Gemm.IsSupported) Assert.Ignore("this CPU has no AVX-512.");
+        var (m, n, k) = (150, 150, 150);
+        var c = Random(m * n, 3);
+        var expected = accumulate ? (float[])c.Clone() : new float[m * n];
+        var epilogue = new RecordingEpilogue(c, m * n);
+        Avx512Gemm.Multiply(false, false, m, n, k, new float[m * k], 0, Random(k * n, 2), 0, c, 0, accumulate, epilogue);
+        epilogue.Times.Should().OnlyContain(t => t == 1);
+        epilogue.Seen.Should().Equal(expected);
+    }
+
+    [Test]
     public void AnEmptyDepthStillRunsTheEpilogueOverC()
     {
         if (!Avx512Gemm.IsSupported) Assert.Ignore("this CPU has no AVX-512.");
