@@ -186,8 +186,37 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
     }
 
     private ExecutionPlan? _plan;
+
+    /// <summary>
+    /// The body without the loop variables' gradients, for the last iteration when the plan reads none of them: the
+    /// gradient with respect to an RNN's initial state is a product (dz₀·W_hᵀ) nothing reads when that state is a
+    /// constant zero.
+    /// </summary>
+    private ExecutionPlan? _lastPlan;
+
+    /// <summary>Each body plan's running sums, by fetch (see <see cref="RunState.AccumulateTargets"/>).</summary>
+    private Array?[]? _accumulate, _lastAccumulate;
     private readonly Dictionary<Tensor, HostTensor> _shapeOnly = new();
     private readonly Dictionary<int, Array> _unread = new();
+    private readonly Dictionary<int, Array> _unreadVars = new();
+
+    /// <summary>Whether the plan reads none of the loop variables' gradients (<see cref="_lastPlan"/>).</summary>
+    private bool VarGradsUnread(int nv)
+    {
+        if (prim.UsedOutputs.Length == 0 || nv == 0) return false;
+        for (var k = 0; k < nv; k++)
+            if (prim.UsedOutputs[k]) return false;
+        return true;
+    }
+
+    /// <summary>Loop variable k's gradient when the last iteration skipped it: one zero array kept across runs that nothing reads or writes.</summary>
+    private Array UnreadVarGradient(int k, DType dtype, int[] dims)
+    {
+        var length = (int)Shape.Product(dims);
+        if (!_unreadVars.TryGetValue(k, out var unread) || unread.Length != length || unread.GetType().GetElementType() != dtype.ClrType())
+            _unreadVars[k] = unread = Array.CreateInstance(dtype.ClrType(), length);
+        return unread;
+    }
 
     /// <summary>
     /// Capture k's result when no iteration contributed to it: zeros, new per run when the plan reads it; when the plan
@@ -231,11 +260,14 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
         return (kept.Sum, kept.Written);
     }
 
-    /// <summary>The gradient body's fetches: the loop variables' gradients, then each captured gradient (a sparse one as its slices and indices).</summary>
-    private List<Tensor> BodyFetches(int[] captureOutputs)
+    /// <summary>
+    /// The gradient body's fetches: the loop variables' gradients (unless <paramref name="varGrads"/> is false), then
+    /// each captured gradient (a sparse one as its slices and indices).
+    /// </summary>
+    private List<Tensor> BodyFetches(int[] captureOutputs, bool varGrads = true)
     {
         var spec = prim.Spec;
-        var fetches = new List<Tensor>(spec.VarGrads);
+        var fetches = varGrads ? new List<Tensor>(spec.VarGrads) : [];
         foreach (var k in captureOutputs)
             if (spec.SparseCaptureGrads[k] is { } sparse)
             {
@@ -277,26 +309,36 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
         var stepState = new RunState(state.Session, feeds, context, donatable, recycle: true);
         var dead = new List<Array>();
         var alive = new HashSet<Array>(ReferenceEqualityComparer.Instance);
+        var skipLastVarGrads = !state.InLoop && VarGradsUnread(nv);
         for (var it = record.Iterations.Count - 1; it >= 0; it--)
         {
+            var last = it == 0 && skipLastVarGrads;
             for (var k = 0; k < nv; k++) feeds[spec.GradIn[k]] = grads[k];
             for (var j = 0; j < spec.Saved.Length; j++) feeds[spec.Saved[j]] = record.Iterations[it][savedIndex[j]];
             // A sparse capture gradient is fetched as its slices and indices; a dense one as is.
             _plan ??= Planner.Compile(BodyFetches(captureOutputs), [], feeds, context.Options);
+            if (last) _lastPlan ??= Planner.Compile(BodyFetches(captureOutputs, varGrads: false), [], feeds, context.Options);
+            var plan = last ? _lastPlan! : _plan;
+            // The fetches before the captured gradients': the loop variables' gradients, which the last plan leaves out.
+            var firstCapture = last ? 0 : nv;
             // From the second iteration on, a dense captured gradient's product may add straight into its running sum
             // (a weight gradient: one pass over the sum less per iteration, and no array for the product).
-            var accumulate = stepState.AccumulateTargets ??= new Array?[_plan.FetchPrims.Count];
-            for (int j = 0, fetch = nv; j < captureOutputs.Length; j++)
+            var accumulate = last ? _lastAccumulate ??= new Array?[plan.FetchPrims.Count] : _accumulate ??= new Array?[plan.FetchPrims.Count];
+            stepState.AccumulateTargets = accumulate;
+            for (int j = 0, fetch = firstCapture; j < captureOutputs.Length; j++)
             {
                 var k = captureOutputs[j];
                 if (spec.SparseCaptureGrads[k] != null) fetch += 2;
                 else accumulate[fetch++] = resultSums[k] ? sums[k]!.Data : null;
             }
-            var results = _plan.Execute(stepState);
+            var results = plan.Execute(stepState);
             dead.Clear();
-            foreach (var g in grads) dead.Add(g.Data);
-            for (var k = 0; k < nv; k++) grads[k] = results[k];
-            var position = nv;
+            if (!last)
+            {
+                foreach (var g in grads) dead.Add(g.Data);
+                for (var k = 0; k < nv; k++) grads[k] = results[k];
+            }
+            var position = firstCapture;
             foreach (var k in captureOutputs)
             {
                 if (spec.SparseCaptureGrads[k] is { } sparse)
@@ -329,7 +371,21 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
             foreach (var sum in sums)
                 if (sum != null) alive.Add(sum.Data);
             state.Session.Recycler.ReturnAllExcept(dead, alive);
-            context.NoteExtra(context.RecordedDeviceBytes + _plan.PeakBytes, prim.GradOp);
+            context.NoteExtra(context.RecordedDeviceBytes + plan.PeakBytes, prim.GradOp);
+        }
+        if (skipLastVarGrads && record.Iterations.Count > 0)
+        {
+            // The last iteration computed no loop variable's gradient: the previous one's arrays go back (unless a sum or
+            // an escaped value holds one: a single iteration's body may write its result into the incoming gradient's
+            // array), and the outputs nothing reads are kept zeros.
+            dead.Clear();
+            alive.Clear();
+            foreach (var g in grads) dead.Add(g.Data);
+            foreach (var a in record.Escaped) alive.Add(a);
+            foreach (var sum in sums)
+                if (sum != null) alive.Add(sum.Data);
+            state.Session.Recycler.ReturnAllExcept(dead, alive);
+            for (var k = 0; k < nv; k++) grads[k] = new HostTensor(UnreadVarGradient(k, grads[k].DType, dims[k]), dims[k]);
         }
         for (var k = 0; k < sums.Length; k++)
             if (written[k] is { } slices) CpuMovement.ClearUnwritten(sums[k]!.Data, prim.CaptureDims[k], SparseAxis(k), slices);
@@ -341,7 +397,8 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
             outputs[nv + k] = sums[k]?.Data ?? ZeroGradient(k, nv);
         if (!state.InLoop)
         {
-            foreach (var g in grads) context.AddLoopOutput(g.Data);
+            if (!skipLastVarGrads || record.Iterations.Count == 0)
+                foreach (var g in grads) context.AddLoopOutput(g.Data);
             for (var k = 0; k < sums.Length; k++)
                 if (resultSums[k]) context.AddLoopOutput(sums[k]!.Data);
         }
