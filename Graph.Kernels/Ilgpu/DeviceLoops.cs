@@ -246,9 +246,19 @@ internal sealed class CounterValues : IDisposable
 internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim) : IDisposable
 {
     /// <summary>Frees the gradient body's plan.</summary>
-    public void Dispose() => _plan?.Dispose();
+    public void Dispose()
+    {
+        _plan?.Dispose();
+        _lastPlan?.Dispose();
+    }
 
     private ExecutionPlan? _plan;
+
+    /// <summary>
+    /// The body without the loop variables' gradients, for the last iteration when the plan reads none of them (see
+    /// <see cref="Loops.LoopGradRunner"/>: an RNN's zero initial state needs no dz₀·W_hᵀ).
+    /// </summary>
+    private ExecutionPlan? _lastPlan;
     private readonly Dictionary<Tensor, HostTensor> _shapeOnly = new();
 
     public DeviceBuffer[] Run(DeviceBuffer[] inputs, RunState state)
@@ -292,12 +302,14 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
             ? countedIndices.ContainsKey(k) ? [sparse.Updates] : [sparse.Updates, sparse.Indices]
             : [spec.CaptureGrads[k]!];
         _plan ??= Planner.Compile(spec.VarGrads.Concat(captureOutputs.SelectMany(FetchesOf)).ToList(), [], feedDims, context.Options);
-        var fetchDims = _plan.FetchDims;
+        var skipLastVarGrads = Loops.LoopGradRunner.VarGradsUnread(prim, nv);
+        if (skipLastVarGrads) _lastPlan ??= Planner.Compile(captureOutputs.SelectMany(FetchesOf).ToList(), [], feedDims, context.Options);
         var sums = new DeviceBuffer?[spec.FloatCaptures.Length];
-        // Where each dense captured gradient is among the body's fetches: from the second iteration on, a GEMM that
-        // makes it may add it straight into the running sum (RunState.AccumulateInto).
+        // Where each dense captured gradient is among the body's fetches (after the loop variables' gradients, which
+        // the last plan leaves out): from the second iteration on, a GEMM that makes it may add it straight into the
+        // running sum (RunState.AccumulateInto).
         var densePositions = new Dictionary<int, int>();
-        for (int j = 0, fetch = nv; j < captureOutputs.Length; j++)
+        for (int j = 0, fetch = 0; j < captureOutputs.Length; j++)
         {
             var k = captureOutputs[j];
             if (spec.SparseCaptureGrads[k] == null) densePositions[k] = fetch;
@@ -306,7 +318,6 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
         var accumulateInto = new Dictionary<int, IDeviceValue>();
         var donatable = new HashSet<Tensor>(spec.GradIn);
         var savedPositions = onDevice.SavedPositions;
-        var body = (DevicePlanRunner)_plan.Runner;
         var count = record.InHostMemory ? onDevice.Swapped.Count : onDevice.Iterations.Count;
         using var copies = record.InHostMemory ? device.Accelerator.CreateStream() : null;
         var generation = device.Generation;
@@ -326,6 +337,11 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
                     next = it > 0 ? Upload(it - 1) : null;
                 }
                 else saved = onDevice.Iterations[it];
+                var last = it == 0 && skipLastVarGrads;
+                var plan = last ? _lastPlan! : _plan;
+                var fetchDims = plan.FetchDims;
+                // The fetches before the captured gradients': the loop variables' gradients, which the last plan leaves out.
+                var firstCapture = last ? 0 : nv;
                 for (var k = 0; k < nv; k++) feeds[spec.GradIn[k]] = grads[k];
                 for (var j = 0; j < spec.Saved.Length; j++)
                 {
@@ -338,14 +354,16 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
                 }
                 accumulateInto.Clear();
                 foreach (var (k, fetch) in densePositions)
-                    if (sums[k] is { } running) accumulateInto[fetch] = running;
-                var results = body.ExecuteOnDevice(
+                    if (sums[k] is { } running) accumulateInto[firstCapture + fetch] = running;
+                var results = ((DevicePlanRunner)plan.Runner).ExecuteOnDevice(
                     new RunState(state.Session, hostFeeds, context, donatable) { DeviceFeeds = feeds, AccumulateInto = accumulateInto });
-                // Buffers this iteration consumes: the previous gradients, the saved values, summed-in results.
-                var dead = new List<DeviceBuffer>(grads);
+                // Buffers this iteration consumes: the previous gradients (but for the last plan's, which makes none),
+                // the saved values, summed-in results.
+                var dead = new List<DeviceBuffer>(last ? [] : grads);
                 dead.AddRange(saved);
-                for (var k = 0; k < nv; k++) grads[k] = results[k];
-                var position = nv;
+                if (!last)
+                    for (var k = 0; k < nv; k++) grads[k] = results[k];
+                var position = firstCapture;
                 foreach (var k in captureOutputs)
                 {
                     var target = prim.CaptureDims[k];
@@ -389,7 +407,7 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
                     onDevice.Swapped.RemoveAt(it);
                 }
                 else onDevice.Iterations.RemoveAt(it);
-                context.NoteExtra(context.RecordedDeviceBytes + (next?.Sum(b => b.Bytes) ?? 0) + _plan.PeakBytes, prim.GradOp);
+                context.NoteExtra(context.RecordedDeviceBytes + (next?.Sum(b => b.Bytes) ?? 0) + plan.PeakBytes, prim.GradOp);
             }
         }
         catch
@@ -403,6 +421,16 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
         else context.RecordedDeviceBytes -= record.Bytes;
         // Every iteration is consumed; what is left is the counters' values.
         record.DisposeDeviceIterations();
+        if (skipLastVarGrads && count > 0)
+            for (var k = 0; k < nv; k++)
+            {
+                // Nothing reads the loop variables' gradients, which the last iteration did not compute: zeros, and the
+                // previous iteration's buffers go (unless a sum is one: a single iteration may write into its input).
+                var stale = grads[k];
+                grads[k] = DeviceBuffer.Allocate(device, stale.DType, stale.Length);
+                grads[k].Zero();
+                if (!sums.Any(sum => ReferenceEquals(sum, stale))) stale.Dispose();
+            }
         var outputs = new DeviceBuffer[nv + spec.FloatCaptures.Length];
         for (var k = 0; k < nv; k++) outputs[k] = grads[k];
         for (var k = 0; k < spec.FloatCaptures.Length; k++)

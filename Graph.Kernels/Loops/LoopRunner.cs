@@ -200,8 +200,8 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
     private readonly Dictionary<int, Array> _unread = new();
     private readonly Dictionary<int, Array> _unreadVars = new();
 
-    /// <summary>Whether the plan reads none of the loop variables' gradients (<see cref="_lastPlan"/>).</summary>
-    private bool VarGradsUnread(int nv)
+    /// <summary>Whether the plan reads none of <paramref name="prim"/>'s loop variables' gradients (<see cref="_lastPlan"/>).</summary>
+    internal static bool VarGradsUnread(LoopGradPrim prim, int nv)
     {
         if (prim.UsedOutputs.Length == 0 || nv == 0) return false;
         for (var k = 0; k < nv; k++)
@@ -309,7 +309,7 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
         var stepState = new RunState(state.Session, feeds, context, donatable, recycle: true);
         var dead = new List<Array>();
         var alive = new HashSet<Array>(ReferenceEqualityComparer.Instance);
-        var skipLastVarGrads = !state.InLoop && VarGradsUnread(nv);
+        var skipLastVarGrads = !state.InLoop && VarGradsUnread(prim, nv);
         for (var it = record.Iterations.Count - 1; it >= 0; it--)
         {
             var last = it == 0 && skipLastVarGrads;
