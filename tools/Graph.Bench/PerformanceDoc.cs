@@ -508,6 +508,33 @@ internal static class PerformanceDoc
         L("  where the fastest process now steps in 5.5 ms (4.6–4.9 ms in quiet stretches of the in-process A/Bs above).");
         L("- Not tried for lack of time: a step without `HostTensor` wrappers per loop iteration, and one plan for every batch");
         L("  size (the epoch's last batch of 50 compiles a second plan: ~8 MB and 2–3 ms once warm).");
+        L("- **Kept on 2026-12-07** (same Zen 4; each change switched on and off on alternate steps of the MNIST RNN in one");
+        L("  process, 5 × 100 pairs, medians of the paired differences; the machine moved between quiet stretches, 4.5–5.2 ms");
+        L("  a step, and slow ones, 6–10 ms):");
+        L("  - Fewer products. A product whose A is all zeros and whose B is finite is +0 (each element an FMA chain from +0");
+        L("    over ±0 terms), so the AVX-512 GEMM skips its tiles: an RNN's first step from a zero state (h₋₁·W_h) and that");
+        L("    step's weight gradient (h₋₁ᵀ·dz₀). 0.04–0.11 ms a step, the same loss bits. A non-zero A ends the check at its");
+        L("    first non-zero element.");
+        L("  - The loop gradient's last iteration runs a body without the loop variables' gradients when the plan reads none");
+        L("    of them (the gradient with respect to a constant zero initial state): dz₀·W_hᵀ is not computed. 0.03–0.06 ms a");
+        L("    step. The ILGPU devices do the same (one GEMM launch less per step on cuda; run on `ilgpu-cpu` only).");
+        L("  - A product's split reads its tile costs from a per-thread cache of recent shapes instead of summing 65 tile costs");
+        L("    on the calling thread each call (1.2% of its `perf` samples): 0.03–0.05 ms a step, the same cut points.");
+        L("- **Measured and not kept** (2026-12-07):");
+        L("  - Sizing the caller's part of a product by the two threads' measured speeds (part 0 reserved for the caller, a");
+        L("    geometric average of each job's finish times): the learnt speed ratio stayed at 0.73–1.18, and the paired");
+        L("    differences were −0.002 to +0.033 ms (quiet) and −0.75 to +0.29 ms (slow phases): no gain worth the mechanism.");
+        L("  - ReadyToRun with `--instruction-set:x86-64-v4`: crossgen2 still leaves the Vector512 methods (the GEMM's tiles and");
+        L("    packing, the vector loops) to the JIT, so the process JIT-compiled 313 methods against 314.");
+        L("- **Where the step goes now** (same day, quiet stretches, 4.7–5.2 ms steps): 146 `CoreTeam` jobs a step span 4.3–4.7 ms;");
+        L("  the caller waits 0.07–0.17 ms a step for the worker and the worker finishes first by 0.18–0.25 ms (imbalance both");
+        L("  ways, not one-sided); 6.7% of the calling thread's samples are outside any kernel (plan and loop bookkeeping,");
+        L("  ~0.3 ms). The products run at ~90% of one core's FMA peak each, so what is left is spread thin.");
+        L("- **Where the first step goes** (same day): 25–30 ms against a 5 ms steady step. The training plan compiles in 3.5–4.7");
+        L("  ms; in its first run the forward loop compiles its condition and body (3–9 ms while the warm-up thread is still");
+        L("  rehearsing on the other core, 0.6 ms after it), and the input projection and the loop records touch ~7.5 MB of new");
+        L("  memory. Waiting for the warm-up before the first step (3–17 ms) bought back about what it cost. The warm-up itself");
+        L("  is 139 ms of JIT on its thread, 68 ms of it the GEMM's six tile kernels, which ReadyToRun cannot hold (above).");
         L("");
     }
 
