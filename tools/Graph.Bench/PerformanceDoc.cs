@@ -527,7 +527,7 @@ internal static class PerformanceDoc
         L("  - ReadyToRun with `--instruction-set:x86-64-v4`: crossgen2 still leaves the Vector512 methods (the GEMM's tiles and");
         L("    packing, the vector loops) to the JIT, so the process JIT-compiled 313 methods against 314.");
         L("  - Three parts per core in each product, claimed by whichever thread is free (each thread packing Bᵀ once per");
-        L("    product, not once per part): 0.17–0.25 ms a step slower in quiet stretches and 0.74–0.81 ms in slow ones, where");
+        L("    product, not once per part): 0.17–0.25 ms a step slower at 6.1–6.3 ms a step and 0.74–0.81 ms at 8.5–9.7 ms, where");
         L("    it was meant to help. Two parts, one per core, stay.");
         L("- **Where the step goes now** (same day, quiet stretches, 4.7–5.2 ms steps): 146 `CoreTeam` jobs a step span 4.3–4.7 ms;");
         L("  the caller waits 0.07–0.17 ms a step for the worker and the worker finishes first by 0.18–0.25 ms (imbalance both");
