@@ -422,15 +422,18 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
         // Every iteration is consumed; what is left is the counters' values.
         record.DisposeDeviceIterations();
         if (skipLastVarGrads && count > 0)
+        {
+            // Nothing reads the loop variables' gradients, which the last iteration did not compute: zeros, and the
+            // previous iteration's buffers go (once each, and not one a sum is: a single iteration may write into its input).
+            var stale = new HashSet<DeviceBuffer>(grads, ReferenceEqualityComparer.Instance);
+            stale.ExceptWith(sums.OfType<DeviceBuffer>());
             for (var k = 0; k < nv; k++)
             {
-                // Nothing reads the loop variables' gradients, which the last iteration did not compute: zeros, and the
-                // previous iteration's buffers go (unless a sum is one: a single iteration may write into its input).
-                var stale = grads[k];
-                grads[k] = DeviceBuffer.Allocate(device, stale.DType, stale.Length);
+                grads[k] = DeviceBuffer.Allocate(device, grads[k].DType, grads[k].Length);
                 grads[k].Zero();
-                if (!sums.Any(sum => ReferenceEquals(sum, stale))) stale.Dispose();
             }
+            foreach (var b in stale) b.Dispose();
+        }
         var outputs = new DeviceBuffer[nv + spec.FloatCaptures.Length];
         for (var k = 0; k < nv; k++) outputs[k] = grads[k];
         for (var k = 0; k < spec.FloatCaptures.Length; k++)
