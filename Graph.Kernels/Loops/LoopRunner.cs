@@ -209,12 +209,14 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
         return true;
     }
 
-    /// <summary>Loop variable k's gradient when the last iteration skipped it: one zero array kept across runs that nothing reads or writes.</summary>
-    private Array UnreadVarGradient(int k, DType dtype, int[] dims)
+    /// <summary>
+    /// An output nothing reads: one zero array per output index in <paramref name="kept"/>, kept across runs, that
+    /// nothing reads or writes (a new one only when the type or length changes).
+    /// </summary>
+    private static Array Unread(Dictionary<int, Array> kept, int k, Type elementType, int length)
     {
-        var length = (int)Shape.Product(dims);
-        if (!_unreadVars.TryGetValue(k, out var unread) || unread.Length != length || unread.GetType().GetElementType() != dtype.ClrType())
-            _unreadVars[k] = unread = Array.CreateInstance(dtype.ClrType(), length);
+        if (!kept.TryGetValue(k, out var unread) || unread.Length != length || unread.GetType().GetElementType() != elementType)
+            kept[k] = unread = Array.CreateInstance(elementType, length);
         return unread;
     }
 
@@ -227,8 +229,7 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
         var dtype = prim.Spec.ForwardFrame.Captures[prim.Spec.FloatCaptures[k]].DType.ClrType();
         var length = (int)Shape.Product(prim.CaptureDims[k]);
         if (prim.UsedOutputs.Length == 0 || prim.UsedOutputs[nv + k]) return Array.CreateInstance(dtype, length);
-        if (!_unread.TryGetValue(k, out var unread) || unread.Length != length) _unread[k] = unread = Array.CreateInstance(dtype, length);
-        return unread;
+        return Unread(_unread, k, dtype, length);
     }
 
     /// <summary>The axis sparse capture gradient k scatters its slices along, counted from the front.</summary>
@@ -385,7 +386,7 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
             foreach (var sum in sums)
                 if (sum != null) alive.Add(sum.Data);
             state.Session.Recycler.ReturnAllExcept(dead, alive);
-            for (var k = 0; k < nv; k++) grads[k] = new HostTensor(UnreadVarGradient(k, grads[k].DType, dims[k]), dims[k]);
+            for (var k = 0; k < nv; k++) grads[k] = new HostTensor(Unread(_unreadVars, k, grads[k].DType.ClrType(), (int)Shape.Product(dims[k])), dims[k]);
         }
         for (var k = 0; k < sums.Length; k++)
             if (written[k] is { } slices) CpuMovement.ClearUnwritten(sums[k]!.Data, prim.CaptureDims[k], SparseAxis(k), slices);
