@@ -538,6 +538,13 @@ internal static class PerformanceDoc
         L("  rehearsing on the other core, 0.6 ms after it), and the input projection and the loop records touch ~7.5 MB of new");
         L("  memory. Waiting for the warm-up before the first step (3–17 ms) bought back about what it cost. The warm-up itself");
         L("  is 139 ms of JIT on its thread, 68 ms of it the GEMM's six tile kernels, which ReadyToRun cannot hold (above).");
+        L("- **Reading this day's two runs (01:36 and 01:56; the later is this file)** (same Zen 4, with all of the day's");
+        L("  changes): 0.630 / 0.579 and 0.501 / 0.482 (steady step / first epoch). The first ran in a slow phase (Graph 9.14");
+        L("  ms a step, TorchSharp's best 14.50 ms with 1 thread). In the second, rep by rep, Graph's 3-epoch processes stepped");
+        L("  in 9.76, 5.08, 4.90, 4.76 and 5.42 ms and TorchSharp's best setting (ACTIVE, 2 threads) in 13.34, 8.78, 10.16,");
+        L("  16.06 and 9.24 ms: the medians' ratio 0.501 misses the target by 6 µs, and the fastest process of each gives");
+        L("  0.54. So on a quiet machine Graph's step is now at about 0.50–0.55× TorchSharp's best (0.58 the night before),");
+        L("  and whether a run meets 0.5 is decided by which processes the slow phases hit.");
         L("");
     }
 
