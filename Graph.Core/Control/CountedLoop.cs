@@ -16,7 +16,10 @@ public sealed class CountedLoop
     /// <param name="LimitConstant">The constant limit (when <paramref name="LimitCapture"/> is -1).</param>
     public sealed record Term(int Counter, long Step, int LimitCapture, long LimitConstant);
 
-    private CountedLoop(IReadOnlyList<Term> terms) => Terms = terms;
+    private CountedLoop(IReadOnlyList<Term> terms, long[] counterMax) => (Terms, _counterMax) = (terms, counterMax);
+
+    /// <summary>Per term, the largest value its counter's dtype holds (past it, the counter wraps and the loop goes on).</summary>
+    private readonly long[] _counterMax;
 
     /// <summary>The condition's terms; the loop runs while all hold.</summary>
     public IReadOnlyList<Term> Terms { get; }
@@ -26,7 +29,9 @@ public sealed class CountedLoop
     {
         if (frame.Condition is not { } condition) return null;
         var terms = new List<Term>();
-        return Collect(frame, condition, terms) ? new CountedLoop(terms) : null;
+        return Collect(frame, condition, terms)
+            ? new CountedLoop(terms, terms.Select(t => frame.LoopVars[t.Counter].DType == DType.Int32 ? int.MaxValue : long.MaxValue).ToArray())
+            : null;
     }
 
     private static bool Collect(LoopFrame frame, Tensor condition, List<Term> terms)
@@ -86,7 +91,7 @@ public sealed class CountedLoop
 
     /// <summary>
     /// How many iterations the loop runs, given each counter's initial value and each captured limit's value: the
-    /// fewest over the terms of ⌈(limit − start) / step⌉, at least 0.
+    /// fewest over the terms of ⌈(limit − start) / step⌉, at least 0 (see <see cref="StaysInRange"/>).
     /// </summary>
     public long Trips(Func<int, long> initialValue, Func<int, long> capturedLimit)
     {
@@ -95,9 +100,21 @@ public sealed class CountedLoop
         {
             var start = initialValue(term.Counter);
             var limit = term.LimitCapture >= 0 ? capturedLimit(term.LimitCapture) : term.LimitConstant;
-            var n = limit <= start ? 0 : (limit - start + term.Step - 1) / term.Step;
+            var n = limit <= start ? 0 : (long)(((Int128)limit - start + term.Step - 1) / term.Step);
             trips = Math.Min(trips, n);
         }
         return trips;
+    }
+
+    /// <summary>
+    /// Whether every counter stays within its dtype over <paramref name="trips"/> iterations from its initial value, so
+    /// that <see cref="Trips"/> is exact: an int32 counter stepping past 2³¹ − 1 wraps negative and the condition holds
+    /// again, which only reading the condition shows.
+    /// </summary>
+    public bool StaysInRange(long trips, Func<int, long> initialValue)
+    {
+        for (var i = 0; i < Terms.Count; i++)
+            if ((Int128)initialValue(Terms[i].Counter) + (Int128)trips * Terms[i].Step > _counterMax[i]) return false;
+        return true;
     }
 }

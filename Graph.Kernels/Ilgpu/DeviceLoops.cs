@@ -107,6 +107,12 @@ internal sealed class DeviceLoopRunner(IlgpuDevice device, LoopPrim loop) : IDis
         // Known before the first iteration: one read of the counters and limits (usually a host constant and one
         // device scalar) instead of a condition read back, a wait, per iteration.
         long? trips = _counted?.Trips(ScalarInput, j => ScalarInput(n + j));
+        // A counter that would wrap (an int32 past 2³¹ − 1) makes the condition hold again: the count above would be
+        // wrong, and this runner's counted plan has no per-iteration condition to fall back on (the cpu device has).
+        if (trips is { } known && !_counted!.StaysInRange(known, ScalarInput))
+            throw new InvalidArgumentException(
+                $"While '{loop.WhileOp.Name}': a loop counter would pass its type's largest value within the loop's {known} iterations and wrap; " +
+                "the ILGPU devices run counted loops ahead and cannot follow a wrapped counter. Run this loop on the cpu device, or keep its counter in range.");
         // Each counter's values for the whole run, uploaded while the stream is idle after that read.
         var counterValues = counters?.Variables.Select(i => (Variable: i, Values: new CounterValues(device, counters, i, ScalarInput(i), trips!.Value))).ToArray();
         var hostFeeds = counterValues != null ? new Dictionary<Tensor, HostTensor>() : NoHostFeeds;

@@ -14,6 +14,28 @@ internal sealed class LoopRunner(LoopPrim loop)
 {
     private ExecutionPlan? _cond, _body;
 
+    /// <summary>The loop's counted form (dynamic_rnn's <c>time &lt; steps</c>): its trip count is known when it starts.</summary>
+    private readonly CountedLoop? _counted = CountedLoop.Of(loop.Frame);
+
+    /// <summary>
+    /// The number of iterations when the loop is counted and its counters stay within their dtype (<see
+    /// cref="CountedLoop.StaysInRange"/>), or null: then the condition is read each iteration.
+    /// </summary>
+    private long? KnownTrips(Array[] inputs)
+    {
+        if (_counted is not { } counted) return null;
+        long Scalar(Array a) => a switch
+        {
+            int[] i => i[0],
+            long[] l => l[0],
+            _ => throw new InvalidOperationException($"While '{loop.WhileOp.Name}': a loop counter or limit of type {a.GetType().Name}."),
+        };
+        var n = loop.Frame.LoopVars.Count;
+        long Start(int counter) => Scalar(inputs[counter]);
+        var trips = counted.Trips(Start, limit => Scalar(inputs[n + limit]));
+        return counted.StaysInRange(trips, Start) ? trips : null;
+    }
+
     public Array[] Run(Array[] inputs, RunState state)
     {
         var frame = loop.Frame;
@@ -31,7 +53,10 @@ internal sealed class LoopRunner(LoopPrim loop)
         for (var j = 0; j < frame.Captures.Count; j++) feeds[frame.Captures[j]] = new HostTensor(inputs[n + j], dims[n + j]);
         foreach (var i in live) feeds[frame.LoopVars[i]] = vars[i]!;
         var options = state.Context.Options;
-        _cond ??= Planner.Compile([frame.Condition!], [], feeds, options);
+        // A counted loop runs its known number of iterations without its condition plan (one plan execution less per
+        // iteration; the condition is a pure comparison of counters with limits, so nothing is lost).
+        var trips = KnownTrips(inputs);
+        if (trips == null) _cond ??= Planner.Compile([frame.Condition!], [], feeds, options);
         var fetches = live.Select(i => frame.BodyOutputs[i]).ToList();
         if (loop.SaveForGradient) fetches.AddRange(frame.Saved);
         _body ??= Planner.Compile(fetches, [], feeds, options, loop.SaveForGradient ? frame.ShapeOnly : null);
@@ -53,7 +78,7 @@ internal sealed class LoopRunner(LoopPrim loop)
         var previous = new Array[live.Length];
         while (true)
         {
-            if (!_cond.Execute(stepState)[0].Item<bool>()) break;
+            if (trips is { } count ? iterations >= count : !_cond!.Execute(stepState)[0].Item<bool>()) break;
             var results = _body.Execute(stepState);
             // The previous state dies here unless a record or the new state still holds it.
             for (var k = 0; k < live.Length; k++) previous[k] = vars[live[k]]!.Data;

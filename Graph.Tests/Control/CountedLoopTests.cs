@@ -6,8 +6,9 @@ namespace Graph.Tests;
 
 /// <summary>
 /// Loops whose trip count is known when they start (<see cref="CountedLoop"/>): recognised from the condition and the
-/// counter's step, and run on the ILGPU devices without reading the condition back each iteration — with the same
-/// results as the cpu device, which reads it.
+/// counter's step, and run on the ILGPU devices without reading the condition back each iteration, and on the cpu
+/// device without running the condition's plan — with the same results as reading it, or (on ILGPU) a clear refusal
+/// where a counter would wrap.
 /// </summary>
 [TestFixture]
 public class CountedLoopTests : GraphFixture
@@ -43,6 +44,45 @@ public class CountedLoopTests : GraphFixture
         var c = TF.WhileLoop(v => TF.Less(v[0], TF.Constant(5)), v => [v[0] + v[0] + 1], [TF.Constant(0)]);
         var d = TF.WhileLoop(v => TF.Greater(TF.Constant(5), v[0]), v => [v[0] + 1], [TF.Constant(0)]);
         foreach (var loop in new[] { a, b, c, d }) CountedLoop.Of(FrameOf(loop[0])).Should().BeNull();
+    }
+
+    [Test]
+    public void ACounterThatWouldPassItsDtypesLargestValueIsNotCountedAhead()
+    {
+        var r = TF.WhileLoop(v => TF.Less(v[0], TF.Constant(int.MaxValue)), v => [v[0] + 2], [TF.Constant(0)]);
+        var counted = CountedLoop.Of(FrameOf(r[0]))!;
+        counted.StaysInRange(counted.Trips(_ => int.MaxValue - 2, _ => 0), _ => int.MaxValue - 2).Should().BeTrue("it stops at 2³¹ − 1 exactly");
+        counted.StaysInRange(counted.Trips(_ => int.MaxValue - 1, _ => 0), _ => int.MaxValue - 1).Should().BeFalse("it wraps to −2³¹ and goes on");
+    }
+
+    /// <summary>
+    /// On the cpu device a counted loop runs its known trip count without its condition plan, except where a counter
+    /// would wrap: there the condition decides, as before. From 2³¹ − 2 by 2 below 2³¹ − 1 the counter wraps after one
+    /// iteration and the condition holds again; maximum_iterations ends the loop after 5.
+    /// </summary>
+    [TestCase(0, 5, 5)]
+    [TestCase(int.MaxValue - 1, 5, 5)]
+    [TestCase(int.MaxValue - 2, 5, 1)]
+    public void TheCpuRunsACountedLoopsIterations(int start, int maximum, int expected)
+    {
+        var from = TF.Placeholder(DType.Int32, Shape.Scalar);
+        var r = TF.WhileLoop(v => TF.Less(v[0], TF.Constant(int.MaxValue)), v => [v[0] + 2, v[1] + 1], [from, TF.Constant(0)], maximumIterations: maximum);
+        using var s = new Session(TestGraph);
+        var results = s.Run([r[0], r[1]], new FeedDict { { from, start } });
+        results[1].Item<int>().Should().Be(expected);
+        results[0].Item<int>().Should().Be(unchecked(start + 2 * expected));
+    }
+
+    /// <summary>The ILGPU devices, which run a counted loop ahead, refuse a counter that would wrap rather than miscount.</summary>
+    [Test]
+    public void AnIlgpuDeviceRefusesACounterThatWouldWrap()
+    {
+        var from = TF.Placeholder(DType.Int32, Shape.Scalar);
+        var r = TF.WhileLoop(v => TF.Less(v[0], TF.Constant(int.MaxValue)), v => [v[0] + 2, v[1] + 1], [from, TF.Constant(0)], maximumIterations: 5, name: "wrapping");
+        using var s = new Session(TestGraph, new SessionOptions { Device = IlgpuDevices.IlgpuCpu });
+        s.Run(r[1], new FeedDict { { from, 0 } }).Item<int>().Should().Be(5);
+        var act = () => s.Run(r[1], new FeedDict { { from, int.MaxValue - 1 } });
+        act.Should().Throw<InvalidArgumentException>().WithMessage("*wrapping*would pass its type's largest value*cpu device*");
     }
 
     /// <summary>200 iterations on ilgpu-cpu move no condition back to the host (a bool each before), and equal the cpu's values.</summary>
