@@ -520,9 +520,9 @@ internal static class PerformanceDoc
         L("    step. The ILGPU devices do the same (one GEMM launch less per step on cuda; run on `ilgpu-cpu` only).");
         L("  - A product's split reads its tile costs from a per-thread cache of recent shapes instead of summing 65 tile costs");
         L("    on the calling thread each call (1.2% of its `perf` samples): 0.03–0.05 ms a step, the same cut points.");
-        L("  - After this file's run: a counted loop (dynamic_rnn's `time < steps`) runs its known trip count without compiling or running its");
-        L("    condition plan, as the ILGPU devices already did: 0.01–0.05 ms a step (a null A/B spreads −0.005 to +0.035 ms);");
-        L("    where a counter would wrap, the condition is read as before.");
+        L("  - After this file's run: a counted loop (dynamic_rnn's `time < steps`) runs its known trip count without");
+        L("    compiling or running its condition plan, as the ILGPU devices already did: 0.01–0.05 ms a step (a null A/B");
+        L("    spreads −0.005 to +0.035 ms); where a counter would wrap, the condition is read as before.");
         L("- **Measured and not kept** (2026-12-07):");
         L("  - Sizing the caller's part of a product by the two threads' measured speeds (part 0 reserved for the caller, a");
         L("    geometric average of each job's finish times): the learnt speed ratio stayed at 0.73–1.18, and the paired");
