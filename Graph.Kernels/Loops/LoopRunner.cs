@@ -6,7 +6,8 @@ namespace Graph.Kernels.Loops;
 
 /// <summary>
 /// Runs a while loop: its condition and body are compiled once (per concrete shapes) into their own plans and run
-/// each iteration with the loop variables and captured tensors as feeds. The loop owns its variables' arrays, so a
+/// each iteration with the loop variables and captured tensors as feeds; a counted loop (<see cref="CountedLoop"/>)
+/// runs its known number of iterations without the condition's plan. The loop owns its variables' arrays, so a
 /// TensorArray write may update them in place. When the loop's gradient is in the plan, each iteration's saved values
 /// are recorded (in host memory with swap_memory).
 /// </summary>
@@ -28,7 +29,7 @@ internal sealed class LoopRunner(LoopPrim loop)
         {
             int[] i => i[0],
             long[] l => l[0],
-            _ => throw new InvalidOperationException($"While '{loop.WhileOp.Name}': a loop counter or limit of type {a.GetType().Name}."),
+            _ => throw new InternalException($"While '{loop.WhileOp.Name}': a counted loop's counter or limit is {a.GetType().Name}, not an integer array."),
         };
         var n = loop.Frame.LoopVars.Count;
         long Start(int counter) => Scalar(inputs[counter]);
