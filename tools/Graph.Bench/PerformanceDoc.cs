@@ -520,7 +520,7 @@ internal static class PerformanceDoc
         L("    step. The ILGPU devices do the same (one GEMM launch less per step on cuda; run on `ilgpu-cpu` only).");
         L("  - A product's split reads its tile costs from a per-thread cache of recent shapes instead of summing 65 tile costs");
         L("    on the calling thread each call (1.2% of its `perf` samples): 0.03–0.05 ms a step, the same cut points.");
-        L("  - After this file's run: a counted loop (dynamic_rnn's `time < steps`) runs its known trip count without");
+        L("  - A counted loop (dynamic_rnn's `time < steps`) runs its known trip count without");
         L("    compiling or running its condition plan, as the ILGPU devices already did: 0.01–0.05 ms a step (a null A/B");
         L("    spreads −0.005 to +0.035 ms); where a counter would wrap, the condition is read as before.");
         L("- **Measured and not kept** (2026-12-07):");
@@ -541,13 +541,14 @@ internal static class PerformanceDoc
         L("  rehearsing on the other core, 0.6 ms after it), and the input projection and the loop records touch ~7.5 MB of new");
         L("  memory. Waiting for the warm-up before the first step (3–17 ms) bought back about what it cost. The warm-up itself");
         L("  is 139 ms of JIT on its thread, 68 ms of it the GEMM's six tile kernels, which ReadyToRun cannot hold (above).");
-        L("- **Reading this day's two runs (01:36 and 01:56; the later is this file)** (same Zen 4, with all of the day's");
-        L("  changes): 0.630 / 0.579 and 0.501 / 0.482 (steady step / first epoch). The first ran in a slow phase (Graph 9.14");
-        L("  ms a step, TorchSharp's best 14.50 ms with 1 thread). In the second, rep by rep, Graph's 3-epoch processes stepped");
-        L("  in 9.76, 5.08, 4.90, 4.76 and 5.42 ms and TorchSharp's best setting (ACTIVE, 2 threads) in 13.34, 8.78, 10.16,");
-        L("  16.06 and 9.24 ms: the medians' ratio 0.501 misses the target by 6 µs, and the fastest process of each gives");
-        L("  0.54. So on a quiet machine Graph's step is now at about 0.50–0.55× TorchSharp's best (0.58 the night before),");
-        L("  and whether a run meets 0.5 is decided by which processes the slow phases hit.");
+        L("- **Reading this day's three runs (01:36, 01:56 and 02:20; the last is this file, with the counted loops too)** (same");
+        L("  Zen 4): 0.630 / 0.579, 0.501 / 0.482 and 0.621 / 0.655 (steady step / first epoch). The first ran in a slow phase");
+        L("  (Graph 9.14 ms a step, TorchSharp's best 14.50 ms with 1 thread). Rep by rep, Graph's 3-epoch processes stepped in");
+        L("  9.76, 5.08, 4.90, 4.76 and 5.42 ms at 01:56 and 5.71, 5.65, 7.15, 9.98 and 4.89 ms at 02:20; TorchSharp's best");
+        L("  setting (ACTIVE, 2 threads) in 13.34, 8.78, 10.16, 16.06 and 9.24 ms, then 8.78, 18.84, 10.27, 9.20 and 8.84 ms.");
+        L("  The fastest process of each gives 0.54 and 0.56. So on a quiet machine Graph's step is at about 0.50–0.56×");
+        L("  TorchSharp's best (0.58 the night before), and whether a run's medians meet 0.5 is decided by which processes the");
+        L("  slow phases hit: the 01:56 run missed by 6 µs, the 02:20 one by 1.1 ms.");
         L("");
     }
 
