@@ -525,8 +525,9 @@ internal static class PerformanceDoc
         L("    spreads −0.005 to +0.035 ms); where a counter would wrap, the condition is read as before.");
         L("- **Measured and not kept** (2026-12-07):");
         L("  - Sizing the caller's part of a product by the two threads' measured speeds (part 0 reserved for the caller, a");
-        L("    geometric average of each job's finish times): the learnt speed ratio stayed at 0.73–1.18, and the paired");
-        L("    differences were −0.002 to +0.033 ms (quiet) and −0.75 to +0.29 ms (slow phases): no gain worth the mechanism.");
+        L("    geometric average of each job's finish times): the learnt speed ratio stayed at 0.73–1.18. Quiet, the paired");
+        L("    differences (without minus with) were −0.002 to +0.033 ms; in a slow phase, blocks of 100 steps gave −0.29 to");
+        L("    +0.75 ms, 5 of 6 for it but too noisy to call. No gain worth the mechanism.");
         L("  - ReadyToRun with `--instruction-set:x86-64-v4`: crossgen2 still leaves the Vector512 methods (the GEMM's tiles and");
         L("    packing, the vector loops) to the JIT, so the process JIT-compiled 313 methods against 314.");
         L("  - Three parts per core in each product, claimed by whichever thread is free (each thread packing Bᵀ once per");
