@@ -250,8 +250,10 @@ internal static class FairScenario
         var epochMs = new List<double>();
         var steady = new List<double>();
         // GRAPH_BENCH_STEP_TRACE=1: every step's time, epoch by epoch, and what the first step JIT-compiled on this
-        // thread, to see where the warm-up goes and whether the first epoch's steps are slower than later ones.
+        // thread (how many, how long, and which methods), to see where the warm-up goes and whether the first epoch's
+        // steps are slower than later ones.
         var epochSteps = Environment.GetEnvironmentVariable("GRAPH_BENCH_STEP_TRACE") == "1" ? new List<List<double>>() : null;
+        using var jitted = epochSteps != null ? new JitNamesOnThisThread() : null;
         var firstStepMainJit = "";
         for (var epoch = 0; epoch < epochs; epoch++)
         {
@@ -263,7 +265,9 @@ internal static class FairScenario
                 var (jitBefore, jitMsBefore) = double.IsNaN(firstStepMs)
                     ? (System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: true), System.Runtime.JitInfo.GetCompilationTime(currentThread: true).TotalMilliseconds)
                     : (0, 0.0);
+                if (jitted != null) jitted.Recording = double.IsNaN(firstStepMs);
                 step(x, y);
+                if (jitted != null) jitted.Recording = false;
                 if (double.IsNaN(firstStepMs))
                 {
                     // What the first step JIT-compiled on this thread (the warm-up thread should have compiled it first).
@@ -287,6 +291,7 @@ internal static class FairScenario
             for (var epoch = 0; epoch < epochSteps.Count; epoch++)
                 Console.WriteLine($"epoch {epoch} steps ms (median {F(Median(epochSteps[epoch]), 2)}) {string.Join(" ", epochSteps[epoch].Select(e => F(e, 1)))}");
             Console.WriteLine($"first step JIT on the calling thread: {firstStepMainJit}");
+            foreach (var method in jitted!.Names()) Console.WriteLine($"  {method}");
         }
         return 0;
     }
@@ -303,6 +308,53 @@ internal static class FairScenario
     {
         var t = new TorchRnnLoop();
         return (t.Step, t);
+    }
+}
+
+/// <summary>
+/// The methods the runtime JIT-compiles on the thread that creates this listener while <see cref="Recording"/> is set
+/// (the runtime's JIT events, which arrive on another thread, matched by OS thread id). Only for the step trace: it
+/// names what the warm-up missed.
+/// </summary>
+internal sealed class JitNamesOnThisThread : System.Diagnostics.Tracing.EventListener
+{
+    private readonly long _thread = Native.ThreadId();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(DateTime At, string Method)> _jitted = new();
+    private DateTime _from = DateTime.MaxValue, _to = DateTime.MaxValue;
+    private bool _recording;
+
+    /// <summary>Whether JIT compilations on the creating thread are recorded now (set around the first step).</summary>
+    public bool Recording
+    {
+        get => _recording;
+        set
+        {
+            // The events arrive later, on another thread: the window is kept as times, and their time stamps say.
+            if (value && !_recording) (_from, _to) = (DateTime.UtcNow, DateTime.MaxValue);
+            else if (!value && _recording) _to = DateTime.UtcNow;
+            _recording = value;
+        }
+    }
+
+    /// <summary>The methods compiled inside the window, after waiting a little for the events still on their way.</summary>
+    public IEnumerable<string> Names()
+    {
+        Thread.Sleep(200);
+        return _jitted.Where(j => j.At >= _from && j.At <= _to).Select(j => j.Method).ToList();
+    }
+
+    protected override void OnEventSourceCreated(System.Diagnostics.Tracing.EventSource source)
+    {
+        // The runtime's JIT keyword (0x10): MethodJittingStarted, with the method's namespace and name.
+        if (source.Name == "Microsoft-Windows-DotNETRuntime") EnableEvents(source, System.Diagnostics.Tracing.EventLevel.Verbose, (System.Diagnostics.Tracing.EventKeywords)0x10);
+    }
+
+    protected override void OnEventWritten(System.Diagnostics.Tracing.EventWrittenEventArgs e)
+    {
+        if (e.OSThreadId != _thread || e.EventName?.StartsWith("MethodJittingStarted", StringComparison.Ordinal) != true || e.PayloadNames == null) return;
+        var type = e.PayloadNames.IndexOf("MethodNamespace");
+        var name = e.PayloadNames.IndexOf("MethodName");
+        if (type >= 0 && name >= 0) _jitted.Enqueue((e.TimeStamp.ToUniversalTime(), $"{e.Payload![type]}::{e.Payload[name]}"));
     }
 }
 

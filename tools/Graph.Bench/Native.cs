@@ -27,6 +27,10 @@ internal static unsafe partial class Native
     /// <summary>Peak resident set size of this process (VmHWM), in kB.</summary>
     public static long PeakRssKb() => ReadStatusKb("VmHWM:");
 
+    /// <summary>The calling thread's OS (kernel) thread id, as the runtime's events report it.</summary>
+    [LibraryImport("libc", EntryPoint = "gettid")]
+    public static partial int ThreadId();
+
     /// <summary>Current resident set size of this process (VmRSS), in kB.</summary>
     public static long RssKb() => ReadStatusKb("VmRSS:");
 
