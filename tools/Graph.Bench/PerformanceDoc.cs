@@ -523,6 +523,9 @@ internal static class PerformanceDoc
         L("  - A counted loop (dynamic_rnn's `time < steps`) runs its known trip count without");
         L("    compiling or running its condition plan, as the ILGPU devices already did: 0.01–0.05 ms a step (a null A/B");
         L("    spreads −0.005 to +0.035 ms); where a counter would wrap, the condition is read as before.");
+        L("  - After this file's run: the warm-up's leading-axis sum is 64 columns wide, so it takes SumRows' two-part path; at");
+        L("    32 it ran one part, and the split's lambda was JIT-compiled on the caller's first step in every process (0.6–0.8");
+        L("    ms). `GRAPH_BENCH_STEP_TRACE=1` now names such methods (the runtime's JIT events on the calling thread).");
         L("- **Measured and not kept** (2026-12-07):");
         L("  - Sizing the caller's part of a product by the two threads' measured speeds (part 0 reserved for the caller, a");
         L("    geometric average of each job's finish times): the learnt speed ratio stayed at 0.73–1.18. Quiet, the paired");
