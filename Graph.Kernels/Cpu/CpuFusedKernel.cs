@@ -209,6 +209,8 @@ internal sealed class CpuFusedKernel : IProductEpilogue
 
     private void RunChunks(Array[] sources, Array[] outputs)
     {
+        // The vector loop reads without bounds checks: its sources are checked once here for the whole run.
+        _vector?.CheckBounds(sources, _members[^1], _offsets);
         // Whole rows per chunk when a reduction follows, so each row is reduced in one place.
         var rowsPerChunk = Math.Max(1, ChunkSize / _row);
         var chunk = (int)Math.Min(_total, (long)rowsPerChunk * _row);
@@ -278,7 +280,7 @@ internal sealed class CpuFusedKernel : IProductEpilogue
     {
         if (_vector != null)
         {
-            _vector.Run(inputs, outputs[_vectorOutput], start, n, _members[^1], _offsets);
+            _vector.RunChecked(inputs, outputs[_vectorOutput], start, n, _offsets);
             return;
         }
         for (var i = 0; i < _members.Length; i++)

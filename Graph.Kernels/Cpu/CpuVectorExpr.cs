@@ -139,17 +139,6 @@ internal sealed class CpuVectorExpr
     }
 
     /// <summary>
-    /// Computes elements [start, start + n) of the root into <paramref name="output"/> at the same positions. Source s
-    /// starts at element <paramref name="offsets"/>[s] of its array (0 where the array is shorter or null): a slice
-    /// read in place.
-    /// </summary>
-    public void Run(Array[] sources, Array output, long start, int n, Prim origin, int[]? offsets = null)
-    {
-        CheckBounds(sources, origin, offsets);
-        RunChecked(sources, output, start, n, offsets);
-    }
-
-    /// <summary>
     /// Refuses sources too short for the positions the leaves read over the whole iteration space: the loop itself reads
     /// without bounds checks. <see cref="RunChecked"/> relies on it having passed for the same sources and offsets.
     /// </summary>
@@ -170,7 +159,12 @@ internal sealed class CpuVectorExpr
         return _leaves.All(l => l.Source != source || (l.Offset == 0 && !l.Splat && l.Strides.AsSpan().SequenceEqual(rowMajor)));
     }
 
-    /// <summary><see cref="Run"/> after <see cref="CheckBounds(Array[], Prim, int[])"/> has passed for these sources.</summary>
+    /// <summary>
+    /// Computes elements [start, start + n) of the root into <paramref name="output"/> at the same positions, once
+    /// <see cref="CheckBounds(Array[], Prim, int[])"/> has passed for these sources and offsets (once per kernel run, not
+    /// per chunk). Source s starts at element <paramref name="offsets"/>[s] of its array (0 where the array is shorter or
+    /// null): a slice read in place.
+    /// </summary>
     public void RunChecked(Array[] sources, Array output, long start, int n, int[]? offsets = null)
     {
         int BaseOf(int source) => CpuVectorExpr.BaseOf(offsets, source);
