@@ -146,3 +146,32 @@ internal static class CoreTeam
         }
     }
 }
+
+/// <summary>
+/// A job cut into equal shares of [0, count) at multiples of a unit, one per part (<see cref="CoreTeam.Share"/>), for
+/// work whose parts differ only in their range. A subclass holds the call's operands in fields and its owner keeps one
+/// instance per thread, so a call allocates nothing: a closure and delegate per call was garbage tens of times a step.
+/// </summary>
+internal abstract class ShareJob
+{
+    private readonly Action<int> _part;
+    private long _count;
+    private int _parts, _unit;
+
+    protected ShareJob() => _part = part =>
+    {
+        var (from, to) = CoreTeam.Share(_count, part, _parts, _unit);
+        RunShare(from, to);
+    };
+
+    /// <summary>Runs <see cref="RunShare"/> over <paramref name="parts"/> shares of [0, <paramref name="count"/>) on the cores.</summary>
+    protected void RunShares(long count, int parts, int unit)
+    {
+        (_count, _parts, _unit) = (count, parts, unit);
+        if (parts <= 1) RunShare(0, count);
+        else CoreTeam.Run(parts, _part);
+    }
+
+    /// <summary>The work over [<paramref name="from"/>, <paramref name="to"/>).</summary>
+    protected abstract void RunShare(long from, long to);
+}

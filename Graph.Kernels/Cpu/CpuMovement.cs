@@ -118,27 +118,24 @@ internal static class CpuMovement
     /// slice per gradient iteration (90 KB for the MNIST RNN, 28 a step), which the calling thread copied alone while
     /// the other core waited.
     /// </summary>
-    private sealed class SliceParts<T> where T : unmanaged, System.Numerics.INumber<T>
+    private sealed class SliceParts<T> : ShareJob where T : unmanaged, System.Numerics.INumber<T>
     {
         /// <summary>Elements from which a slice is split over the cores.</summary>
         public const int Threshold = 1 << 14;
 
-        // One per thread, kept: a delegate and state per call would be garbage tens of times a step.
         [ThreadStatic] private static SliceParts<T>? _cached;
-        private readonly Action<int> _part;
         private T[] _src = [], _dst = [];
-        private int _srcAt, _dstAt, _count, _parts;
+        private int _srcAt, _dstAt;
         private bool _copy;
-
-        private SliceParts() => _part = Part;
 
         public static void Run(T[] src, int srcAt, T[] dst, int dstAt, int count, bool copy)
         {
             var s = _cached ??= new SliceParts<T>();
-            (s._src, s._srcAt, s._dst, s._dstAt, s._count, s._copy, s._parts) = (src, srcAt, dst, dstAt, count, copy, CoreTeam.Cores);
+            (s._src, s._srcAt, s._dst, s._dstAt, s._copy) = (src, srcAt, dst, dstAt, copy);
             try
             {
-                CoreTeam.Run(s._parts, s._part);
+                // Whole 16-element blocks per part (the last part the rest).
+                s.RunShares(count, CoreTeam.Cores, 16);
             }
             finally
             {
@@ -146,10 +143,8 @@ internal static class CpuMovement
             }
         }
 
-        /// <summary>Part p: an equal share of whole 16-element blocks (the last part the rest).</summary>
-        private void Part(int part)
+        protected override void RunShare(long from, long to)
         {
-            var (from, to) = CoreTeam.Share(_count, part, _parts, 16);
             var src = _src.AsSpan(_srcAt + (int)from, (int)(to - from));
             var dst = _dst.AsSpan(_dstAt + (int)from, (int)(to - from));
             if (_copy) src.CopyTo(dst);

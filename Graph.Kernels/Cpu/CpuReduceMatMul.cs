@@ -89,21 +89,41 @@ internal static class CpuReduceMatMul
     /// columns split over the cores when there are many rows. A row at a time was a vector-loop call per row: the MNIST
     /// RNN's bias gradient ([4200, 150] → [150]) took 75–130 µs of a step on the calling thread alone.
     /// </summary>
+    /// <remarks>
+    /// Not inlined: the warm-up calls it so that this body is compiled before a training step needs it, and inlined into
+    /// the warm-up it was not, so the first step JIT-compiled it on the calling thread.
+    /// </remarks>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     internal static void SumRows<T>(T[] x, T[] y, int rows, int width) where T : unmanaged, INumber<T>
     {
         var lanes = Vector256<T>.Count;
         var parts = (long)rows * width >= 1 << 16 ? Math.Min(CoreTeam.Cores, width / (4 * lanes)) : 1;
-        if (parts <= 1)
+        if (parts <= 1) SumColumns(x, y, rows, width, 0, width);
+        else RowSums<T>.Run(x, y, rows, width, parts);
+    }
+
+    /// <summary><see cref="SumRows{T}"/> over the cores: whole vectors of columns per part, the last part the rest.</summary>
+    private sealed class RowSums<T> : ShareJob where T : unmanaged, INumber<T>
+    {
+        [ThreadStatic] private static RowSums<T>? _cached;
+        private T[] _x = [], _y = [];
+        private int _rows, _width;
+
+        public static void Run(T[] x, T[] y, int rows, int width, int parts)
         {
-            SumColumns(x, y, rows, width, 0, width);
-            return;
+            var s = _cached ??= new RowSums<T>();
+            (s._x, s._y, s._rows, s._width) = (x, y, rows, width);
+            try
+            {
+                s.RunShares(width, parts, Vector256<T>.Count);
+            }
+            finally
+            {
+                (s._x, s._y) = ([], []);
+            }
         }
-        // Whole vectors of columns per part; the last part takes the rest.
-        CoreTeam.Run(parts, part =>
-        {
-            var (from, to) = CoreTeam.Share(width, part, parts, lanes);
-            SumColumns(x, y, rows, width, (int)from, (int)to);
-        });
+
+        protected override void RunShare(long from, long to) => SumColumns(_x, _y, _rows, _width, (int)from, (int)to);
     }
 
     /// <summary>Columns [<paramref name="from"/>, <paramref name="to"/>) of <see cref="SumRows{T}"/> (at least one vector wide).</summary>

@@ -140,8 +140,8 @@ internal static class CpuWarmUp
         TensorPrimitives.Max<float>(x);
         // A bias gradient's leading-axis sum and an RNN input gradient's scatter-add of large slices, on their paths over
         // the cores (the rehearsal's tensors are too small to reach them).
-        // (64 columns: two parts of whole 4-vector column groups; 32 would be one part, and the split's lambda was then
-        // JIT-compiled on the caller's first step.)
+        // (64 columns: two parts of whole 4-vector column groups; 32 would be one part, and the two-part path's code was
+        // then JIT-compiled on the caller's first step.)
         CpuReduceMatMul.SumRows(new float[1024 * 64], new float[64], 1024, 64);
         CpuMovement.ScatterAddInto(new float[2 << 14], [2, 1 << 14], 0, new float[1 << 14], new[] { 1 }, new bool[2]);
         // The typed bodies behind the interpreter's dispatch on array type, compiled without a call (they take prims).
