@@ -220,8 +220,6 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
     /// </summary>
     private ExecutionPlan? _lastPlan;
 
-    /// <summary>Each body plan's running sums, by fetch (see <see cref="RunState.AccumulateTargets"/>).</summary>
-    private Array?[]? _accumulate, _lastAccumulate;
     private readonly Dictionary<Tensor, HostTensor> _shapeOnly = new();
     private readonly Dictionary<int, Array> _unread = new();
     private readonly Dictionary<int, Array> _unreadVars = new();
@@ -337,6 +335,9 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
         var dead = new List<Array>();
         var alive = new HashSet<Array>(ReferenceEqualityComparer.Instance);
         var skipLastVarGrads = !state.InLoop && VarGradsUnread(prim, nv);
+        // Each body plan's running sums, by fetch (RunState.AccumulateTargets), for this run only: kept in fields they
+        // would hold the run's sums alive after it.
+        Array?[]? bodyAccumulate = null, lastAccumulate = null;
         for (var it = record.Iterations.Count - 1; it >= 0; it--)
         {
             var last = it == 0 && skipLastVarGrads;
@@ -350,7 +351,7 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
             var firstCapture = last ? 0 : nv;
             // From the second iteration on, a dense captured gradient's product may add straight into its running sum
             // (a weight gradient: one pass over the sum less per iteration, and no array for the product).
-            var accumulate = last ? _lastAccumulate ??= new Array?[plan.FetchPrims.Count] : _accumulate ??= new Array?[plan.FetchPrims.Count];
+            var accumulate = last ? lastAccumulate ??= new Array?[plan.FetchPrims.Count] : bodyAccumulate ??= new Array?[plan.FetchPrims.Count];
             stepState.AccumulateTargets = accumulate;
             for (int j = 0, fetch = firstCapture; j < captureOutputs.Length; j++)
             {
