@@ -61,6 +61,26 @@ public sealed class ComputeGraph
     /// <summary>The graph-level random seed (tf.set_random_seed), or null.</summary>
     public int? Seed { get; set; }
 
+    private string? _targetDevice;
+
+    /// <summary>
+    /// The device the graph is built to run on, for model-building code whose fastest structure depends on the device
+    /// (dynamic_rnn multiplies the inputs of every time step in one product before its loop on a GPU, and per step on
+    /// <c>cpu</c>). Unset, it is <see cref="DefaultDevice"/>, the device sessions default to. A session runs the graph
+    /// on any device whatever this says; only the speed differs.
+    /// </summary>
+    public string TargetDevice
+    {
+        get => _targetDevice ?? DefaultDevice;
+        set => _targetDevice = value;
+    }
+
+    /// <summary>
+    /// The device sessions use unless told otherwise: the <c>GRAPH_DEVICE</c> environment variable if set (so a script
+    /// written for <c>cpu</c> runs on a GPU unchanged), else <c>cpu</c>.
+    /// </summary>
+    public static string DefaultDevice => Environment.GetEnvironmentVariable("GRAPH_DEVICE") is { Length: > 0 } device ? device.Trim() : "cpu";
+
     /// <summary>The operations in creation order.</summary>
     public IReadOnlyList<Operation> Operations => _ops;
 

@@ -20,7 +20,7 @@ public sealed class SessionOptions
     public string Device { get; init; } = DefaultDevice;
 
     /// <summary>The device sessions use unless told otherwise: <c>GRAPH_DEVICE</c> if set, else <c>cpu</c>.</summary>
-    public static string DefaultDevice => Environment.GetEnvironmentVariable("GRAPH_DEVICE") is { Length: > 0 } device ? device.Trim() : "cpu";
+    public static string DefaultDevice => ComputeGraph.DefaultDevice;
 
     /// <summary>Whether element-wise primitives are fused into shared kernels (on by default; off runs one kernel per primitive).</summary>
     public bool Fusion { get; init; } = true;

@@ -79,12 +79,14 @@ public static class NotebookModels
     /// Section 6: a 150-unit SimpleRNN over 28 rows of 28 pixels, a dense layer of 10, sparse softmax cross-entropy and
     /// Adam (learning rate 0.001), with graph seed <paramref name="seed"/>, in <paramref name="dtype"/> (float32 as in
     /// the notebook). <paramref name="minimize"/> makes the training op from the Adam optimizer, the loss and the labels
-    /// (e.g. through a DistributedOptimizer); by default it is <c>adam.Minimize(loss)</c>.
+    /// (e.g. through a DistributedOptimizer); by default it is <c>adam.Minimize(loss)</c>. <paramref name="device"/>: the
+    /// device it is built to run on (<see cref="ComputeGraph.TargetDevice"/>; by default the sessions' default device).
     /// </summary>
     public static MnistRnnModel MnistRnn(int seed = 42, bool swapMemory = false, double learningRate = 0.001, DType dtype = DType.Float32,
-        Func<AdamOptimizer, Tensor, Tensor, Operation>? minimize = null)
+        Func<AdamOptimizer, Tensor, Tensor, Operation>? minimize = null, string? device = null)
     {
         var g = new ComputeGraph { Seed = seed };
+        if (device != null) g.TargetDevice = device;
         using var scope = g.AsDefault();
         var x = TF.Placeholder(dtype, new Shape(-1, 28, 28), "X");
         var y = TF.Placeholder(DType.Int32, new Shape(-1), "y");

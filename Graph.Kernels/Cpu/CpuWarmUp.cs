@@ -200,7 +200,9 @@ internal static class CpuWarmUp
     /// </summary>
     private static void RehearseTraining()
     {
-        const int batch = 2, steps = 3, depth = 4, units = 5, classes = 3;
+        // 16 units: the fused element-wise kernels over [batch, units] (the step's bias add, tanh and its gradient) are
+        // then as wide as a vector loop needs, so their loops are compiled here; narrower, the interpreter runs them.
+        const int batch = 2, steps = 3, depth = 4, units = 16, classes = 3;
         var g = new ComputeGraph { Seed = 1 };
         using var scope = g.AsDefault();
         var x = TF.Placeholder(DType.Float32, new Shape(-1, steps, depth), "x");
@@ -209,12 +211,12 @@ internal static class CpuWarmUp
         var recurrent = TF.Variable(TF.RandomNormal([units, units], stddev: 0.1), name: "recurrent");
         var bias = TF.Variable(TF.Zeros([units]), name: "bias");
         var timeFirst = TF.Transpose(x, [1, 0, 2]);
-        var inputs = TF.Reshape(TF.MatMul(TF.Reshape(timeFirst, [-1, depth]), kernel) + bias, [steps, -1, units]);
-        var outputs = TensorArray.Zeros(inputs, TF.ZerosLike(TF.Gather(inputs, TF.Constant(0))));
-        var state = TF.ZerosLike(TF.Gather(inputs, TF.Constant(0)));
+        // The step as dynamic_rnn builds it for cpu (SimpleRNNCell's order): both products inside the loop.
+        var state = TF.ZerosLike(TF.MatMul(TF.Gather(timeFirst, TF.Constant(0)), kernel));
+        var outputs = TensorArray.Zeros(timeFirst, state);
         var final = TF.WhileLoop(v => TF.Less(v[0], TF.Constant(steps)), v =>
         {
-            var h = TF.Tanh(TF.Gather(inputs, v[0]) + TF.MatMul(v[1], recurrent));
+            var h = TF.Tanh(TF.MatMul(TF.Gather(timeFirst, v[0]), kernel) + bias + TF.MatMul(v[1], recurrent));
             return [v[0] + 1, h, new TensorArray(v[2]).Write(v[0], h).Flow];
         }, [TF.Constant(0), state, outputs.Flow]);
         var logits = TF.MatMul(final[1], TF.Variable(TF.RandomNormal([units, classes], stddev: 0.1), name: "dense"));

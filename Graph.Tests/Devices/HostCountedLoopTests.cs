@@ -71,7 +71,8 @@ public class HostCountedLoopTests
     }
 
     /// <summary>
-    /// One more step of a dynamic_rnn's forward and backward pass costs five launches: forward the recurrent GEMM and
+    /// One more step of a dynamic_rnn's forward and backward pass, in the form built for a GPU (the input projection one
+    /// product before the loop), costs five launches: forward the recurrent GEMM and
     /// its tanh epilogue, backward the tanh gradient and the two GEMMs (h's gradient, and the recurrent weight's added
     /// into its sum). The counter, the read of the step's projected inputs and the scatter of their gradient launch
     /// nothing (before: eight launches per step).
@@ -82,7 +83,7 @@ public class HostCountedLoopTests
         (Tensor[], FeedDict) Build(int steps)
         {
             var x = TF.Placeholder(DType.Float32, new Shape(4, steps, 3), "x");
-            var (outputs, state) = Graph.Rnn.Rnn.DynamicRnn(new SimpleRNNCell(5), x);
+            var (outputs, state) = Graph.Rnn.Rnn.DynamicRnn(new SimpleRNNCell(5), x, projectInputs: true);
             var loss = TF.ReduceSum(state[0] * state[0]);
             var grads = TF.Gradients(loss, [x, .. TF.TrainableVariables().Select(v => v.Value)]);
             return ([loss, .. grads.Select(t => t!)], new FeedDict { { x, Random(5, 4, steps, 3).AsType(DType.Float32) } });

@@ -5,9 +5,10 @@ using Graph.Rnn;
 namespace Graph.Tests;
 
 /// <summary>
-/// dynamic_rnn computes the input part of every step (x·kernel + bias) before its loop, as one product over all time
-/// steps (cells with <see cref="RnnCell.ProjectsInputs"/>): the loop body keeps one product per step, and the results
-/// and gradients equal static_rnn's (which multiplies per step) within float32 rounding.
+/// dynamic_rnn computes the input part of every step (x·kernel + bias) either before its loop, as one product over all
+/// time steps (cells with <see cref="RnnCell.ProjectsInputs"/>; the loop body keeps one product per step), or per step
+/// inside the loop: on every device both give static_rnn's results and gradients (which multiplies per step) within
+/// float32 rounding.
 /// </summary>
 [TestFixture("cpu")]
 [TestFixture("ilgpu-cpu")]
@@ -23,22 +24,34 @@ public class InputProjectionTests(string device) : DeviceFixture(device)
 
     private static IEnumerable<TestCaseData> Cells()
     {
-        yield return new TestCaseData((Func<RnnCell>)(() => new SimpleRNNCell(4))).SetName("SimpleRNNCell");
-        yield return new TestCaseData((Func<RnnCell>)(() => new BasicRNNCell(4))).SetName("BasicRNNCell");
+        foreach (var projectInputs in new[] { true, false })
+        {
+            var form = projectInputs ? "OneProductBeforeTheLoop" : "ProductsPerStep";
+            yield return new TestCaseData((Func<RnnCell>)(() => new SimpleRNNCell(4)), projectInputs).SetName($"SimpleRNNCell_{form}");
+            yield return new TestCaseData((Func<RnnCell>)(() => new BasicRNNCell(4)), projectInputs).SetName($"BasicRNNCell_{form}");
+        }
     }
 
     [TestCaseSource(nameof(Cells))]
-    public void TheLoopBodyMultipliesOnlyTheStateAndResultsEqualStaticRnn(Func<RnnCell> makeCell)
+    public void ResultsAndGradientsEqualStaticRnn(Func<RnnCell> makeCell, bool projectInputs)
     {
         var g = new ComputeGraph { Seed = 7 };
         using var scope = g.AsDefault();
         var x = TF.Placeholder(DType.Float32, new Shape(-1, 2, 3), "X");
         var cell = makeCell();
-        var (dynOut, dynState) = Graph.Rnn.Rnn.DynamicRnn(cell, x, name: "dynamic");
+        var (dynOut, dynState) = Graph.Rnn.Rnn.DynamicRnn(cell, x, name: "dynamic", projectInputs: projectInputs);
         var loopMatMuls = g.Operations.Count(o => o.Type == "MatMul" && o.Frame != null);
         var hoisted = g.Operations.Count(o => o.Type == "MatMul" && o.Frame == null);
-        loopMatMuls.Should().Be(1, "only h·recurrent is multiplied per step");
-        hoisted.Should().Be(1, "the input projection is one product over [time·batch, depth]");
+        if (projectInputs)
+        {
+            loopMatMuls.Should().Be(1, "only h·recurrent is multiplied per step");
+            hoisted.Should().Be(1, "the input projection is one product over [time·batch, depth]");
+        }
+        else
+        {
+            loopMatMuls.Should().BeGreaterThan(0, "the cell multiplies its input in the loop (SimpleRNNCell x·kernel and h·recurrent; BasicRNNCell [x, h]·kernel)");
+            hoisted.Should().Be(0);
+        }
 
         var (statOut, statState) = Graph.Rnn.Rnn.StaticRnn(cell, TF.Unstack(TF.Transpose(x, [1, 0, 2])), name: "static");
         var statStacked = TF.Transpose(TF.Stack(statOut), [1, 0, 2]);
@@ -69,7 +82,7 @@ public class InputProjectionTests(string device) : DeviceFixture(device)
             using var scope = g.AsDefault();
             var x = TF.Placeholder(DType.Float32, new Shape(-1, 2, 3), "X");
             var lengths = TF.Placeholder(DType.Int32, new Shape(-1), "lengths");
-            var (outputs, state) = Graph.Rnn.Rnn.DynamicRnn(new SimpleRNNCell(4), x, lengths);
+            var (outputs, state) = Graph.Rnn.Rnn.DynamicRnn(new SimpleRNNCell(4), x, lengths, projectInputs: true);
             var weights = TF.TrainableVariables().Select(v => v.Value).ToArray();
             var grads = TF.Gradients(TF.ReduceSum(outputs * outputs) + TF.ReduceSum(state[0]), weights)!.Select(t => t!).ToArray();
             var sess = new Session(g, new SessionOptions { Device = Device });
@@ -93,5 +106,29 @@ public class InputProjectionTests(string device) : DeviceFixture(device)
         a.Dims.Should().Equal(b.Dims.ToArray());
         var (x, y) = (a.ToArray<float>(), b.ToArray<float>());
         for (var i = 0; i < x.Length; i++) x[i].Should().BeApproximately(y[i], 1e-5f + 1e-5f * Math.Abs(y[i]));
+    }
+}
+
+/// <summary>Which form dynamic_rnn builds when not told: the one for the device the graph is built for.</summary>
+public class InputProjectionDefaultTests
+{
+    [TestCase("cpu", false)]
+    [TestCase("cuda", true)]
+    [TestCase("ilgpu-cpu", true)]
+    public void TheGraphsTargetDeviceDecides(string device, bool oneProductBeforeTheLoop)
+    {
+        var g = new ComputeGraph { Seed = 1, TargetDevice = device };
+        using var scope = g.AsDefault();
+        Graph.Rnn.Rnn.DynamicRnn(new SimpleRNNCell(4), TF.Placeholder(DType.Float32, new Shape(-1, 2, 3), "X"));
+        g.Operations.Count(o => o.Type == "MatMul" && o.Frame == null).Should().Be(oneProductBeforeTheLoop ? 1 : 0);
+        g.Operations.Count(o => o.Type == "MatMul" && o.Frame != null).Should().Be(oneProductBeforeTheLoop ? 1 : 2, "SimpleRNNCell multiplies x·kernel and h·recurrent");
+    }
+
+    [Test]
+    public void UnsetItIsTheSessionsDefaultDevice()
+    {
+        new ComputeGraph().TargetDevice.Should().Be(SessionOptions.DefaultDevice);
+        var g = new ComputeGraph { TargetDevice = "cuda" };
+        g.TargetDevice.Should().Be("cuda");
     }
 }

@@ -20,7 +20,7 @@ internal sealed class GraphRnn : IDisposable
     /// <param name="profile">Time every kernel into <see cref="Session.Profile"/>.</param>
     public GraphRnn(string device = "cpu", bool withGradients = false, bool profile = false)
     {
-        _model = NotebookModels.MnistRnn(seed: 42);
+        _model = NotebookModels.MnistRnn(seed: 42, device: device);
         using (_model.Graph.AsDefault())
         {
             if (withGradients)

@@ -58,10 +58,11 @@ public sealed class DistributedTraining
     /// initial weights and checkpoints) in <paramref name="dtype"/>, whose Adam step applies gradients averaged over the
     /// ranks, weighted by each rank's number of examples (exact for unequal shards too).
     /// </summary>
-    public static MnistRnnModel MnistRnn(int seed = 42, bool swapMemory = false, double learningRate = 0.001, DType dtype = DType.Float32, bool distributed = true) =>
+    public static MnistRnnModel MnistRnn(int seed = 42, bool swapMemory = false, double learningRate = 0.001, DType dtype = DType.Float32, bool distributed = true,
+        string? device = null) =>
         NotebookModels.MnistRnn(seed, swapMemory, learningRate, dtype, distributed
             ? (adam, loss, labels) => new DistributedOptimizer(adam, exampleCount: TF.Size(labels)).Minimize(loss)
-            : null);
+            : null, device);
 
     /// <summary>Sets every global variable to rank 0's (after initialising or restoring), so all ranks start alike.</summary>
     public void Synchronize(Session session, ComputeGraph graph)

@@ -61,7 +61,7 @@ internal static class TrainCommand
             "fashion-mnist" => Task.Run(Mnist.LoadFashionBytes),
             _ => null,
         };
-        var model = job != null ? DistributedTraining.MnistRnn(seed, swap) : NotebookModels.MnistRnn(seed, swap);
+        var model = job != null ? DistributedTraining.MnistRnn(seed, swap, device: device) : NotebookModels.MnistRnn(seed, swap, device: device);
         var data = loading != null
             ? loading.GetAwaiter().GetResult() // the loader's own exception, not an AggregateException
             : Mnist.LoadBytes(datasetName, classes: model.Logits.Shape[-1], imageRows: model.X.Shape[1], imageColumns: model.X.Shape[2]);

@@ -109,7 +109,7 @@ internal static class Bench
         var peer = peerFile.Length > 0 && File.Exists(peerFile) ? JsonSerializer.Deserialize<Dictionary<string, double>>(File.ReadAllText(peerFile)) : null;
         var digits = Mnist.LoadDigits();
         var batches = Batches.ShuffleBatch(digits.TrainImages, digits.TrainLabels, 150, 0).Where(b => b.X.DimsSpan[0] == 150).ToList();
-        var model = NotebookModels.MnistRnn(seed: 42);
+        var model = NotebookModels.MnistRnn(seed: 42, device: device);
         using var session = new Session(model.Graph, new SessionOptions { Device = device });
         using (model.Graph.AsDefault()) session.Run(TF.GlobalVariablesInitializer());
         FeedDict Feed(int i) => new() { { model.X, batches[i % batches.Count].X }, { model.Y, batches[i % batches.Count].y } };

@@ -33,7 +33,8 @@ var data = dataset switch
     _ => Mnist.Load(dataset),
 };
 
-TF.ResetDefaultGraph(seed: seed);
+// The graph is built for the device it runs on (dynamic_rnn's structure differs between cpu and GPUs).
+TF.ResetDefaultGraph(seed: seed).TargetDevice = device;
 const int nSteps = 28, nInputs = 28, nNeurons = 150, nOutputs = 10;
 const double learningRate = 0.001;
 var X = TF.Placeholder(DType.Float32, new Shape(-1, nSteps, nInputs), "X");
