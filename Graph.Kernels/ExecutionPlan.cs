@@ -86,7 +86,7 @@ public sealed class ExecutionPlan
                 var kind = g.Kind == GroupKind.Binding ? StorageKind.Binding
                     : o is AssignVariablePrim ? StorageKind.Variable
                     : fetched.Contains(o) ? StorageKind.Fresh
-                    : g.Kind == GroupKind.Single && o is not GatherPrim ? StorageKind.KernelOwned
+                    : g.Kind == GroupKind.Single && o is not (GatherPrim or ConcatPrim) ? StorageKind.KernelOwned
                     : StorageKind.Pooled;
                 _storage.Add((kind, -1));
             }

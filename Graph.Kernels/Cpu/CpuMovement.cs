@@ -7,18 +7,34 @@ internal static class CpuMovement
 {
     public static HostTensor Concat(ConcatPrim p, IReadOnlyList<HostTensor> parts)
     {
-        var y = HostTensor.Zeros(p.DType, p.Dims);
+        // Every element is copied below: no need to zero the result first.
+        var y = RunState.Uninitialized(p.DType, checked((int)p.Size));
+        var arrays = new Array[parts.Count];
+        for (var i = 0; i < arrays.Length; i++) arrays[i] = parts[i].Data;
+        ConcatInto(p, arrays, y);
+        return new HostTensor(y, p.Dims);
+    }
+
+    /// <summary>
+    /// The concatenation <paramref name="p"/> of <paramref name="parts"/> written into <paramref name="y"/> (a plan
+    /// buffer: a concat inside a loop body, BasicRNNCell's [x, h], runs every step, and a new 107 KB array per step was
+    /// a large-object allocation each time: 74 µs of a 2 µs copy).
+    /// </summary>
+    public static void ConcatInto(ConcatPrim p, Array[] parts, Array y)
+    {
         var outer = (int)Shape.Product(p.Dims.AsSpan(0, p.Axis));
         var inner = (int)Shape.Product(p.Dims.AsSpan(p.Axis + 1));
         var outRow = p.Dims[p.Axis] * inner;
         var offset = 0;
-        foreach (var part in parts)
+        for (var k = 0; k < parts.Length; k++)
         {
-            var block = part.DimsSpan[p.Axis] * inner;
-            for (var o = 0; o < outer; o++) Array.Copy(part.Data, o * block, y.Data, o * outRow + offset, block);
+            var block = p.Inputs[k].Dims[p.Axis] * inner;
+            if (parts[k] is float[] source && y is float[] target)
+                for (var o = 0; o < outer; o++) source.AsSpan(o * block, block).CopyTo(target.AsSpan(o * outRow + offset, block));
+            else
+                for (var o = 0; o < outer; o++) Array.Copy(parts[k], o * block, y, o * outRow + offset, block);
             offset += block;
         }
-        return y;
     }
 
     public static HostTensor Gather(GatherPrim p, HostTensor parameters, HostTensor indices)

@@ -199,6 +199,18 @@ internal sealed class CpuPlanRunner : IPlanRunner
             return (values, state) => CpuMovement.GatherInto(gather, new HostTensor(values[source]!, gather.Inputs[0].Dims),
                 new HostTensor(values[at]!, gather.Inputs[1].Dims), values[output] = Allocate(gather, output, state));
         }
+        if (g.Kind == GroupKind.Single && g.Members[0] is ConcatPrim concat)
+        {
+            // Into a plan buffer (or the fetch's array), as a gather.
+            var (sources, output) = (concat.Inputs.Select(plan.ValueOf).ToArray(), plan.ValueOf(concat));
+            var parts = new Array[sources.Length];
+            return (values, state) =>
+            {
+                for (var i = 0; i < parts.Length; i++) parts[i] = values[sources[i]]!;
+                CpuMovement.ConcatInto(concat, parts, values[output] = Allocate(concat, output, state));
+                Array.Clear(parts);
+            };
+        }
         if (g.Kind == GroupKind.Single)
         {
             var p = g.Members[0];

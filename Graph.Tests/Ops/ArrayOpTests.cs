@@ -431,6 +431,40 @@ public class ArrayOpTests(string device) : GraphFixture(device)
         r.ToArray<float>().Should().Equal(expected);
     }
 
+    /// <summary>
+    /// Concats write into plan buffers that later values of their size reuse (and into a fresh array when fetched):
+    /// chained concats, each read once, give the right values in two runs with different feeds, and the fetched
+    /// results of the two runs are distinct arrays.
+    /// </summary>
+    [Test]
+    public void Concat_IntoReusedPlanBuffers_KeepsEachRunsValues()
+    {
+        var a = TF.Placeholder(DType.Float32, new Shape(2, 3), "a");
+        var b = TF.Placeholder(DType.Float32, new Shape(2, 1), "b");
+        var first = TF.Concat([a, b], 1);
+        var second = TF.Concat([b, first * 2f], 1);
+        var third = TF.Concat([second - 1f, b], 1);
+        var ints = TF.Concat([TF.Cast(a, DType.Int32), TF.Cast(-a, DType.Int32)], 0);
+        float[] Expected(float[] av, float[] bv)
+        {
+            var rows = new List<float>();
+            for (var r = 0; r < 2; r++)
+                rows.AddRange(new[] { bv[r] - 1, 2 * av[3 * r] - 1, 2 * av[3 * r + 1] - 1, 2 * av[3 * r + 2] - 1, 2 * bv[r] - 1, bv[r] });
+            return rows.ToArray();
+        }
+        using var sess = NewSession();
+        var results = new List<HostTensor[]>();
+        foreach (var (av, bv) in new[] { (new float[] { 1, 2, 3, 4, 5, 6 }, new float[] { 7, 8 }), (new float[] { -1, -2, -3, -4, -5, -6 }, new float[] { 9, 10 }) })
+        {
+            var r = sess.Run([third, ints], new FeedDict { { a, HostTensor.From(av, [2, 3]) }, { b, HostTensor.From(bv, [2, 1]) } });
+            r[0].Dims.Should().Equal(2, 6);
+            r[0].ToArray<float>().Should().Equal(Expected(av, bv));
+            r[1].ToArray<int>().Should().Equal(av.Select(v => (int)v).Concat(av.Select(v => -(int)v)));
+            results.Add(r);
+        }
+        results[0][0].ToArray<float>().Should().NotEqual(results[1][0].ToArray<float>());
+    }
+
     [Test]
     public void Concat_ThreeInt64Vectors()
     {
