@@ -553,6 +553,28 @@ internal static class PerformanceDoc
         L("  The fastest process of each gives 0.54 and 0.56. So on a quiet machine Graph's step is at about 0.50–0.56×");
         L("  TorchSharp's best (0.58 the night before), and whether a run's medians meet 0.5 is decided by which processes the");
         L("  slow phases hit: the 01:56 run missed by 6 µs, the 02:20 one by 1.1 ms.");
+        L("- **Kept later on 2026-12-07: dynamic_rnn multiplies the inputs per step on cpu** (a graph built for a GPU keeps one");
+        L("  product before the loop; `ComputeGraph.TargetDevice`, docs/architecture.md). Both forms of the MNIST RNN in one");
+        L("  process, alternating in blocks of 8 training steps, the 8th of each timed: per step 0.26–0.94 ms a step faster");
+        L("  (4.75 against 5.10 ms in a quiet stretch); in blocks of 100, 4.70–4.93 against 5.39–5.43 ms, of which the kernels");
+        L("  4.32–4.51 against 4.79–4.87 ms and the time outside them 0.38–0.42 against 0.56–0.61 ms. The one product (0.41–0.52");
+        L("  ms with its bias), its kernel's gradient (0.29–0.43 ms with Adam) and the bias gradient's sum over [4,200 × 150]");
+        L("  (0.07–0.11 ms) cost about what their 28 per-step versions and the copies of x_t cost (0.34–0.45, 0.24–0.36,");
+        L("  0.05–0.09 and 0.05–0.08 ms). The difference is memory: the projection's 2.5 MB result and its 2.5 MB gradient");
+        L("  buffer (zeroed, scattered into per gradient step, read by two kernels) make about four more passes over memory a");
+        L("  step, and the step's 150×150 products ran 0.05–0.1 ms slower each family beside them. Peak RSS of a one-epoch");
+        L("  process 74.7 → 71.2 MB. The warm-up's rehearsal now builds the per-step form with 16 units, so that its");
+        L("  [batch, units] kernels are vector loops compiled there (the bias add's loop was otherwise compiled on the");
+        L("  caller's first step).");
+        L("- **A concat inside a loop** writes into a plan buffer (into a fresh array only when fetched): it made a new zeroed");
+        L("  array per run, and BasicRNNCell's [x, h] of 150 × 178 floats (107 KB) is a large-object allocation, so each step's");
+        L("  concat took 74 µs. The MNIST RNN with BasicRNNCell stepped in 10.3 ms, its concats 2.07 ms of it; after, 6.8 ms");
+        L("  and 0.36 ms (the notebook's sections 1–5 use that cell).");
+        L("- **Where epoch 0 loses time against epoch 1** (traced children): the first step (15–23 ms); around step 20 a");
+        L("  10–15 ms step, the process's first collection after the model was built (it promotes the graph and the plans;");
+        L("  the step allocates 83 KB, mostly `HostTensor` wrappers, small arrays and `CoreTeam` jobs, and with");
+        L("  `DOTNET_GCgen0size=0x4000000` the collection left epoch 0); and the last batch of 50, whose plan compiles");
+        L("  (8–11 ms). Not changed.");
         L("");
     }
 
