@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using Graph.Core;
 
 namespace Graph.Kernels.Cpu;
 
@@ -33,6 +34,9 @@ internal static unsafe class Avx512Gemm
     /// beyond L2 again.
     /// </summary>
     private const int DepthBlockFrom = 512, DepthBlock = 256;
+
+    /// <summary>The deepest product a sum of two products (<see cref="MultiplySum"/>) takes: one without depth blocks.</summary>
+    public const int MaxSumDepth = DepthBlockFrom;
 
     /// <summary>Floats of partial tile sums (128 KB) a part keeps between depth blocks.</summary>
     private const int PartialFloats = 1 << 15;
@@ -71,6 +75,44 @@ internal static unsafe class Avx512Gemm
         try
         {
             Run(product, m, n, k, mPanels, nPanels);
+        }
+        finally
+        {
+            product.Release();
+        }
+    }
+
+    /// <summary>
+    /// C[m×n] = op(A)·op(B) + op(A₂)·op(B₂) as one product over the two depths: each element is one chain of FMAs over
+    /// the first pair's p = 0…k−1, then the second's p = 0…k₂−1, so the two products are never rounded apart and C is
+    /// written once. An RNN step's h·W_h and x_t·W_x (k = 150 and 28 for the MNIST RNN): on two cores the short product
+    /// took 8–12 µs as a call of its own and adds 6–8 µs to the long one's 34–36 inside it (each tile takes both depths
+    /// in one pass of its kernel, the sums staying in registers). Both depths at most <see cref="DepthBlockFrom"/> (no
+    /// depth blocks). A first pair whose A is zero (an RNN's first step from a zero state) is skipped with the bits of
+    /// its chains: each stays +0 over it, so the second pair's chains start from +0 as they would alone.
+    /// </summary>
+    public static void MultiplySum(bool ta, bool tb, int k, float[] a, int aOff, float[] b, int bOff,
+        bool ta2, bool tb2, int k2, float[] a2, int aOff2, float[] b2, int bOff2, int m, int n, float[] c, int cOff, IProductEpilogue? epilogue = null)
+    {
+        if (k > DepthBlockFrom || k2 > DepthBlockFrom)
+            throw new InternalException($"A sum of products deeper than {DepthBlockFrom} ({k} and {k2}) runs as two products.");
+        if (k2 == 0 || m == 0 || n == 0)
+        {
+            Multiply(ta, tb, m, n, k, a, aOff, b, bOff, c, cOff, epilogue: epilogue);
+            return;
+        }
+        if (k == 0 || IsZeroProduct(m, n, k, a, aOff, b, bOff))
+        {
+            Multiply(ta2, tb2, m, n, k2, a2, aOff2, b2, bOff2, c, cOff, epilogue: epilogue);
+            return;
+        }
+        int nPanels = (n + NR - 1) / NR, mPanels = (m + MR - 1) / MR;
+        var product = _product ??= new Product();
+        product.Set(ta, tb, m, n, k, a, aOff, b, bOff, c, cOff, accumulate: false, epilogue);
+        product.SetSecond(ta2, tb2, k2, a2, aOff2, b2, bOff2);
+        try
+        {
+            Run(product, m, n, k + k2, mPanels, nPanels);
         }
         finally
         {
@@ -228,6 +270,10 @@ internal static unsafe class Avx512Gemm
         private bool ta, tb, _rowMajor, _accumulate;
         private int m, n, k, aOff, bOff, cOff, _mPanels, _nPanels;
         private float[] a = [], b = [], c = [];
+        // The second pair of a sum of two products (MultiplySum): k2 = 0 when there is none.
+        private bool ta2, tb2;
+        private int k2, aOff2, bOff2;
+        private float[] a2 = [], b2 = [];
         // Part p runs tiles [_firstTile[p], _firstTile[p + 1]) in the split's order.
         private int[] _firstTile = new int[CoreTeam.Cores + 1];
         private IProductEpilogue? _epilogue;
@@ -244,6 +290,9 @@ internal static unsafe class Avx512Gemm
             IProductEpilogue? epilogue) =>
             (this.ta, this.tb, this.m, this.n, this.k, this.a, this.aOff, this.b, this.bOff, this.c, this.cOff, _accumulate, _epilogue) =
             (ta, tb, m, n, k, a, aOff, b, bOff, c, cOff, accumulate, epilogue);
+
+        public void SetSecond(bool ta2, bool tb2, int k2, float[] a2, int aOff2, float[] b2, int bOff2) =>
+            (this.ta2, this.tb2, this.k2, this.a2, this.aOff2, this.b2, this.bOff2) = (ta2, tb2, k2, a2, aOff2, b2, bOff2);
 
         /// <summary>
         /// Orders the tiles row panel by row panel (<paramref name="rowMajor"/>) or column panel by column panel and cuts
@@ -348,7 +397,7 @@ internal static unsafe class Avx512Gemm
         }
 
         /// <summary>Drops the operands, so that a thread's product keeps no array alive between calls.</summary>
-        public void Release() => (a, b, c, _epilogue) = ([], [], [], null);
+        public void Release() => (a, b, c, a2, b2, k2, _epilogue) = ([], [], [], [], [], 0, null);
 
         /// <summary>Tiles [<paramref name="first"/>, <paramref name="last"/>) of the split's order, with B's panels packed by this thread.</summary>
         private void RunTiles(int first, int last)
@@ -358,31 +407,16 @@ internal static unsafe class Avx512Gemm
             // column (row) panels, a longer run all of them.
             var (r0, r1) = _rowMajor ? (first / _nPanels, (last - 1) / _nPanels + 1) : Covered(first, last, _mPanels);
             var (q0, q1) = _rowMajor ? Covered(first, last, _nPanels) : (first / _mPanels, (last - 1) / _mPanels + 1);
-            // Row-major B is read in place, 32 floats of row p per step (a constant stride the prefetcher follows); Bᵀ is
-            // packed whole (its columns are not contiguous). B's last, partial column panel is read in place too but for
-            // its last row: the edge kernel's loads run a few floats past the panel's columns, into the next row (lanes
-            // never stored), but past the last row they would leave B, so that row is copied into 32 zero-padded floats.
-            // Copying the whole panel (k rows) out was work for every part. A B narrower than the loads' overrun keeps it.
-            var edgeWidth = n % NR;
-            var edgeInPlace = !tb && edgeWidth != 0 && q1 == _nPanels && EdgeLoadWidth(edgeWidth) - edgeWidth <= n;
-            var edgePanel = edgeInPlace ? _nPanels - 1 : -1;
-            var packedFrom = tb ? q0 : edgeWidth != 0 && q1 == _nPanels && !edgeInPlace ? _nPanels - 1 : q1;
             var lastRow = stackalloc float[NR];
-            if (edgeInPlace)
-            {
-                new Span<float>(lastRow, NR).Clear();
-                b.AsSpan(bOff + (k - 1) * n + edgePanel * NR, edgeWidth).CopyTo(new Span<float>(lastRow, NR));
-            }
-            var packedB = ThreadScratch.Floats(0, (q1 - packedFrom) * k * NR);
-            // A's last row panel, when it has fewer than 12 rows, is copied out zero padded (reading it in place would
-            // run past A's rows), except one of exactly 6 rows (a 150-row product's): the 6-row kernel reads it in place
-            // and no further. Its packing was work the tile costs did not count, on the part holding the last row panel.
-            var tailPanel = m % MR is 0 or MR / 2 ? -1 : _mPanels - 1;
-            var packedTail = tailPanel < 0 ? null : ThreadScratch.Floats(1, k * MR);
-            var tailPacked = false;
+            var lastRow2 = stackalloc float[NR];
+            var packedB = ThreadScratch.Floats(0, PackedLength(tb, k, q0, q1));
+            var packedB2 = k2 > 0 ? ThreadScratch.Floats(3, PackedLength(tb2, k2, q0, q1)) : [];
+            var packedTail = m % MR is 0 or MR / 2 ? [] : ThreadScratch.Floats(1, k * MR);
+            var packedTail2 = k2 > 0 && m % MR is not (0 or MR / 2) ? ThreadScratch.Floats(4, k2 * MR) : [];
             var tile = stackalloc float[MR * NR];
             // A deep product runs its depth in blocks (each tile's sums kept between them): the rows of A and B that
-            // one block reads stay in L2 while every tile of the part passes over them.
+            // one block reads stay in L2 while every tile of the part passes over them. (A sum of two products is never
+            // that deep: MultiplySum.)
             var depthBlock = k > DepthBlockFrom ? DepthBlock : k;
             // Blocks of row panels: with an epilogue, small enough that their C stays in cache until the epilogue reads it
             // back; with depth blocks, small enough that their tiles' partial sums stay in cache.
@@ -390,9 +424,11 @@ internal static unsafe class Avx512Gemm
             if (_epilogue != null) blockPanels = Math.Min(blockPanels, Math.Max(1, EpilogueBlockFloats / (MR * n)));
             if (depthBlock < k) blockPanels = Math.Min(blockPanels, Math.Max(1, PartialFloats / ((q1 - q0) * MR * NR)));
             var partialTiles = depthBlock < k ? ThreadScratch.Floats(2, (q1 - q0) * blockPanels * MR * NR) : null;
-            fixed (float* pa = a, pb = b, pbPacked = packedB, pt = packedTail, pc = c, partials = partialTiles)
+            fixed (float* pa = a, pb = b, pbPacked = packedB, pt = packedTail, pa2 = a2, pb2 = b2, pbPacked2 = packedB2, pt2 = packedTail2,
+                   pc = c, partials = partialTiles)
             {
-                PackB(tb, n, k, pb + bOff, packedFrom, q1, pbPacked);
+                var firstPair = Prepare(ta, tb, k, pa + aOff, pb + bOff, pbPacked, pt, lastRow, q0, q1);
+                var secondPair = k2 > 0 ? Prepare(ta2, tb2, k2, pa2 + aOff2, pb2 + bOff2, pbPacked2, pt2, lastRow2, q0, q1) : default;
                 for (var rb = r0; rb < r1; rb += blockPanels)
                 {
                     var re = Math.Min(r1, rb + blockPanels);
@@ -410,45 +446,26 @@ internal static unsafe class Avx512Gemm
                             if (t < first || t >= last) continue;
                             var rows = Math.Min(MR, m - r * MR);
                             var cols = Math.Min(NR, n - q * NR);
-                            // Element (i, p) of the tile's rows of op(A) is at aTile + i·rowStride + p·depthStride.
-                            float* aTile;
-                            nint rowStride, depthStride;
-                            if (r == tailPanel)
-                            {
-                                if (!tailPacked) PackTailOfA(ta, m, k, pa + aOff, pt);
-                                tailPacked = true;
-                                aTile = pt;
-                                (rowStride, depthStride) = (1, MR);
-                            }
-                            else if (ta)
-                            {
-                                aTile = pa + aOff + r * MR;
-                                (rowStride, depthStride) = (1, m);
-                            }
-                            else
-                            {
-                                aTile = pa + aOff + (long)r * MR * k;
-                                (rowStride, depthStride) = (k, 1);
-                            }
-                            var packed = q >= packedFrom;
-                            var bPanel = packed ? pbPacked + (long)(q - packedFrom) * k * NR : pb + bOff + q * NR;
-                            var bStride = packed ? NR : (nint)n;
-                            // This depth block of the tile, continuing the sums the previous block left in its partial tile.
-                            aTile += p0 * depthStride;
-                            bPanel += p0 * bStride;
                             // A whole tile of a plain product is stored straight into C (no copy out of a tile buffer).
                             var direct = rows == MR && cols == NR && !_accumulate && partialTiles == null;
                             var sums = direct ? pc + cOff + (long)r * MR * n + q * NR
                                 : partialTiles == null ? tile : partials + ((q - q0) * (re - rb) + r - rb) * (MR * NR);
                             var ts = direct ? n : NR;
-                            var resume = p0 > 0;
-                            if (q != edgePanel) RunTile(rows, cols, aTile, rowStride, depthStride, bPanel, bStride, depth, sums, ts, resume);
+                            // This depth block of the tile, continuing the sums the previous block left in its partial tile;
+                            // then a second product's whole depth, continuing the same chains.
+                            if (k2 > 0 && q != firstPair.EdgePanel && q != secondPair.EdgePanel)
+                            {
+                                // Both products' depths in one pass of the tile kernel (no depth blocks with two products).
+                                var then = Segment(ref secondPair, r, q, 0);
+                                var at = Segment(ref firstPair, r, q, 0);
+                                RunTile(rows, cols, at.A, at.RowStride, at.DepthStride, at.B, at.BStride, k, sums, ts, resume: false, &then);
+                            }
                             else
                             {
-                                // The edge panel in place up to B's last row, which comes from its padded copy.
-                                var inPlace = Math.Min(depth, k - 1 - p0);
-                                if (inPlace > 0) RunTile(rows, cols, aTile, rowStride, depthStride, bPanel, bStride, inPlace, sums, ts, resume);
-                                if (final) RunTile(rows, cols, aTile + inPlace * depthStride, rowStride, depthStride, lastRow, NR, 1, sums, ts, resume || inPlace > 0);
+                                // B's edge panel in place takes its last row apart: each pair's depth on its own, the second
+                                // continuing the first's sums.
+                                RunPairTile(ref firstPair, r, q, p0, depth, final, rows, cols, sums, ts, resume: p0 > 0);
+                                if (k2 > 0) RunPairTile(ref secondPair, r, q, 0, k2, final: true, rows, cols, sums, ts, resume: true);
                             }
                             if (!final || direct) continue;
                             if (_accumulate) AddOut(sums, pc + cOff + (long)r * MR * n + q * NR, n, rows, cols);
@@ -459,22 +476,121 @@ internal static unsafe class Avx512Gemm
                 }
             }
         }
+
+        /// <summary>Floats of B's panels [q0, q1) a part packs: all of Bᵀ's, else only a last partial panel read otherwise than in place.</summary>
+        private int PackedLength(bool transposed, int depth, int q0, int q1) => (q1 - PackedFrom(transposed, q0, q1)) * depth * NR;
+
+        /// <summary>Whether B's last, partial column panel is read in place (but for its last row) by a part reaching it.</summary>
+        private bool EdgeInPlace(bool transposed, int q1)
+        {
+            var edgeWidth = n % NR;
+            return !transposed && edgeWidth != 0 && q1 == _nPanels && EdgeLoadWidth(edgeWidth) - edgeWidth <= n;
+        }
+
+        /// <summary>The first of the panels [q0, q1) of B that a part packs (q1: none).</summary>
+        private int PackedFrom(bool transposed, int q0, int q1) =>
+            transposed ? q0 : n % NR != 0 && q1 == _nPanels && !EdgeInPlace(transposed, q1) ? _nPanels - 1 : q1;
+
+        /// <summary>
+        /// One (A, B) pair as a part's tiles read it. Row-major B is read in place, 32 floats of row p per step (a
+        /// constant stride the prefetcher follows); Bᵀ is packed whole (its columns are not contiguous). B's last,
+        /// partial column panel is read in place too but for its last row: the edge kernel's loads run a few floats past
+        /// the panel's columns, into the next row (lanes never stored), but past the last row they would leave B, so that
+        /// row is copied into 32 zero-padded floats. Copying the whole panel (k rows) out was work for every part. A B
+        /// narrower than the loads' overrun keeps it. A's last row panel, when it has fewer than 12 rows, is copied out
+        /// zero padded when first read (reading it in place would run past A's rows), except one of exactly 6 rows (a
+        /// 150-row product's): the 6-row kernel reads it in place and no further.
+        /// </summary>
+        private struct PairView
+        {
+            public bool Ta;
+            public int K, PackedFrom, EdgePanel, TailPanel;
+            public float* A, B, PackedB, LastRow, PackedTail;
+            public bool TailPacked;
+        }
+
+        private PairView Prepare(bool transposeA, bool transposeB, int depth, float* aAt, float* bAt, float* packed, float* tail, float* lastRow,
+            int q0, int q1)
+        {
+            var edgeInPlace = EdgeInPlace(transposeB, q1);
+            var view = new PairView
+            {
+                Ta = transposeA, K = depth, A = aAt, B = bAt, PackedB = packed, LastRow = lastRow, PackedTail = tail,
+                PackedFrom = PackedFrom(transposeB, q0, q1), EdgePanel = edgeInPlace ? _nPanels - 1 : -1,
+                TailPanel = m % MR is 0 or MR / 2 ? -1 : _mPanels - 1,
+            };
+            if (edgeInPlace)
+            {
+                new Span<float>(lastRow, NR).Clear();
+                new ReadOnlySpan<float>(bAt + (long)(depth - 1) * n + view.EdgePanel * NR, n % NR).CopyTo(new Span<float>(lastRow, NR));
+            }
+            PackB(transposeB, n, depth, bAt, view.PackedFrom, q1, packed);
+            return view;
+        }
+
+        /// <summary>
+        /// Where the pair's operands of tile (r, q) start at depth <paramref name="p0"/>: element (i, p) of the tile's
+        /// rows of op(A) at A + i·RowStride + p·DepthStride, row p of its panel of op(B) at B + p·BStride.
+        /// </summary>
+        private Segment Segment(ref PairView v, int r, int q, int p0)
+        {
+            var at = new Segment { K = v.K };
+            if (r == v.TailPanel)
+            {
+                if (!v.TailPacked) PackTailOfA(v.Ta, m, v.K, v.A, v.PackedTail);
+                v.TailPacked = true;
+                at.A = v.PackedTail;
+                (at.RowStride, at.DepthStride) = (1, MR);
+            }
+            else if (v.Ta)
+            {
+                at.A = v.A + r * MR;
+                (at.RowStride, at.DepthStride) = (1, m);
+            }
+            else
+            {
+                at.A = v.A + (long)r * MR * v.K;
+                (at.RowStride, at.DepthStride) = (v.K, 1);
+            }
+            var packed = q >= v.PackedFrom;
+            at.B = packed ? v.PackedB + (long)(q - v.PackedFrom) * v.K * NR : v.B + q * NR;
+            at.BStride = packed ? NR : n;
+            at.A += p0 * at.DepthStride;
+            at.B += p0 * at.BStride;
+            return at;
+        }
+
+        /// <summary>Depths [p0, p0 + depth) of the pair's contribution to tile (r, q), added to the chains in <paramref name="sums"/>.</summary>
+        private void RunPairTile(ref PairView v, int r, int q, int p0, int depth, bool final, int rows, int cols, float* sums, nint ts, bool resume)
+        {
+            var at = Segment(ref v, r, q, p0);
+            if (q != v.EdgePanel)
+            {
+                RunTile(rows, cols, at.A, at.RowStride, at.DepthStride, at.B, at.BStride, depth, sums, ts, resume);
+                return;
+            }
+            // The edge panel in place up to B's last row, which comes from its padded copy.
+            var inPlace = Math.Min(depth, v.K - 1 - p0);
+            if (inPlace > 0) RunTile(rows, cols, at.A, at.RowStride, at.DepthStride, at.B, at.BStride, inPlace, sums, ts, resume);
+            if (final) RunTile(rows, cols, at.A + inPlace * at.DepthStride, at.RowStride, at.DepthStride, v.LastRow, NR, 1, sums, ts, resume || inPlace > 0);
+        }
     }
 
     /// <summary>The columns the kernel for a tile <paramref name="cols"/> wide loads per row of B.</summary>
     private static int EdgeLoadWidth(int cols) => cols <= 16 ? 16 : cols <= 24 ? 24 : 32;
 
     /// <summary>One tile (or depth block of one) by the kernel for its size: edge tiles run a smaller kernel, as fewer rows or narrower columns are fewer FMAs.</summary>
-    private static void RunTile(int rows, int cols, float* a, nint rowStride, nint depthStride, float* b, nint bStride, int depth, float* sums, nint ts, bool resume)
+    private static void RunTile(int rows, int cols, float* a, nint rowStride, nint depthStride, float* b, nint bStride, int depth, float* sums, nint ts, bool resume,
+        Segment* next = null)
     {
         switch (rows <= MR / 2, EdgeLoadWidth(cols))
         {
-            case (false, 32): Tile<Twelve, Wide>(a, rowStride, depthStride, b, bStride, depth, sums, ts, resume); break;
-            case (false, 24): Tile<Twelve, ThreeQuarters>(a, rowStride, depthStride, b, bStride, depth, sums, ts, resume); break;
-            case (false, _): Tile<Twelve, Half>(a, rowStride, depthStride, b, bStride, depth, sums, ts, resume); break;
-            case (true, 32): Tile<Six, Wide>(a, rowStride, depthStride, b, bStride, depth, sums, ts, resume); break;
-            case (true, 24): Tile<Six, ThreeQuarters>(a, rowStride, depthStride, b, bStride, depth, sums, ts, resume); break;
-            default: Tile<Six, Half>(a, rowStride, depthStride, b, bStride, depth, sums, ts, resume); break;
+            case (false, 32): Tile<Twelve, Wide>(a, rowStride, depthStride, b, bStride, depth, sums, ts, resume, next); break;
+            case (false, 24): Tile<Twelve, ThreeQuarters>(a, rowStride, depthStride, b, bStride, depth, sums, ts, resume, next); break;
+            case (false, _): Tile<Twelve, Half>(a, rowStride, depthStride, b, bStride, depth, sums, ts, resume, next); break;
+            case (true, 32): Tile<Six, Wide>(a, rowStride, depthStride, b, bStride, depth, sums, ts, resume, next); break;
+            case (true, 24): Tile<Six, ThreeQuarters>(a, rowStride, depthStride, b, bStride, depth, sums, ts, resume, next); break;
+            default: Tile<Six, Half>(a, rowStride, depthStride, b, bStride, depth, sums, ts, resume, next); break;
         }
     }
 
@@ -486,6 +602,14 @@ internal static unsafe class Avx512Gemm
     /// 6–9% more time than the other, and the other core waited for it at the end of every product.
     /// </summary>
     private static int TileCost(int rows, int cols) => (rows <= MR / 2 ? 3 : 4) * (cols <= 16 ? 6 : cols <= 24 ? 7 : 8);
+
+    /// <summary>A second product's operands for a tile whose chains continue over its depth (a sum of two products).</summary>
+    private struct Segment
+    {
+        public float* A, B;
+        public nint RowStride, DepthStride, BStride;
+        public int K;
+    }
 
     /// <summary>A tile kernel's row count: 12, or 6 for the last row panel of a product whose rows leave at most 6 there.</summary>
     private interface ITileRows { static abstract bool IsSix { get; } }
@@ -511,7 +635,8 @@ internal static unsafe class Avx512Gemm
     /// of the blocks before it) instead of zero.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile<TRows, TWidth>(float* a, nint rowStride, nint depthStride, float* b, nint bStride, int k, float* tile, nint ts, bool resume)
+    private static void Tile<TRows, TWidth>(float* a, nint rowStride, nint depthStride, float* b, nint bStride, int k, float* tile, nint ts, bool resume,
+        Segment* next = null)
         where TRows : struct, ITileRows where TWidth : struct, ITileWidth
     {
         // Four row pointers three rows apart and strides 1× and 2×: every broadcast is one addressing mode.
@@ -535,6 +660,8 @@ internal static unsafe class Avx512Gemm
         Vector256<float> d31 = Start256(narrowLoads, tile + 3 * ts + 16), d41 = Start256(narrowLoads, tile + 4 * ts + 16), d51 = Start256(narrowLoads, tile + 5 * ts + 16);
         Vector256<float> d61 = Start256(narrowLoads && !six, tile + 6 * ts + 16), d71 = Start256(narrowLoads && !six, tile + 7 * ts + 16), d81 = Start256(narrowLoads && !six, tile + 8 * ts + 16);
         Vector256<float> d91 = Start256(narrowLoads && !six, tile + 9 * ts + 16), da1 = Start256(narrowLoads && !six, tile + 10 * ts + 16), db1 = Start256(narrowLoads && !six, tile + 11 * ts + 16);
+        while (true)
+        {
         for (var p = 0; p < k; p++)
         {
             var b0 = Vector512.Load(b);
@@ -570,6 +697,18 @@ internal static unsafe class Avx512Gemm
                 r6 += depthStride; r9 += depthStride;
             }
             r0 += depthStride; r3 += depthStride;
+        }
+            // A second product's depth continues the same chains, the accumulators still in registers.
+            if (next == null) break;
+            a = next->A;
+            b = next->B;
+            (rowStride, depthStride, bStride, k) = (next->RowStride, next->DepthStride, next->BStride, next->K);
+            r0 = a;
+            r3 = a + 3 * rowStride;
+            r6 = a + 6 * rowStride;
+            r9 = a + 9 * rowStride;
+            (s1, s2) = (rowStride, 2 * rowStride);
+            next = null;
         }
         // The tile's rows of 32: the second vector of a narrower kernel goes to its low half (the rest is never copied out).
         StoreRow<TWidth>(tile, c00, c01, d01); StoreRow<TWidth>(tile + ts, c10, c11, d11); StoreRow<TWidth>(tile + 2 * ts, c20, c21, d21);

@@ -10,7 +10,7 @@ namespace Graph.Kernels.Cpu;
 internal static class ThreadScratch
 {
     /// <summary>Slots a kernel may hold at once on one thread.</summary>
-    public const int Slots = 3;
+    public const int Slots = 5;
 
     [ThreadStatic] private static float[]?[]? _arrays;
 

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Graph.Core;
 using Graph.Kernels.Cpu;
 
 namespace Graph.Tests;
@@ -141,6 +142,76 @@ public class Gemm32Tests
                 if (BitConverter.SingleToInt32Bits(c[i * n + j]) != BitConverter.SingleToInt32Bits(chain))
                     Assert.Fail($"element ({i}, {j}) of {m}×{n}×{k} (ta {ta}, tb {tb}): {c[i * n + j]} against the in-order chain's {chain}");
             }
+    }
+
+    /// <summary>
+    /// A sum of two products (an RNN step's x_t·W_x + h·W_h) is one chain of fused multiply-adds per element, over the
+    /// first pair's depth then the second's, bit for bit, for every transpose of either pair, on full and edge tiles
+    /// (12- and 6-row tails, packed or in place; 32-, 24- and 16-column edges), split over the cores; an epilogue runs
+    /// once over every element after the chains; an empty pair leaves the other's product.
+    /// </summary>
+    [Test]
+    public void TheAvx512KernelsSumOfTwoProductsIsOneChainOverBothDepths(
+        [Values(false, true)] bool ta, [Values(false, true)] bool tb, [Values(false, true)] bool ta2, [Values(false, true)] bool tb2,
+        [Values(new[] { 150, 150, 28, 150 }, new[] { 13, 22, 5, 9 }, new[] { 18, 56, 1, 512 }, new[] { 150, 10, 150, 28 }, new[] { 7, 40, 0, 3 },
+            new[] { 30, 17, 4, 0 })] int[] shape)
+    {
+        if (!Avx512Gemm.IsSupported) Assert.Ignore("this CPU has no AVX-512.");
+        var (m, n, k, k2) = (shape[0], shape[1], shape[2], shape[3]);
+        var (a, b, a2, b2) = (Random(m * k, 51), Random(k * n, 52), Random(m * k2, 53), Random(k2 * n, 54));
+        var c = Random(m * n, 55);
+        var epilogue = new CountingEpilogue(m * n);
+        Avx512Gemm.MultiplySum(ta, tb, k, a, 0, b, 0, ta2, tb2, k2, a2, 0, b2, 0, m, n, c, 0, epilogue);
+        for (var i = 0; i < m; i++)
+            for (var j = 0; j < n; j++)
+            {
+                var chain = 0f;
+                for (var p = 0; p < k; p++) chain = MathF.FusedMultiplyAdd(a[ta ? p * m + i : i * k + p], b[tb ? j * k + p : p * n + j], chain);
+                for (var p = 0; p < k2; p++) chain = MathF.FusedMultiplyAdd(a2[ta2 ? p * m + i : i * k2 + p], b2[tb2 ? j * k2 + p : p * n + j], chain);
+                if (BitConverter.SingleToInt32Bits(c[i * n + j]) != BitConverter.SingleToInt32Bits(chain))
+                    Assert.Fail($"element ({i}, {j}) of {m}×{n}, depths {k} and {k2} (ta {ta}, tb {tb}, ta2 {ta2}, tb2 {tb2}): {c[i * n + j]} against the chain's {chain}");
+            }
+        epilogue.Counts.Should().OnlyContain(x => x == 1, "the epilogue runs once over each element");
+    }
+
+    /// <summary>A first product whose A is zero (an RNN's first step) is skipped: the sum keeps the bits of the chains, −0 in A included.</summary>
+    [Test]
+    public void ASumWhoseFirstAIsZeroHasTheBitsOfTheChains([Values(0f, -0f)] float zero, [Values(false, true)] bool ta)
+    {
+        if (!Avx512Gemm.IsSupported) Assert.Ignore("this CPU has no AVX-512.");
+        var (m, n, k, k2) = (150, 150, 150, 28);
+        var a = Enumerable.Repeat(zero, m * k).ToArray();
+        var (b, a2, b2) = (Random(k * n, 61), Random(m * k2, 62), Random(k2 * n, 63));
+        a2[5] = -0f;
+        var c = new float[m * n];
+        Avx512Gemm.MultiplySum(ta, false, k, a, 0, b, 0, false, false, k2, a2, 0, b2, 0, m, n, c, 0);
+        for (var i = 0; i < m; i++)
+            for (var j = 0; j < n; j++)
+            {
+                var chain = 0f;
+                for (var p = 0; p < k; p++) chain = MathF.FusedMultiplyAdd(a[ta ? p * m + i : i * k + p], b[p * n + j], chain);
+                for (var p = 0; p < k2; p++) chain = MathF.FusedMultiplyAdd(a2[i * k2 + p], b2[p * n + j], chain);
+                BitConverter.SingleToInt32Bits(c[i * n + j]).Should().Be(BitConverter.SingleToInt32Bits(chain), $"element ({i}, {j})");
+            }
+    }
+
+    [Test]
+    public void ASumOfProductsDeeperThanTheDepthBlocksIsRefused()
+    {
+        if (!Avx512Gemm.IsSupported) Assert.Ignore("this CPU has no AVX-512.");
+        var act = () => Avx512Gemm.MultiplySum(false, false, 600, new float[600], 0, new float[600], 0, false, false, 1, new float[1], 0, new float[1], 0, 1, 1, new float[1], 0);
+        act.Should().Throw<InternalException>().WithMessage("*600*");
+    }
+
+    private sealed class CountingEpilogue(int length) : IProductEpilogue
+    {
+        public int[] Counts { get; } = new int[length];
+
+        public void Apply(long start, int count)
+        {
+            lock (Counts)
+                for (var e = start; e < start + count; e++) Counts[e]++;
+        }
     }
 
     /// <summary>
