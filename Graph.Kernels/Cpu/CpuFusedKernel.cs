@@ -37,9 +37,14 @@ internal sealed class CpuFusedKernel : IProductEpilogue
     /// <summary>The values the kernel stores, in the order <see cref="Run"/> takes their arrays.</summary>
     public Prim[] OutputOrder { get; }
 
-    public CpuFusedKernel(KernelGroup group)
+    /// <summary>
+    /// The kernel of <paramref name="group"/>; with <paramref name="added"/>, its head is computed as head + added in one
+    /// product over both depths (<see cref="Gemm32.MultiplySum"/>), whose operands are among the group's inputs.
+    /// </summary>
+    public CpuFusedKernel(KernelGroup group, MatMulPrim? added = null)
     {
         _group = group;
+        _added = added;
         _members = group.Members.Where(m => m != group.Head && m != group.Tail).ToArray();
         var slot = _members.Select((m, i) => (m, i)).ToDictionary(x => x.m, x => x.i);
         _total = Shape.Product(group.Dims);
@@ -53,6 +58,7 @@ internal sealed class CpuFusedKernel : IProductEpilogue
             _headIndex = OutputIndex(head);
             _headA = InputIndex(head.Inputs[0]);
             _headB = InputIndex(head.Inputs[1]);
+            if (added != null) (_addedA, _addedB) = (InputIndex(added.Inputs[0]), InputIndex(added.Inputs[1]));
         }
         if (group.Tail is { } tail)
         {
@@ -101,6 +107,17 @@ internal sealed class CpuFusedKernel : IProductEpilogue
 
     private readonly bool _epilogueInProduct;
 
+    /// <summary>A product added to the head's in the same chains (an RNN step's x_t·W_x beside h·W_h), and where its operands are among the inputs.</summary>
+    private readonly MatMulPrim? _added;
+    private readonly int _addedA = -1, _addedB = -1;
+
+    /// <summary>The head product (plus the added one) into <paramref name="c"/>.</summary>
+    private void MultiplyHead(MatMulPrim head, Array[] inputs, Array c)
+    {
+        if (_added == null) CpuReduceMatMul.MatMulInto(head, inputs[_headA], inputs[_headB], c);
+        else Gemm32.MultiplySum(head, (float[])inputs[_headA], (float[])inputs[_headB], _added, (float[])inputs[_addedA], (float[])inputs[_addedB], (float[])c, null);
+    }
+
     /// <summary>
     /// Computes the group from <paramref name="inputs"/> (in <see cref="InputOrder"/>) into <paramref name="outputs"/>
     /// (in <see cref="OutputOrder"/>). Input i starts at element <paramref name="inputOffsets"/>[i] of its array (a
@@ -120,8 +137,11 @@ internal sealed class CpuFusedKernel : IProductEpilogue
     }
 
     /// <summary>Adds the product of a kernel that is only its head product into <paramref name="sum"/> (see <see cref="Gemm32.AddsInPlace"/>).</summary>
-    public void AddProductInto(Array[] inputs, Array sum) =>
+    public void AddProductInto(Array[] inputs, Array sum)
+    {
+        if (_added != null) throw new InternalException($"{_group.Head!.OriginName}: a sum of two products is not added into a running sum.");
         CpuReduceMatMul.MatMulInto(_group.Head!, inputs[_headA], inputs[_headB], sum, accumulate: true);
+    }
 
     /// <summary>Where each input starts in its array during the current call (null: at 0).</summary>
     private int[]? _offsets;
@@ -133,7 +153,7 @@ internal sealed class CpuFusedKernel : IProductEpilogue
         if (_group.Head is { } head)
         {
             if (_epilogueInProduct && ProductWithEpilogue(head, inputs, outputs)) return;
-            CpuReduceMatMul.MatMulInto(head, inputs[_headA], inputs[_headB], outputs[_headIndex]);
+            MultiplyHead(head, inputs, outputs[_headIndex]);
             if (_members.Length == 0) return;
         }
         if (_members.Length == 0 && _group.Tail is { } onlyReduce)
@@ -188,12 +208,15 @@ internal sealed class CpuFusedKernel : IProductEpilogue
         if (inputs[_headA] is not float[] a || inputs[_headB] is not float[] b || outputs[_headIndex] is not float[] c ||
             outputs[_vectorOutput] is not float[] result || ReferenceEquals(result, a) || ReferenceEquals(result, b))
             return false;
+        if (_added != null && (ReferenceEquals(result, inputs[_addedA]) || ReferenceEquals(result, inputs[_addedB]))) return false;
         var sources = SourcesWithHead(inputs, c);
         try
         {
             _vector!.CheckBounds(sources, _members[^1], _offsets);
             (_epilogueSources, _epilogueResult) = (sources, result);
-            return Gemm32.TryMultiply(head, a, b, c, this);
+            if (_added == null) return Gemm32.TryMultiply(head, a, b, c, this);
+            Gemm32.MultiplySum(head, a, b, _added, (float[])inputs[_addedA], (float[])inputs[_addedB], c, this);
+            return true;
         }
         finally
         {

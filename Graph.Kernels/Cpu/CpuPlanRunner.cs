@@ -57,6 +57,8 @@ internal sealed class CpuPlanRunner : IPlanRunner
         _sliceViews = SliceViews(plan);
         _valueOffsets = new int[plan.ValueCount];
         var unread = UnreadLoopInputs(plan);
+        var sums = ProductSums(plan, _sliceViews);
+        var addedInto = sums.Values.ToHashSet();
         _steps = new Action<Array?[], RunState>[plan.Groups.Count];
         _skipped = new bool[plan.Groups.Count];
         for (var i = 0; i < _steps.Length; i++)
@@ -64,10 +66,132 @@ internal sealed class CpuPlanRunner : IPlanRunner
             var g = plan.Groups[i];
             // A kernel whose every result is only the initial value of a loop variable nothing reads need not run:
             // dynamic_rnn's output TensorArray when only the final state is used (2.5 MB of zeros a step for the
-            // MNIST RNN). Its values stay null; the loop expects that.
-            _skipped[i] = g.Kind == GroupKind.Fused && g.Members.All(IsPure) && g.Outputs.All(unread.Contains);
-            _steps[i] = _skipped[i] ? static (_, _) => { } : CompileStep(g);
+            // MNIST RNN). Its values stay null; the loop expects that. A product a later kernel computes in its own
+            // chains (ProductSums) does not run either.
+            _skipped[i] = g.Kind == GroupKind.Fused && g.Members.All(IsPure) && g.Outputs.All(unread.Contains) || addedInto.Contains(g);
+            _steps[i] = _skipped[i] ? static (_, _) => { } : sums.TryGetValue(g, out var first) ? CompileProductSum(g, first) : CompileStep(g);
         }
+    }
+
+    /// <summary>
+    /// Kernels that compute another kernel's product in their own: a group whose head product P₂ is read only by
+    /// (P₁ + bias) + P₂, where P₁ + bias is all of an earlier group (its head and a bias add, read only there), runs as
+    /// (P₁ ⊕ P₂) + bias: one product over both depths (<see cref="Gemm32.MultiplySum"/>) with the bias in the epilogue,
+    /// and the earlier group does not run. An RNN step's x_t·W_x + b + h·W_h (SimpleRNNCell): the short x_t·W_x product
+    /// (depth 28 for the MNIST RNN) ran as a kernel of its own, 12 µs a step, and costs ~5 µs inside the other. The sum
+    /// is reassociated, so its rounding differs from TF's order by float32 rounding. Conditions: both products float32
+    /// of one shape on the AVX-512 kernel, nothing else reads P₁, P₁ + bias or P₂, none is fetched, the later group
+    /// stores nothing but its head and its result and computes nothing but element-wise unary and binary members after
+    /// the sum, and no kernel up to the later one writes the buffers of the values P₁ reads (which now live longer).
+    /// Keyed by the later group; the value is the earlier one.
+    /// </summary>
+    private static Dictionary<KernelGroup, KernelGroup> ProductSums(ExecutionPlan plan, HashSet<GatherPrim> sliceViews)
+    {
+        var sums = new Dictionary<KernelGroup, KernelGroup>();
+        var groupOf = new Dictionary<Prim, KernelGroup>();
+        foreach (var g in plan.Groups)
+            foreach (var m in g.Members)
+                groupOf[m] = g;
+        var fetched = plan.FetchPrims.ToHashSet();
+        for (var index = 0; index < plan.Groups.Count; index++)
+        {
+            var later = plan.Groups[index];
+            if (later.Kind != GroupKind.Fused || later.Head is not { } p2 || later.Tail != null || fetched.Contains(p2)) continue;
+            if (plan.ReadersOf(p2) is not [({ } reader, _)] || reader is not BinaryPrim { Op: BinaryOp.Add } sum || !later.Contains(sum)) continue;
+            var biased = sum.Inputs[0] == p2 ? sum.Inputs[1] : sum.Inputs[0];
+            if (biased == p2 || later.Contains(biased) || fetched.Contains(biased) || !groupOf.TryGetValue(biased, out var earlier)) continue;
+            if (earlier.Kind != GroupKind.Fused || earlier.Head is not { } p1 || earlier.Tail != null || earlier.Members.Count != 2 ||
+                biased is not BinaryPrim { Op: BinaryOp.Add } || !earlier.Contains(biased) || fetched.Contains(p1))
+                continue;
+            var bias = biased.Inputs[0] == p1 ? biased.Inputs[1] : biased.Inputs[1] == p1 ? biased.Inputs[0] : null;
+            if (bias == null || bias == p1 || bias.DType != DType.Float32 || !biased.Dims.AsSpan().SequenceEqual(p2.Dims) || !sum.Dims.AsSpan().SequenceEqual(p2.Dims) ||
+                bias.Size != p2.Dims[^1] || bias.Dims.Length > 2 || bias.Dims[^1] != p2.Dims[^1])
+                continue;
+            if (plan.ReadersOf(p1).Count != 1 || plan.ReadersOf(biased).Count != 1 || !Gemm32.CanSum(p2, p1)) continue;
+            // After the sum only element-wise unary and binary members (re-made over the new sum), and nothing stored but
+            // the head (the product's array) and the root.
+            var afterSum = later.Members.SkipWhile(m => m != sum).Skip(1).ToList();
+            if (later.Members.Any(m => m != p2 && m != sum && !afterSum.Contains(m)) || afterSum.Any(m => m is not (UnaryPrim or BinaryPrim)) ||
+                later.Outputs.Any(o => o != p2 && o != later.Members[^1]))
+                continue;
+            var operands = new[] { p1.Inputs[0], p1.Inputs[1], bias };
+            if (operands.Any(o => o is GatherPrim g && sliceViews.Contains(g))) continue;
+            // The values P₁ reads are now read at the later kernel: no kernel from the earlier one to it may reuse their buffers.
+            // (Loops, not LINQ over ints: its instantiations were JIT-compiled in the first training step.)
+            var from = earlier.Index;
+            if (from >= index || plan.Groups[from] != earlier) continue;
+            var clobbered = false;
+            foreach (var operand in operands)
+            {
+                var (kind, held) = plan.StorageOf(plan.ValueOf(operand));
+                if (kind != StorageKind.Pooled) continue;
+                for (var k = from + 1; k <= index && !clobbered; k++)
+                    foreach (var o in plan.Groups[k].Outputs)
+                        if (plan.StorageOf(plan.ValueOf(o)) is (StorageKind.Pooled, var buffer) && buffer == held) clobbered = true;
+            }
+            if (!clobbered) sums[later] = earlier;
+        }
+        return sums;
+    }
+
+    /// <summary>
+    /// The later kernel of a product sum (<see cref="ProductSums"/>): its head computed with the earlier kernel's product
+    /// in the same chains, the bias added after, then its other members re-made over that sum.
+    /// </summary>
+    private Action<Array?[], RunState> CompileProductSum(KernelGroup later, KernelGroup earlier)
+    {
+        var plan = _plan;
+        var (p2, p1) = (later.Head!, earlier.Head!);
+        var sum = (BinaryPrim)plan.ReadersOf(p2)[0].Reader;
+        var biased = sum.Inputs[0] == p2 ? sum.Inputs[1] : sum.Inputs[0];
+        var bias = biased.Inputs[0] == p1 ? biased.Inputs[1] : biased.Inputs[0];
+        // The members over the new sum, each re-made with its re-made inputs.
+        var remade = new Dictionary<Prim, Prim> { [sum] = new BinaryPrim(BinaryOp.Add, p2, bias) };
+        Prim Remade(Prim p) => remade.GetValueOrDefault(p, p);
+        var group = new KernelGroup(GroupKind.Fused, p2) { Head = p2 };
+        group.Add(remade[sum]);
+        foreach (var m in later.Members.SkipWhile(m => m != sum).Skip(1))
+        {
+            var copy = m switch
+            {
+                UnaryPrim u => (Prim)new UnaryPrim(u.Op, Remade(u.Inputs[0])),
+                BinaryPrim b => new BinaryPrim(b.Op, Remade(b.Inputs[0]), Remade(b.Inputs[1])),
+                _ => throw new InternalException($"{m.Describe()} in a product sum."),
+            };
+            remade[m] = copy;
+            group.Add(copy);
+        }
+        foreach (var input in later.Inputs.Where(i => i != biased).Concat([p1.Inputs[0], p1.Inputs[1], bias]))
+            if (!group.Inputs.Contains(input)) group.Inputs.Add(input);
+        foreach (var output in later.Outputs) group.Outputs.Add(Remade(output));
+        group.Seal();
+        var fused = new CpuFusedKernel(group, added: p1);
+        var inputValues = fused.InputOrder.Select(plan.ValueOf).ToArray();
+        // Stored values keep the plan's value of the member they stand for.
+        var original = remade.ToDictionary(r => r.Value, r => r.Key);
+        var outputs = fused.OutputOrder.Select(o => (Prim: original.GetValueOrDefault(o, o), Value: plan.ValueOf(original.GetValueOrDefault(o, o)))).ToArray();
+        var ins = new Array[inputValues.Length];
+        var outs = new Array[outputs.Length];
+        var (headSlot, rootSlot) = ProductInPlace(later, out var root) ? (Array.IndexOf(fused.OutputOrder, p2), Array.IndexOf(fused.OutputOrder, Remade(root))) : (-1, -1);
+        return (values, state) =>
+        {
+            for (var i = 0; i < ins.Length; i++) ins[i] = values[inputValues[i]]!;
+            for (var i = 0; i < outs.Length; i++)
+                if (i != headSlot) outs[i] = values[outputs[i].Value] = Allocate(outputs[i].Prim, outputs[i].Value, state);
+            if (headSlot >= 0)
+                outs[headSlot] = values[outputs[headSlot].Value] = IsFetchTarget(outputs[rootSlot].Value, outs[rootSlot], state)
+                    ? Allocate(outputs[headSlot].Prim, outputs[headSlot].Value, state)
+                    : outs[rootSlot];
+            try
+            {
+                fused.Run(ins, outs);
+            }
+            finally
+            {
+                Array.Clear(ins);
+                Array.Clear(outs);
+            }
+        };
     }
 
     /// <summary>The kernels that never run (see the constructor); the profile leaves them out.</summary>

@@ -121,6 +121,8 @@ internal static class CpuWarmUp
                 Avx512Gemm.Multiply(false, false, 18, n, 9, a, 0, b, 0, c, 0);
                 Avx512Gemm.Multiply(true, true, 18, n, 9, a, 0, b, 0, c, 0, accumulate: true);
             }
+            // A sum of two products (an RNN step's x_t·W_x + h·W_h), whose tiles take both depths in one pass.
+            Avx512Gemm.MultiplySum(false, false, 9, a, 0, b, 0, false, false, 7, a, 0, b, 0, 18, 32, c, 0);
             a.AsSpan().Clear();
             Avx512Gemm.Multiply(false, false, 18, 32, 9, a, 0, b, 0, c, 0);
             Avx512Gemm.Multiply(true, false, 18, 32, 9, a, 0, b, 0, c, 0, accumulate: true);

@@ -100,6 +100,24 @@ internal static unsafe class Gemm32
     }
 
     /// <summary>
+    /// Whether <paramref name="p"/> + <paramref name="added"/> can run as one product over both depths
+    /// (<see cref="MultiplySum"/>): two float32 matrix products of one shape on Graph's AVX-512 kernel, neither deeper
+    /// than its depth blocks. The kernel is chosen for the sum's work: a product too small for the AVX-512 kernel alone
+    /// (an RNN's few inputs) still rides along with a larger one.
+    /// </summary>
+    public static bool CanSum(MatMulPrim p, MatMulPrim added) =>
+        p.DType == DType.Float32 && added.DType == DType.Float32 && p.Dims.Length == 2 && added.Dims.Length == 2 &&
+        p.Dims.AsSpan().SequenceEqual(added.Dims) && p.Sizes.K <= Avx512Gemm.MaxSumDepth && added.Sizes.K <= Avx512Gemm.MaxSumDepth &&
+        ForShape(p.Sizes.M, p.Sizes.N, p.Sizes.K + added.Sizes.K) == Kernel.Avx512;
+
+    /// <summary>C = op(A)·op(B) + op(A₂)·op(B₂) of <paramref name="p"/> and <paramref name="added"/> (<see cref="CanSum"/>), each element one chain of FMAs over both depths.</summary>
+    public static void MultiplySum(MatMulPrim p, float[] a, float[] b, MatMulPrim added, float[] a2, float[] b2, float[] c, IProductEpilogue? epilogue)
+    {
+        var (_, m, n, k) = p.Sizes;
+        Avx512Gemm.MultiplySum(p.TransposeA, p.TransposeB, k, a, 0, b, 0, added.TransposeA, added.TransposeB, added.Sizes.K, a2, 0, b2, 0, m, n, c, 0, epilogue);
+    }
+
+    /// <summary>
     /// Computes the product with <paramref name="epilogue"/> applied inside it (<see cref="Avx512Gemm.Multiply"/>) where
     /// Graph's AVX-512 kernel runs it and it is one product; false, with nothing done, for other cases.
     /// </summary>
