@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Reflection;
 using System.Reflection.PortableExecutable;
 using Graph.Core;
@@ -251,14 +252,19 @@ internal static class FairScenario
         var steady = new List<double>();
         // GRAPH_BENCH_STEP_TRACE=1: every step's time, epoch by epoch, and what the first step JIT-compiled on this
         // thread (how many, how long, and which methods), to see where the warm-up goes and whether the first epoch's
-        // steps are slower than later ones.
+        // steps are slower than later ones. A step during which the collector ran is marked with the highest
+        // generation it collected (g0, g1, g2), and each epoch's line ends with the collections' pause.
         var epochSteps = Environment.GetEnvironmentVariable("GRAPH_BENCH_STEP_TRACE") == "1" ? new List<List<double>>() : null;
+        var stepCollections = new List<List<string>>();
+        var epochPauses = new List<double>();
         using var jitted = epochSteps != null ? new JitNamesOnThisThread() : null;
         var firstStepMainJit = "";
         for (var epoch = 0; epoch < epochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
             epochSteps?.Add([]);
+            stepCollections.Add([]);
+            var pauseBefore = GC.GetTotalPauseDuration();
             foreach (var (x, y) in Batches.ShuffleBatch(data.TrainImages, data.TrainLabels, BenchData.BatchSize, seed: epoch, reuseBuffers: true))
             {
                 var before = clock.Elapsed.TotalMilliseconds;
@@ -266,7 +272,10 @@ internal static class FairScenario
                     ? (System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: true), System.Runtime.JitInfo.GetCompilationTime(currentThread: true).TotalMilliseconds)
                     : (0, 0.0);
                 if (jitted != null) jitted.Recording = double.IsNaN(firstStepMs);
+                int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
                 step(x, y);
+                if (epochSteps != null)
+                    stepCollections[epoch].Add(GC.CollectionCount(2) != gen2 ? "g2" : GC.CollectionCount(1) != gen1 ? "g1" : GC.CollectionCount(0) != gen0 ? "g0" : "");
                 if (jitted != null) jitted.Recording = false;
                 if (double.IsNaN(firstStepMs))
                 {
@@ -281,6 +290,7 @@ internal static class FairScenario
                 epochSteps?[epoch].Add(stepMs);
             }
             epochMs.Add(clock.Elapsed.TotalMilliseconds);
+            epochPauses.Add((GC.GetTotalPauseDuration() - pauseBefore).TotalMilliseconds);
             if (epoch == 0) jit.Add(Jit());
         }
         Console.WriteLine($"fair {kind} main_ms {F(mainMs, 1)} data_ms {F(dataMs, 1)} model_ms {F(modelMs, 1)} first_step_ms {F(firstStepMs, 1)} epochs_ms {string.Join(",", epochMs.Select(e => F(e, 1)))} " +
@@ -289,9 +299,12 @@ internal static class FairScenario
         if (epochSteps != null)
         {
             for (var epoch = 0; epoch < epochSteps.Count; epoch++)
-                Console.WriteLine($"epoch {epoch} steps ms (median {F(Median(epochSteps[epoch]), 2)}) {string.Join(" ", epochSteps[epoch].Select(e => F(e, 1)))}");
+                Console.WriteLine($"epoch {epoch} steps ms (median {F(Median(epochSteps[epoch]), 2)}) " +
+                                  $"{string.Join(" ", epochSteps[epoch].Select((e, i) => F(e, 1) + stepCollections[epoch][i]))} " +
+                                  $"(collections paused {F(epochPauses[epoch], 1)} ms)");
             Console.WriteLine($"first step JIT on the calling thread: {firstStepMainJit}");
             foreach (var method in jitted!.Names()) Console.WriteLine($"  {method}");
+            Console.WriteLine($"collections while training: {(jitted.Collections.Count == 0 ? "none" : string.Join("; ", jitted.Collections))}");
         }
         return 0;
     }
@@ -313,8 +326,9 @@ internal static class FairScenario
 
 /// <summary>
 /// The methods the runtime JIT-compiles on the thread that creates this listener while <see cref="Recording"/> is set
-/// (the runtime's JIT events, which arrive on another thread, matched by OS thread id). Only for the step trace: it
-/// names what the warm-up missed.
+/// (the runtime's JIT events, which arrive on another thread, matched by OS thread id), and every collection while it
+/// listens, with its generation, reason and kind. Only for the step trace: it names what the warm-up missed and why
+/// the collector ran.
 /// </summary>
 internal sealed class JitNamesOnThisThread : System.Diagnostics.Tracing.EventListener
 {
@@ -336,6 +350,20 @@ internal sealed class JitNamesOnThisThread : System.Diagnostics.Tracing.EventLis
         }
     }
 
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _collections = new();
+
+    /// <summary>The collections seen so far: generation, reason and kind (the runtime's GCStart events).</summary>
+    public IReadOnlyCollection<string> Collections => _collections;
+
+    private static readonly string[] Reasons =
+    [
+        "small allocations", "induced", "low memory", "empty", "large allocations", "no space (small heap)",
+        "no space (large heap)", "induced, not forced", "internal", "induced, low memory", "induced, compacting",
+        "low memory (host)", "provisional-mode full", "low memory (host, blocking)",
+    ];
+
+    private static readonly string[] Kinds = ["blocking", "background", "foreground"];
+
     /// <summary>The methods compiled inside the window, after waiting a little for the events still on their way.</summary>
     public IEnumerable<string> Names()
     {
@@ -345,12 +373,21 @@ internal sealed class JitNamesOnThisThread : System.Diagnostics.Tracing.EventLis
 
     protected override void OnEventSourceCreated(System.Diagnostics.Tracing.EventSource source)
     {
-        // The runtime's JIT keyword (0x10): MethodJittingStarted, with the method's namespace and name.
-        if (source.Name == "Microsoft-Windows-DotNETRuntime") EnableEvents(source, System.Diagnostics.Tracing.EventLevel.Verbose, (System.Diagnostics.Tracing.EventKeywords)0x10);
+        // The runtime's JIT keyword (0x10): MethodJittingStarted, with the method's namespace and name; its GC keyword
+        // (0x1) at the informational level: GCStart, with the generation, reason and kind.
+        if (source.Name == "Microsoft-Windows-DotNETRuntime") EnableEvents(source, System.Diagnostics.Tracing.EventLevel.Verbose, (System.Diagnostics.Tracing.EventKeywords)0x11);
     }
 
     protected override void OnEventWritten(System.Diagnostics.Tracing.EventWrittenEventArgs e)
     {
+        if (e.EventName?.StartsWith("GCStart", StringComparison.Ordinal) == true && e.PayloadNames != null)
+        {
+            int Field(string name) => e.PayloadNames.IndexOf(name) is var i and >= 0 ? Convert.ToInt32(e.Payload![i], CultureInfo.InvariantCulture) : -1;
+            var (depth, reason, kind) = (Field("Depth"), Field("Reason"), Field("Type"));
+            _collections.Enqueue($"gen{depth} ({(reason >= 0 && reason < Reasons.Length ? Reasons[reason] : reason.ToString(CultureInfo.InvariantCulture))}, " +
+                                 $"{(kind >= 0 && kind < Kinds.Length ? Kinds[kind] : kind.ToString(CultureInfo.InvariantCulture))})");
+            return;
+        }
         if (e.OSThreadId != _thread || e.EventName?.StartsWith("MethodJittingStarted", StringComparison.Ordinal) != true || e.PayloadNames == null) return;
         var type = e.PayloadNames.IndexOf("MethodNamespace");
         var name = e.PayloadNames.IndexOf("MethodName");
