@@ -176,12 +176,7 @@ internal sealed class CpuPlanRunner : IPlanRunner
         return (values, state) =>
         {
             for (var i = 0; i < ins.Length; i++) ins[i] = values[inputValues[i]]!;
-            for (var i = 0; i < outs.Length; i++)
-                if (i != headSlot) outs[i] = values[outputs[i].Value] = Allocate(outputs[i].Prim, outputs[i].Value, state);
-            if (headSlot >= 0)
-                outs[headSlot] = values[outputs[headSlot].Value] = IsFetchTarget(outputs[rootSlot].Value, outs[rootSlot], state)
-                    ? Allocate(outputs[headSlot].Prim, outputs[headSlot].Value, state)
-                    : outs[rootSlot];
+            AllocateOutputs(outputs, headSlot, rootSlot, outs, values, state);
             try
             {
                 fused.Run(ins, outs);
@@ -374,13 +369,7 @@ internal sealed class CpuPlanRunner : IPlanRunner
             }
             if (offsets != null)
                 for (var i = 0; i < ins.Length; i++) offsets[i] = viewInputs[i] ? _valueOffsets[inputValues[i]] : 0;
-            for (var i = 0; i < outs.Length; i++)
-                if (i != headSlot) outs[i] = values[outputs[i].Value] = Allocate(outputs[i].Prim, outputs[i].Value, state);
-            if (headSlot >= 0)
-                // Into the result's array unless that is a caller's fetch target (which might be one of the operands).
-                outs[headSlot] = values[outputs[headSlot].Value] = IsFetchTarget(outputs[rootSlot].Value, outs[rootSlot], state)
-                    ? Allocate(outputs[headSlot].Prim, outputs[headSlot].Value, state)
-                    : outs[rootSlot];
+            AllocateOutputs(outputs, headSlot, rootSlot, outs, values, state);
             try
             {
                 fused.Run(ins, outs, offsets);
@@ -392,6 +381,21 @@ internal sealed class CpuPlanRunner : IPlanRunner
             }
             foreach (var (o, v) in assigns) state.CommitVariable(((AssignVariablePrim)o).Variable, new HostTensor(values[v]!, o.Dims));
         };
+    }
+
+    /// <summary>
+    /// Gives each stored value of a fused kernel its array (a plan buffer, the fetch's array or the variable's), and the
+    /// head product the array of the result it is computed into (<see cref="ProductInPlace"/>, slots ≥ 0) unless that
+    /// is a caller's fetch target, which might be one of the operands.
+    /// </summary>
+    private void AllocateOutputs((Prim Prim, int Value)[] outputs, int headSlot, int rootSlot, Array[] outs, Array?[] values, RunState state)
+    {
+        for (var i = 0; i < outs.Length; i++)
+            if (i != headSlot) outs[i] = values[outputs[i].Value] = Allocate(outputs[i].Prim, outputs[i].Value, state);
+        if (headSlot >= 0)
+            outs[headSlot] = values[outputs[headSlot].Value] = IsFetchTarget(outputs[rootSlot].Value, outs[rootSlot], state)
+                ? Allocate(outputs[headSlot].Prim, outputs[headSlot].Value, state)
+                : outs[rootSlot];
     }
 
     /// <summary>

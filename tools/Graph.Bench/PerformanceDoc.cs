@@ -570,11 +570,19 @@ internal static class PerformanceDoc
         L("  array per run, and BasicRNNCell's [x, h] of 150 × 178 floats (107 KB) is a large-object allocation, so each step's");
         L("  concat took 74 µs. The MNIST RNN with BasicRNNCell stepped in 10.3 ms, its concats 2.07 ms of it; after, 6.8 ms");
         L("  and 0.36 ms (the notebook's sections 1–5 use that cell).");
+        L("- **Kept later on 2026-12-07: x_t·W_x + b + h·W_h as one product.** The AVX-512 GEMM takes a sum of two products");
+        L("  in one pass (each tile runs both depths, 150 then 28, in one call of its kernel, the sums in registers), and a cpu");
+        L("  plan runs a step's (x·W_x + b) + h·W_h as (x·W_x ⊕ h·W_h) + b with the bias and tanh as the epilogue; the kernel");
+        L("  of x·W_x + b no longer runs. The 150×28×150 product took 8–12 µs as a call of its own and adds 6–8 µs to the");
+        L("  150×150×150 one's 34–36 inside it. In the step, the two plans alternating in one process: 0.01–0.06 ms faster in");
+        L("  quiet stretches, ~0.2 ms in slow ones (6 of 7 rounds). The sum is reassociated, so its float32 rounding differs");
+        L("  from TF's order. The backward's x_tᵀ·dz and h_{t−1}ᵀ·dz share dz and could run as one 178-row product the same");
+        L("  way (not done).");
         L("- **Where epoch 0 loses time against epoch 1** (traced children): the first step (15–23 ms); around step 20 a");
-        L("  10–15 ms step, the process's first collection after the model was built (it promotes the graph and the plans;");
-        L("  the step allocates 83 KB, mostly `HostTensor` wrappers, small arrays and `CoreTeam` jobs, and with");
-        L("  `DOTNET_GCgen0size=0x4000000` the collection left epoch 0); and the last batch of 50, whose plan compiles");
-        L("  (8–11 ms). Not changed.");
+        L("  10–15 ms step, a background gen2 collection after small allocations, 9–16 ms of pauses (the step trace now");
+        L("  names each collection; it promotes the graph and the plans built at start; a step allocates 83 KB, mostly");
+        L("  `HostTensor` wrappers, small arrays and `CoreTeam` jobs; with `DOTNET_GCgen0size=0x4000000` it left epoch 0);");
+        L("  and the last batch of 50, whose plan compiles (8–11 ms against 3–4). Not changed.");
         L("");
     }
 
