@@ -532,6 +532,7 @@ internal static unsafe class Avx512Gemm
         /// Where the pair's operands of tile (r, q) start at depth <paramref name="p0"/>: element (i, p) of the tile's
         /// rows of op(A) at A + i·RowStride + p·DepthStride, row p of its panel of op(B) at B + p·BStride.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private Segment Segment(ref PairView v, int r, int q, int p0)
         {
             var at = new Segment { K = v.K };
@@ -561,6 +562,7 @@ internal static unsafe class Avx512Gemm
         }
 
         /// <summary>Depths [p0, p0 + depth) of the pair's contribution to tile (r, q), added to the chains in <paramref name="sums"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private void RunPairTile(ref PairView v, int r, int q, int p0, int depth, bool final, int rows, int cols, float* sums, nint ts, bool resume)
         {
             var at = Segment(ref v, r, q, p0);
