@@ -583,6 +583,14 @@ internal static class PerformanceDoc
         L("  names each collection; it promotes the graph and the plans built at start; a step allocates 83 KB, mostly");
         L("  `HostTensor` wrappers, small arrays and `CoreTeam` jobs; with `DOTNET_GCgen0size=0x4000000` it left epoch 0);");
         L("  and the last batch of 50, whose plan compiles (8–11 ms against 3–4). Not changed.");
+        L("- **Reading this day's later runs (03:39 of 9bad7c1, 04:31 of HEAD; the latter is this file)** (same Zen 4): 0.449 /");
+        L("  0.557 and 0.549 / 0.592 (steady step / first epoch). TorchSharp's best (ACTIVE, 2 threads) moved from 12.74 to 10.38");
+        L("  ms a steady step between them, Graph's from 5.72 to 5.70 ms. Rep by rep at 04:31, Graph's 3-epoch processes stepped");
+        L("  in 6.00, 4.65, 5.61, 5.70 and 5.89 ms (first epochs 380, 306, 373, 349 and 378 ms), TorchSharp's in 9.95, 9.81, 10.38,");
+        L("  12.52 and 17.84 ms. The fastest process of each gives 0.47 (4.65 against 9.81 ms), and that Graph process's first");
+        L("  epoch, 306 ms, is 0.49 of TorchSharp's best median (620 ms). A run at 04:23 in one of the machine's slow phases (the");
+        L("  FMA peak 13% down) read 0.510 / 0.636 with 334 ms to the first step and is not the file's. So: the step targets are");
+        L("  met by the least disturbed processes and missed by the medians, by 10–18% in this run.");
         L("");
     }
 
