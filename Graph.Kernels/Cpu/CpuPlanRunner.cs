@@ -82,7 +82,8 @@ internal sealed class CpuPlanRunner : IPlanRunner
     /// is reassociated, so its rounding differs from TF's order by float32 rounding. Conditions: both products float32
     /// of one shape on the AVX-512 kernel, nothing else reads P₁, P₁ + bias or P₂, none is fetched, the later group
     /// stores nothing but its head and its result and computes nothing but element-wise unary and binary members after
-    /// the sum, and no kernel up to the later one writes the buffers of the values P₁ reads (which now live longer).
+    /// the sum, and no kernel up to the later one writes the buffers of the values P₁ reads (which now live longer) or
+    /// changes anything in place (a variable update, an in-place TensorArray write, a loop).
     /// Keyed by the later group; the value is the earlier one.
     /// </summary>
     private static Dictionary<KernelGroup, KernelGroup> ProductSums(ExecutionPlan plan, HashSet<GatherPrim> sliceViews)
@@ -120,7 +121,19 @@ internal sealed class CpuPlanRunner : IPlanRunner
             // (Loops, not LINQ over ints: its instantiations were JIT-compiled in the first training step.)
             var from = earlier.Index;
             if (from >= index || plan.Groups[from] != earlier) continue;
+            // Nor may a kernel in between change them in place: only views, pure element-wise and product kernels,
+            // gathers and concats (which write plan buffers, checked next) may lie between.
             var clobbered = false;
+            for (var k = from + 1; k < index && !clobbered; k++)
+            {
+                var between = plan.Groups[k];
+                clobbered = between.Kind switch
+                {
+                    GroupKind.Binding => false,
+                    GroupKind.Fused => between.Members.Any(m => !IsPure(m) && m is not (MatMulPrim or ReducePrim)),
+                    _ => between.Members[0] is not (GatherPrim or ConcatPrim),
+                };
+            }
             foreach (var operand in operands)
             {
                 var (kind, held) = plan.StorageOf(plan.ValueOf(operand));

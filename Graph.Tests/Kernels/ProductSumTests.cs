@@ -87,6 +87,31 @@ public class ProductSumTests
     }
 
     /// <summary>
+    /// x·W_x reads W_x before an update of W_x that h·W_h's kernel comes after: x·W_x uses the value before the update,
+    /// as the graph says. (The cpu device commits an update as a new array, so the read's array keeps its values; the
+    /// rewrite also keeps the products apart around any kernel that could change a value in place.)
+    /// </summary>
+    [Test]
+    public void AVariableUpdateInBetweenDoesNotChangeWhatTheFirstProductReads()
+    {
+        var g = new ComputeGraph();
+        using var scope = g.AsDefault();
+        var (xv, wxv, bv, hv, whv) = (Values(Batch * Depth, 31), Values(Depth * Units, 32), Values(Units, 33), Values(Batch * Units, 34), Values(Units * Units, 35));
+        var x = TF.Placeholder(DType.Float32, new Shape(Batch, Depth), "x");
+        var h = TF.Placeholder(DType.Float32, new Shape(Batch, Units), "h");
+        var wx = TF.Variable(TF.Constant(HostTensor.From(wxv, [Depth, Units])), name: "wx");
+        var biased = TF.MatMul(x, wx.Value) + TF.Constant(HostTensor.From(bv, [Units]));
+        Tensor doubled;
+        using (TF.ControlDependencies(biased)) doubled = wx.Assign(wx.Value * 2f);
+        Tensor z;
+        using (TF.ControlDependencies(doubled)) z = TF.Tanh(biased + TF.MatMul(h, TF.Constant(HostTensor.From(whv, [Units, Units]))));
+        using var sess = new Session(g, new SessionOptions { Device = "cpu" });
+        sess.Run(TF.GlobalVariablesInitializer());
+        var result = sess.Run(z, new FeedDict { { x, HostTensor.From(xv, [Batch, Depth]) }, { h, HostTensor.From(hv, [Batch, Units]) } }).ToArray<float>();
+        ShouldBeClose(result, Reference(xv, wxv, bv, hv, whv));
+    }
+
+    /// <summary>
     /// x·W_x reads x, whose last reader it was; computed later, in h·W_h's kernel, it must still find x: a kernel in
     /// between that writes a value of x's size into x's plan buffer (free once x·W_x + b was its last reader) keeps the
     /// products apart. Either way the results are right.
