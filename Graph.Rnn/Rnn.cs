@@ -112,7 +112,7 @@ public static class Rnn
     /// of a step (x·kernel + bias) is computed for every time step at once, as one product before the loop, or per step
     /// inside it as TF1 does. Both give static_rnn's results within float32 rounding. Unset, it is one product unless the
     /// graph is built for <c>cpu</c> (<see cref="ComputeGraph.TargetDevice"/>): on a GPU it saves a product launch per
-    /// step and per gradient step; on <c>cpu</c> the per-step products kept the MNIST RNN's training step 7–10% faster,
+    /// step and per gradient step; on <c>cpu</c> the per-step products kept the MNIST RNN's training step 7–13% faster,
     /// because the one product's [time·batch, units] result and its gradient (2.5 MB each there) make four more passes
     /// over memory a step than per-step products whose operands stay in cache (docs/performance.md).
     /// </para>
