@@ -363,12 +363,19 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
                     if (sums[k] is { } running) accumulateInto[firstCapture + fetch] = running;
                 var results = ((DevicePlanRunner)plan.Runner).ExecuteOnDevice(
                     new RunState(state.Session, hostFeeds, context, donatable) { DeviceFeeds = feeds, AccumulateInto = accumulateInto });
-                // Buffers this iteration consumes: the previous gradients (but for the last plan's, which makes none),
-                // the saved values, summed-in results.
-                var dead = new List<DeviceBuffer>(last ? [] : grads);
+                // Buffers this iteration consumes: the previous gradients, the saved values, summed-in results. After the
+                // last plan, which makes no gradients of the loop variables, those are outputs nothing reads: zeros.
+                var dead = new List<DeviceBuffer>(grads);
                 dead.AddRange(saved);
-                if (!last)
-                    for (var k = 0; k < nv; k++) grads[k] = results[k];
+                for (var k = 0; k < nv; k++)
+                {
+                    if (!last) grads[k] = results[k];
+                    else
+                    {
+                        grads[k] = DeviceBuffer.Allocate(device, grads[k].DType, grads[k].Length);
+                        grads[k].Zero();
+                    }
+                }
                 var position = firstCapture;
                 foreach (var k in captureOutputs)
                 {
@@ -427,19 +434,6 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
         else context.RecordedDeviceBytes -= record.Bytes;
         // Every iteration is consumed; what is left is the counters' values.
         record.DisposeDeviceIterations();
-        if (skipLastVarGrads && count > 0)
-        {
-            // Nothing reads the loop variables' gradients, which the last iteration did not compute: zeros, and the
-            // previous iteration's buffers go (once each, and not one a sum is: a single iteration may write into its input).
-            var stale = new HashSet<DeviceBuffer>(grads, ReferenceEqualityComparer.Instance);
-            stale.ExceptWith(sums.OfType<DeviceBuffer>());
-            for (var k = 0; k < nv; k++)
-            {
-                grads[k] = DeviceBuffer.Allocate(device, grads[k].DType, grads[k].Length);
-                grads[k].Zero();
-            }
-            foreach (var b in stale) b.Dispose();
-        }
         var outputs = new DeviceBuffer[nv + spec.FloatCaptures.Length];
         for (var k = 0; k < nv; k++) outputs[k] = grads[k];
         for (var k = 0; k < spec.FloatCaptures.Length; k++)

@@ -361,11 +361,11 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
             }
             var results = plan.Execute(stepState);
             dead.Clear();
-            if (!last)
-            {
-                foreach (var g in grads) dead.Add(g.Data);
-                for (var k = 0; k < nv; k++) grads[k] = results[k];
-            }
+            // The previous gradients are consumed. After the last plan, which makes none, the loop variables' gradients
+            // are outputs nothing reads: kept zeros.
+            foreach (var g in grads) dead.Add(g.Data);
+            for (var k = 0; k < nv; k++)
+                grads[k] = last ? new HostTensor(Unread(_unreadVars, k, grads[k].DType.ClrType(), (int)Shape.Product(dims[k])), dims[k]) : results[k];
             var position = firstCapture;
             foreach (var k in captureOutputs)
             {
@@ -400,20 +400,6 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
                 if (sum != null) alive.Add(sum.Data);
             state.Session.Recycler.ReturnAllExcept(dead, alive);
             context.NoteExtra(context.RecordedDeviceBytes + plan.PeakBytes, prim.GradOp);
-        }
-        if (skipLastVarGrads && record.Iterations.Count > 0)
-        {
-            // The last iteration computed no loop variable's gradient: the previous one's arrays go back (unless a sum or
-            // an escaped value holds one: a single iteration's body may write its result into the incoming gradient's
-            // array), and the outputs nothing reads are kept zeros.
-            dead.Clear();
-            alive.Clear();
-            foreach (var g in grads) dead.Add(g.Data);
-            foreach (var a in record.Escaped) alive.Add(a);
-            foreach (var sum in sums)
-                if (sum != null) alive.Add(sum.Data);
-            state.Session.Recycler.ReturnAllExcept(dead, alive);
-            for (var k = 0; k < nv; k++) grads[k] = new HostTensor(Unread(_unreadVars, k, grads[k].DType.ClrType(), (int)Shape.Product(dims[k])), dims[k]);
         }
         for (var k = 0; k < sums.Length; k++)
             if (written[k] is { } slices) CpuMovement.ClearUnwritten(sums[k]!.Data, prim.CaptureDims[k], SparseAxis(k), slices);
