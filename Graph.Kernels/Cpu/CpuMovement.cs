@@ -5,16 +5,6 @@ namespace Graph.Kernels.Cpu;
 /// <summary>Data movement, indexing and generator primitives on host arrays.</summary>
 internal static class CpuMovement
 {
-    public static HostTensor Concat(ConcatPrim p, IReadOnlyList<HostTensor> parts)
-    {
-        // Every element is copied below: no need to zero the result first.
-        var y = RunState.Uninitialized(p.DType, checked((int)p.Size));
-        var arrays = new Array[parts.Count];
-        for (var i = 0; i < arrays.Length; i++) arrays[i] = parts[i].Data;
-        ConcatInto(p, arrays, y);
-        return new HostTensor(y, p.Dims);
-    }
-
     /// <summary>
     /// The concatenation <paramref name="p"/> of <paramref name="parts"/> written into <paramref name="y"/> (a plan
     /// buffer: a concat inside a loop body, BasicRNNCell's [x, h], runs every step, and a new 107 KB array per step was

@@ -12,7 +12,6 @@ internal static class CpuSingleKernels
     public static KernelFunc Compile(Prim p) => p switch
     {
         RandomPrim r => (_, state) => CpuMovement.Random(r, state.RandomSeeds(r), state.AdvanceRandom(r)),
-        ConcatPrim c => (x, _) => CpuMovement.Concat(c, x),
         GatherPrim g => (x, _) => CpuMovement.Gather(g, x[0], x[1]),
         ScatterAddPrim s => (x, _) => CpuMovement.ScatterAdd(s, x[0], x[1]),
         CheckPrim c => (x, _) => CpuChecks.Run(c, x),
