@@ -42,6 +42,28 @@ public class ProductSumTests
         for (var e = 0; e < actual.Length; e++) actual[e].Should().BeApproximately((float)expected[e], 2e-6f, $"element {e}");
     }
 
+    /// <summary>An RNN step's values, drawn from one seed: x [batch, depth], W_x, b, h [batch, units] and W_h.</summary>
+    private sealed class Step(int seed, int batch = Batch, int depth = Depth, int units = Units)
+    {
+        public float[] X { get; } = Values(batch * depth, seed);
+        public float[] Wx { get; } = Values(depth * units, seed + 1);
+        public float[] Bias { get; } = Values(units, seed + 2);
+        public float[] H { get; } = Values(batch * units, seed + 3);
+        public float[] Wh { get; } = Values(units * units, seed + 4);
+
+        /// <summary>The placeholders x and h in the default graph.</summary>
+        public (Tensor X, Tensor H) Placeholders() =>
+            (TF.Placeholder(DType.Float32, new Shape(batch, depth), "x"), TF.Placeholder(DType.Float32, new Shape(batch, units), "h"));
+
+        public Tensor WxConstant() => TF.Constant(HostTensor.From(Wx, [depth, units]));
+        public Tensor BiasConstant() => TF.Constant(HostTensor.From(Bias, [units]));
+        public Tensor WhConstant() => TF.Constant(HostTensor.From(Wh, [units, units]));
+
+        public FeedDict Feed(Tensor x, Tensor h) => new() { { x, HostTensor.From(X, [batch, depth]) }, { h, HostTensor.From(H, [batch, units]) } };
+
+        public double[] Reference() => ProductSumTests.Reference(X, Wx, Bias, H, Wh, batch, depth, units);
+    }
+
     /// <summary>
     /// 40 units: the bias add and tanh run as the product's vector epilogue; 8 units: too narrow for a vector loop over
     /// the broadcast bias, so the sum is computed first and the members interpreted after it.
@@ -53,19 +75,17 @@ public class ProductSumTests
         if (!Avx512Gemm.IsSupported) Assert.Ignore("this CPU has no AVX-512: the products run apart.");
         var g = new ComputeGraph();
         using var scope = g.AsDefault();
-        var (xv, wxv, bv, hv, whv) = (Values(batch * depth, 1), Values(depth * units, 2), Values(units, 3), Values(batch * units, 4), Values(units * units, 5));
-        var x = TF.Placeholder(DType.Float32, new Shape(batch, depth), "x");
-        var h = TF.Placeholder(DType.Float32, new Shape(batch, units), "h");
-        var z = TF.Tanh(TF.MatMul(x, TF.Constant(HostTensor.From(wxv, [depth, units]))) + TF.Constant(HostTensor.From(bv, [units]))
-                        + TF.MatMul(h, TF.Constant(HostTensor.From(whv, [units, units]))));
-        var feed = new FeedDict { { x, HostTensor.From(xv, [batch, depth]) }, { h, HostTensor.From(hv, [batch, units]) } };
+        var step = new Step(1, batch, depth, units);
+        var (x, h) = step.Placeholders();
+        var z = TF.Tanh(TF.MatMul(x, step.WxConstant()) + step.BiasConstant() + TF.MatMul(h, step.WhConstant()));
+        var feed = step.Feed(x, h);
         using var fused = new Session(g, new SessionOptions { Device = "cpu", Profile = true });
         using var apart = new Session(g, new SessionOptions { Device = "cpu", Fusion = false });
 
         var result = fused.Run(z, feed).ToArray<float>();
         fused.Profile!.Entries.Select(e => e.Kernel).Where(k => k.Contains("matmul")).Should().ContainSingle()
             .Which.Should().StartWith("matmul -> add -> tanh", "x·W_x + b is computed in h·W_h's kernel");
-        ShouldBeClose(result, Reference(xv, wxv, bv, hv, whv, batch, depth, units));
+        ShouldBeClose(result, step.Reference());
         var unfused = apart.Run(z, feed).ToArray<float>();
         for (var e = 0; e < result.Length; e++) result[e].Should().BeApproximately(unfused[e], 1e-6f, $"element {e}");
     }
@@ -75,15 +95,14 @@ public class ProductSumTests
     {
         var g = new ComputeGraph();
         using var scope = g.AsDefault();
-        var (xv, wxv, bv, hv, whv) = (Values(Batch * Depth, 11), Values(Depth * Units, 12), Values(Units, 13), Values(Batch * Units, 14), Values(Units * Units, 15));
-        var x = TF.Placeholder(DType.Float32, new Shape(Batch, Depth), "x");
-        var h = TF.Placeholder(DType.Float32, new Shape(Batch, Units), "h");
-        var biased = TF.MatMul(x, TF.Constant(HostTensor.From(wxv, [Depth, Units]))) + TF.Constant(HostTensor.From(bv, [Units]));
-        var z = TF.Tanh(biased + TF.MatMul(h, TF.Constant(HostTensor.From(whv, [Units, Units]))));
+        var step = new Step(11);
+        var (x, h) = step.Placeholders();
+        var biased = TF.MatMul(x, step.WxConstant()) + step.BiasConstant();
+        var z = TF.Tanh(biased + TF.MatMul(h, step.WhConstant()));
         using var sess = new Session(g, new SessionOptions { Device = "cpu", Profile = true });
-        var results = sess.Run([z, biased], new FeedDict { { x, HostTensor.From(xv, [Batch, Depth]) }, { h, HostTensor.From(hv, [Batch, Units]) } });
+        var results = sess.Run([z, biased], step.Feed(x, h));
         sess.Profile!.Entries.Select(e => e.Kernel).Count(k => k.Contains("matmul")).Should().Be(2);
-        ShouldBeClose(results[0].ToArray<float>(), Reference(xv, wxv, bv, hv, whv));
+        ShouldBeClose(results[0].ToArray<float>(), step.Reference());
     }
 
     /// <summary>
@@ -96,19 +115,17 @@ public class ProductSumTests
     {
         var g = new ComputeGraph();
         using var scope = g.AsDefault();
-        var (xv, wxv, bv, hv, whv) = (Values(Batch * Depth, 31), Values(Depth * Units, 32), Values(Units, 33), Values(Batch * Units, 34), Values(Units * Units, 35));
-        var x = TF.Placeholder(DType.Float32, new Shape(Batch, Depth), "x");
-        var h = TF.Placeholder(DType.Float32, new Shape(Batch, Units), "h");
-        var wx = TF.Variable(TF.Constant(HostTensor.From(wxv, [Depth, Units])), name: "wx");
-        var biased = TF.MatMul(x, wx.Value) + TF.Constant(HostTensor.From(bv, [Units]));
+        var step = new Step(31);
+        var (x, h) = step.Placeholders();
+        var wx = TF.Variable(step.WxConstant(), name: "wx");
+        var biased = TF.MatMul(x, wx.Value) + step.BiasConstant();
         Tensor doubled;
         using (TF.ControlDependencies(biased)) doubled = wx.Assign(wx.Value * 2f);
         Tensor z;
-        using (TF.ControlDependencies(doubled)) z = TF.Tanh(biased + TF.MatMul(h, TF.Constant(HostTensor.From(whv, [Units, Units]))));
+        using (TF.ControlDependencies(doubled)) z = TF.Tanh(biased + TF.MatMul(h, step.WhConstant()));
         using var sess = new Session(g, new SessionOptions { Device = "cpu" });
         sess.Run(TF.GlobalVariablesInitializer());
-        var result = sess.Run(z, new FeedDict { { x, HostTensor.From(xv, [Batch, Depth]) }, { h, HostTensor.From(hv, [Batch, Units]) } }).ToArray<float>();
-        ShouldBeClose(result, Reference(xv, wxv, bv, hv, whv));
+        ShouldBeClose(sess.Run(z, step.Feed(x, h)).ToArray<float>(), step.Reference());
     }
 
     /// <summary>
@@ -121,13 +138,14 @@ public class ProductSumTests
     {
         var g = new ComputeGraph();
         using var scope = g.AsDefault();
-        var (inv, wxv, bv, wyv, whv) = (Values(Batch * Depth, 21), Values(Depth * Units, 22), Values(Units, 23), Values(Depth * Units, 24), Values(Units * Units, 25));
+        var step = new Step(21);
+        var (inv, wyv) = (step.X, Values(Depth * Units, 26));
         var input = TF.Placeholder(DType.Float32, new Shape(Batch, Depth), "input");
         var x = input * 2f;
-        var biased = TF.MatMul(x, TF.Constant(HostTensor.From(wxv, [Depth, Units]))) + TF.Constant(HostTensor.From(bv, [Units]));
+        var biased = TF.MatMul(x, step.WxConstant()) + step.BiasConstant();
         var y = input + 1f;
         var h = TF.MatMul(y, TF.Constant(HostTensor.From(wyv, [Depth, Units])));
-        var z = TF.Tanh(biased + TF.MatMul(h, TF.Constant(HostTensor.From(whv, [Units, Units]))));
+        var z = TF.Tanh(biased + TF.MatMul(h, step.WhConstant()));
         using var sess = new Session(g, new SessionOptions { Device = "cpu" });
         var result = sess.Run(z, new FeedDict { { input, HostTensor.From(inv, [Batch, Depth]) } }).ToArray<float>();
 
@@ -141,6 +159,6 @@ public class ProductSumTests
                 for (var p = 0; p < Depth; p++) sum += (double)yv[i * Depth + p] * wyv[p * Units + j];
                 hv[i * Units + j] = (float)sum;
             }
-        ShouldBeClose(result, Reference(xv, wxv, bv, hv, whv));
+        ShouldBeClose(result, Reference(xv, step.Wx, step.Bias, hv, step.Wh));
     }
 }
