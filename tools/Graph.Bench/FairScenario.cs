@@ -235,6 +235,13 @@ internal static class FairScenario
             dataStage = Jit();
             return digits;
         });
+        // GRAPH_BENCH_STEP_TRACE=1: every step's time, epoch by epoch, and what the model build and the first step
+        // JIT-compiled on this thread (which methods, how long each), to see where the warm-up goes and whether the first
+        // epoch's steps are slower than later ones. A step during which the collector ran is marked with the highest
+        // generation it collected (g0, g1, g2); each epoch's line ends with the collections' pause and the bytes allocated.
+        var epochSteps = Environment.GetEnvironmentVariable("GRAPH_BENCH_STEP_TRACE") == "1" ? new List<List<double>>() : null;
+        using var jitted = epochSteps != null ? new StepTraceListener() : null;
+        jitted?.Begin("model build");
         var (step, model) = kind switch
         {
             "fair-graph" => GraphModel(),
@@ -242,6 +249,7 @@ internal static class FairScenario
             _ => throw new ArgumentException($"unknown fair child {kind}"),
         };
         using var _ = model;
+        jitted?.End();
         var modelMs = Since();
         var modelStage = Jit();
         var data = loading.Result;
@@ -250,14 +258,9 @@ internal static class FairScenario
         var firstStepMs = double.NaN;
         var epochMs = new List<double>();
         var steady = new List<double>();
-        // GRAPH_BENCH_STEP_TRACE=1: every step's time, epoch by epoch, and what the first step JIT-compiled on this
-        // thread (how many, how long, and which methods), to see where the warm-up goes and whether the first epoch's
-        // steps are slower than later ones. A step during which the collector ran is marked with the highest
-        // generation it collected (g0, g1, g2), and each epoch's line ends with the collections' pause.
-        var epochSteps = Environment.GetEnvironmentVariable("GRAPH_BENCH_STEP_TRACE") == "1" ? new List<List<double>>() : null;
         var stepCollections = new List<List<string>>();
         var epochPauses = new List<double>();
-        using var jitted = epochSteps != null ? new StepTraceListener() : null;
+        var epochAllocated = new List<double>();
         var firstStepMainJit = "";
         for (var epoch = 0; epoch < epochs; epoch++)
         {
@@ -265,20 +268,22 @@ internal static class FairScenario
             epochSteps?.Add([]);
             stepCollections.Add([]);
             var pauseBefore = GC.GetTotalPauseDuration();
+            var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+            if (jitted != null) jitted.SamplingAllocations = epoch > 0;
             foreach (var (x, y) in Batches.ShuffleBatch(data.TrainImages, data.TrainLabels, BenchData.BatchSize, seed: epoch, reuseBuffers: true))
             {
                 var before = clock.Elapsed.TotalMilliseconds;
                 var (jitBefore, jitMsBefore) = double.IsNaN(firstStepMs)
                     ? (System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: true), System.Runtime.JitInfo.GetCompilationTime(currentThread: true).TotalMilliseconds)
                     : (0, 0.0);
-                if (jitted != null) jitted.Recording = double.IsNaN(firstStepMs);
+                if (double.IsNaN(firstStepMs)) jitted?.Begin("first step");
                 // (Read only when tracing: the untraced step is timed as it was.)
                 int gen0 = 0, gen1 = 0, gen2 = 0;
                 if (epochSteps != null) (gen0, gen1, gen2) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
                 step(x, y);
                 if (epochSteps != null)
                     stepCollections[epoch].Add(GC.CollectionCount(2) != gen2 ? "g2" : GC.CollectionCount(1) != gen1 ? "g1" : GC.CollectionCount(0) != gen0 ? "g0" : "");
-                if (jitted != null) jitted.Recording = false;
+                if (double.IsNaN(firstStepMs)) jitted?.End();
                 if (double.IsNaN(firstStepMs))
                 {
                     // What the first step JIT-compiled on this thread (the warm-up thread should have compiled it first).
@@ -293,6 +298,7 @@ internal static class FairScenario
             }
             epochMs.Add(clock.Elapsed.TotalMilliseconds);
             epochPauses.Add((GC.GetTotalPauseDuration() - pauseBefore).TotalMilliseconds);
+            epochAllocated.Add((GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / 1024.0);
             if (epoch == 0) jit.Add(Jit());
         }
         Console.WriteLine($"fair {kind} main_ms {F(mainMs, 1)} data_ms {F(dataMs, 1)} model_ms {F(modelMs, 1)} first_step_ms {F(firstStepMs, 1)} epochs_ms {string.Join(",", epochMs.Select(e => F(e, 1)))} " +
@@ -303,10 +309,16 @@ internal static class FairScenario
             for (var epoch = 0; epoch < epochSteps.Count; epoch++)
                 Console.WriteLine($"epoch {epoch} steps ms (median {F(Median(epochSteps[epoch]), 2)}) " +
                                   $"{string.Join(" ", epochSteps[epoch].Select((e, i) => F(e, 1) + stepCollections[epoch][i]))} " +
-                                  $"(collections paused {F(epochPauses[epoch], 1)} ms)");
+                                  $"(collections paused {F(epochPauses[epoch], 1)} ms; allocated {F(epochAllocated[epoch] / epochSteps[epoch].Count, 1)} KB a step, all threads)");
             Console.WriteLine($"first step JIT on the calling thread: {firstStepMainJit}");
-            foreach (var method in jitted!.Names()) Console.WriteLine($"  {method}");
+            foreach (var (label, methods) in jitted!.Windows())
+            {
+                // The costliest first: a long list of sub-millisecond generic instantiations is the usual picture.
+                Console.WriteLine($"{label}: {methods.Count} methods JIT-compiled on the calling thread, {F(methods.Sum(m => m.Ms), 1)} ms");
+                foreach (var (method, ms) in methods.OrderByDescending(m => m.Ms).Take(25)) Console.WriteLine($"  {F(ms, 2)} ms {method}");
+            }
             Console.WriteLine($"collections while training: {(jitted.Collections.Count == 0 ? "none" : string.Join("; ", jitted.Collections))}");
+            Console.WriteLine($"allocation samples after epoch 0 (the runtime's, one per ~100 KB allocated): {string.Join(", ", jitted.AllocationSamples())}");
         }
         return 0;
     }
@@ -327,7 +339,7 @@ internal static class FairScenario
 }
 
 /// <summary>
-/// The methods the runtime JIT-compiles on the thread that creates this listener while <see cref="Recording"/> is set
+/// The methods the runtime JIT-compiles on the thread that creates this listener inside windows (<see cref="Begin"/>)
 /// (the runtime's JIT events, which arrive on another thread, matched by OS thread id), and every collection while it
 /// listens, with its generation, reason and kind. Only for the step trace: it names what the warm-up missed and why
 /// the collector ran.
@@ -335,27 +347,56 @@ internal static class FairScenario
 internal sealed class StepTraceListener : System.Diagnostics.Tracing.EventListener
 {
     private readonly long _thread = Native.ThreadId();
-    private readonly System.Collections.Concurrent.ConcurrentQueue<(DateTime At, string Method)> _jitted = new();
-    private DateTime _from = DateTime.MaxValue, _to = DateTime.MaxValue;
-    private bool _recording;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(DateTime At, string Method, double Ms)> _jitted = new();
+    private (DateTime At, string Method)? _compiling;
+    // The windows recorded so far: a label and when it began and ended (the events arrive later, on another thread:
+    // their time stamps say which window they belong to). A class, not a tuple: a list of value tuples would itself be
+    // JIT-compiled inside the first window.
+    private readonly List<Window> _windows = new();
 
-    /// <summary>Whether JIT compilations on the creating thread are recorded now (set around the first step).</summary>
-    public bool Recording
+    private sealed class Window(string label)
     {
-        get => _recording;
-        set
+        public string Label { get; } = label;
+        public DateTime From { get; } = DateTime.UtcNow;
+        public DateTime To { get; set; } = DateTime.MaxValue;
+    }
+
+    /// <summary>Starts recording JIT compilations on the creating thread, as the window <paramref name="label"/>.</summary>
+    public void Begin(string label)
+    {
+        lock (_windows) _windows.Add(new Window(label));
+    }
+
+    /// <summary>Ends the window begun last.</summary>
+    public void End()
+    {
+        lock (_windows) _windows[^1].To = DateTime.UtcNow;
+    }
+
+    // Each collection's description and the time its suspensions of the process took (GCSuspendEEBegin to
+    // GCRestartEEEnd; a background collection suspends twice, and foreground ones inside it count their own). The
+    // events arrive in order on one dispatching thread.
+    private readonly List<(string What, double PausedMs)> _collections = new();
+    private DateTime _suspendedAt;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _allocationSamples = new();
+
+    /// <summary>Whether the runtime's allocation samples (GCAllocationTick, one per ~100 KB) are counted by type now.</summary>
+    public bool SamplingAllocations { get; set; }
+
+    /// <summary>The sampled types, most frequent first, as <c>type ×count</c>.</summary>
+    public IEnumerable<string> AllocationSamples() =>
+        _allocationSamples.OrderByDescending(t => t.Value).Select(t => $"{t.Key} ×{t.Value}");
+
+    /// <summary>The collections seen so far: generation, reason and kind (the runtime's GCStart events).</summary>
+    public IReadOnlyCollection<string> Collections
+    {
+        get
         {
-            // The events arrive later, on another thread: the window is kept as times, and their time stamps say.
-            if (value && !_recording) (_from, _to) = (DateTime.UtcNow, DateTime.MaxValue);
-            else if (!value && _recording) _to = DateTime.UtcNow;
-            _recording = value;
+            lock (_collections) return _collections.Select(c => $"{c.What} paused {F(c.PausedMs, 1)} ms").ToList();
         }
     }
 
-    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _collections = new();
-
-    /// <summary>The collections seen so far: generation, reason and kind (the runtime's GCStart events).</summary>
-    public IReadOnlyCollection<string> Collections => _collections;
+    private static string F(double v, int digits) => v.ToString("F" + digits, CultureInfo.InvariantCulture);
 
     private static readonly string[] Reasons =
     [
@@ -366,17 +407,21 @@ internal sealed class StepTraceListener : System.Diagnostics.Tracing.EventListen
 
     private static readonly string[] Kinds = ["blocking", "background", "foreground"];
 
-    /// <summary>The methods compiled inside the window, after waiting a little for the events still on their way.</summary>
-    public IEnumerable<string> Names()
+    /// <summary>
+    /// Per window, the methods compiled in it with their compilation times, after waiting a little for the events
+    /// still on their way.
+    /// </summary>
+    public IEnumerable<(string Label, List<(string Method, double Ms)> Methods)> Windows()
     {
         Thread.Sleep(200);
-        return _jitted.Where(j => j.At >= _from && j.At <= _to).Select(j => j.Method).ToList();
+        lock (_windows)
+            return _windows.Select(w => (w.Label, _jitted.Where(j => j.At >= w.From && j.At <= w.To).Select(j => (j.Method, j.Ms)).ToList())).ToList();
     }
 
     protected override void OnEventSourceCreated(System.Diagnostics.Tracing.EventSource source)
     {
         // The runtime's JIT keyword (0x10): MethodJittingStarted, with the method's namespace and name; its GC keyword
-        // (0x1) at the informational level: GCStart, with the generation, reason and kind.
+        // (0x1) at the verbose level: GCStart, with the generation, reason and kind, and GCAllocationTick, the sampled type.
         if (source.Name == "Microsoft-Windows-DotNETRuntime") EnableEvents(source, System.Diagnostics.Tracing.EventLevel.Verbose, (System.Diagnostics.Tracing.EventKeywords)0x11);
     }
 
@@ -386,14 +431,55 @@ internal sealed class StepTraceListener : System.Diagnostics.Tracing.EventListen
         {
             int Field(string name) => e.PayloadNames.IndexOf(name) is var i and >= 0 ? Convert.ToInt32(e.Payload![i], CultureInfo.InvariantCulture) : -1;
             var (depth, reason, kind) = (Field("Depth"), Field("Reason"), Field("Type"));
-            _collections.Enqueue($"gen{depth} ({(reason >= 0 && reason < Reasons.Length ? Reasons[reason] : reason.ToString(CultureInfo.InvariantCulture))}, " +
-                                 $"{(kind >= 0 && kind < Kinds.Length ? Kinds[kind] : kind.ToString(CultureInfo.InvariantCulture))})");
+            lock (_collections) _collections.Add(($"gen{depth} ({(reason >= 0 && reason < Reasons.Length ? Reasons[reason] : reason.ToString(CultureInfo.InvariantCulture))}, " +
+                                 $"{(kind >= 0 && kind < Kinds.Length ? Kinds[kind] : kind.ToString(CultureInfo.InvariantCulture))})", 0.0));
             return;
         }
-        if (e.OSThreadId != _thread || e.EventName?.StartsWith("MethodJittingStarted", StringComparison.Ordinal) != true || e.PayloadNames == null) return;
+        if (e.EventName?.StartsWith("GCSuspendEEBegin", StringComparison.Ordinal) == true)
+        {
+            _suspendedAt = e.TimeStamp;
+            return;
+        }
+        if (e.EventName?.StartsWith("GCHeapStats", StringComparison.Ordinal) == true && e.PayloadNames != null)
+        {
+            // After each collection: the bytes it promoted out of the generations it collected (copying survivors is
+            // most of a young collection's pause).
+            double promoted = 0;
+            for (var g = 0; g <= 2; g++)
+                if (e.PayloadNames.IndexOf($"TotalPromotedSize{g}") is var i and >= 0) promoted += Convert.ToDouble(e.Payload![i], CultureInfo.InvariantCulture);
+            lock (_collections)
+                if (_collections.Count > 0) _collections[^1] = ($"{_collections[^1].What}, promoted {F(promoted / (1 << 20), 1)} MB", _collections[^1].PausedMs);
+            return;
+        }
+        if (e.EventName?.StartsWith("GCRestartEEEnd", StringComparison.Ordinal) == true)
+        {
+            lock (_collections)
+                if (_collections.Count > 0 && _suspendedAt != default)
+                    _collections[^1] = (_collections[^1].What, _collections[^1].PausedMs + (e.TimeStamp - _suspendedAt).TotalMilliseconds);
+            return;
+        }
+        if (e.EventName?.StartsWith("GCAllocationTick", StringComparison.Ordinal) == true && e.PayloadNames != null)
+        {
+            if (SamplingAllocations && e.PayloadNames.IndexOf("TypeName") is var t and >= 0)
+            {
+                // The sampled object's size, where the event has it (V4), tells a scalar's array from a batch's.
+                var size = e.PayloadNames.IndexOf("ObjectSize") is var z and >= 0 ? $" {e.Payload![z]} B" : "";
+                _allocationSamples.AddOrUpdate($"{e.Payload![t]}{size}", 1, (_, n) => n + 1);
+            }
+            return;
+        }
+        if (e.OSThreadId != _thread || e.PayloadNames == null) return;
+        // A method's compilation on this thread runs from its MethodJittingStarted to its MethodLoadVerbose.
+        if (e.EventName?.StartsWith("MethodLoadVerbose", StringComparison.Ordinal) == true && _compiling is var (at, method))
+        {
+            _jitted.Enqueue((at, method, (e.TimeStamp.ToUniversalTime() - at).TotalMilliseconds));
+            _compiling = null;
+            return;
+        }
+        if (e.EventName?.StartsWith("MethodJittingStarted", StringComparison.Ordinal) != true) return;
         var type = e.PayloadNames.IndexOf("MethodNamespace");
         var name = e.PayloadNames.IndexOf("MethodName");
-        if (type >= 0 && name >= 0) _jitted.Enqueue((e.TimeStamp.ToUniversalTime(), $"{e.Payload![type]}::{e.Payload[name]}"));
+        if (type >= 0 && name >= 0) _compiling = (e.TimeStamp.ToUniversalTime(), $"{e.Payload![type]}::{e.Payload[name]}");
     }
 }
 
