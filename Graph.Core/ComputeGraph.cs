@@ -31,7 +31,9 @@ public sealed class ComputeGraph
     private readonly Dictionary<string, List<object>> _collections = new();
     private readonly List<Operation[]> _controlStack = new();
     private string _nameStack = "";
-    private readonly Stack<Tf1Counting> _tf1Modes = new();
+    // The TF1 counting scopes, innermost first (a linked list rather than a Stack of the enum: that generic
+    // instantiation over a value type is not in any ReadyToRun image and cost ~5 ms of JIT at every process's start).
+    private Tf1ModeScope? _tf1Modes;
     private int _tf1LastId;
 
     /// <summary>The while-loop frame being built (ops created now belong to it), or null.</summary>
@@ -154,13 +156,19 @@ public sealed class ComputeGraph
 
     private enum Tf1Counting { EachOp, Explicit, None }
 
-    private Tf1Counting Tf1Mode => _tf1Modes.Count == 0 ? Tf1Counting.EachOp : _tf1Modes.Peek();
+    private sealed class Tf1ModeScope(Tf1Counting mode, Tf1ModeScope? outer)
+    {
+        public Tf1Counting Mode { get; } = mode;
+        public Tf1ModeScope? Outer { get; } = outer;
+    }
+
+    private Tf1Counting Tf1Mode => _tf1Modes == null ? Tf1Counting.EachOp : _tf1Modes.Mode;
 
     private IDisposable PushTf1Mode(Tf1Counting mode)
     {
         // Nothing inside a not-counted scope counts, whatever nested calls ask for.
-        _tf1Modes.Push(Tf1Mode == Tf1Counting.None ? Tf1Counting.None : mode);
-        return new Scope(() => _tf1Modes.Pop());
+        var scope = _tf1Modes = new Tf1ModeScope(Tf1Mode == Tf1Counting.None ? Tf1Counting.None : mode, _tf1Modes);
+        return new Scope(() => _tf1Modes = scope.Outer);
     }
 
     /// <summary>Makes this graph the default one on this thread until the returned scope is disposed.</summary>
@@ -327,7 +335,11 @@ public sealed class ComputeGraph
         foreach (var t in inputArray) CheckOwned(t, $"{def.Type} '{opName}'");
         var specs = def.Infer(new OpBuildContext(opName, inputArray, attrs));
         var op = new Operation(this, _ops.Count + 1, opName, def, inputArray, controls, attrs) { Frame = frame };
-        op.SetOutputs(specs.Select((s, i) => new Tensor(op, i, s.DType, s.Shape)).ToArray());
+        // A loop, not LINQ: every op of every graph comes through here, and LINQ over the OutputSpec struct is generic
+        // code no ReadyToRun image holds (JIT-compiled at each process's start).
+        var outputs = new Tensor[specs.Length];
+        for (var i = 0; i < outputs.Length; i++) outputs[i] = new Tensor(op, i, specs[i].DType, specs[i].Shape);
+        op.SetOutputs(outputs);
         _ops.Add(op);
         _byName[opName] = op;
         if (Tf1Mode == Tf1Counting.EachOp)

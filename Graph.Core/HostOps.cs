@@ -159,34 +159,44 @@ public static class HostOps
 public static class DTypeConversion
 {
     /// <summary>Converts every element of <paramref name="src"/> into <paramref name="dst"/> (same length).</summary>
+    /// <remarks>
+    /// Plain casts per pair of element types rather than one generic-math loop: C#'s casts are the C semantics wanted
+    /// (floats truncate toward zero and saturate, NaN gives 0; integers wrap), and generic math over the framework's
+    /// number interfaces is not in any ReadyToRun image, so every process JIT-compiled it while building its graph.
+    /// </remarks>
     public static void Convert(Array src, Array dst)
     {
         if (src.Length != dst.Length) throw new ArgumentException("Conversion between arrays of different lengths.");
-        switch (src)
+        var n = src.Length;
+        switch (src, dst)
         {
-            case float[] s: From<float>(s, dst); break;
-            case double[] s: From<double>(s, dst); break;
-            case int[] s: From<int>(s, dst); break;
-            case long[] s: From<long>(s, dst); break;
-            case bool[] s:
-                var bytes = new byte[s.Length];
-                for (var i = 0; i < s.Length; i++) bytes[i] = s[i] ? (byte)1 : (byte)0;
-                From<byte>(bytes, dst);
-                break;
-            default: throw new ArgumentException($"Unsupported element type {src.GetType().GetElementType()!.Name}.");
-        }
-    }
-
-    private static void From<TSrc>(TSrc[] s, Array dst) where TSrc : INumber<TSrc>
-    {
-        switch (dst)
-        {
-            case float[] d: for (var i = 0; i < s.Length; i++) d[i] = float.CreateTruncating(s[i]); break;
-            case double[] d: for (var i = 0; i < s.Length; i++) d[i] = double.CreateTruncating(s[i]); break;
-            case int[] d: for (var i = 0; i < s.Length; i++) d[i] = int.CreateTruncating(s[i]); break;
-            case long[] d: for (var i = 0; i < s.Length; i++) d[i] = long.CreateTruncating(s[i]); break;
-            case bool[] d: for (var i = 0; i < s.Length; i++) d[i] = s[i] != TSrc.Zero; break;
-            default: throw new ArgumentException($"Unsupported element type {dst.GetType().GetElementType()!.Name}.");
+            case (float[] s, float[] d): s.CopyTo(d, 0); break;
+            case (float[] s, double[] d): for (var i = 0; i < n; i++) d[i] = s[i]; break;
+            case (float[] s, int[] d): for (var i = 0; i < n; i++) d[i] = (int)s[i]; break;
+            case (float[] s, long[] d): for (var i = 0; i < n; i++) d[i] = (long)s[i]; break;
+            case (float[] s, bool[] d): for (var i = 0; i < n; i++) d[i] = s[i] != 0; break;
+            case (double[] s, float[] d): for (var i = 0; i < n; i++) d[i] = (float)s[i]; break;
+            case (double[] s, double[] d): s.CopyTo(d, 0); break;
+            case (double[] s, int[] d): for (var i = 0; i < n; i++) d[i] = (int)s[i]; break;
+            case (double[] s, long[] d): for (var i = 0; i < n; i++) d[i] = (long)s[i]; break;
+            case (double[] s, bool[] d): for (var i = 0; i < n; i++) d[i] = s[i] != 0; break;
+            case (int[] s, float[] d): for (var i = 0; i < n; i++) d[i] = s[i]; break;
+            case (int[] s, double[] d): for (var i = 0; i < n; i++) d[i] = s[i]; break;
+            case (int[] s, int[] d): s.CopyTo(d, 0); break;
+            case (int[] s, long[] d): for (var i = 0; i < n; i++) d[i] = s[i]; break;
+            case (int[] s, bool[] d): for (var i = 0; i < n; i++) d[i] = s[i] != 0; break;
+            case (long[] s, float[] d): for (var i = 0; i < n; i++) d[i] = s[i]; break;
+            case (long[] s, double[] d): for (var i = 0; i < n; i++) d[i] = s[i]; break;
+            case (long[] s, int[] d): for (var i = 0; i < n; i++) d[i] = unchecked((int)s[i]); break;
+            case (long[] s, long[] d): s.CopyTo(d, 0); break;
+            case (long[] s, bool[] d): for (var i = 0; i < n; i++) d[i] = s[i] != 0; break;
+            case (bool[] s, float[] d): for (var i = 0; i < n; i++) d[i] = s[i] ? 1 : 0; break;
+            case (bool[] s, double[] d): for (var i = 0; i < n; i++) d[i] = s[i] ? 1 : 0; break;
+            case (bool[] s, int[] d): for (var i = 0; i < n; i++) d[i] = s[i] ? 1 : 0; break;
+            case (bool[] s, long[] d): for (var i = 0; i < n; i++) d[i] = s[i] ? 1 : 0; break;
+            case (bool[] s, bool[] d): s.CopyTo(d, 0); break;
+            default:
+                throw new ArgumentException($"Unsupported conversion from {src.GetType().GetElementType()!.Name} to {dst.GetType().GetElementType()!.Name}.");
         }
     }
 }

@@ -65,7 +65,9 @@ internal sealed class WhileDef : OpDef
     public override OutputSpec[] Infer(OpBuildContext ctx)
     {
         var frame = ctx.Attr<LoopFrame>("frame");
-        return frame.LoopVars.Select(v => new OutputSpec(v.DType, v.Shape)).ToArray();
+        var specs = new OutputSpec[frame.LoopVars.Count];
+        for (var i = 0; i < specs.Length; i++) specs[i] = new OutputSpec(frame.LoopVars[i].DType, frame.LoopVars[i].Shape);
+        return specs;
     }
 
     public override void Lower(LoweringContext ctx)
@@ -195,8 +197,13 @@ internal sealed class WhileGradDef : OpDef
     {
         var spec = ctx.Attr<WhileGradient>("spec");
         var frame = spec.ForwardFrame;
-        return spec.FloatVars.Select(i => new OutputSpec(frame.LoopVars[i].DType, frame.LoopVars[i].Shape))
-            .Concat(spec.FloatCaptures.Select(i => new OutputSpec(frame.Captures[i].DType, frame.Captures[i].Shape))).ToArray();
+        // The float loop variables' gradients, then the float captures' (loops: LINQ over the struct is JIT-compiled).
+        var specs = new OutputSpec[spec.FloatVars.Length + spec.FloatCaptures.Length];
+        for (var i = 0; i < spec.FloatVars.Length; i++)
+            specs[i] = new OutputSpec(frame.LoopVars[spec.FloatVars[i]].DType, frame.LoopVars[spec.FloatVars[i]].Shape);
+        for (var i = 0; i < spec.FloatCaptures.Length; i++)
+            specs[spec.FloatVars.Length + i] = new OutputSpec(frame.Captures[spec.FloatCaptures[i]].DType, frame.Captures[spec.FloatCaptures[i]].Shape);
+        return specs;
     }
 
     /// <summary>
