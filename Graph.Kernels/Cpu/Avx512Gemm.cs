@@ -120,6 +120,110 @@ internal static unsafe class Avx512Gemm
         }
     }
 
+    /// <summary>One product of a batch (<see cref="MultiplyBatch"/>): C (+)= op(A)·op(B), A m×k (k×m when Ta), B k×n (n×k when Tb).</summary>
+    public struct BatchedProduct
+    {
+        public bool Ta, Tb, Accumulate;
+        public int M, N, K;
+        public float[] A, B, C;
+    }
+
+    /// <summary>
+    /// Independent products in one dispatch over the cores: their tiles, product after product, are cut into parts of
+    /// equal cost together, so the cores meet once instead of once per product, and a product too small to split well
+    /// alone shares a part with another's tiles. Each product's elements are computed exactly as
+    /// <see cref="Multiply"/> computes them (the same chains; only which core runs a tile changes). An RNN's gradient
+    /// step: dz·W_hᵀ, h_{t−1}ᵀ·dz and x_tᵀ·dz, three products of one iteration that read none of each other's results.
+    /// No product may write an array another reads. Products with nothing to compute or a zero A take their shortcuts
+    /// in <see cref="Multiply"/> apart.
+    /// </summary>
+    public static void MultiplyBatch(BatchedProduct[] products, int count)
+    {
+        var batch = _batch ??= new Batch();
+        foreach (var p in products.AsSpan(0, count))
+            if (p.M == 0 || p.N == 0 || p.K == 0 || IsZeroProduct(p.M, p.N, p.K, p.A, 0, p.B, 0))
+                Multiply(p.Ta, p.Tb, p.M, p.N, p.K, p.A, 0, p.B, 0, p.C, 0, p.Accumulate);
+            else batch.Add(p);
+        try
+        {
+            batch.Run();
+        }
+        finally
+        {
+            batch.Release();
+        }
+    }
+
+    [ThreadStatic] private static Batch? _batch;
+
+    /// <summary>The products of a <see cref="MultiplyBatch"/> call and their common split, reused by the thread's next call.</summary>
+    private sealed class Batch
+    {
+        private Product[] _products = [];
+        private int _count;
+        // The batch's tiles in order (product 0's in its split order, then product 1's, …): the first tile of each
+        // product, and the first tile of each part.
+        private int[] _productStart = new int[1], _firstTile = new int[CoreTeam.Cores + 1];
+        private long[] _cost = new long[1];
+
+        public Batch() => RunPart = part => RunTiles(_firstTile[part], _firstTile[part + 1]);
+
+        private Action<int> RunPart { get; }
+
+        public void Add(in BatchedProduct p)
+        {
+            if (_count == _products.Length) Array.Resize(ref _products, Math.Max(4, 2 * _count));
+            var product = _products[_count] ??= new Product();
+            product.Set(p.Ta, p.Tb, p.M, p.N, p.K, p.A, 0, p.B, 0, p.C, 0, p.Accumulate, epilogue: null);
+            _count++;
+        }
+
+        public void Run()
+        {
+            if (_count == 0) return;
+            if (_productStart.Length < _count + 1) _productStart = new int[_count + 1];
+            // Each product's tiles in the order Multiply would split them, and their costs one after the other.
+            long work = 0;
+            for (var i = 0; i < _count; i++)
+            {
+                var product = _products[i];
+                var (mPanels, nPanels) = product.Panels;
+                product.Split(1, rowMajor: mPanels >= nPanels, mPanels, nPanels);
+                _productStart[i + 1] = _productStart[i] + mPanels * nPanels;
+                work += product.Work;
+            }
+            var tiles = _productStart[_count];
+            if (_cost.Length < tiles + 1) _cost = new long[tiles + 1];
+            for (var i = 0; i < _count; i++)
+            {
+                var own = _products[i].CostPrefix();
+                for (var t = 1; t < own.Length; t++) _cost[_productStart[i] + t] = _cost[_productStart[i]] + own[t];
+            }
+            var parts = (int)Math.Clamp(work / ParallelWork, 1, Math.Min(CoreTeam.Cores, tiles));
+            if (_firstTile.Length < parts + 1) _firstTile = new int[parts + 1];
+            Product.CutByCost(_cost, tiles, parts, _firstTile);
+            if (parts <= 1) RunPart(0);
+            else CoreTeam.Run(parts, RunPart);
+        }
+
+        /// <summary>The batch's tiles [first, last): each product's share of them, in its own split order.</summary>
+        private void RunTiles(int first, int last)
+        {
+            for (var i = 0; i < _count && first < last; i++)
+            {
+                var (start, end) = (_productStart[i], _productStart[i + 1]);
+                if (end <= first || start >= last) continue;
+                _products[i].RunTiles(Math.Max(first, start) - start, Math.Min(last, end) - start);
+            }
+        }
+
+        public void Release()
+        {
+            for (var i = 0; i < _count; i++) _products[i].Release();
+            _count = 0;
+        }
+    }
+
     /// <summary>
     /// Whether op(A)·op(B) is zero without computing it: A all zeros and B finite (0·∞ and 0·NaN are NaN). An RNN's
     /// first step from a zero state multiplies one (h₋₁·W_h), and so does that step's weight gradient (h₋₁ᵀ·dz₀): two of
@@ -303,19 +407,40 @@ internal static unsafe class Avx512Gemm
             (Parts, _rowMajor, _mPanels, _nPanels) = (parts, rowMajor, mPanels, nPanels);
             var tiles = mPanels * nPanels;
             if (_firstTile.Length < parts + 1) _firstTile = new int[parts + 1];
-            _firstTile[0] = 0;
-            _firstTile[parts] = tiles;
-            if (parts <= 1) return;
-            var cost = CostPrefix(rowMajor, mPanels, nPanels);
+            if (parts <= 1)
+            {
+                (_firstTile[0], _firstTile[parts]) = (0, tiles);
+                return;
+            }
+            CutByCost(CostPrefix(rowMajor, mPanels, nPanels), tiles, parts, _firstTile);
+        }
+
+        /// <summary>
+        /// Cuts <paramref name="tiles"/> tiles, whose costs add up as <paramref name="cost"/> (cost[t]: the first t
+        /// tiles'), into <paramref name="parts"/> runs of equal cost: part p runs [firstTile[p], firstTile[p + 1]).
+        /// </summary>
+        public static void CutByCost(long[] cost, int tiles, int parts, int[] firstTile)
+        {
+            firstTile[0] = 0;
+            firstTile[parts] = tiles;
             for (var part = 1; part < parts; part++)
             {
                 // Cut before the first tile t whose middle is at or past the part's share: the parts so far are then
                 // closer to their share without tile t than with it. (Costs rise strictly: every tile costs something.)
-                var t = _firstTile[part - 1];
+                var t = firstTile[part - 1];
                 while (t < tiles && (cost[t] + cost[t + 1]) * parts < 2 * cost[tiles] * part) t++;
-                _firstTile[part] = t;
+                firstTile[part] = t;
             }
         }
+
+        /// <summary>The product's row and column panels (12 rows, 32 columns each).</summary>
+        public (int M, int N) Panels => ((m + MR - 1) / MR, (n + NR - 1) / NR);
+
+        /// <summary>Its multiply-adds.</summary>
+        public long Work => (long)m * n * k;
+
+        /// <summary>The cost prefix of the current split's order (<see cref="Split"/> first).</summary>
+        public long[] CostPrefix() => CostPrefix(_rowMajor, _mPanels, _nPanels);
 
         /// <summary>
         /// The cost of the first t tiles in the split's order, for each t (0 … tiles): the same few shapes recur every
@@ -400,7 +525,7 @@ internal static unsafe class Avx512Gemm
         public void Release() => (a, b, c, a2, b2, k2, _epilogue) = ([], [], [], [], [], 0, null);
 
         /// <summary>Tiles [<paramref name="first"/>, <paramref name="last"/>) of the split's order, with B's panels packed by this thread.</summary>
-        private void RunTiles(int first, int last)
+        public void RunTiles(int first, int last)
         {
             if (first >= last) return;
             // The row and column panels these tiles lie in: a run within one row (column) panel covers a range of the

@@ -59,6 +59,11 @@ internal sealed class CpuPlanRunner : IPlanRunner
         var unread = UnreadLoopInputs(plan);
         var sums = ProductSums(plan, _sliceViews);
         var addedInto = sums.Values.ToHashSet();
+        var batches = ProductBatches(plan, sums, _sliceViews);
+        var batchedEarlier = new HashSet<KernelGroup>();
+        foreach (var (last, run) in batches)
+            foreach (var g in run)
+                if (g != last) batchedEarlier.Add(g);
         _steps = new Action<Array?[], RunState>[plan.Groups.Count];
         _skipped = new bool[plan.Groups.Count];
         for (var i = 0; i < _steps.Length; i++)
@@ -67,9 +72,13 @@ internal sealed class CpuPlanRunner : IPlanRunner
             // A kernel whose every result is only the initial value of a loop variable nothing reads need not run:
             // dynamic_rnn's output TensorArray when only the final state is used (2.5 MB of zeros a step for the
             // MNIST RNN). Its values stay null; the loop expects that. A product a later kernel computes in its own
-            // chains (ProductSums) does not run either.
-            _skipped[i] = g.Kind == GroupKind.Fused && g.Members.All(IsPure) && g.Outputs.All(unread.Contains) || addedInto.Contains(g);
-            _steps[i] = _skipped[i] ? static (_, _) => { } : sums.TryGetValue(g, out var first) ? CompileProductSum(g, first) : CompileStep(g);
+            // chains (ProductSums) does not run either, nor one the last kernel of its batch runs (ProductBatches).
+            _skipped[i] = g.Kind == GroupKind.Fused && g.Members.All(IsPure) && g.Outputs.All(unread.Contains) || addedInto.Contains(g) ||
+                          batchedEarlier.Contains(g);
+            _steps[i] = _skipped[i] ? static (_, _) => { }
+                : sums.TryGetValue(g, out var first) ? CompileProductSum(g, first)
+                : batches.TryGetValue(g, out var batch) ? CompileProductBatch(batch)
+                : CompileStep(g);
         }
     }
 
@@ -198,6 +207,124 @@ internal sealed class CpuPlanRunner : IPlanRunner
             {
                 Array.Clear(ins);
                 Array.Clear(outs);
+            }
+        };
+    }
+
+    /// <summary>
+    /// Runs of kernels that are each a product alone (no epilogue), read none of each other's results and may run in
+    /// one batch (<see cref="Gemm32.CanBatch"/>), with nothing between them but bindings that read none of them: the
+    /// run's last kernel computes them all in one dispatch over the cores (<see cref="Gemm32.MultiplyBatch"/>), and the
+    /// others do not run. An RNN's gradient step: dz·W_hᵀ, h_{t−1}ᵀ·dz and x_tᵀ·dz, three products of ~33, ~33 and
+    /// ~11 µs whose parts met the other core's three times an iteration; the small one split poorly alone. Each
+    /// product's values are the bits it computes alone. The earlier products now run at the last one's place: no
+    /// product of a run may write a plan buffer another reads (a buffer its operand left free, reused by liveness),
+    /// and their results are distinct buffers. Keyed by the run's last kernel.
+    /// </summary>
+    private static Dictionary<KernelGroup, KernelGroup[]> ProductBatches(ExecutionPlan plan, Dictionary<KernelGroup, KernelGroup> sums, HashSet<GatherPrim> sliceViews)
+    {
+        var inSums = sums.Keys.Concat(sums.Values).ToHashSet();
+        // Batching is fusion across kernels: a plan without fusion runs every product as its own kernel.
+        bool Batchable(KernelGroup g) =>
+            plan.Options.Fusion && g.Kind == GroupKind.Fused && g.Head is MatMulPrim head && g.Members.Count == 1 && g.Tail == null && g.Outputs.Count == 1 &&
+            Gemm32.CanBatch(head) && !inSums.Contains(g) && !head.Inputs.Any(i => i is GatherPrim view && sliceViews.Contains(view));
+        // The plan buffer a value's array is (through reshapes, which bind the same array), or −1.
+        int BufferOf(Prim p)
+        {
+            while (p is ReshapePrim) p = p.Inputs[0];
+            return plan.StorageOf(plan.ValueOf(p)) is (StorageKind.Pooled, var buffer) ? buffer : -1;
+        }
+        // A kernel the run may pass over (the earlier products then run after it): one whose running changes nothing
+        // but its values (pure element-wise work and reductions, gathers, concats). dynamic_rnn's gradient step reads x_t
+        // between h_{t−1}ᵀ·dz and x_tᵀ·dz.
+        static bool Passable(KernelGroup g) =>
+            g.Kind == GroupKind.Fused && g.Head == null && g.Members.All(m => IsPure(m) || m is ReducePrim) ||
+            g.Kind == GroupKind.Single && g.Members[0] is GatherPrim or ConcatPrim;
+        var batches = new Dictionary<KernelGroup, KernelGroup[]>();
+        var run = new List<KernelGroup>();
+        // The kernels passed over, each with the number of the run's products before it.
+        var passed = new List<(KernelGroup Kernel, int After)>();
+        var produced = new HashSet<Prim>();
+        void Close()
+        {
+            if (run.Count >= 2)
+            {
+                var outputs = run.Select(g => BufferOf(g.Head!)).ToArray();
+                var clash = false;
+                for (var i = 0; i < run.Count && !clash; i++)
+                    for (var j = 0; j < run.Count && !clash; j++)
+                        clash = i != j && outputs[j] >= 0 && (outputs[i] == outputs[j] || run[i].Head!.Inputs.Any(x => BufferOf(x) == outputs[j]));
+                // A kernel passed over writes its buffers before the products ahead of it now run: none of those may read
+                // or write one of them.
+                foreach (var (kernel, after) in passed.Where(k => k.After < run.Count))
+                    for (var i = 0; i < after && !clash; i++)
+                        foreach (var o in kernel.Outputs)
+                            if (BufferOf(o) is var written and >= 0 && (written == outputs[i] || run[i].Head!.Inputs.Any(x => BufferOf(x) == written)))
+                                clash = true;
+                if (!clash) batches[run[^1]] = run.ToArray();
+            }
+            run.Clear();
+            passed.Clear();
+            produced.Clear();
+        }
+        foreach (var g in plan.Groups)
+        {
+            var readsRun = g.Members.Any(m => m.Inputs.Any(produced.Contains));
+            if (g.Kind == GroupKind.Binding && !readsRun) continue;
+            if (Batchable(g) && !readsRun)
+            {
+                run.Add(g);
+                produced.Add(g.Head!);
+                continue;
+            }
+            if (run.Count > 0 && Passable(g) && !readsRun)
+            {
+                passed.Add((g, run.Count));
+                continue;
+            }
+            Close();
+            if (!Batchable(g)) continue;
+            run.Add(g);
+            produced.Add(g.Head!);
+        }
+        Close();
+        return batches;
+    }
+
+    /// <summary>
+    /// The last kernel of a batch of products (<see cref="ProductBatches"/>): every product of the run in one dispatch,
+    /// each into its array (or added into the running sum a loop gradient hands for it, as a product kernel alone is).
+    /// </summary>
+    private Action<Array?[], RunState> CompileProductBatch(KernelGroup[] run)
+    {
+        var plan = _plan;
+        var heads = run.Select(g => (MatMulPrim)g.Head!).ToArray();
+        var (a, b, c) = (heads.Select(h => plan.ValueOf(h.Inputs[0])).ToArray(), heads.Select(h => plan.ValueOf(h.Inputs[1])).ToArray(),
+            heads.Select(plan.ValueOf).ToArray());
+        var sumFetches = run.Select(SummedFetch).ToArray();
+        // Kept by the step (a plan never runs one step twice at once), its arrays dropped after each run.
+        var products = new Avx512Gemm.BatchedProduct[run.Length];
+        return (values, state) =>
+        {
+            for (var i = 0; i < products.Length; i++)
+            {
+                var h = heads[i];
+                var sum = sumFetches[i] >= 0 ? state.AccumulateTargets?[sumFetches[i]] : null;
+                var result = values[c[i]] = sum ?? Allocate(h, c[i], state);
+                var (_, m, n, k) = h.Sizes;
+                products[i] = new Avx512Gemm.BatchedProduct
+                {
+                    Ta = h.TransposeA, Tb = h.TransposeB, Accumulate = sum != null, M = m, N = n, K = k,
+                    A = (float[])values[a[i]]!, B = (float[])values[b[i]]!, C = (float[])result,
+                };
+            }
+            try
+            {
+                Gemm32.MultiplyBatch(products, products.Length);
+            }
+            finally
+            {
+                Array.Clear(products);
             }
         };
     }

@@ -100,6 +100,15 @@ internal static unsafe class Gemm32
     }
 
     /// <summary>
+    /// Whether <paramref name="p"/> can run in a batch of independent products (<see cref="MultiplyBatch"/>): a float32
+    /// product of two matrices on Graph's AVX-512 kernel.
+    /// </summary>
+    public static bool CanBatch(MatMulPrim p) => AddsInPlace(p) && p.Sizes.Batch == 1;
+
+    /// <summary>Runs products of <see cref="CanBatch"/> in one dispatch over the cores (<see cref="Avx512Gemm.MultiplyBatch"/>).</summary>
+    public static void MultiplyBatch(Avx512Gemm.BatchedProduct[] products, int count) => Avx512Gemm.MultiplyBatch(products, count);
+
+    /// <summary>
     /// Whether <paramref name="p"/> + <paramref name="added"/> can run as one product over both depths
     /// (<see cref="MultiplySum"/>): two float32 matrix products of one shape on Graph's AVX-512 kernel, neither deeper
     /// than its depth blocks. The kernel is chosen for the sum's work: a product too small for the AVX-512 kernel alone
