@@ -591,6 +591,32 @@ internal static class PerformanceDoc
         L("  epoch, 306 ms, is 0.49 of TorchSharp's best median (620 ms). A run at 04:23 in one of the machine's slow phases (the");
         L("  FMA peak 13% down) read 0.510 / 0.636 with 334 ms to the first step and is not the file's. So: the step targets are");
         L("  met by the least disturbed processes and missed by the medians, by 10–18% in this run.");
+        L("- **On a Zen 5 again (2026-12-07, morning; family 26 model 2, AVX-512 on full-width units).** The run of 05:44 (HEAD");
+        L("  56d436d, before the changes below; load average 2.0 at its start from a build, 0.0% other CPU during it): steady step");
+        L("  4.64 against TorchSharp's best 12.51 ms (0.37), first epoch 347 against 780 ms (0.44), peak RSS 67 against 195 MB");
+        L("  (0.34), start to first step 389 ms: the one target missed there. The whole start-up is slower on this machine:");
+        L("  `Main` is reached at 73 ms (37 on the Zen 4), and TorchSharp's first step comes at 560 ms (346 on the Zen 4).");
+        L("  `perf` of a child that builds its model and stops: 35% of the samples in the runtime (libcoreclr: type loading,");
+        L("  ReadyToRun fix-ups, stubs), 25% in the JIT, 21% in the kernel (page faults: `pvm_irq_enable` alone 11%), 3.6% in");
+        L("  Graph's code. The step trace now lists what the model build JIT-compiles on the calling thread, with each");
+        L("  method's time: 150-odd methods, ~90 ms, mostly LINQ and collection instantiations over value types that no");
+        L("  ReadyToRun image holds (how many land on the calling thread varies from 92 to 175 with the race against the");
+        L("  warm-up thread). The three costliest sites that were Graph's own are gone (kept): host conversions through");
+        L("  generic math (~4 ms), a `Stack` of an enum for the TF1 counting scopes (~5 ms), LINQ over the `OutputSpec` struct");
+        L("  in every op's creation (~9 ms); the rest is a long tail of 0.3–1.5 ms each.");
+        L("- **Kept on 2026-12-07, morning (Zen 5): consecutive independent products in one dispatch** (`ProductBatches`). The");
+        L("  gradient step's dz·W_hᵀ, h_{t−1}ᵀ·dz and x_tᵀ·dz each met the other core at their end, and the 28×150 product split");
+        L("  poorly alone; now the last of them runs all three products' tiles, cut by cost together. Fair 4-epoch children, 6");
+        L("  alternating pairs: steady step 3.85–4.00 → 3.66–3.77 ms (every pair faster), first epochs within the spread.");
+        L("- **The collector in the first epochs (2026-12-07, Zen 5; the step trace now gives each collection's promoted bytes");
+        L("  and pause).** A step allocates ~100 KB (`HostTensor` wrappers, small arrays the loop recycler leaves alone: it keeps");
+        L("  arrays of 4,096 elements and more, and `CoreTeam` jobs), so a gen0 collection comes every ~27 steps and pauses");
+        L("  1–2 ms, promoting ~0.7 MB. The costly ones are the first: a gen1 in the first step (9–13 ms) and, early in epoch 1,");
+        L("  the gen1 that moves the ~8 MB the start-up left in gen1 into gen2 (20–27 ms, once per process). Their cost is the");
+        L("  promoted bytes, not the garbage, so fewer small allocations would not remove them. Tried and not kept: plan");
+        L("  buffers and recycled arrays on the pinned-object heap (never copied; the pauses stayed within the spread, 3");
+        L("  pairs); `DOTNET_GCRetainVM=1` (no change); `DOTNET_GCgen0size=0x1000000` (fewer collections but a 29 ms gen2 pause");
+        L("  in their place, +12 MB peak; and no runtimeconfig name, so a library cannot set it).");
         L("");
     }
 
