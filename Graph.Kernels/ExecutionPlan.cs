@@ -62,8 +62,22 @@ public sealed class ExecutionPlan
     private readonly List<KernelGroup> _groups;
     private readonly Dictionary<Prim, int> _valueIndex = new();
     private readonly List<Prim> _valuePrims = new();
-    private readonly List<(StorageKind Kind, int Buffer)> _storage = new();
-    private readonly List<(DType DType, int Length)> _buffers = new();
+    // Per value its storage, per plan buffer its element type and length: lists of small classes, not of tuples, whose
+    // framework code over value types no ReadyToRun image holds (JIT-compiled with every process's first plan).
+    private readonly List<ValueStorage> _storage = new();
+    private readonly List<PlanBuffer> _buffers = new();
+
+    private sealed class ValueStorage(StorageKind kind)
+    {
+        public StorageKind Kind { get; } = kind;
+        public int Buffer { get; set; } = -1;
+    }
+
+    private sealed class PlanBuffer(DType dtype, int length)
+    {
+        public DType DType { get; } = dtype;
+        public int Length { get; } = length;
+    }
     private readonly int[] _fetchValues;
     private readonly Dictionary<int, int> _fetchOf = new();   // value index -> the first fetch of it
     private readonly Prim[] _fetchPrims;
@@ -88,7 +102,7 @@ public sealed class ExecutionPlan
                     : fetched.Contains(o) ? StorageKind.Fresh
                     : g.Kind == GroupKind.Single && o is not (GatherPrim or ConcatPrim) ? StorageKind.KernelOwned
                     : StorageKind.Pooled;
-                _storage.Add((kind, -1));
+                _storage.Add(new ValueStorage(kind));
             }
         AssignBuffers();
         _fetchValues = fetches.Select(p => _valueIndex[p]).ToArray();
@@ -150,7 +164,7 @@ public sealed class ExecutionPlan
     internal int ValueOf(Prim p) => _valueIndex[p];
 
     /// <summary>How value <paramref name="value"/> is stored, and its plan buffer when pooled.</summary>
-    internal (StorageKind Kind, int Buffer) StorageOf(int value) => _storage[value];
+    internal (StorageKind Kind, int Buffer) StorageOf(int value) => (_storage[value].Kind, _storage[value].Buffer);
 
     /// <summary>Number of values (stored outputs of all groups).</summary>
     internal int ValueCount => _storage.Count;
@@ -186,7 +200,15 @@ public sealed class ExecutionPlan
     public int BufferCount => _buffers.Count;
 
     /// <summary>Bytes of the plan buffers, which the plan keeps between runs once it has run.</summary>
-    internal long BufferBytes => _buffers.Sum(b => (long)b.Length * b.DType.Size());
+    internal long BufferBytes
+    {
+        get
+        {
+            long bytes = 0;
+            foreach (var b in _buffers) bytes += (long)b.Length * b.DType.Size();
+            return bytes;
+        }
+    }
 
     /// <summary>
     /// The fusion report: one block per kernel with the primitives it fused, the ops they came from and the bytes it
@@ -236,7 +258,7 @@ public sealed class ExecutionPlan
             foreach (var o in g.Outputs)
             {
                 var v = _valueIndex[o];
-                var (kind, _) = _storage[v];
+                var kind = _storage[v].Kind;
                 if (kind is StorageKind.Binding or StorageKind.Variable) continue;
                 live += o.Size * o.DType.Size();
                 liveValues.Add(v);
@@ -251,9 +273,9 @@ public sealed class ExecutionPlan
                 else
                 {
                     buffer = _buffers.Count;
-                    _buffers.Add((o.DType, checked((int)o.Size)));
+                    _buffers.Add(new PlanBuffer(o.DType, checked((int)o.Size)));
                 }
-                _storage[v] = (kind, buffer);
+                _storage[v].Buffer = buffer;
             }
             if (live > PeakBytes)
             {

@@ -20,11 +20,16 @@ internal sealed class PlanCache(int capacity, long maxBytes)
             Key = key;
             Plan = plan;
             Bytes = plan.BufferBytes;
-            var assigned = new Dictionary<Operation, long>();
+            // The last assignment of each variable, in a dictionary of references and loops rather than one of integers
+            // and LINQ over tuples: framework generic code over value types is in no ReadyToRun image, and every
+            // process's first plan came through here.
+            var assigned = new Dictionary<Operation, AssignVariablePrim>();
             foreach (var g in plan.Groups)
                 foreach (var m in g.Members)
-                    if (m is AssignVariablePrim a) assigned[a.Variable] = a.Size * a.DType.Size();
-            AssignedVariables = assigned.Select(kv => (kv.Key, kv.Value)).ToArray();
+                    if (m is AssignVariablePrim a) assigned[a.Variable] = a;
+            AssignedVariables = new (Operation, long)[assigned.Count];
+            var i = 0;
+            foreach (var (variable, a) in assigned) AssignedVariables[i++] = (variable, a.Size * a.DType.Size());
             Node = new LinkedListNode<Entry>(this);
         }
 

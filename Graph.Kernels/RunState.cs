@@ -116,16 +116,26 @@ internal sealed class RunState(SessionState session, IReadOnlyDictionary<Tensor,
     /// <summary>The seeds of a random stream; (0, 0) becomes a random pair drawn once per session, as in TF.</summary>
     public (long Seed, long Seed2) RandomSeeds(RandomPrim p)
     {
-        if (!session.RandomSeeds.TryGetValue(p.StreamKey, out var seeds))
-            session.RandomSeeds[p.StreamKey] = seeds = TfRandomStreams.ResolveSeeds(p.Seed, p.Seed2);
-        return seeds;
+        var stream = Stream(p);
+        return (stream.Seed, stream.Seed2);
     }
 
     /// <summary>The stream position for this run of <paramref name="p"/>; reserves the samples the run uses, as TF does.</summary>
     public ulong AdvanceRandom(RandomPrim p)
     {
-        session.RandomPositions.TryGetValue(p.StreamKey, out var position);
-        session.RandomPositions[p.StreamKey] = position + TfRandomStreams.SamplesReservedPerRun(p.Size);
+        var stream = Stream(p);
+        var position = stream.Position;
+        stream.Position = position + TfRandomStreams.SamplesReservedPerRun(p.Size);
         return position;
+    }
+
+    private RandomStream Stream(RandomPrim p)
+    {
+        if (!session.RandomStreams.TryGetValue(p.StreamKey, out var stream))
+        {
+            var (seed, seed2) = TfRandomStreams.ResolveSeeds(p.Seed, p.Seed2);
+            session.RandomStreams[p.StreamKey] = stream = new RandomStream(seed, seed2);
+        }
+        return stream;
     }
 }

@@ -402,8 +402,7 @@ public sealed class Session : IDisposable
         _errors = null;
         _state.Variables.Clear();
         _state.Spares.Clear();
-        _state.RandomPositions.Clear();
-        _state.RandomSeeds.Clear();
+        _state.RandomStreams.Clear();
     }
 }
 

@@ -22,7 +22,12 @@ internal sealed class SessionState(long recyclerBytes, IVariableResidency? resid
             return bytes;
         }
     }
-    public Dictionary<Operation, (long, long)> RandomSeeds { get; } = new();
+    /// <summary>
+    /// Each random stream's seeds and position, by the stream's op. A class per stream, not tuple or integer values:
+    /// a dictionary over a value type is framework generic code no ReadyToRun image holds, JIT-compiled (~16 methods)
+    /// in every process's first run of its initializers.
+    /// </summary>
+    public Dictionary<Operation, RandomStream> RandomStreams { get; } = new();
 
     /// <summary>The backend's copies of variable values (device memory), or null when variables live only on the host.</summary>
     public IVariableResidency? Residency => residency;
@@ -55,5 +60,12 @@ internal sealed class SessionState(long recyclerBytes, IVariableResidency? resid
 
     /// <summary>Large arrays loop iterations hand back for reuse.</summary>
     public Loops.ArrayRecycler Recycler { get; } = new(recyclerBytes);
-    public Dictionary<Operation, ulong> RandomPositions { get; } = new();
+}
+
+/// <summary>A random stream's seeds (resolved once per session, as in TF) and the position its next run starts at.</summary>
+internal sealed class RandomStream(long seed, long seed2)
+{
+    public long Seed { get; } = seed;
+    public long Seed2 { get; } = seed2;
+    public ulong Position { get; set; }
 }

@@ -130,7 +130,7 @@ public static class Batches
     }
 
     /// <summary>Checks ShuffleBatch's arguments when it is called; returns the epoch's permutation and its batches' bounds.</summary>
-    private static int[] Check(Shape xShape, HostTensor y, int batchSize, BatchSplit split, int seed, out List<(int Start, int Count)> bounds)
+    private static int[] Check(Shape xShape, HostTensor y, int batchSize, BatchSplit split, int seed, out (int Start, int Count)[] bounds)
     {
         ArgumentNullException.ThrowIfNull(y);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
@@ -147,39 +147,55 @@ public static class Batches
     /// <summary>Rows of the inputs as a batch: into <c>into</c> (a batch of the same size) when given, else a new tensor.</summary>
     private delegate HostTensor RowTaker(ReadOnlySpan<int> rows, HostTensor? into);
 
-    private static IEnumerable<(HostTensor X, HostTensor y)> Iterate(RowTaker takeX, HostTensor y, List<(int Start, int Count)> bounds, int[] perm, bool reuse)
+    private static IEnumerable<(HostTensor X, HostTensor y)> Iterate(RowTaker takeX, HostTensor y, (int Start, int Count)[] bounds, int[] perm, bool reuse)
     {
-        // Batch sizes seen so far and their arrays (at most two sizes per epoch): filled again by the next batch of a size.
-        var buffers = reuse ? new Dictionary<int, (HostTensor X, HostTensor y)>() : null;
+        // Batch sizes seen so far and their arrays, filled again by the next batch of a size: an epoch has at most two
+        // sizes (arrays searched in order, not a dictionary keyed by size: see BatchBounds).
+        var sizes = new int[2];
+        var kept = new (HostTensor X, HostTensor y)[2];
+        var seen = 0;
         foreach (var (start, count) in bounds)
         {
             var rows = perm.AsMemory(start, count);
-            (HostTensor X, HostTensor y) previous = default;
-            buffers?.TryGetValue(count, out previous);
+            var slot = reuse ? Array.IndexOf(sizes, count, 0, seen) : -1;
+            var previous = slot >= 0 ? kept[slot] : default;
             var batch = (takeX(rows.Span, previous.X), TakeRowsInto(y, rows.Span, previous.y));
-            if (buffers != null) buffers[count] = batch;
+            if (reuse && slot < 0)
+            {
+                if (seen == sizes.Length)
+                {
+                    Array.Resize(ref sizes, seen + 1);
+                    Array.Resize(ref kept, seen + 1);
+                }
+                (slot, sizes[seen]) = (seen, count);
+                seen++;
+            }
+            if (slot >= 0) kept[slot] = batch;
             yield return batch;
         }
     }
 
     /// <summary>The (start, count) of each batch of an epoch of <paramref name="n"/> rows.</summary>
-    internal static List<(int Start, int Count)> BatchBounds(int n, int batchSize, BatchSplit split)
+    /// <remarks>An array, not a list: a List of the tuple is framework generic code over a value type that no
+    /// ReadyToRun image holds, JIT-compiled (~20 methods) just before every process's first training step.</remarks>
+    internal static (int Start, int Count)[] BatchBounds(int n, int batchSize, BatchSplit split)
     {
-        var bounds = new List<(int, int)>();
-        if (n == 0) return bounds;
+        if (n == 0) return [];
         if (split == BatchSplit.Sequential)
         {
-            for (var start = 0; start < n; start += batchSize) bounds.Add((start, Math.Min(batchSize, n - start)));
-            return bounds;
+            var sequential = new (int Start, int Count)[(n + batchSize - 1) / batchSize];
+            for (var b = 0; b < sequential.Length; b++) sequential[b] = (b * batchSize, Math.Min(batchSize, n - b * batchSize));
+            return sequential;
         }
         // np.array_split(a, sections): the first n % sections parts get n / sections + 1 elements, the rest n / sections.
         var sections = Math.Max(1, n / batchSize);
         var (each, extra) = (n / sections, n % sections);
+        var bounds = new (int Start, int Count)[sections];
         var at = 0;
         for (var s = 0; s < sections; s++)
         {
             var count = each + (s < extra ? 1 : 0);
-            bounds.Add((at, count));
+            bounds[s] = (at, count);
             at += count;
         }
         return bounds;

@@ -268,15 +268,17 @@ public static class FusionPass
         var users = groups.ToDictionary(g => g, _ => new List<KernelGroup>());
         foreach (var g in groups)
             foreach (var d in deps[g]) users[d].Add(g);
-        var ready = new PriorityQueue<KernelGroup, int>();
+        // Ready groups, earliest first member first. The group is its own priority (compared by that position): a queue
+        // with int priorities is framework generic code over a value type, which no ReadyToRun image holds.
+        var ready = new PriorityQueue<KernelGroup, KernelGroup>(Comparer<KernelGroup>.Create((a, b) => first[a].CompareTo(first[b])));
         foreach (var g in groups)
-            if (pending[g] == 0) ready.Enqueue(g, first[g]);
+            if (pending[g] == 0) ready.Enqueue(g, g);
         var result = new List<KernelGroup>();
         while (ready.TryDequeue(out var g, out _))
         {
             result.Add(g);
             foreach (var u in users[g])
-                if (--pending[u] == 0) ready.Enqueue(u, first[u]);
+                if (--pending[u] == 0) ready.Enqueue(u, u);
         }
         if (result.Count != groups.Count)
             throw new InvalidOperationException("Fusion produced kernels that depend on each other in a cycle.");
