@@ -132,10 +132,11 @@ internal sealed class WhileDef : OpDef
             var gx = ys.Count == 0 ? xs.Select(_ => (Tensor?)null).ToArray() : TF.Gradients(ys, xs, spec.GradIn, name: "body_grad");
             spec.VarGrads = spec.FloatVars.Select((_, k) => gx[k] ?? TF.ZerosLike(spec.GradIn[k])).ToArray();
             spec.CaptureGrads = gx.Skip(spec.FloatVars.Length).ToArray();
-            spec.SparseCaptureGrads = spec.CaptureGrads.Select((gc, k) =>
-                gc?.Op.Def == GradHelperDef.ScatterAddLike && gc.Op.Inputs[2] == frame.Captures[spec.FloatCaptures[k]]
-                    ? ((Tensor, Tensor, int)?)(gc.Op.Inputs[0], gc.Op.Inputs[1], gc.Op.Attr<int>("axis"))
-                    : null).ToArray();
+            // (A loop: LINQ over the nullable tuple is framework generic code no ReadyToRun image holds.)
+            spec.SparseCaptureGrads = new (Tensor, Tensor, int)?[spec.CaptureGrads.Length];
+            for (var k = 0; k < spec.CaptureGrads.Length; k++)
+                if (spec.CaptureGrads[k] is { } gc && gc.Op.Def == GradHelperDef.ScatterAddLike && gc.Op.Inputs[2] == frame.Captures[spec.FloatCaptures[k]])
+                    spec.SparseCaptureGrads[k] = (gc.Op.Inputs[0], gc.Op.Inputs[1], gc.Op.Attr<int>("axis"));
         }
         finally
         {

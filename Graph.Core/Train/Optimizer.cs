@@ -27,7 +27,10 @@ public abstract class Optimizer
         if (!loss.DType.IsFloating())
             throw new InvalidArgumentException($"{Name}: the loss {loss.Name} must be float32 or float64, got {loss.DType.Name()}.");
         var grads = TF.Gradients([loss], vars.Select(v => v.Value).ToList());
-        return grads.Zip(vars, (g, v) => (g, v)).ToList();
+        // Loops, not Zip and Where over the pairs: LINQ over a tuple is framework generic code no ReadyToRun image holds.
+        var pairs = new List<(Tensor? Gradient, Variable Variable)>(vars.Count);
+        for (var i = 0; i < vars.Count; i++) pairs.Add((grads[i], vars[i]));
+        return pairs;
     }
 
     /// <summary>
@@ -36,7 +39,9 @@ public abstract class Optimizer
     /// </summary>
     public Operation ApplyGradients(IReadOnlyList<(Tensor? Gradient, Variable Variable)> gradsAndVars, Variable? globalStep = null, string? name = null)
     {
-        var withGrads = gradsAndVars.Where(p => p.Gradient != null).Select(p => (Gradient: p.Gradient!, p.Variable)).ToList();
+        var withGrads = new List<(Tensor Gradient, Variable Variable)>();
+        foreach (var (gradient, variable) in gradsAndVars)
+            if (gradient != null) withGrads.Add((gradient, variable));
         if (withGrads.Count == 0)
             throw new InvalidArgumentException(
                 $"{Name}: no gradients provided for any variable, check your graph for ops that do not support gradients, between variables " +

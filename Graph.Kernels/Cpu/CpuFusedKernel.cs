@@ -46,7 +46,8 @@ internal sealed class CpuFusedKernel : IProductEpilogue
         _group = group;
         _added = added;
         _members = group.Members.Where(m => m != group.Head && m != group.Tail).ToArray();
-        var slot = _members.Select((m, i) => (m, i)).ToDictionary(x => x.m, x => x.i);
+        var slot = new Dictionary<Prim, int>();
+        for (var i = 0; i < _members.Length; i++) slot[_members[i]] = i;
         _total = Shape.Product(group.Dims);
         _row = group.Tail is { } t ? (int)t.Axes.Aggregate(1L, (n, a) => n * t.Inputs[0].Dims[a]) : 1;
         InputOrder = group.Inputs.ToArray();
