@@ -220,35 +220,14 @@ public static class Idx
         // output. (An IDX file readable here decompresses to under 4 GiB, so the length needs no modulo.)
         if (size > total) throw corrupt(cut);
         var skip = total - size;
-        var state = 0xFFFFFFFFu;
+        var crc32 = new System.IO.Hashing.Crc32();
         foreach (var part in parts)
         {
             var from = (int)Math.Min(skip, part.Length);
             skip -= from;
-            state = Crc32Update(state, part.AsSpan(from));
+            crc32.Append(part.AsSpan(from));
         }
-        if (~state != crc) throw corrupt(cut);
-    }
-
-    private static readonly uint[] Crc32Table = BuildCrc32Table();
-
-    private static uint[] BuildCrc32Table()
-    {
-        var table = new uint[256];
-        for (var n = 0u; n < 256; n++)
-        {
-            var c = n;
-            for (var k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            table[n] = c;
-        }
-        return table;
-    }
-
-    private static uint Crc32Update(uint state, ReadOnlySpan<byte> data)
-    {
-        var table = Crc32Table;
-        foreach (var b in data) state = table[(state ^ b) & 0xFF] ^ (state >> 8);
-        return state;
+        if (crc32.GetCurrentHashAsUInt32() != crc) throw corrupt(cut);
     }
 
     private static int ReadFully(Stream input, byte[] buffer, string name)
