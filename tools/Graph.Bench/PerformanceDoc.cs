@@ -617,6 +617,23 @@ internal static class PerformanceDoc
         L("  buffers and recycled arrays on the pinned-object heap (never copied; the pauses stayed within the spread, 3");
         L("  pairs); `DOTNET_GCRetainVM=1` (no change); `DOTNET_GCgen0size=0x1000000` (fewer collections but a 29 ms gen2 pause");
         L("  in their place, +12 MB peak; and no runtimeconfig name, so a library cannot set it).");
+        L("- **Kept on 2026-12-07, later (Zen 5): the way to the first step without framework generics over value types.**");
+        L("  Framework code instantiated over value types (LINQ and collections over tuples, ints, enums and structs) is in no");
+        L("  ReadyToRun image, so each process JIT-compiled it on its way to the first step. A one-epoch child with the warm-up");
+        L("  off JIT-compiled 280 methods; after replacing the sites on that path (the plan's storage lists, the fusion pass's");
+        L("  priority queue, the session's random streams, the plan cache's tally, the epoch's batch bounds, graph building,");
+        L("  the while-gradient spec, the optimizer's pairs) with loops, arrays and small classes, 183 (the rest: the kernels,");
+        L("  which the warm-up thread compiles, and a long tail of LINQ over ints in shape code). Three A/Bs of fair one-epoch");
+        L("  children, 8 alternating pairs each: model built ~316 → ~299 → ~275 ms, start to first step ~368 → ~349 → ~336 ms");
+        L("  (medians). The data set's gzip trailer check ran a table CRC-32 over the 7.8 MB of digits, ~19 ms of each load");
+        L("  (warm loads 29–32 → 11–12 ms with `System.IO.Hashing`'s vectorised `Crc32`), on the loading thread that shares the");
+        L("  two cores with the model build.");
+        L("- **Tried and not kept (same morning):** the warm-up thread's training rehearsal before its kernels (model built");
+        L("  20–45 ms earlier, but the first step 25–50 ms later and the first epoch 60–110 ms slower: the kernels' compilation");
+        L("  then overlaps the training; 8 pairs); crossgen2's `--opt-cross-module:* --non-local-generics-module:*` through");
+        L("  `PublishReadyToRunCrossgen2ExtraArgs` (the images then hold framework generics over Graph's value types: 214 → 145");
+        L("  methods JIT-compiled with the warm-up off, but start to first step within the spread of 8 pairs in a noisy phase,");
+        L("  +5 MB resident, and options the SDK does not document).");
         L("");
     }
 
