@@ -213,13 +213,14 @@ internal sealed class CpuPlanRunner : IPlanRunner
 
     /// <summary>
     /// Runs of kernels that are each a product alone (no epilogue), read none of each other's results and may run in
-    /// one batch (<see cref="Gemm32.CanBatch"/>), with nothing between them but bindings that read none of them: the
-    /// run's last kernel computes them all in one dispatch over the cores (<see cref="Gemm32.MultiplyBatch"/>), and the
-    /// others do not run. An RNN's gradient step: dz·W_hᵀ, h_{t−1}ᵀ·dz and x_tᵀ·dz, three products of ~33, ~33 and
-    /// ~11 µs whose parts met the other core's three times an iteration; the small one split poorly alone. Each
-    /// product's values are the bits it computes alone. The earlier products now run at the last one's place: no
-    /// product of a run may write a plan buffer another reads (a buffer its operand left free, reused by liveness),
-    /// and their results are distinct buffers. Keyed by the run's last kernel.
+    /// one batch (<see cref="Gemm32.CanBatch"/>), with nothing between them but bindings and kernels that only compute
+    /// values (<c>Passable</c>), none reading the run's products: the run's last kernel computes them all in one
+    /// dispatch over the cores (<see cref="Gemm32.MultiplyBatch"/>), and the others do not run. An RNN's gradient step:
+    /// dz·W_hᵀ, h_{t−1}ᵀ·dz and x_tᵀ·dz, three products of ~33, ~33 and ~11 µs whose parts met the other core's three
+    /// times an iteration; the small one split poorly alone. Each product's values are the bits it computes alone. The
+    /// earlier products now run at the last one's place: no product of a run may write a plan buffer another reads (a
+    /// buffer its operand left free, reused by liveness), their results are distinct buffers, and no kernel passed over
+    /// may write a buffer an earlier product reads or writes. Keyed by the run's last kernel.
     /// </summary>
     private static Dictionary<KernelGroup, KernelGroup[]> ProductBatches(ExecutionPlan plan, Dictionary<KernelGroup, KernelGroup> sums, HashSet<GatherPrim> sliceViews)
     {
