@@ -634,6 +634,13 @@ internal static class PerformanceDoc
         L("  `PublishReadyToRunCrossgen2ExtraArgs` (the images then hold framework generics over Graph's value types: 214 → 145");
         L("  methods JIT-compiled with the warm-up off, but start to first step within the spread of 8 pairs in a noisy phase,");
         L("  +5 MB resident, and options the SDK does not document).");
+        L("- **Reading the run of 06:48 (this file, HEAD with all of the above) against 06:15's** (same Zen 5, 0.3% other CPU):");
+        L("  this one fell into a slow phase (TorchSharp's best steady step 14.39 against 10.60 ms, Graph's 5.07 against 3.85 ms,");
+        L("  `Main` reached at 83 against 72 ms), yet start to first step read 353 against 388 ms: the start-up work above. Ratios");
+        L("  0.35 / 0.43 / 0.43 / 0.37 (steady step / first epoch / whole process / peak RSS). The 300 ms start target is still");
+        L("  missed here: the runtime reaches `Main` at 60–100 ms on this VM, and building the graph, its gradients and the");
+        L("  session, initialising the variables and compiling the first plan take ~200 ms of the calling thread beside the");
+        L("  loader and the warm-up on the other core; TorchSharp's first step comes at 570–650 ms on the same machine.");
         L("");
     }
 
