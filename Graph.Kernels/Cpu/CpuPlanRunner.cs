@@ -243,29 +243,33 @@ internal sealed class CpuPlanRunner : IPlanRunner
             g.Kind == GroupKind.Single && g.Members[0] is GatherPrim or ConcatPrim;
         var batches = new Dictionary<KernelGroup, KernelGroup[]>();
         var run = new List<KernelGroup>();
-        // The kernels passed over, each with the number of the run's products before it.
-        var passed = new List<(KernelGroup Kernel, int After)>();
+        // The kernels passed over, each with the number of the run's products before it. (Two lists and loops, not a
+        // list of tuples and LINQ: framework code over value types is JIT-compiled in the first step's plan compile.)
+        var passed = new List<KernelGroup>();
+        var passedAfter = new List<int>();
         var produced = new HashSet<Prim>();
         void Close()
         {
             if (run.Count >= 2)
             {
-                var outputs = run.Select(g => BufferOf(g.Head!)).ToArray();
+                var outputs = new int[run.Count];
+                for (var i = 0; i < outputs.Length; i++) outputs[i] = BufferOf(run[i].Head!);
                 var clash = false;
                 for (var i = 0; i < run.Count && !clash; i++)
                     for (var j = 0; j < run.Count && !clash; j++)
                         clash = i != j && outputs[j] >= 0 && (outputs[i] == outputs[j] || run[i].Head!.Inputs.Any(x => BufferOf(x) == outputs[j]));
                 // A kernel passed over writes its buffers before the products ahead of it now run: none of those may read
                 // or write one of them.
-                foreach (var (kernel, after) in passed.Where(k => k.After < run.Count))
-                    for (var i = 0; i < after && !clash; i++)
-                        foreach (var o in kernel.Outputs)
+                for (var k = 0; k < passed.Count; k++)
+                    for (var i = 0; i < passedAfter[k] && passedAfter[k] < run.Count && !clash; i++)
+                        foreach (var o in passed[k].Outputs)
                             if (BufferOf(o) is var written and >= 0 && (written == outputs[i] || run[i].Head!.Inputs.Any(x => BufferOf(x) == written)))
                                 clash = true;
                 if (!clash) batches[run[^1]] = run.ToArray();
             }
             run.Clear();
             passed.Clear();
+            passedAfter.Clear();
             produced.Clear();
         }
         foreach (var g in plan.Groups)
@@ -280,7 +284,8 @@ internal sealed class CpuPlanRunner : IPlanRunner
             }
             if (run.Count > 0 && Passable(g) && !readsRun)
             {
-                passed.Add((g, run.Count));
+                passed.Add(g);
+                passedAfter.Add(run.Count);
                 continue;
             }
             Close();
@@ -302,7 +307,8 @@ internal sealed class CpuPlanRunner : IPlanRunner
         var heads = run.Select(g => (MatMulPrim)g.Head!).ToArray();
         var (a, b, c) = (heads.Select(h => plan.ValueOf(h.Inputs[0])).ToArray(), heads.Select(h => plan.ValueOf(h.Inputs[1])).ToArray(),
             heads.Select(plan.ValueOf).ToArray());
-        var sumFetches = run.Select(SummedFetch).ToArray();
+        var sumFetches = new int[run.Length];
+        for (var i = 0; i < run.Length; i++) sumFetches[i] = SummedFetch(run[i]);
         // Kept by the step (a plan never runs one step twice at once), its arrays dropped after each run.
         var products = new Avx512Gemm.BatchedProduct[run.Length];
         return (values, state) =>
