@@ -52,7 +52,7 @@ public static partial class TF
         }
 
         // Creation order is topological, so its reverse visits every consumer before its producers.
-        foreach (var op in between.OrderByDescending(o => o.Id))
+        foreach (var op in Ordering.By(between, o => o.Id, descending: true))
         {
             if (op.Def == IdentityDef.StopGradient) continue;
             var outGrads = op.Outputs.Select(t => SumContributions(contributions, t)).ToArray();

@@ -39,7 +39,16 @@ public sealed class Shape : IEquatable<Shape>, IEnumerable<int>
     public int Rank => _dims?.Length ?? throw new InvalidOperationException("The rank of this shape is unknown.");
 
     /// <summary>Whether the rank and every dimension are known.</summary>
-    public bool IsFullyDefined => _dims != null && Array.TrueForAll(_dims, d => d >= 0);
+    public bool IsFullyDefined
+    {
+        get
+        {
+            if (_dims == null) return false;
+            foreach (var d in _dims)
+                if (d < 0) return false;
+            return true;
+        }
+    }
 
     /// <summary>Dimension <paramref name="axis"/> (negative counts from the end); -1 when unknown.</summary>
     public int this[int axis] => Dims[axis < 0 ? axis + Rank : axis];
@@ -114,7 +123,10 @@ public sealed class Shape : IEquatable<Shape>, IEnumerable<int>
     /// </summary>
     public static long Product(ReadOnlySpan<int> dims)
     {
-        if (dims.Contains(0)) return 0;
+        // (Loops: span Contains over ints is framework generic code no ReadyToRun image holds, JIT-compiled by every
+        // process at its first shape.)
+        foreach (var d in dims)
+            if (d == 0) return 0;
         long n = 1;
         foreach (var d in dims)
         {

@@ -119,8 +119,13 @@ public abstract class RnnCell
     /// The ops TF1 creates for the zero state of a batch (<c>zero_state</c> or Keras' <c>get_initial_state</c>), per
     /// state tensor; <paramref name="staticBatch"/>: the batch size is a Python int rather than a tensor.
     /// </summary>
-    internal virtual int Tf1ZeroStateOps(bool staticBatch, int batch) =>
-        StateSizes.Sum(size => IsKerasCell ? Tf1RnnOps.KerasZeroState(staticBatch, batch, size) : Tf1RnnOps.CellZeroState(staticBatch));
+    internal virtual int Tf1ZeroStateOps(bool staticBatch, int batch)
+    {
+        // (Loops here and in ZeroState: LINQ over the int sizes is framework generic code no ReadyToRun image holds.)
+        var ops = 0;
+        foreach (var size in StateSizes) ops += IsKerasCell ? Tf1RnnOps.KerasZeroState(staticBatch, batch, size) : Tf1RnnOps.CellZeroState(staticBatch);
+        return ops;
+    }
 
     /// <summary>
     /// A zero state for a batch shaped like <paramref name="batchLike"/>'s first dimension, counted as TF1's
@@ -132,7 +137,13 @@ public abstract class RnnCell
         var g = batchLike.Graph;
         var batch = batchLike.Shape.HasRank ? batchLike.Shape[0] : -1;
         return g.Tf1Call(Tf1ZeroStateOps(batch >= 0, batch), [],
-            () => StateSizes.Select(size => TensorArray.Zeros(batchLike, TF.Zeros([size], dtype)).Flow).ToArray());
+            () =>
+            {
+                var sizes = StateSizes;
+                var state = new Tensor[sizes.Length];
+                for (var i = 0; i < state.Length; i++) state[i] = TensorArray.Zeros(batchLike, TF.Zeros([sizes[i]], dtype)).Flow;
+                return state;
+            });
     }
 
     /// <summary>Creates a variable in the cell's scope: a resource variable for a Keras cell, as TF1 creates them.</summary>

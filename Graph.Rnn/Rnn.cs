@@ -131,11 +131,13 @@ public static class Rnn
         g.CountTf1Ops((timeMajor ? 0 : Tf1RnnOps.TransposeBatchTime)
             + (sequenceLength == null ? 0 : (sequenceLength.DType == DType.Int32 ? 0 : 1) + 1)
             + (staticBatch ? 0 : Tf1Ops.ShapeDim));
-        var (timeFirst, firstStep) = Uncounted(g, () =>
+        // (Arrays, not tuples, from Uncounted: its instantiations over value tuples were left to the JIT at start-up.)
+        var timeFirstAndFirstStep = Uncounted(g, () =>
         {
             var tf = timeMajor ? inputs : TF.Transpose(inputs, [1, 0, 2]);
-            return (tf, TF.Gather(tf, TF.Constant(0)));
+            return new[] { tf, TF.Gather(tf, TF.Constant(0)) };
         });
+        var (timeFirst, firstStep) = (timeFirstAndFirstStep[0], timeFirstAndFirstStep[1]);
         var state = initialState ?? cell.ZeroState(firstStep, dtype);
         var projectOnce = (projectInputs ?? g.TargetDevice != "cpu") && cell.CanProjectInputs(timeFirst);
         var n = state.Length;
@@ -148,7 +150,7 @@ public static class Rnn
             + 1 + 1 + Tf1RnnOps.InputTensorArray + Tf1RnnOps.LoopBound + 1
             // The iteration counter is a TF1 loop variable that Graph's loop does not have: its Enter and Merge.
             + 2);
-        var (lengths, outputs, steps) = Uncounted(g, () =>
+        var lengthsZerosAndCount = Uncounted(g, () =>
         {
             Tensor? checkedLengths = sequenceLength == null ? null
                 : g.AddOp(CheckSequenceLengthDef.Instance, [sequenceLength, timeFirst]).Output;
@@ -158,8 +160,9 @@ public static class Rnn
             // outputs stay zero.
             if (checkedLengths != null)
                 count = TF.Minimum(count, TF.Maximum(TF.Constant(1), TF.Cast(TF.ReduceMax(checkedLengths), DType.Int32)));
-            return (checkedLengths, zeros, count);
+            return new[] { checkedLengths, zeros.Flow, count };
         });
+        var (lengths, outputs, steps) = (lengthsZerosAndCount[0], new TensorArray(lengthsZerosAndCount[1]!), lengthsZerosAndCount[2]!);
         var loopVars = new List<Tensor> { Uncounted(g, () => TF.Constant(0, name: "time")) };
         loopVars.AddRange(state);
         loopVars.Add(outputs.Flow);

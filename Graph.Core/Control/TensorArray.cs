@@ -16,7 +16,7 @@ internal sealed class TensorArrayWriteDef : OpDef
         OpRules.RequireRank(ctx, Type, index, 0, "index");
         if (buffer.DType != value.DType)
             throw new InvalidArgumentException($"{ctx.Label(Type)}: the array holds {buffer.DType.Name()} but the value is {value.DType.Name()}.");
-        if (buffer.Shape.HasRank && value.Shape.HasRank && !new Shape(buffer.Shape.Dims[1..]).IsCompatibleWith(value.Shape))
+        if (buffer.Shape.HasRank && value.Shape.HasRank && !new Shape(Ints.WithoutAt(buffer.Shape.Dims, 0)).IsCompatibleWith(value.Shape))
             throw new InvalidArgumentException($"{ctx.Label(Type)}: a value of shape {value.Shape} cannot be an element of an array of shape {buffer.Shape}.");
         return [new(buffer.DType, buffer.Shape)];
     }
@@ -50,14 +50,14 @@ internal sealed class TensorArrayZerosDef : OpDef
         var (sizeSource, element) = (ctx.Inputs[0], ctx.Inputs[1]);
         var axis = ctx.Attr<int>("size_axis");
         var size = sizeSource.Shape.HasRank ? sizeSource.Shape[axis] : -1;
-        return [new(element.DType, element.Shape.HasRank ? new Shape(element.Shape.Dims.Prepend(size).ToArray()) : Shape.Unknown)];
+        return [new(element.DType, element.Shape.HasRank ? new Shape(Ints.Prepend(size, element.Shape.Dims)) : Shape.Unknown)];
     }
 
     public override void Lower(LoweringContext ctx)
     {
         var size = ctx.Input(0).Dims[ctx.Op.Attr<int>("size_axis")];
         var element = ctx.Input(1);
-        ctx.SetOutput(0, ctx.BroadcastTo(ctx.Scalar(element.DType, 0), element.Dims.Prepend(size).ToArray()));
+        ctx.SetOutput(0, ctx.BroadcastTo(ctx.Scalar(element.DType, 0), Ints.Prepend(size, element.Dims)));
     }
 
     public override Tensor?[] Gradient(Operation op, Tensor?[] grads) => [null, null];

@@ -110,28 +110,47 @@ internal sealed class WhileDef : OpDef
         return false;
     }
 
+    /// <summary>The indices below <paramref name="count"/> that satisfy <paramref name="keep"/>, in order.</summary>
+    private static int[] Indices(int count, Func<int, bool> keep)
+    {
+        var kept = new List<int>(count);
+        for (var i = 0; i < count; i++)
+            if (keep(i)) kept.Add(i);
+        return kept.ToArray();
+    }
+
     public override Tensor?[] Gradient(Operation op, Tensor?[] grads)
     {
         var frame = op.Attr<LoopFrame>("frame");
         var g = op.Graph;
         var n = frame.LoopVars.Count;
+        // (Loops over indices here: LINQ over ints is framework generic code no ReadyToRun image holds, see Ints.)
         var spec = new WhileGradient(op, frame, new LoopFrame(op.Name + "_grad", op.Frame))
         {
-            FloatVars = Enumerable.Range(0, n).Where(i => frame.LoopVars[i].DType.IsFloating() && (grads[i] != null || FeedsOtherVariables(frame, i))).ToArray(),
-            FloatCaptures = Enumerable.Range(0, frame.Captures.Count).Where(i => frame.Captures[i].DType.IsFloating()).ToArray(),
+            FloatVars = Indices(n, i => frame.LoopVars[i].DType.IsFloating() && (grads[i] != null || FeedsOtherVariables(frame, i))),
+            FloatCaptures = Indices(frame.Captures.Count, i => frame.Captures[i].DType.IsFloating()),
         };
         var gradFrame = spec.GradFrame;
         var outer = g.CurrentFrame;
         g.CurrentFrame = gradFrame;
         try
         {
-            spec.GradIn = spec.FloatVars.Select(i => g.AddOp(LoopVarDef.Instance, [],
-                OpRules.Attrs(("dtype", frame.LoopVars[i].DType), ("shape", frame.LoopVars[i].Shape)), "grad_in").Output).ToArray();
-            var xs = spec.FloatVars.Select(i => frame.LoopVars[i]).Concat(spec.FloatCaptures.Select(i => frame.Captures[i])).ToList();
-            var ys = spec.FloatVars.Select(i => frame.BodyOutputs[i]).ToList();
-            var gx = ys.Count == 0 ? xs.Select(_ => (Tensor?)null).ToArray() : TF.Gradients(ys, xs, spec.GradIn, name: "body_grad");
-            spec.VarGrads = spec.FloatVars.Select((_, k) => gx[k] ?? TF.ZerosLike(spec.GradIn[k])).ToArray();
-            spec.CaptureGrads = gx.Skip(spec.FloatVars.Length).ToArray();
+            var nv = spec.FloatVars.Length;
+            spec.GradIn = new Tensor[nv];
+            var xs = new List<Tensor>();
+            var ys = new List<Tensor>();
+            foreach (var i in spec.FloatVars)
+            {
+                spec.GradIn[xs.Count] = g.AddOp(LoopVarDef.Instance, [],
+                    OpRules.Attrs(("dtype", frame.LoopVars[i].DType), ("shape", frame.LoopVars[i].Shape)), "grad_in").Output;
+                xs.Add(frame.LoopVars[i]);
+                ys.Add(frame.BodyOutputs[i]);
+            }
+            foreach (var i in spec.FloatCaptures) xs.Add(frame.Captures[i]);
+            var gx = ys.Count == 0 ? new Tensor?[xs.Count] : TF.Gradients(ys, xs, spec.GradIn, name: "body_grad");
+            spec.VarGrads = new Tensor[nv];
+            for (var k = 0; k < nv; k++) spec.VarGrads[k] = gx[k] ?? TF.ZerosLike(spec.GradIn[k]);
+            spec.CaptureGrads = gx[nv..];
             // (A loop: LINQ over the nullable tuple is framework generic code no ReadyToRun image holds.)
             spec.SparseCaptureGrads = new (Tensor, Tensor, int)?[spec.CaptureGrads.Length];
             for (var k = 0; k < spec.CaptureGrads.Length; k++)
@@ -175,9 +194,12 @@ internal sealed class WhileDef : OpDef
         gradFrame.BodyOutputs = spec.VarGrads;
         gradFrame.Captures = spec.Captures;
 
-        var gradOfOutputs = spec.FloatVars.Select(i => grads[i] ?? TF.ZerosLike(op.Outputs[i])).ToList();
-        var forwardCaptures = spec.FloatCaptures.Select(i => op.Inputs[n + i]);
-        var gradOp = g.AddOp(WhileGradDef.Instance, gradOfOutputs.Concat(spec.Captures).Concat(forwardCaptures).Append(op.Outputs[0]),
+        var gradInputs = new List<Tensor>();
+        foreach (var i in spec.FloatVars) gradInputs.Add(grads[i] ?? TF.ZerosLike(op.Outputs[i]));
+        gradInputs.AddRange(spec.Captures);
+        foreach (var i in spec.FloatCaptures) gradInputs.Add(op.Inputs[n + i]);
+        gradInputs.Add(op.Outputs[0]);
+        var gradOp = g.AddOp(WhileGradDef.Instance, gradInputs,
             OpRules.Attrs(("spec", spec)), op.Name.Split('/')[^1] + "_grad");
         var result = new Tensor?[op.Inputs.Count];
         for (var k = 0; k < spec.FloatVars.Length; k++) result[spec.FloatVars[k]] = gradOp.Outputs[k];

@@ -133,12 +133,12 @@ public sealed class LoweringContext
         // instantiation is JIT-compiled.
         var kept = new List<int>(dims.Length);
         for (var i = 0; i < dims.Length; i++)
-            if (Array.IndexOf(axes, i) < 0) kept.Add(dims[i]);
+            if (!Ints.Contains(axes, i)) kept.Add(dims[i]);
         return kept.ToArray();
     }
 
     /// <summary>Reshape (a view); returns <paramref name="x"/> when the dimensions are unchanged.</summary>
-    public Prim Reshape(Prim x, int[] dims) => x.Dims.AsSpan().SequenceEqual(dims) ? x : Add(new ReshapePrim(x, dims));
+    public Prim Reshape(Prim x, int[] dims) => Ints.Equal(x.Dims, dims) ? x : Add(new ReshapePrim(x, dims));
 
     /// <summary>Permutes axes: result axis i is input axis perm[i].</summary>
     public Prim Transpose(Prim x, int[] perm)
@@ -154,7 +154,7 @@ public sealed class LoweringContext
     /// <summary>Slice of <paramref name="size"/> starting at <paramref name="begin"/> (both concrete and validated).</summary>
     public Prim Slice(Prim x, int[] begin, int[] size)
     {
-        if (begin.All(b => b == 0) && size.AsSpan().SequenceEqual(x.Dims)) return x;
+        if (begin.All(b => b == 0) && Ints.Equal(size, x.Dims)) return x;
         var strides = HostOps.Strides(x.Dims);
         var offset = 0;
         for (var i = 0; i < begin.Length; i++) offset += begin[i] * strides[i];
@@ -164,7 +164,7 @@ public sealed class LoweringContext
     /// <summary>Broadcasts <paramref name="x"/> to <paramref name="dims"/> by numpy rules (a copy).</summary>
     public Prim BroadcastTo(Prim x, int[] dims)
     {
-        if (x.Dims.AsSpan().SequenceEqual(dims)) return x;
+        if (Ints.Equal(x.Dims, dims)) return x;
         var inStrides = HostOps.Strides(x.Dims);
         var strides = new int[dims.Length];
         var lead = dims.Length - x.Dims.Length;
@@ -190,9 +190,9 @@ public sealed class LoweringContext
     /// <summary>A one-hot encoding: <c>[..., depth]</c> where position <c>indices[...]</c> is on, else off.</summary>
     public Prim OneHot(Prim indices, int depth, Prim on, Prim off)
     {
-        var dims = indices.Dims.Append(depth).ToArray();
+        var dims = Ints.Append(indices.Dims, depth);
         var positions = Iota(indices.DType, dims, dims.Length - 1);
-        var expanded = Reshape(indices, indices.Dims.Append(1).ToArray());
+        var expanded = Reshape(indices, Ints.Append(indices.Dims, 1));
         return Select(Binary(BinaryOp.Equal, positions, expanded), on, off);
     }
 }

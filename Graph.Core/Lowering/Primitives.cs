@@ -373,7 +373,7 @@ public sealed class GatherPrim : Prim
 {
     /// <summary>Creates the gather: result dims = params[:axis] + indices + params[axis+1:].</summary>
     public GatherPrim(Prim parameters, Prim indices, int axis)
-        : base(parameters.DType, parameters.Dims[..axis].Concat(indices.Dims).Concat(parameters.Dims[(axis + 1)..]).ToArray(), parameters, indices) =>
+        : base(parameters.DType, Ints.ReplaceAt(parameters.Dims, axis, indices.Dims), parameters, indices) =>
         Axis = axis;
 
     /// <summary>The gathered axis of params.</summary>

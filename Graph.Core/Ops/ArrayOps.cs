@@ -17,7 +17,7 @@ internal sealed class FillDef(string type, double? likeValue) : OpDef
         if (likeValue != null) return [new(x.DType, x.Shape)];
         if (x.Shape.HasRank && x.Shape.Rank != 0) throw new InvalidArgumentException($"{ctx.Label(type)}: value must be a scalar, got shape {x.Shape}.");
         var dims = ctx.Attr<int[]>("dims");
-        if (dims.Any(d => d < 0)) throw new InvalidArgumentException($"{ctx.Label(type)}: dims {Shape.Format(dims)} must be non-negative.");
+        if (Ints.AnyBelow(dims, 0)) throw new InvalidArgumentException($"{ctx.Label(type)}: dims {Shape.Format(dims)} must be non-negative.");
         return [new(x.DType, new Shape(dims))];
     }
 
@@ -43,7 +43,7 @@ internal sealed class ReshapeDef : OpDef
         var x = ctx.Inputs[0];
         var shape = ctx.Attr<int[]>("shape");
         var label = ctx.Label(Type);
-        if (shape.Count(d => d == -1) > 1 || shape.Any(d => d < -1))
+        if (Ints.Count(shape, -1) > 1 || Ints.AnyBelow(shape, -1))
             throw new InvalidArgumentException($"{label}: shape {Shape.Format(shape)} may contain at most one -1 and no other negative entry.");
         var n = x.Shape.NumElements;
         if (n >= 0) return [new(x.DType, new Shape(Resolve(label, shape, n)))];
@@ -52,9 +52,9 @@ internal sealed class ReshapeDef : OpDef
 
     private static int[] Resolve(string label, int[] shape, long n)
     {
-        var known = shape.Where(d => d != -1).Aggregate(1L, (a, d) => a * d);
+        var known = Shape.Product(Ints.Without(shape, -1));
         var result = (int[])shape.Clone();
-        var unknown = Array.IndexOf(shape, -1);
+        var unknown = Ints.IndexOf(shape, -1);
         if (unknown >= 0)
         {
             if (known == 0 || n % known != 0)
@@ -87,7 +87,7 @@ internal sealed class TransposeDef : OpDef
         var perm = ctx.Attr<int[]>("perm");
         if (!x.Shape.HasRank) return [new(x.DType, Shape.UnknownWithRank(perm.Length))];
         HostOps.ValidatePermutation(perm, x.Shape.Rank, ctx.Label(Type));
-        return [new(x.DType, new Shape(perm.Select(p => x.Shape[p]).ToArray()))];
+        return [new(x.DType, new Shape(Ints.Map(perm, p => x.Shape[p])))];
     }
 
     public override void Lower(LoweringContext ctx)
@@ -358,7 +358,7 @@ internal sealed class GatherDef : OpDef
         if (!p.Shape.HasRank || !i.Shape.HasRank) return [new(p.DType, Shape.Unknown)];
         if (p.Shape.Rank == 0) throw new InvalidArgumentException($"{ctx.Label(Type)}: params must have rank >= 1, got a scalar.");
         var axis = OpRules.Axis(ctx.Label(Type), ctx.Attr<int>("axis"), p.Shape.Rank);
-        return [new(p.DType, new Shape(p.Shape.Dims[..axis].Concat(i.Shape.Dims).Concat(p.Shape.Dims[(axis + 1)..]).ToArray()))];
+        return [new(p.DType, new Shape(Ints.ReplaceAt(p.Shape.Dims, axis, i.Shape.Dims)))];
     }
 
     public override void Lower(LoweringContext ctx)
@@ -430,7 +430,7 @@ internal sealed class OneHotDef : OpDef
         if (on.DType != off.DType) throw new InvalidArgumentException($"{ctx.Label(Type)}: on_value and off_value must have the same dtype, got {on.DType.Name()} and {off.DType.Name()}.");
         var depth = ctx.Attr<int>("depth");
         if (depth < 0) throw new InvalidArgumentException($"{ctx.Label(Type)}: depth must be non-negative, got {depth}.");
-        return [new(on.DType, indices.Shape.HasRank ? new Shape(indices.Shape.Dims.Append(depth).ToArray()) : Shape.Unknown)];
+        return [new(on.DType, indices.Shape.HasRank ? new Shape(Ints.Append(indices.Shape.Dims, depth)) : Shape.Unknown)];
     }
 
     public override void Lower(LoweringContext ctx) =>
@@ -505,7 +505,7 @@ public static partial class TF
         if (perm == null)
         {
             if (!x.Shape.HasRank) throw new InvalidArgumentException($"Transpose: the rank of {x.Name} is unknown, so perm must be given.");
-            perm = Enumerable.Range(0, x.Shape.Rank).Reverse().ToArray();
+            perm = Ints.Map(Ints.Range(x.Shape.Rank), i => x.Shape.Rank - 1 - i);
         }
         return G.Tf1Call(Tf1Ops.WithConstants(1), [x], () => G.AddOp(TransposeDef.Instance, [x], OpRules.Attrs(("perm", perm)), name).Output);
     }

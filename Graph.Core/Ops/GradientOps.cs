@@ -24,7 +24,10 @@ internal sealed class LikeDef(string type) : OpDef
         {
             case "SumToShape":
                 var lead = x.Dims.Length - like.Length;
-                var axes = Enumerable.Range(0, x.Dims.Length).Where(i => i < lead || (like[i - lead] == 1 && x.Dims[i] != 1)).ToArray();
+                var summed = new List<int>(x.Dims.Length);
+                for (var i = 0; i < x.Dims.Length; i++)
+                    if (i < lead || (like[i - lead] == 1 && x.Dims[i] != 1)) summed.Add(i);
+                var axes = summed.ToArray();
                 ctx.SetOutput(0, ctx.Reshape(axes.Length == 0 ? x : ctx.Reduce(ReduceOp.Sum, x, axes, keepDims: false), like));
                 break;
             case "BroadcastLike":

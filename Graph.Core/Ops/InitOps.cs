@@ -55,7 +55,8 @@ public static class Initializers
     public static Tensor Orthogonal(int[] shape, double gain = 1.0, DType dtype = DType.Float32, int? seed = null)
     {
         if (shape.Length < 2) throw new InvalidArgumentException($"Orthogonal: the shape must have rank >= 2, got {Shape.Format(shape)}.");
-        var rows = shape[..^1].Aggregate(1, (a, b) => a * b);
+        var rows = 1;
+        for (var i = 0; i < shape.Length - 1; i++) rows = checked(rows * shape[i]);
         var cols = shape[^1];
         var random = TF.RandomNormal([Math.Max(rows, cols), Math.Min(rows, cols)], dtype: dtype, seed: seed);
         // TF1 (init_ops.Orthogonal): Qr, DiagPart, Sign and the Mul by the signs; matrix_transpose when r < c (perm
@@ -68,11 +69,19 @@ public static class Initializers
         });
     }
 
+    /// <summary>The product of all but the last two dimensions (a convolution kernel's receptive field).</summary>
+    private static double Receptive(int[] shape)
+    {
+        double n = 1;
+        for (var i = 0; i < shape.Length - 2; i++) n *= shape[i];
+        return n;
+    }
+
     private static (double FanIn, double FanOut) Fans(int[] shape) => shape.Length switch
     {
         0 => (1, 1),
         1 => (shape[0], shape[0]),
         2 => (shape[0], shape[1]),
-        _ => (shape[^2] * shape[..^2].Aggregate(1, (a, b) => a * b), shape[^1] * shape[..^2].Aggregate(1, (a, b) => a * b)),
+        _ => (shape[^2] * Receptive(shape), shape[^1] * Receptive(shape)),
     };
 }

@@ -48,8 +48,21 @@ internal static class OpRules
     /// <summary>Resolves reduction axes (null = all), sorted and distinct.</summary>
     public static int[] Axes(string label, int[]? axes, int rank)
     {
-        if (axes == null) return Enumerable.Range(0, rank).ToArray();
-        return axes.Select(a => Axis(label, a, rank)).Distinct().Order().ToArray();
+        if (axes == null) return Ints.Range(rank);
+        // Normalised, sorted, without repeats (an insertion sort: a handful of axes, and no LINQ over ints, see Ints).
+        var sorted = new int[axes.Length];
+        var count = 0;
+        foreach (var a in axes)
+        {
+            var axis = Axis(label, a, rank);
+            var at = 0;
+            while (at < count && sorted[at] < axis) at++;
+            if (at < count && sorted[at] == axis) continue;
+            for (var k = count; k > at; k--) sorted[k] = sorted[k - 1];
+            sorted[at] = axis;
+            count++;
+        }
+        return count == sorted.Length ? sorted : sorted[..count];
     }
 
     /// <summary>The common static shape of several tensors; throws naming the op when incompatible.</summary>

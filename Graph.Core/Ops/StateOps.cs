@@ -217,7 +217,7 @@ public static partial class TF
     public static Tensor Constant(HostTensor value, DType? dtype = null, int[]? shape = null, string? name = null)
     {
         if (dtype is { } d && d != value.DType) value = value.AsType(d);
-        if (shape != null && !shape.AsSpan().SequenceEqual(value.DimsSpan))
+        if (shape != null && !Ints.Equal(shape, value.DimsSpan))
         {
             if (value.Size != 1)
                 throw new InvalidArgumentException($"Const '{name ?? "Const"}': a value of shape {value.Shape} cannot be given shape {Shape.Format(shape)}; only a scalar is broadcast.");

@@ -79,13 +79,16 @@ public abstract class Optimizer
     /// <summary>Minimize's error (TF1's ValueError) when the loss reaches none of the variables.</summary>
     internal static void RequireAnyGradient(string optimizer, IReadOnlyList<(Tensor? Gradient, Variable Variable)> gradsAndVars, Tensor loss)
     {
-        if (gradsAndVars.All(p => p.Gradient == null))
+        // (A loop: LINQ over the tuples is framework generic code no ReadyToRun image holds.)
+        var any = false;
+        foreach (var (gradient, _) in gradsAndVars) any |= gradient != null;
+        if (!any)
             throw new InvalidArgumentException(
                 $"{optimizer}: no gradients provided for any variable: none of [{string.Join(", ", gradsAndVars.Select(p => p.Variable.Name))}] is in reach of the loss {loss.Name}.");
     }
 
     /// <summary>The slot <paramref name="slotName"/> of <paramref name="v"/> (e.g. Adam's <c>m</c>), or null.</summary>
-    public Variable? GetSlot(Variable v, string slotName) => _slots.GetValueOrDefault((v, slotName));
+    public Variable? GetSlot(Variable v, string slotName) => _slots.TryGetValue((v, slotName), out var slot) ? slot : null;
 
     /// <summary>Creates the per-variable slots this optimizer needs (call <see cref="Slot"/>).</summary>
     protected virtual void CreateSlots(Variable v) { }
