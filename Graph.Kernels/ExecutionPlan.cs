@@ -105,11 +105,19 @@ public sealed class ExecutionPlan
                 _storage.Add(new ValueStorage(kind));
             }
         AssignBuffers();
-        _fetchValues = fetches.Select(p => _valueIndex[p]).ToArray();
+        _fetchValues = ValuesOf(fetches);
         for (var i = _fetchValues.Length - 1; i >= 0; i--) _fetchOf[_fetchValues[i]] = i;
-        Kernels = groups.Where(g => g.Kind != GroupKind.Binding).Select(g => new PlanKernel(g,
-            g.Inputs.Where(i => i is not ConstantPrim { Size: 1 }).Sum(i => i.Size * i.DType.Size()),
-            g.Outputs.Sum(o => o.Size * o.DType.Size()))).ToList();
+        // (Loops for the byte counts: LINQ's Sum over a selector to long is framework generic code no ReadyToRun image
+        // holds, JIT-compiled at every process's first plan.)
+        static long Bytes(IEnumerable<Prim> values, bool skipScalarConstants)
+        {
+            long bytes = 0;
+            foreach (var v in values)
+                if (!(skipScalarConstants && v is ConstantPrim { Size: 1 })) bytes += v.Size * v.DType.Size();
+            return bytes;
+        }
+        Kernels = groups.Where(g => g.Kind != GroupKind.Binding)
+            .Select(g => new PlanKernel(g, Bytes(g.Inputs, skipScalarConstants: true), Bytes(g.Outputs, skipScalarConstants: false))).ToList();
         _runner = options.Backend.CreateRunner(this);
     }
 
@@ -162,6 +170,17 @@ public sealed class ExecutionPlan
 
     /// <summary>The value index of a stored primitive output.</summary>
     internal int ValueOf(Prim p) => _valueIndex[p];
+
+    /// <summary>
+    /// The value indices of <paramref name="prims"/>, in order. (A loop: LINQ from primitives to ints is framework
+    /// generic code over a value type, which no ReadyToRun image holds, JIT-compiled by every process's first plan.)
+    /// </summary>
+    internal int[] ValuesOf(IReadOnlyList<Prim> prims)
+    {
+        var values = new int[prims.Count];
+        for (var i = 0; i < values.Length; i++) values[i] = _valueIndex[prims[i]];
+        return values;
+    }
 
     /// <summary>How value <paramref name="value"/> is stored, and its plan buffer when pooled.</summary>
     internal (StorageKind Kind, int Buffer) StorageOf(int value) => (_storage[value].Kind, _storage[value].Buffer);

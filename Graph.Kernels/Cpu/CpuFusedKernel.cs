@@ -49,7 +49,7 @@ internal sealed class CpuFusedKernel : IProductEpilogue
         var slot = new Dictionary<Prim, int>();
         for (var i = 0; i < _members.Length; i++) slot[_members[i]] = i;
         _total = Shape.Product(group.Dims);
-        _row = group.Tail is { } t ? (int)t.Axes.Aggregate(1L, (n, a) => n * t.Inputs[0].Dims[a]) : 1;
+        _row = group.Tail is { } t ? RowLength(t) : 1;
         InputOrder = group.Inputs.ToArray();
         OutputOrder = group.Outputs.ToArray();
         int InputIndex(Prim p) => Array.IndexOf(InputOrder, p);
@@ -84,7 +84,7 @@ internal sealed class CpuFusedKernel : IProductEpilogue
                 {
                     // The head's result is read from its output array.
                     _operand[i][j] = input == group.Head ? -(InputOrder.Length + 1) : -(InputIndex(input) + 1);
-                    if (input.Size > 1 && !input.Dims.AsSpan().SequenceEqual(group.Dims) && m is not StridedPrim)
+                    if (input.Size > 1 && !Ints.Equal(input.Dims, group.Dims) && m is not StridedPrim)
                         _strides[i][j] = BroadcastStrides(input.Dims, group.Dims);
                 }
             }
@@ -92,8 +92,9 @@ internal sealed class CpuFusedKernel : IProductEpilogue
         // A strided member (a transpose, a slice) that is an output and that no other member reads copies its runs
         // straight into the output array, not through the chunk's scratch: the RNN's [150, 28, 28] → [28, 150, 28]
         // transpose of the digits is such a kernel alone (as a vector loop it paid a loop call per 28-float run).
-        _copiesIntoOutput = _members.Select((m, i) => m is StridedPrim && _outputOf[i] >= 0 && m.Size == _total && i != _tailSource &&
-                                                       !_operand.Any(reads => reads.Contains(i))).ToArray();
+        _copiesIntoOutput = new bool[_members.Length];
+        for (var i = 0; i < _members.Length; i++)
+            _copiesIntoOutput[i] = _members[i] is StridedPrim && _outputOf[i] >= 0 && _members[i].Size == _total && i != _tailSource && !ReadByAMember(i);
         if (_members.Length > 0 && _row == 1)
         {
             // Sources as Run sees them: the inputs, then the head's result.
@@ -101,9 +102,25 @@ internal sealed class CpuFusedKernel : IProductEpilogue
             if (_vector != null) _vectorOutput = OutputIndex(_members[^1]);
             // The members as the product's epilogue, run by each of its parts over the elements it finished: they must
             // read the product only at the element they write.
-            _epilogueInProduct = _vector != null && group.Head is { } h && h.Dims.AsSpan().SequenceEqual(group.Dims) &&
+            _epilogueInProduct = _vector != null && group.Head is { } h && Ints.Equal(h.Dims, group.Dims) &&
                                  _vector.ReadsInPlace(InputOrder.Length);
         }
+    }
+
+    /// <summary>The elements each reduction of <paramref name="tail"/> sums (the product of its axes' sizes).</summary>
+    private static int RowLength(ReducePrim tail)
+    {
+        long n = 1;
+        foreach (var a in tail.Axes) n *= tail.Inputs[0].Dims[a];
+        return (int)n;
+    }
+
+    /// <summary>Whether a member reads member <paramref name="i"/>'s result.</summary>
+    private bool ReadByAMember(int i)
+    {
+        foreach (var reads in _operand)
+            if (Ints.Contains(reads, i)) return true;
+        return false;
     }
 
     private readonly bool _epilogueInProduct;

@@ -188,10 +188,16 @@ internal sealed class CpuPlanRunner : IPlanRunner
         foreach (var output in later.Outputs) group.Outputs.Add(Remade(output));
         group.Seal();
         var fused = new CpuFusedKernel(group, added: p1);
-        var inputValues = fused.InputOrder.Select(plan.ValueOf).ToArray();
+        var inputValues = plan.ValuesOf(fused.InputOrder);
         // Stored values keep the plan's value of the member they stand for.
-        var original = remade.ToDictionary(r => r.Value, r => r.Key);
-        var outputs = fused.OutputOrder.Select(o => (Prim: original.GetValueOrDefault(o, o), Value: plan.ValueOf(original.GetValueOrDefault(o, o)))).ToArray();
+        var original = new Dictionary<Prim, Prim>();
+        foreach (var (member, copy) in remade) original[copy] = member;
+        var outputs = new (Prim Prim, int Value)[fused.OutputOrder.Length];
+        for (var i = 0; i < outputs.Length; i++)
+        {
+            var o = original.TryGetValue(fused.OutputOrder[i], out var member) ? member : fused.OutputOrder[i];
+            outputs[i] = (o, plan.ValueOf(o));
+        }
         var ins = new Array[inputValues.Length];
         var outs = new Array[outputs.Length];
         var (headSlot, rootSlot) = ProductInPlace(later, out var root) ? (Array.IndexOf(fused.OutputOrder, p2), Array.IndexOf(fused.OutputOrder, Remade(root))) : (-1, -1);
@@ -306,7 +312,7 @@ internal sealed class CpuPlanRunner : IPlanRunner
         var plan = _plan;
         var heads = run.Select(g => (MatMulPrim)g.Head!).ToArray();
         var (a, b, c) = (heads.Select(h => plan.ValueOf(h.Inputs[0])).ToArray(), heads.Select(h => plan.ValueOf(h.Inputs[1])).ToArray(),
-            heads.Select(plan.ValueOf).ToArray());
+            plan.ValuesOf(heads));
         var sumFetches = new int[run.Length];
         for (var i = 0; i < run.Length; i++) sumFetches[i] = SummedFetch(run[i]);
         // Kept by the step (a plan never runs one step twice at once), its arrays dropped after each run.
@@ -435,14 +441,19 @@ internal sealed class CpuPlanRunner : IPlanRunner
         if (g.Kind == GroupKind.Single && g.Members[0] is LoopPrim or LoopGradPrim)
         {
             var p = g.Members[0];
-            var inputs = p.Inputs.Select(plan.ValueOf).ToArray();
+            var inputs = plan.ValuesOf(p.Inputs);
             var output = plan.ValueOf(p);
             Func<Array[], RunState, Array> run = p switch
             {
                 LoopPrim loop => new Loops.LoopRunner(loop).Run,
                 _ => new Loops.LoopGradRunner((LoopGradPrim)p).Run,
             };
-            return (values, state) => values[output] = run(inputs.Select(i => values[i]!).ToArray(), state);
+            return (values, state) =>
+            {
+                var args = new Array[inputs.Length];
+                for (var i = 0; i < args.Length; i++) args[i] = values[inputs[i]]!;
+                values[output] = run(args, state);
+            };
         }
         if (g.Kind == GroupKind.Single && g.Members[0] is GatherPrim view && _sliceViews.Contains(view))
         {
@@ -468,7 +479,7 @@ internal sealed class CpuPlanRunner : IPlanRunner
         if (g.Kind == GroupKind.Single && g.Members[0] is ConcatPrim concat)
         {
             // Into a plan buffer (or the fetch's array), as a gather.
-            var (sources, output) = (concat.Inputs.Select(plan.ValueOf).ToArray(), plan.ValueOf(concat));
+            var (sources, output) = (plan.ValuesOf(concat.Inputs), plan.ValueOf(concat));
             var parts = new Array[sources.Length];
             return (values, state) =>
             {
@@ -481,7 +492,7 @@ internal sealed class CpuPlanRunner : IPlanRunner
         {
             var p = g.Members[0];
             var kernel = CpuSingleKernels.Compile(p);
-            var inputs = p.Inputs.Select(plan.ValueOf).ToArray();
+            var inputs = plan.ValuesOf(p.Inputs);
             var output = plan.ValueOf(p);
             return (values, state) =>
             {
@@ -491,16 +502,30 @@ internal sealed class CpuPlanRunner : IPlanRunner
             };
         }
         var fused = new CpuFusedKernel(g);
-        var inputValues = fused.InputOrder.Select(plan.ValueOf).ToArray();
-        var outputs = fused.OutputOrder.Select(o => (Prim: o, Value: plan.ValueOf(o))).ToArray();
-        var assigns = outputs.Where(o => o.Prim is AssignVariablePrim).ToArray();
+        var inputValues = plan.ValuesOf(fused.InputOrder);
+        // (Loops here: LINQ over tuples and bools is framework generic code no ReadyToRun image holds, JIT-compiled by
+        // every process's first plan.)
+        var outputs = new (Prim Prim, int Value)[fused.OutputOrder.Length];
+        var assignCount = 0;
+        for (var i = 0; i < outputs.Length; i++)
+        {
+            outputs[i] = (fused.OutputOrder[i], plan.ValueOf(fused.OutputOrder[i]));
+            if (outputs[i].Prim is AssignVariablePrim) assignCount++;
+        }
+        var assigns = new (Prim Prim, int Value)[assignCount];
+        assignCount = 0;
+        foreach (var o in outputs)
+            if (o.Prim is AssignVariablePrim) assigns[assignCount++] = o;
         // Argument arrays kept by the step (a plan never runs one step twice at once), emptied after each run so
         // they hold no values alive.
         var ins = new Array[inputValues.Length];
         var outs = new Array[outputs.Length];
         // Where each input starts in its array, when one of them is a slice view.
-        var viewInputs = fused.InputOrder.Select(p => p is GatherPrim gp && _sliceViews.Contains(gp)).ToArray();
-        var offsets = viewInputs.Contains(true) ? new int[inputValues.Length] : null;
+        var viewInputs = new bool[inputValues.Length];
+        var anyView = false;
+        for (var i = 0; i < viewInputs.Length; i++)
+            anyView |= viewInputs[i] = fused.InputOrder[i] is GatherPrim gp && _sliceViews.Contains(gp);
+        var offsets = anyView ? new int[inputValues.Length] : null;
         var (headSlot, rootSlot) = ProductInPlace(g, out var root) ? (Array.IndexOf(fused.OutputOrder, g.Head!), Array.IndexOf(fused.OutputOrder, root)) : (-1, -1);
         var sumFetch = SummedFetch(g);
         return (values, state) =>

@@ -35,6 +35,13 @@ internal sealed class CpuVectorExpr
     }
 
     /// <summary>
+    /// Vector256.IsHardwareAccelerated, read once. ReadyToRun leaves a method that asks it to the JIT (the answer depends
+    /// on the machine and the runtime's settings), and <see cref="TryCreate"/>, which runs for every fused kernel of
+    /// the first plan, cost ~4 ms of JIT on the calling thread; only this field's initialiser is compiled now.
+    /// </summary>
+    private static readonly bool Vector256Accelerated = Vector256.IsHardwareAccelerated;
+
+    /// <summary>
     /// The compiled loop for <paramref name="group"/>, or null when it is not a float32 tree of supported operations
     /// (one stored result at the root, every other member read once, no reduction, broadcasts with inner stride 0 or 1).
     /// </summary>
@@ -43,7 +50,7 @@ internal sealed class CpuVectorExpr
     /// <param name="sourceOf">Index in the kernel's source arrays of a value read from outside the members.</param>
     public static CpuVectorExpr? TryCreate(KernelGroup group, Prim[] members, Func<Prim, int> sourceOf)
     {
-        if (group.Tail != null || members.Length == 0 || members.Length > MaxNodes || !Vector256.IsHardwareAccelerated) return null;
+        if (group.Tail != null || members.Length == 0 || members.Length > MaxNodes || !Vector256Accelerated) return null;
         // A bare strided copy computes nothing: the interpreter copies its runs straight into the output.
         if (members is [StridedPrim]) return null;
         var root = members[^1];
@@ -55,9 +62,9 @@ internal sealed class CpuVectorExpr
             if (m.DType != DType.Float32 || m.Size != Shape.Product(group.Dims)) return null;
             // x·x of one member reads it once (it becomes a square).
             foreach (var input in IsSquare(m) ? m.Inputs.Take(1) : m.Inputs)
-                if (inGroup.Contains(input)) uses[input] = uses.GetValueOrDefault(input) + 1;
+                if (inGroup.Contains(input)) uses[input] = (uses.TryGetValue(input, out var n) ? n : 0) + 1;
         }
-        if (members.Any(m => m != root && uses.GetValueOrDefault(m) != 1)) return null;
+        if (members.Any(m => m != root && (!uses.TryGetValue(m, out var n) || n != 1))) return null;
 
         var dims = group.Dims;
         var rowMajor = HostOps.Strides(dims);

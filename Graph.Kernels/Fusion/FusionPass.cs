@@ -69,11 +69,11 @@ public static class FusionPass
         {
             var dims = IterationDims(p);
             KernelGroup? target = null;
-            foreach (var input in p.Inputs.OrderByDescending(i => position[i]))
+            foreach (var input in Ordering.By(p.Inputs, i => position[i], descending: true))
             {
                 var g = groupOf[input];
                 if (g.Kind != GroupKind.Fused || g.Tail != null || fetched.Contains(input)) continue;
-                if (!g.Dims.AsSpan().SequenceEqual(dims)) continue;
+                if (!Ints.Equal(g.Dims, dims)) continue;
                 if (g.Head != null && g.Members.Count == 1 && consumers[g.Head].Count != 1) continue; // a shared matmul result stays stored
                 if (!Acyclic(g, [p])) continue;
                 target = g;
@@ -211,7 +211,7 @@ public static class FusionPass
             if (g.Kind == GroupKind.Fused)
             {
                 // Keep dependency order (absorbed scalars were inserted before their consumer).
-                var ordered = g.Members.OrderBy(m => position[m]).ToList();
+                var ordered = Ordering.By(g.Members, m => position[m]);
                 g.Members.Clear();
                 g.Members.AddRange(ordered);
             }
@@ -256,7 +256,7 @@ public static class FusionPass
             .GroupBy(m => m is ReadVariablePrim r ? r.Variable : ((AssignVariablePrim)m).Variable);
         foreach (var perVariable in stateOps)
         {
-            var ordered = perVariable.OrderBy(m => position[m]).ToList();
+            var ordered = Ordering.By(perVariable, m => position[m]);
             for (var i = 0; i < ordered.Count; i++)
                 for (var j = i + 1; j < ordered.Count; j++)
                     if ((ordered[i] is AssignVariablePrim || ordered[j] is AssignVariablePrim) && groupOf[ordered[i]] != groupOf[ordered[j]])
@@ -294,7 +294,7 @@ public static class FusionPass
     {
         var updates = groups.Where(g => g.Members.Any(m => m is AssignVariablePrim)).ToList();
         if (updates.Count == 0) return;
-        foreach (var check in groups.Where(g => g.Members.Any(m => m is CheckPrim)).OrderBy(g => first[g]))
+        foreach (var check in Ordering.By(groups.Where(g => g.Members.Any(m => m is CheckPrim)), g => first[g]))
         {
             var upstream = new HashSet<KernelGroup>();
             var stack = new Stack<KernelGroup>(deps[check]);

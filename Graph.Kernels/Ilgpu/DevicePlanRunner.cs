@@ -254,7 +254,7 @@ internal sealed class DevicePlanRunner : IPlanRunner
 
     private Action<Slot?[], Run> CompileSingle(Prim p)
     {
-        var inputs = p.Inputs.Select(_plan.ValueOf).ToArray();
+        var inputs = _plan.ValuesOf(p.Inputs);
         var output = _plan.ValueOf(p);
         switch (p)
         {
@@ -650,7 +650,7 @@ internal sealed class DevicePlanRunner : IPlanRunner
         var emitter = new FusedKernelEmitter(g, separate);
         var reduceTail = separate ? ReduceOn(tail!) : null;
         var head = g.Head != null ? CompileMatMul(g.Head) : null;
-        var inputs = emitter.Inputs.Select(_plan.ValueOf).ToArray();
+        var inputs = _plan.ValuesOf(emitter.Inputs);
         var stored = new HashSet<Prim>(g.Outputs);
         // A value the plan does not store (the reduction's input) gets a buffer for this run: value -1.
         var outputs = emitter.Outputs.Select(o => (Prim: o, Value: stored.Contains(o) ? _plan.ValueOf(o) : -1)).ToArray();

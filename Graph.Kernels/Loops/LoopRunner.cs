@@ -49,7 +49,7 @@ internal sealed class LoopRunner(LoopPrim loop)
         var vars = new HostTensor?[n];
         var recycler = state.Session.Recycler;
         for (var i = 0; i < n; i++)
-            vars[i] = live.Contains(i) ? new HostTensor(recycler.RentCopy(inputs[i]), dims[i]) : inputs[i] is { } unread ? new HostTensor(unread, dims[i]) : null;
+            vars[i] = Ints.Contains(live, i) ? new HostTensor(recycler.RentCopy(inputs[i]), dims[i]) : inputs[i] is { } unread ? new HostTensor(unread, dims[i]) : null;
         var feeds = new Dictionary<Tensor, HostTensor>();
         for (var j = 0; j < frame.Captures.Count; j++) feeds[frame.Captures[j]] = new HostTensor(inputs[n + j], dims[n + j]);
         foreach (var i in live) feeds[frame.LoopVars[i]] = vars[i]!;
@@ -58,7 +58,9 @@ internal sealed class LoopRunner(LoopPrim loop)
         // iteration; the condition is a pure comparison of counters with limits, so nothing is lost).
         var trips = KnownTrips(inputs);
         if (trips == null) _cond ??= Planner.Compile([frame.Condition!], [], feeds, options);
-        var fetches = live.Select(i => frame.BodyOutputs[i]).ToList();
+        // (Loops over the live indices: LINQ and span searches over ints are left to the JIT at start-up, see Ints.)
+        var fetches = new List<Tensor>(live.Length + frame.Saved.Count);
+        foreach (var i in live) fetches.Add(frame.BodyOutputs[i]);
         if (loop.SaveForGradient) fetches.AddRange(frame.Saved);
         _body ??= Planner.Compile(fetches, [], feeds, options, loop.SaveForGradient ? frame.ShapeOnly : null);
         var record = loop.SaveForGradient ? new LoopRecord(frame.SwapMemory) : null;
@@ -95,7 +97,7 @@ internal sealed class LoopRunner(LoopPrim loop)
             if (record != null)
             {
                 var saved = results[live.Length..];
-                foreach (var t in saved) record.Uses[t.Data] = record.Uses.GetValueOrDefault(t.Data) + 1;
+                foreach (var t in saved) record.Uses[t.Data] = (record.Uses.TryGetValue(t.Data, out var uses) ? uses : 0) + 1;
                 record.Iterations.Add(saved);
                 long bytes = 0;
                 foreach (var t in saved) bytes += Buffer.ByteLength(t.Data);
@@ -314,9 +316,12 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
         for (var k = 0; k < nv; k++) grads[k] = new HostTensor(state.Session.Recycler.RentCopy(inputs[k]), dims[k]);
         var feeds = new Dictionary<Tensor, HostTensor>();
         for (var j = 0; j < spec.Captures.Length; j++) feeds[spec.Captures[j]] = new HostTensor(inputs[nv + j], dims[nv + j]);
-        var savedIndex = spec.Saved.Select(t => spec.ForwardFrame.Saved.IndexOf(t)).ToArray();
-        var captureOutputs = Enumerable.Range(0, spec.FloatCaptures.Length)
-            .Where(k => spec.CaptureGrads[k] != null && (prim.UsedOutputs.Length == 0 || prim.UsedOutputs[nv + k])).ToArray();
+        var savedIndex = new int[spec.Saved.Length];
+        for (var j = 0; j < savedIndex.Length; j++) savedIndex[j] = spec.ForwardFrame.Saved.IndexOf(spec.Saved[j]);
+        var outputsUsed = new List<int>(spec.FloatCaptures.Length);
+        for (var k = 0; k < spec.FloatCaptures.Length; k++)
+            if (spec.CaptureGrads[k] != null && (prim.UsedOutputs.Length == 0 || prim.UsedOutputs[nv + k])) outputsUsed.Add(k);
+        var captureOutputs = outputsUsed.ToArray();
         var sums = new HostTensor?[spec.FloatCaptures.Length];
         // Which sums are a body result (the loop's own array) rather than a sparse sum this runner keeps.
         var resultSums = new bool[sums.Length];
