@@ -30,7 +30,7 @@ public sealed class CountedLoop
         if (frame.Condition is not { } condition) return null;
         var terms = new List<Term>();
         return Collect(frame, condition, terms)
-            ? new CountedLoop(terms, terms.Select(t => frame.LoopVars[t.Counter].DType == DType.Int32 ? int.MaxValue : long.MaxValue).ToArray())
+            ? new CountedLoop(terms, CounterMaxima(frame, terms))
             : null;
     }
 
@@ -62,6 +62,14 @@ public sealed class CountedLoop
             default:
                 return false;
         }
+    }
+
+    /// <summary>The largest value of each term's counter (int32 or int64).</summary>
+    private static long[] CounterMaxima(LoopFrame frame, List<Term> terms)
+    {
+        var maxima = new long[terms.Count];
+        for (var i = 0; i < maxima.Length; i++) maxima[i] = frame.LoopVars[terms[i].Counter].DType == DType.Int32 ? int.MaxValue : long.MaxValue;
+        return maxima;
     }
 
     /// <summary>The positive constant the body adds to loop variable <paramref name="counter"/>, or null.</summary>
@@ -100,8 +108,12 @@ public sealed class CountedLoop
         {
             var start = initialValue(term.Counter);
             var limit = term.LimitCapture >= 0 ? capturedLimit(term.LimitCapture) : term.LimitConstant;
-            var n = limit <= start ? 0 : (long)(((Int128)limit - start + term.Step - 1) / term.Step);
-            trips = Math.Min(trips, n);
+            if (limit <= start) return 0;
+            // Unsigned 64-bit arithmetic is exact here (0 < limit − start < 2⁶⁴, the step is positive); Int128's
+            // operators are left to the JIT at start-up.
+            var span = (ulong)(limit - start);
+            var n = span / (ulong)term.Step + (span % (ulong)term.Step != 0 ? 1UL : 0UL);
+            if (n < (ulong)trips) trips = (long)n;
         }
         return trips;
     }
@@ -114,7 +126,12 @@ public sealed class CountedLoop
     public bool StaysInRange(long trips, Func<int, long> initialValue)
     {
         for (var i = 0; i < Terms.Count; i++)
-            if ((Int128)initialValue(Terms[i].Counter) + (Int128)trips * Terms[i].Step > _counterMax[i]) return false;
+        {
+            // start + trips · step ≤ max ⇔ trips ≤ ⌊(max − start) / step⌋ for a positive step, in exact unsigned arithmetic.
+            var start = initialValue(Terms[i].Counter);
+            if (start > _counterMax[i] || trips < 0) return false;
+            if ((ulong)trips > (ulong)(_counterMax[i] - start) / (ulong)Terms[i].Step) return false;
+        }
         return true;
     }
 }

@@ -56,6 +56,36 @@ public class CountedLoopTests : GraphFixture
     }
 
     /// <summary>
+    /// Trip counts and the range check are exact at an int64 counter's extremes (unsigned 64-bit arithmetic, no
+    /// 128-bit intermediate): checked against BigInteger for starts, limits and steps near ±2⁶³; a count beyond
+    /// 2⁶³ − 1 is capped there.
+    /// </summary>
+    [Test]
+    public void TripsAndTheRangeCheckAreExactAtInt64Extremes()
+    {
+        var values = new[] { long.MinValue, long.MinValue + 1, -(1L << 62), -3, 0, 5, 1L << 62, long.MaxValue - 7, long.MaxValue - 1, long.MaxValue };
+        foreach (var step in new long[] { 1, 2, 3, 7, 1L << 40, long.MaxValue })
+        {
+            using var g = new ComputeGraph().AsDefault();
+            var limit = TF.Placeholder(DType.Int64, Shape.Scalar);
+            var r = TF.WhileLoop(v => TF.Less(v[0], limit), v => [v[0] + TF.Constant(step)], [TF.Constant(0L)]);
+            var counted = CountedLoop.Of(FrameOf(r[0]))!;
+            counted.Should().NotBeNull();
+            foreach (var start in values)
+                foreach (var end in values)
+                {
+                    var exact = end <= start ? System.Numerics.BigInteger.Zero
+                        : ((System.Numerics.BigInteger)end - start + step - 1) / step;
+                    var expected = (long)System.Numerics.BigInteger.Min(exact, long.MaxValue);
+                    var trips = counted.Trips(_ => start, _ => end);
+                    trips.Should().Be(expected, $"from {start} below {end} by {step}");
+                    var last = (System.Numerics.BigInteger)start + (System.Numerics.BigInteger)trips * step;
+                    counted.StaysInRange(trips, _ => start).Should().Be(last <= long.MaxValue, $"from {start}, {trips} steps of {step}");
+                }
+        }
+    }
+
+    /// <summary>
     /// On the cpu device a counted loop runs its known trip count without its condition plan, except where a counter
     /// would wrap: there the condition decides, as before. From 2³¹ − 2 by 2 below 2³¹ − 1 the counter wraps after one
     /// iteration and the condition holds again; maximum_iterations ends the loop after 5.
