@@ -421,6 +421,13 @@ internal sealed class CpuPlanRunner : IPlanRunner
     /// <summary>Nothing to free: the plan buffers are managed arrays.</summary>
     public void Dispose() { }
 
+    /// <summary>A loop gradient's runner; the warm-up learns that the caller has reached its training step.</summary>
+    private static Func<Array[], RunState, Array> NewLoopGradRunner(LoopGradPrim p)
+    {
+        CpuWarmUp.NoteTrainingPlan();
+        return new Loops.LoopGradRunner(p).Run;
+    }
+
     private Action<Array?[], RunState> CompileStep(KernelGroup g)
     {
         var plan = _plan;
@@ -446,7 +453,7 @@ internal sealed class CpuPlanRunner : IPlanRunner
             Func<Array[], RunState, Array> run = p switch
             {
                 LoopPrim loop => new Loops.LoopRunner(loop).Run,
-                _ => new Loops.LoopGradRunner((LoopGradPrim)p).Run,
+                _ => NewLoopGradRunner((LoopGradPrim)p),
             };
             return (values, state) =>
             {

@@ -79,8 +79,24 @@ internal static class CpuWarmUp
         return true;
     }
 
+    /// <summary>Set on the warm-up thread: plans it builds are its own, not the caller's.</summary>
+    [ThreadStatic] private static bool _onWarmUpThread;
+
+    /// <summary>Whether a caller's plan with a loop gradient (a training step) has been built in this process.</summary>
+    private static int _callerTraining;
+
+    /// <summary>
+    /// Notes that the caller built a plan with a loop gradient: from then on the training rehearsal has nothing left
+    /// to prepare (the caller is binding that code itself) and would only take the other core from the caller's step.
+    /// </summary>
+    internal static void NoteTrainingPlan()
+    {
+        if (!_onWarmUpThread) Volatile.Write(ref _callerTraining, 1);
+    }
+
     private static void Drain()
     {
+        _onWarmUpThread = true;
         while (true)
         {
             while (Queued.Wait(Linger))
@@ -202,6 +218,10 @@ internal static class CpuWarmUp
     /// </summary>
     private static void RehearseTraining()
     {
+        // A caller that builds its model faster than the kernels above compile is already in its first training step;
+        // rehearsing then ran beside that step on the core its products share (measured: model built ~45 ms earlier,
+        // the rehearsal ran until the first step's end).
+        if (Volatile.Read(ref _callerTraining) != 0) return;
         // 16 units: the fused element-wise kernels over [batch, units] (the step's bias add, tanh and its gradient) are
         // then as wide as a vector loop needs, so their loops are compiled here; narrower, the interpreter runs them.
         const int batch = 2, steps = 3, depth = 4, units = 16, classes = 3;
