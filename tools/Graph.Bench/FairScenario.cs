@@ -239,6 +239,7 @@ internal static class FairScenario
         // JIT-compiled on this thread (which methods, how long each), to see where the warm-up goes and whether the first
         // epoch's steps are slower than later ones. A step during which the collector ran is marked with the highest
         // generation it collected (g0, g1, g2); each epoch's line ends with the collections' pause and the bytes allocated.
+        // The 25 costliest JIT-compiled methods are listed, all of them with GRAPH_BENCH_JIT_ALL=1.
         var epochSteps = Environment.GetEnvironmentVariable("GRAPH_BENCH_STEP_TRACE") == "1" ? new List<List<double>>() : null;
         using var jitted = epochSteps != null ? new StepTraceListener() : null;
         jitted?.Begin("model build");
@@ -315,7 +316,7 @@ internal static class FairScenario
             {
                 // The costliest first: a long list of sub-millisecond generic instantiations is the usual picture.
                 Console.WriteLine($"{label}: {methods.Count} methods JIT-compiled on the calling thread, {F(methods.Sum(m => m.Ms), 1)} ms");
-                foreach (var (method, ms) in methods.OrderByDescending(m => m.Ms).Take(25)) Console.WriteLine($"  {F(ms, 2)} ms {method}");
+                foreach (var (method, ms) in methods.OrderByDescending(m => m.Ms).Take(Environment.GetEnvironmentVariable("GRAPH_BENCH_JIT_ALL") == "1" ? int.MaxValue : 25)) Console.WriteLine($"  {F(ms, 2)} ms {method}");
             }
             Console.WriteLine($"collections while training: {(jitted.Collections.Count == 0 ? "none" : string.Join("; ", jitted.Collections))}");
             Console.WriteLine($"allocation samples after epoch 0 (the runtime's, one per ~100 KB allocated): {string.Join(", ", jitted.AllocationSamples())}");
