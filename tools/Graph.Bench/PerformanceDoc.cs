@@ -641,6 +641,27 @@ internal static class PerformanceDoc
         L("  missed here: the runtime reaches `Main` at 60–100 ms on this VM, and building the graph, its gradients and the");
         L("  session, initialising the variables and compiling the first plan take ~200 ms of the calling thread beside the");
         L("  loader and the warm-up on the other core; TorchSharp's first step comes at 570–650 ms on the same machine.");
+        L("- **Kept on 2026-12-07, afternoon (Zen 5): graph building and plans without LINQ over ints or tuples.** The runtime's");
+        L("  `DOTNET_JitDisasmSummary` names every method a process JIT-compiles, with its instantiation, and `perf` with");
+        L("  crossgen2's `--map` names the callers. The model build still JIT-compiled 81–92 methods (43–60 ms) on the calling");
+        L("  thread: LINQ, span searches and sorters over int (`Shape.Product`'s `Contains(0)` alone instantiated");
+        L("  `NonPackedContainsValueType<int>`, 5.6 ms), `ToDictionary` over key-value pairs, `OrderBy` by int keys, Int128");
+        L("  division in the counted loop, and `CpuVectorExpr.TryCreate` itself, which ReadyToRun leaves to the JIT because it");
+        L("  reads `Vector256.IsHardwareAccelerated` (4 ms). Loops in Graph.Core's `Ints` and `Ordering` replace them (compiled");
+        L("  ahead of time): 23–24 methods, 10–17 ms. The warm-up thread now skips its training rehearsal once the caller's");
+        L("  training plan exists (it had started to run beside the first step). Fair one-epoch children, 8 alternating pairs");
+        L("  per A/B: model built 255 → 207 ms from process start, start to first step 307 → 281 → 269 ms (medians). What");
+        L("  remains before the first step is the runtime's own binding of cold code (`perf` of the model build: half the");
+        L("  samples in libcoreclr, 13% in the JIT, 15% page faults, 8% Graph's code); a trivial ReadyToRun app reaches `Main`");
+        L("  at ~62 ms on this machine.");
+        L("- **Tried and not kept (same afternoon):** a self-contained composite image with the framework (everything in one");
+        L("  version bubble: start to first step 312 → 261 ms, but peak RSS 73 → 87 MB, over the 0.4× target, and a 68 MB");
+        L("  image); a composite of the app's own assemblies (no gain, +5 MB); tiered compilation on with");
+        L("  `TC_QuickJitForLoops=0` and `TieredPGO=0` (first step ~15 ms earlier, first epoch ~35 ms slower); crossgen2's");
+        L("  `--instruction-set:x86-64-v3` or `v4` (the same methods left to the JIT); `DOTNET_gcConcurrent=0` or");
+        L("  `GCgen0size=64 MB` (first step ~10 ms earlier, peak RSS +7 MB). Peak RSS of a one-epoch child is bimodal, ~72 or");
+        L("  ~78 MB: the last, partial batch compiles a plan of its own (4.2 MB allocated in that step), and whether a");
+        L("  collection came just before it decides whether that lands in memory already touched.");
         L("");
     }
 
