@@ -52,9 +52,13 @@ public static partial class TF
         }
 
         // Creation order is topological, so its reverse visits every consumer before its producers.
+        // Inside a loop body (the ys in a loop frame), tensors from outside the frame are the loop's captures: leaves
+        // here. An outer op between two captures (one feeding the other, e.g. an op over a captured weight whose result
+        // the body reads) belongs to the outer gradient, which gets the captures' gradients from the loop's.
+        var frame = ys[0].Op.Frame;
         foreach (var op in Ordering.By(between, o => o.Id, descending: true))
         {
-            if (op.Def == IdentityDef.StopGradient) continue;
+            if (op.Def == IdentityDef.StopGradient || frame != null && !frame.Encloses(op.Frame)) continue;
             var outGrads = op.Outputs.Select(t => SumContributions(contributions, t)).ToArray();
             if (outGrads.All(o => o == null)) continue;
             if (!op.Inputs.Any(i => i.DType.IsFloating() && between.Contains(i.Op))) continue;

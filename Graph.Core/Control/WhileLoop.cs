@@ -163,24 +163,52 @@ internal sealed class WhileDef : OpDef
         }
 
         // What the gradient body reads from outside itself: forward body values (recorded per iteration) and outer tensors.
+        // Only ops the body's results need count: a product's gradient builds both operands' products, and one whose
+        // operand's gradient nobody takes (behind a StopGradient) must not make the forward loop record its inputs.
+        var needed = new HashSet<Operation>();
+        var pending = new Stack<Operation>();
         var saved = new List<Tensor>();
         var shapeOnly = new List<Tensor>();
         var captures = new List<Tensor>();
-        foreach (var gop in g.Operations.Where(o => o.Frame == gradFrame))
+        // A value the body reads (or fetches: a sparse gradient's indices may be a forward value) from outside itself.
+        void ReadFromOutside(Tensor t, bool forShapeOnly)
+        {
+            if (!frame.Encloses(t.Op.Frame))
+            {
+                if (!captures.Contains(t)) captures.Add(t);
+            }
+            else if (forShapeOnly)
+            {
+                if (!shapeOnly.Contains(t)) shapeOnly.Add(t);
+            }
+            else if (!saved.Contains(t)) saved.Add(t);
+        }
+        void Need(Tensor? t)
+        {
+            if (t == null) return;
+            if (!gradFrame.Encloses(t.Op.Frame)) ReadFromOutside(t, forShapeOnly: false);
+            else if (t.Op.Frame == gradFrame && needed.Add(t.Op)) pending.Push(t.Op);
+        }
+        foreach (var t in spec.VarGrads) Need(t);
+        for (var k = 0; k < spec.CaptureGrads.Length; k++)
+            if (spec.SparseCaptureGrads[k] is { } sparse)
+            {
+                Need(sparse.Updates);
+                Need(sparse.Indices);
+            }
+            else Need(spec.CaptureGrads[k]);
+        while (pending.Count > 0)
+        {
+            var gop = pending.Pop();
             for (var k = 0; k < gop.Inputs.Count; k++)
             {
                 var t = gop.Inputs[k];
-                if (gradFrame.Encloses(t.Op.Frame)) continue;
-                if (!frame.Encloses(t.Op.Frame))
-                {
-                    if (!captures.Contains(t)) captures.Add(t);
-                }
-                else if (gop.Def.IsShapeOnlyInput(k))
-                {
-                    if (!shapeOnly.Contains(t)) shapeOnly.Add(t);
-                }
-                else if (!saved.Contains(t)) saved.Add(t);
+                if (gradFrame.Encloses(t.Op.Frame)) Need(t);
+                else ReadFromOutside(t, gop.Def.IsShapeOnlyInput(k));
             }
+            foreach (var c in gop.ControlInputs)
+                if (c.Frame == gradFrame && needed.Add(c)) pending.Push(c);
+        }
         shapeOnly.RemoveAll(saved.Contains);
         spec.Saved = saved.ToArray();
         spec.ShapeOnly = shapeOnly.ToArray();
