@@ -97,6 +97,24 @@ public abstract class RnnCell
         throw new InvalidOperationException($"{GetType().Name} '{Name}' has no separate input projection.");
 
     /// <summary>
+    /// The weight a projected step multiplies the state by, a tensor outside the loop (SimpleRNNCell's recurrent kernel,
+    /// BasicRNNCell's state rows of its kernel), or null. For a cell that names it, and whose state is its output,
+    /// <see cref="Rnn.DynamicRnn"/> takes that weight's gradient as one product over all steps after the loop
+    /// (<see cref="RnnProjectedInputsDef"/>) instead of one product per step inside the gradient loop.
+    /// </summary>
+    internal virtual Tensor? RecurrentWeight => null;
+
+    /// <summary>
+    /// Set by <see cref="Rnn.DynamicRnn"/> while it builds its loop body: a projected step then multiplies the state by
+    /// the recurrent weight through StopGradient, so the gradient loop computes no per-step weight gradient.
+    /// </summary>
+    internal bool RecurrentGradientAfterLoop { get; set; }
+
+    /// <summary>The recurrent weight as a projected step multiplies by it (see <see cref="RecurrentGradientAfterLoop"/>).</summary>
+    private protected Tensor InStep(Tensor recurrentWeight) =>
+        RecurrentGradientAfterLoop ? Uncounted(recurrentWeight, () => TF.StopGradient(recurrentWeight)) : recurrentWeight;
+
+    /// <summary>
     /// One step given this step's input projection [batch, units] (<see cref="ProjectInputs"/> of its input) instead
     /// of the input: the same result as <see cref="Call"/>, and counted as TF1 counts that call.
     /// </summary>
@@ -242,6 +260,8 @@ public sealed class SimpleRNNCell(int units, Func<Tensor, Tensor>? activation = 
     /// <inheritdoc/>
     protected override (Tensor Output, Tensor[] State) StepProjected(Tensor projected, Tensor[] state) => Step(projected, state, projected);
 
+    internal override Tensor? RecurrentWeight => RecurrentKernel?.Value;
+
     private (Tensor Output, Tensor[] State) Step(Tensor input, Tensor[] state, Tensor? projected)
     {
         // keras/layers/recurrent.py SimpleRNNCell.call: K.dot(inputs, kernel) (ReadVariableOp, MatMul), K.bias_add
@@ -258,6 +278,7 @@ public sealed class SimpleRNNCell(int units, Func<Tensor, Tensor>? activation = 
         }
         var recurrent = Read(RecurrentKernel!);
         CountTf1(input, 2);
+        if (projected != null) recurrent = InStep(recurrent);
         var z = Uncounted(input, () => h + Linear(state[0], recurrent));
         var output = Activate(activation, z);
         return (output, [output]);
@@ -305,6 +326,8 @@ public sealed class BasicRNNCell(int numUnits, Func<Tensor, Tensor>? activation 
     // state rows are sliced once, outside the loop, where the projection is built.
     private Tensor? _stateRows;
 
+    internal override Tensor? RecurrentWeight => _stateRows;
+
     /// <inheritdoc/>
     protected internal override Tensor ProjectInputs(Tensor inputs)
     {
@@ -318,7 +341,7 @@ public sealed class BasicRNNCell(int numUnits, Func<Tensor, Tensor>? activation 
     {
         _ = (Read(Kernel!), Read(Bias!));
         CountTf1(projected, 4);
-        var stateRows = _stateRows ?? throw new InvalidOperationException($"BasicRNNCell '{Name}': project the inputs before stepping on them.");
+        var stateRows = InStep(_stateRows ?? throw new InvalidOperationException($"BasicRNNCell '{Name}': project the inputs before stepping on them."));
         var z = Uncounted(projected, () => projected + Linear(state[0], stateRows));
         var output = Activate(activation, z);
         return (output, [output]);

@@ -26,6 +26,48 @@ internal sealed class CheckSequenceLengthDef : OpDef
 }
 
 /// <summary>
+/// dynamic_rnn's projected inputs [time, batch, units] as its loop reads them: the value passes through unchanged. Its
+/// second input is the cell's recurrent weight W, which the loop body multiplies the state by through StopGradient, and
+/// its gradient is where W's gradient comes from: Σₜ hₜᵀ·dzₜ over the steps, as one product after the loop,
+/// [h₀; outputs]ᵀ·[dz; 0] with the time and batch axes flattened, instead of one product per step inside the gradient
+/// loop. hₜ, the state a step starts from, is the initial state and then the step outputs (the cell's output is its
+/// state); dzₜ, the gradient of a step's pre-activation, is the gradient of its projected inputs, which the gradient
+/// loop gathers into one [time, batch, units] tensor anyway. Past a sequence's length both the output and dz are zero.
+/// The loop is the While op that reads this op's output; attributes <c>state_index</c> and <c>outputs_index</c> name the
+/// loop variables of the initial state and of the outputs' TensorArray.
+/// </summary>
+internal sealed class RnnProjectedInputsDef : OpDef
+{
+    public static readonly RnnProjectedInputsDef Instance = new();
+    public override string Type => "RnnProjectedInputs";
+
+    public override OutputSpec[] Infer(OpBuildContext ctx)
+    {
+        var (projected, weight) = (ctx.Inputs[0], ctx.Inputs[1]);
+        if (weight.DType != projected.DType || weight.Shape.HasRank && weight.Shape.Rank != 2)
+            throw new InvalidArgumentException($"{ctx.Name}: the recurrent weight must be a {projected.DType.Name()} matrix, got {weight.DType.Name()} {weight.Shape}.");
+        return [new(projected.DType, projected.Shape)];
+    }
+
+    public override void Lower(LoweringContext ctx) => ctx.SetOutput(0, ctx.Input(0));
+
+    public override Tensor?[] Gradient(Operation op, Tensor?[] grads)
+    {
+        if (grads[0] is not { } dz) return [null, null];
+        var loop = op.Graph.Operations.SingleOrDefault(o => o.Type == "While" && o.Inputs.Contains(op.Output))
+                   ?? throw new InvalidOperationException($"{op.Name}: no single while loop reads the projected inputs.");
+        var (initial, outputs) = (loop.Inputs[op.Attr<int>("state_index")], loop.Outputs[op.Attr<int>("outputs_index")]);
+        var units = op.Inputs[1].Shape[1];
+        // Step t pairs the state it started from, row t of [h₀; outputs], with dzₜ; the last row (the final output) pairs
+        // with zeros.
+        var before = TF.Concat([TF.ExpandDims(initial, 0), outputs], 0);
+        var after = TF.Concat([dz, TF.ZerosLike(TF.ExpandDims(initial, 0))], 0);
+        var weightGrad = TF.MatMul(TF.Reshape(before, [-1, units]), TF.Reshape(after, [-1, units]), transposeA: true);
+        return [dz, weightGrad];
+    }
+}
+
+/// <summary>
 /// TF1's RNN drivers: <c>tf.nn.static_rnn</c> and <c>tf.nn.dynamic_rnn</c>. Each counts the ops TF1 1.15 creates for
 /// it (docs/tf1-mapping.md) while building Graph's own, so the cell's initializers get TF1's seeds.
 /// </summary>
@@ -191,7 +233,22 @@ public static class Rnn
                     Tensor projected;
                     using (g.FrameOf(timeFirst))
                         projected = Uncounted(g, () => cell.ProjectInputs(timeFirst));
-                    step = cell.CallProjected(Uncounted(g, () => TF.Gather(projected, time)), current);
+                    // The recurrent weight's gradient as one product after the loop (RnnProjectedInputsDef), for a cell
+                    // whose state is its output, outside other loops.
+                    var weightGradAfter = n == 1 && timeFirst.Op.Frame == null && cell.RecurrentWeight is { } w && w.Op.Frame == null;
+                    if (weightGradAfter)
+                        using (g.FrameOf(timeFirst))
+                            projected = Uncounted(g, () => g.AddOp(RnnProjectedInputsDef.Instance, [projected, cell.RecurrentWeight!],
+                                OpRules.Attrs(("state_index", 1), ("outputs_index", n + 1)), "projected_inputs").Output);
+                    cell.RecurrentGradientAfterLoop = weightGradAfter;
+                    try
+                    {
+                        step = cell.CallProjected(Uncounted(g, () => TF.Gather(projected, time)), current);
+                    }
+                    finally
+                    {
+                        cell.RecurrentGradientAfterLoop = false;
+                    }
                 }
                 else step = cell.Call(Uncounted(g, () => TF.Gather(timeFirst, time)), current);
                 var (output, next) = step;

@@ -69,8 +69,9 @@ internal static class OnnxOps
         m["NotEqual"] = e => e.Set(0, e.Node("Not", [e.Node("Equal", [e.In(0), e.In(1)])]));
         m["SelectV2"] = e => e.Set(0, e.Node("Where", [e.In(0), e.In(1), e.In(2)]));
         m["Cast"] = e => e.Set(0, e.Cast(e.In(0), e.Attr<DType>("DstT")));
-        // The value passes through; CheckSequenceLength's range check has no ONNX counterpart.
-        foreach (var type in new[] { "Identity", "StopGradient", "CheckSequenceLength" }) m[type] = e => e.Set(0, e.In(0));
+        // The value passes through; CheckSequenceLength's range check has no ONNX counterpart, and RnnProjectedInputs
+        // only carries the recurrent weight for its gradient.
+        foreach (var type in new[] { "Identity", "StopGradient", "CheckSequenceLength", "RnnProjectedInputs" }) m[type] = e => e.Set(0, e.In(0));
 
         // Linear algebra and reductions.
         foreach (var type in new[] { "MatMul", "BatchMatMul" })

@@ -108,6 +108,28 @@ public class OnnxExportTests
         graph.Node.Count(n => n.OpType == "MatMul").Should().Be(0, "the cell's products live in the loop body only");
     }
 
+    /// <summary>dynamic_rnn's form for a GPU (inputs projected before the loop, RnnProjectedInputs before it) exports too.</summary>
+    [Test]
+    public void ADynamicRnnWithProjectedInputsMatchesOnnxRuntime()
+    {
+        var g = new ComputeGraph { Seed = 42 };
+        Tensor x, lengths;
+        Tensor[] outputs;
+        using (g.AsDefault())
+        {
+            x = TF.Placeholder(DType.Float32, new Shape(-1, 3, 3), "X");
+            lengths = TF.Placeholder(DType.Int32, new Shape(-1), "seq_length");
+            var (o, state) = Graph.Rnn.Rnn.DynamicRnn(new SimpleRNNCell(5), x, lengths, projectInputs: true);
+            outputs = [TF.Identity(o, "outputs"), TF.Identity(state[0], "states")];
+        }
+        g.Operations.Should().Contain(op => op.Type == "RnnProjectedInputs");
+        using var sess = Initialised(g);
+        var random = new Random(9);
+        var data = new float[4 * 3 * 3];
+        for (var i = 0; i < data.Length; i++) data[i] = (float)(random.NextDouble() * 4 - 2);
+        OnnxCheck.ExportAndCompare(g, sess, new FeedDict { { x, HostTensor.From(data, 4, 3, 3) }, { lengths, new[] { 3, 0, 2, 1 } } }, outputs);
+    }
+
     [Test]
     public void TheNotebookDynamicRnnMatchesOnnxRuntime()
     {

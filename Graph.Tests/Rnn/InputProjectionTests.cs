@@ -67,6 +67,43 @@ public class InputProjectionTests(string device) : DeviceFixture(device)
     }
 
     /// <summary>
+    /// With the inputs projected before the loop, the recurrent weight's gradient is one product over all steps after it
+    /// (RnnProjectedInputsDef): the gradient loop computes none per step, and the forward loop records no state for
+    /// it. With sequence lengths (one sequence stopping after a step, one never starting), results and every gradient
+    /// equal static_rnn's with the same lengths.
+    /// </summary>
+    [TestCase(true)]
+    [TestCase(false)]
+    public void TheRecurrentWeightsGradientIsOneProductAfterTheLoop(bool withLengths)
+    {
+        var g = new ComputeGraph { Seed = 3 };
+        using var scope = g.AsDefault();
+        var x = TF.Placeholder(DType.Float32, new Shape(-1, 2, 3), "X");
+        var lengths = withLengths ? TF.Constant(new[] { 2, 1, 0 }) : null;
+        var cell = new SimpleRNNCell(4);
+        var (dynOut, dynState) = Graph.Rnn.Rnn.DynamicRnn(cell, x, lengths, name: "dynamic", projectInputs: true);
+        var loopGrad = TF.Gradients(TF.ReduceSum(dynOut * dynOut) + TF.ReduceSum(dynState[0]), [cell.RecurrentKernel!.Value])![0]!;
+        var spec = g.Operations.Single(o => o.Type == "WhileGrad").Attr<WhileGradient>("spec");
+        var recurrent = spec.FloatCaptures.Select(i => spec.ForwardFrame.Captures[i]).ToList().IndexOf(cell.RecurrentKernel.Value);
+        recurrent.Should().BeGreaterThanOrEqualTo(0, "the loop body reads the recurrent weight");
+        spec.CaptureGrads[recurrent].Should().BeNull("its gradient is not summed per step");
+        spec.Saved.Should().NotContain(t => t.Op.Type == "LoopVar" && t.DType == DType.Float32, "no step's starting state is recorded for it");
+        loopGrad.Op.Frame.Should().BeNull();
+
+        var (statOut, statState) = Graph.Rnn.Rnn.StaticRnn(cell, TF.Unstack(TF.Transpose(x, [1, 0, 2])), sequenceLength: lengths, name: "static");
+        var statStacked = TF.Transpose(TF.Stack(statOut), [1, 0, 2]);
+        var weights = TF.TrainableVariables().Select(v => v.Value).ToArray();
+        var dynGrads = TF.Gradients(TF.ReduceSum(dynOut * dynOut) + TF.ReduceSum(dynState[0]), weights)!;
+        var statGrads = TF.Gradients(TF.ReduceSum(statStacked * statStacked) + TF.ReduceSum(statState[0]), weights)!;
+        using var sess = new Session(g, new SessionOptions { Device = Device });
+        sess.Run(TF.GlobalVariablesInitializer());
+        var results = sess.Run([dynOut, statStacked, dynState[0], statState[0], .. dynGrads.Select(t => t!), .. statGrads.Select(t => t!)], new FeedDict { { x, Batch } });
+        Close(results[0], results[1]);
+        Close(results[2], results[3]);
+        for (var i = 0; i < weights.Length; i++) Close(results[4 + i], results[4 + weights.Length + i]);
+    }
+
+    /// <summary>
     /// The gradient of the projected inputs is gathered in one buffer the session keeps between runs, each time step's
     /// slice written by its iteration: a run whose loop stops early (shorter sequences) leaves the later slices at zero,
     /// not at what an earlier, longer run wrote there. The kernel's gradient after a long run equals a fresh session's.
