@@ -105,14 +105,14 @@ public abstract class RnnCell
     internal virtual Tensor? RecurrentWeight => null;
 
     /// <summary>
-    /// Set by <see cref="Rnn.DynamicRnn"/> while it builds its loop body: a projected step then multiplies the state by
-    /// the recurrent weight through StopGradient, so the gradient loop computes no per-step weight gradient.
+    /// Set by <see cref="Rnn.DynamicRnn"/> while it builds its loop body: <see cref="RecurrentWeight"/> through
+    /// StopGradient, built outside the loop. A projected step multiplies the state by it, so the gradient loop takes no
+    /// per-step gradient of the weight (a captured StopGradient has none) and records nothing for it.
     /// </summary>
-    internal bool RecurrentGradientAfterLoop { get; set; }
+    internal Tensor? StoppedRecurrentWeight { get; set; }
 
-    /// <summary>The recurrent weight as a projected step multiplies by it (see <see cref="RecurrentGradientAfterLoop"/>).</summary>
-    private protected Tensor InStep(Tensor recurrentWeight) =>
-        RecurrentGradientAfterLoop ? Uncounted(recurrentWeight, () => TF.StopGradient(recurrentWeight)) : recurrentWeight;
+    /// <summary>The recurrent weight as a projected step multiplies by it (see <see cref="StoppedRecurrentWeight"/>).</summary>
+    private protected Tensor InStep(Tensor recurrentWeight) => StoppedRecurrentWeight ?? recurrentWeight;
 
     /// <summary>
     /// One step given this step's input projection [batch, units] (<see cref="ProjectInputs"/> of its input) instead

@@ -235,19 +235,20 @@ public static class Rnn
                         projected = Uncounted(g, () => cell.ProjectInputs(timeFirst));
                     // The recurrent weight's gradient as one product after the loop (RnnProjectedInputsDef), for a cell
                     // whose state is its output, outside other loops.
-                    var weightGradAfter = n == 1 && timeFirst.Op.Frame == null && cell.RecurrentWeight is { } w && w.Op.Frame == null;
-                    if (weightGradAfter)
+                    if (n == 1 && timeFirst.Op.Frame == null && cell.RecurrentWeight is { Op.Frame: null } weight)
                         using (g.FrameOf(timeFirst))
-                            projected = Uncounted(g, () => g.AddOp(RnnProjectedInputsDef.Instance, [projected, cell.RecurrentWeight!],
+                        {
+                            projected = Uncounted(g, () => g.AddOp(RnnProjectedInputsDef.Instance, [projected, weight],
                                 OpRules.Attrs(("state_index", 1), ("outputs_index", n + 1)), "projected_inputs").Output);
-                    cell.RecurrentGradientAfterLoop = weightGradAfter;
+                            cell.StoppedRecurrentWeight = Uncounted(g, () => TF.StopGradient(weight));
+                        }
                     try
                     {
                         step = cell.CallProjected(Uncounted(g, () => TF.Gather(projected, time)), current);
                     }
                     finally
                     {
-                        cell.RecurrentGradientAfterLoop = false;
+                        cell.StoppedRecurrentWeight = null;
                     }
                 }
                 else step = cell.Call(Uncounted(g, () => TF.Gather(timeFirst, time)), current);

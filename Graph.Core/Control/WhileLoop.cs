@@ -128,7 +128,8 @@ internal sealed class WhileDef : OpDef
         var spec = new WhileGradient(op, frame, new LoopFrame(op.Name + "_grad", op.Frame))
         {
             FloatVars = Indices(n, i => frame.LoopVars[i].DType.IsFloating() && (grads[i] != null || FeedsOtherVariables(frame, i))),
-            FloatCaptures = Indices(frame.Captures.Count, i => frame.Captures[i].DType.IsFloating()),
+            // A captured StopGradient has no gradient: none is taken per iteration (the outer pass would drop it).
+            FloatCaptures = Indices(frame.Captures.Count, i => frame.Captures[i].DType.IsFloating() && frame.Captures[i].Op.Def != IdentityDef.StopGradient),
         };
         var gradFrame = spec.GradFrame;
         var outer = g.CurrentFrame;

@@ -129,6 +129,28 @@ public class WhileLoopTests(string device) : DeviceFixture(device)
         for (var i = 0; i < first.Length; i++) first[i].ToArray<float>().Should().Equal(expected[i], $"fetch {i} of the first run is the caller's");
     }
 
+    /// <summary>
+    /// A captured StopGradient has no gradient: the loop gradient takes none per iteration (it used to compute one and
+    /// the outer pass dropped it), and the variable behind it gets no gradient through it.
+    /// </summary>
+    [Test]
+    public void ACapturedStopGradientGetsNoGradientPerIteration()
+    {
+        var g = new ComputeGraph();
+        using var scope = g.AsDefault();
+        var w = TF.Variable(TF.Constant(new float[,] { { 0.5f, -1 }, { 2, 0.25f } }), name: "w");
+        var stopped = TF.StopGradient(w.Value);
+        var h0 = TF.Placeholder(DType.Float32, new Shape(1, 2), "h0");
+        var r = TF.WhileLoop(v => TF.Less(v[0], TF.Constant(3)), v => [v[0] + 1, TF.Tanh(TF.MatMul(v[1], stopped))], [TF.Constant(0), h0]);
+        var grads = TF.Gradients(TF.ReduceSum(r[1]), [w.Value, h0])!;
+        var spec = g.Operations.Single(o => o.Type == "WhileGrad").Attr<WhileGradient>("spec");
+        spec.FloatCaptures.Select(i => spec.ForwardFrame.Captures[i]).Should().NotContain(stopped);
+        grads[0].Should().BeNull("the weight is only read through StopGradient");
+        using var sess = new Session(g, new SessionOptions { Device = Device });
+        sess.Run(TF.GlobalVariablesInitializer());
+        sess.Run([grads[1]!], new FeedDict { { h0, new float[,] { { 1, -1 } } } })[0].ToArray<float>().Should().OnlyContain(v => float.IsFinite(v) && v != 0);
+    }
+
     [Test]
     [Category("GradientCheck")]
     public void BpttMatchesFiniteDifferencesOnATinyRnn()
