@@ -53,24 +53,14 @@ public class InputProjectionTests(string device) : DeviceFixture(device)
             hoisted.Should().Be(0);
         }
 
-        var (statOut, statState) = Graph.Rnn.Rnn.StaticRnn(cell, TF.Unstack(TF.Transpose(x, [1, 0, 2])), name: "static");
-        var statStacked = TF.Transpose(TF.Stack(statOut), [1, 0, 2]);
-        var weights = TF.TrainableVariables().Select(v => v.Value).ToArray();
-        var dynGrads = TF.Gradients(TF.ReduceSum(dynOut * dynOut) + TF.ReduceSum(dynState[0]), weights)!;
-        var statGrads = TF.Gradients(TF.ReduceSum(statStacked * statStacked) + TF.ReduceSum(statState[0]), weights)!;
-        using var sess = new Session(g, new SessionOptions { Device = Device });
-        sess.Run(TF.GlobalVariablesInitializer());
-        var results = sess.Run([dynOut, statStacked, dynState[0], statState[0], .. dynGrads.Select(t => t!), .. statGrads.Select(t => t!)], new FeedDict { { x, Batch } });
-        Close(results[0], results[1]);
-        Close(results[2], results[3]);
-        for (var i = 0; i < weights.Length; i++) Close(results[4 + i], results[4 + weights.Length + i]);
+        EqualsStaticRnn(g, cell, x, null, dynOut, dynState);
     }
 
     /// <summary>
     /// With the inputs projected before the loop, the recurrent weight's gradient is one product over all steps after it
     /// (RnnProjectedInputsDef): the gradient loop computes none per step, and the forward loop records neither the states
-    /// nor the weight for it. With sequence lengths (one sequence stopping after a step, one never starting), results and every gradient
-    /// equal static_rnn's with the same lengths.
+    /// nor the weight for it. With sequence lengths (one sequence stopping after a step, one never starting), results
+    /// and every gradient equal static_rnn's with the same lengths.
     /// </summary>
     [TestCase(true)]
     [TestCase(false)]
@@ -93,6 +83,15 @@ public class InputProjectionTests(string device) : DeviceFixture(device)
         spec.Saved.Should().NotContain(t => t.Op.Type == "StopGradient", "nor the weight");
         loopGrad.Op.Frame.Should().BeNull();
 
+        EqualsStaticRnn(g, cell, x, lengths, dynOut, dynState);
+    }
+
+    /// <summary>
+    /// Builds static_rnn with <paramref name="cell"/> over <paramref name="x"/> (and <paramref name="lengths"/>) beside
+    /// the given dynamic_rnn results, and checks outputs, final state and every weight's gradient equal on this device.
+    /// </summary>
+    private void EqualsStaticRnn(ComputeGraph g, RnnCell cell, Tensor x, Tensor? lengths, Tensor dynOut, Tensor[] dynState)
+    {
         var (statOut, statState) = Graph.Rnn.Rnn.StaticRnn(cell, TF.Unstack(TF.Transpose(x, [1, 0, 2])), sequenceLength: lengths, name: "static");
         var statStacked = TF.Transpose(TF.Stack(statOut), [1, 0, 2]);
         var weights = TF.TrainableVariables().Select(v => v.Value).ToArray();
