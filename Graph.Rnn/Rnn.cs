@@ -154,9 +154,12 @@ public static class Rnn
     /// of a step (x·kernel + bias) is computed for every time step at once, as one product before the loop, or per step
     /// inside it as TF1 does. Both give static_rnn's results within float32 rounding. Unset, it is one product unless the
     /// graph is built for <c>cpu</c> (<see cref="ComputeGraph.TargetDevice"/>): on a GPU it saves a product launch per
-    /// step and per gradient step; on <c>cpu</c> the per-step products kept the MNIST RNN's training step 7–13% faster,
-    /// because the one product's [time·batch, units] result and its gradient (2.5 MB each there) make four more passes
-    /// over memory a step than per-step products whose operands stay in cache (docs/performance.md).
+    /// step and per gradient step, and the recurrent weight's gradient becomes one product after the loop
+    /// (<see cref="RnnProjectedInputsDef"/>); on <c>cpu</c> the per-step products kept the MNIST RNN's training step
+    /// 7–13% faster, because the one product's [time·batch, units] result and its gradient (2.5 MB each there) make four
+    /// more passes over memory a step than per-step products whose operands stay in cache (docs/performance.md). With the
+    /// recurrent weight's gradient after the loop the projected form is still slower there (2026-12-07, Zen 5, fair
+    /// 3-epoch children, 6 pairs: steady step 5.50 against 4.44 ms, peak RSS +16 MB).
     /// </para>
     /// </summary>
     public static (Tensor Outputs, Tensor[] State) DynamicRnn(RnnCell cell, Tensor inputs, Tensor? sequenceLength = null, Tensor[]? initialState = null,
