@@ -134,17 +134,6 @@ internal static class Ints
         result[^1] = last;
         return result;
     }
-
-    /// <summary>The elements of <paramref name="a"/>, <paramref name="b"/> and <paramref name="c"/>, in order.</summary>
-    public static int[] Concat(ReadOnlySpan<int> a, ReadOnlySpan<int> b, ReadOnlySpan<int> c = default)
-    {
-        var result = new int[a.Length + b.Length + c.Length];
-        var k = 0;
-        foreach (var v in a) result[k++] = v;
-        foreach (var v in b) result[k++] = v;
-        foreach (var v in c) result[k++] = v;
-        return result;
-    }
 }
 
 /// <summary>

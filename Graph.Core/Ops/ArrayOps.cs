@@ -241,7 +241,7 @@ internal sealed class ConcatDef(string type) : OpDef
         var axis = op.Attr<int>("axis");
         // Axes (possibly negative, ranks possibly unknown) are resolved when the gradient is lowered.
         if (IsPack)
-            return op.Graph.AddOp(SplitDef.Unpack, [g], OpRules.Attrs(("axis", axis), ("sizes", Enumerable.Repeat(1, op.Inputs.Count).ToArray())), "unstack").Outputs.ToArray();
+            return op.Graph.AddOp(SplitDef.Unpack, [g], OpRules.Attrs(("axis", axis), ("sizes", Ints.Repeat(1, op.Inputs.Count))), "unstack").Outputs.ToArray();
         return op.Graph.AddOp(GradHelperDef.SplitLike, op.Inputs.Prepend(g), OpRules.Attrs(("axis", axis))).Outputs.ToArray();
     }
 }
@@ -262,7 +262,7 @@ internal sealed class SplitDef(string type) : OpDef
         if (!x.Shape.HasRank) return sizes.Select(_ => new OutputSpec(x.DType, Shape.Unknown)).ToArray();
         var axis = OpRules.Axis(label, ctx.Attr<int>("axis"), x.Shape.Rank);
         var dim = x.Shape[axis];
-        if (dim >= 0 && sizes.Sum() != dim)
+        if (dim >= 0 && Ints.Sum(sizes) != dim)
             throw new InvalidArgumentException($"{label}: split sizes {Shape.Format(sizes)} must add up to dimension {axis} of shape {x.Shape} ({dim}).");
         return sizes.Select(s =>
         {
@@ -278,7 +278,7 @@ internal sealed class SplitDef(string type) : OpDef
         var x = ctx.Input(0);
         var axis = OpRules.Axis(ctx.OpLabel, ctx.Op.Attr<int>("axis"), x.Dims.Length);
         var sizes = ctx.Op.Attr<int[]>("sizes");
-        if (sizes.Sum() != x.Dims[axis])
+        if (Ints.Sum(sizes) != x.Dims[axis])
             throw new InvalidArgumentException($"{ctx.OpLabel}: split sizes {Shape.Format(sizes)} must add up to dimension {axis} of {Shape.Format(x.Dims)}.");
         var begin = new int[x.Dims.Length];
         for (var i = 0; i < sizes.Length; i++)
@@ -391,7 +391,7 @@ internal sealed class TileDef : OpDef
         if (!x.Shape.HasRank) return [new(x.DType, Shape.UnknownWithRank(multiples.Length))];
         if (x.Shape.Rank != multiples.Length)
             throw new InvalidArgumentException($"{ctx.Label(Type)}: multiples {Shape.Format(multiples)} must have one entry per dimension of shape {x.Shape}.");
-        return [new(x.DType, new Shape(x.Shape.Dims.Select((d, i) => d < 0 ? -1 : d * multiples[i]).ToArray()))];
+        return [new(x.DType, new Shape(Ints.Map(x.Shape.Dims, (d, i) => d < 0 ? -1 : d * multiples[i])))];
     }
 
     public override void Lower(LoweringContext ctx)
@@ -409,7 +409,7 @@ internal sealed class TileDef : OpDef
             viewStrides[2 * i + 1] = inStrides[i];
         }
         var view = ctx.Add(new StridedPrim(x, 0, viewStrides, viewDims));
-        ctx.SetOutput(0, ctx.Reshape(view, x.Dims.Select((d, i) => d * multiples[i]).ToArray()));
+        ctx.SetOutput(0, ctx.Reshape(view, Ints.Map(x.Dims, (d, i) => d * multiples[i])));
     }
 
     /// <summary>The tiles of the gradient summed.</summary>
@@ -529,7 +529,7 @@ public static partial class TF
         var a = OpRules.Axis("Unpack", axis, value.Shape.Rank);
         var n = value.Shape[a];
         if (n < 0) throw new InvalidArgumentException($"Unpack: cannot infer the number of outputs from shape {value.Shape} along axis {axis}.");
-        return G.AddOp(SplitDef.Unpack, [value], OpRules.Attrs(("axis", a), ("sizes", Enumerable.Repeat(1, n).ToArray())), name ?? "unstack").Outputs.ToArray();
+        return G.AddOp(SplitDef.Unpack, [value], OpRules.Attrs(("axis", a), ("sizes", Ints.Repeat(1, n))), name ?? "unstack").Outputs.ToArray();
     }
 
     /// <summary>Concatenates along <paramref name="axis"/> (tf.concat).</summary>
@@ -548,24 +548,24 @@ public static partial class TF
         var dim = value.Shape[axis];
         if (numSplits <= 0 || dim % numSplits != 0)
             throw new InvalidArgumentException($"Split: dimension {axis} of shape {value.Shape} ({dim}) is not divisible into {numSplits} equal parts.");
-        return Split(value, Enumerable.Repeat(dim / numSplits, numSplits).ToArray(), axis, name);
+        return Split(value, Ints.Repeat(dim / numSplits, numSplits), axis, name);
     }
 
     /// <summary>Splits into parts of the given sizes along <paramref name="axis"/>; one size may be -1 (tf.split with a list).</summary>
     public static Tensor[] Split(Tensor value, int[] sizeSplits, int axis = 0, string? name = null)
     {
-        if (sizeSplits.Count(s => s == -1) > 1 || sizeSplits.Any(s => s < -1))
+        if (Ints.Count(sizeSplits, -1) > 1 || Ints.AnyBelow(sizeSplits, -1))
             throw new InvalidArgumentException($"Split: size_splits {Shape.Format(sizeSplits)} may contain at most one -1 and no other negative entry.");
         if (value.Shape.HasRank) axis = OpRules.Axis("Split", axis, value.Shape.Rank);
-        if (sizeSplits.Contains(-1))
+        if (Ints.Contains(sizeSplits, -1))
         {
             if (!value.Shape.HasRank || value.Shape[axis] < 0)
                 throw new InvalidArgumentException($"Split: dimension {axis} of {value.Name} must be known to infer the -1 in size_splits.");
-            var rest = value.Shape[axis] - sizeSplits.Where(s => s >= 0).Sum();
+            var rest = value.Shape[axis] - Ints.Sum(Ints.Without(sizeSplits, -1));
             if (rest < 0)
                 throw new InvalidArgumentException($"Split: size_splits {Shape.Format(sizeSplits)} exceed dimension {axis} of shape {value.Shape} ({value.Shape[axis]}).");
             sizeSplits = (int[])sizeSplits.Clone();
-            sizeSplits[Array.IndexOf(sizeSplits, -1)] = rest;
+            sizeSplits[Ints.IndexOf(sizeSplits, -1)] = rest;
         }
         var a = value.Shape.HasRank ? OpRules.Axis("Split", axis, value.Shape.Rank) : axis;
         return G.Tf1Call(Tf1Ops.Split, [value],
