@@ -455,11 +455,19 @@ internal sealed class CpuPlanRunner : IPlanRunner
                 LoopPrim loop => new Loops.LoopRunner(loop).Run,
                 _ => NewLoopGradRunner((LoopGradPrim)p),
             };
+            // Kept by the step (a plan never runs one step twice at once), emptied after each run.
+            var args = new Array[inputs.Length];
             return (values, state) =>
             {
-                var args = new Array[inputs.Length];
                 for (var i = 0; i < args.Length; i++) args[i] = values[inputs[i]]!;
-                values[output] = run(args, state);
+                try
+                {
+                    values[output] = run(args, state);
+                }
+                finally
+                {
+                    Array.Clear(args);
+                }
             };
         }
         if (g.Kind == GroupKind.Single && g.Members[0] is GatherPrim view && _sliceViews.Contains(view))

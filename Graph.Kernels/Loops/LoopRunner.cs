@@ -58,11 +58,14 @@ internal sealed class LoopRunner(LoopPrim loop)
         // iteration; the condition is a pure comparison of counters with limits, so nothing is lost).
         var trips = KnownTrips(inputs);
         if (trips == null) _cond ??= Planner.Compile([frame.Condition!], [], feeds, options);
-        // (Loops over the live indices: LINQ and span searches over ints are left to the JIT at start-up, see Ints.)
-        var fetches = new List<Tensor>(live.Length + frame.Saved.Count);
-        foreach (var i in live) fetches.Add(frame.BodyOutputs[i]);
-        if (loop.SaveForGradient) fetches.AddRange(frame.Saved);
-        _body ??= Planner.Compile(fetches, [], feeds, options, loop.SaveForGradient ? frame.ShapeOnly : null);
+        if (_body == null)
+        {
+            // (A loop over the live indices: LINQ over ints is left to the JIT at start-up, see Ints.)
+            var fetches = new List<Tensor>(live.Length + frame.Saved.Count);
+            foreach (var i in live) fetches.Add(frame.BodyOutputs[i]);
+            if (loop.SaveForGradient) fetches.AddRange(frame.Saved);
+            _body = Planner.Compile(fetches, [], feeds, options, loop.SaveForGradient ? frame.ShapeOnly : null);
+        }
         var record = loop.SaveForGradient ? new LoopRecord(frame.SwapMemory) : null;
         if (record != null)
             foreach (var t in frame.ShapeOnly) record.Shapes[t] = _body.QueriedDims[t];
@@ -215,6 +218,20 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
 
     private ExecutionPlan? _plan;
 
+    /// <summary>What every run reads the same way: each saved value's place in the forward record, and the captured gradients the plan uses.</summary>
+    private (int[] SavedIndex, int[] CaptureOutputs)? _layout;
+
+    private (int[] SavedIndex, int[] CaptureOutputs) Layout(int nv)
+    {
+        var spec = prim.Spec;
+        var savedIndex = new int[spec.Saved.Length];
+        for (var j = 0; j < savedIndex.Length; j++) savedIndex[j] = spec.ForwardFrame.Saved.IndexOf(spec.Saved[j]);
+        var used = new List<int>(spec.FloatCaptures.Length);
+        for (var k = 0; k < spec.FloatCaptures.Length; k++)
+            if (spec.CaptureGrads[k] != null && (prim.UsedOutputs.Length == 0 || prim.UsedOutputs[nv + k])) used.Add(k);
+        return (savedIndex, used.ToArray());
+    }
+
     /// <summary>
     /// The body without the loop variables' gradients, for the last iteration when the plan reads none of them: the
     /// gradient with respect to an RNN's initial state is a product (dz₀·W_hᵀ) nothing reads when that state is a
@@ -316,12 +333,7 @@ internal sealed class LoopGradRunner(LoopGradPrim prim)
         for (var k = 0; k < nv; k++) grads[k] = new HostTensor(state.Session.Recycler.RentCopy(inputs[k]), dims[k]);
         var feeds = new Dictionary<Tensor, HostTensor>();
         for (var j = 0; j < spec.Captures.Length; j++) feeds[spec.Captures[j]] = new HostTensor(inputs[nv + j], dims[nv + j]);
-        var savedIndex = new int[spec.Saved.Length];
-        for (var j = 0; j < savedIndex.Length; j++) savedIndex[j] = spec.ForwardFrame.Saved.IndexOf(spec.Saved[j]);
-        var outputsUsed = new List<int>(spec.FloatCaptures.Length);
-        for (var k = 0; k < spec.FloatCaptures.Length; k++)
-            if (spec.CaptureGrads[k] != null && (prim.UsedOutputs.Length == 0 || prim.UsedOutputs[nv + k])) outputsUsed.Add(k);
-        var captureOutputs = outputsUsed.ToArray();
+        var (savedIndex, captureOutputs) = _layout ??= Layout(nv);
         var sums = new HostTensor?[spec.FloatCaptures.Length];
         // Which sums are a body result (the loop's own array) rather than a sparse sum this runner keeps.
         var resultSums = new bool[sums.Length];
