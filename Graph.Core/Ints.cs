@@ -18,6 +18,15 @@ internal static class Ints
         return result;
     }
 
+    /// <summary>The indices below <paramref name="count"/> that satisfy <paramref name="keep"/>, in order.</summary>
+    public static int[] Where(int count, Func<int, bool> keep)
+    {
+        var kept = new List<int>(count);
+        for (var i = 0; i < count; i++)
+            if (keep(i)) kept.Add(i);
+        return kept.ToArray();
+    }
+
     /// <summary><paramref name="count"/> copies of <paramref name="value"/>.</summary>
     public static int[] Repeat(int value, int count)
     {

@@ -110,15 +110,6 @@ internal sealed class WhileDef : OpDef
         return false;
     }
 
-    /// <summary>The indices below <paramref name="count"/> that satisfy <paramref name="keep"/>, in order.</summary>
-    private static int[] Indices(int count, Func<int, bool> keep)
-    {
-        var kept = new List<int>(count);
-        for (var i = 0; i < count; i++)
-            if (keep(i)) kept.Add(i);
-        return kept.ToArray();
-    }
-
     public override Tensor?[] Gradient(Operation op, Tensor?[] grads)
     {
         var frame = op.Attr<LoopFrame>("frame");
@@ -127,9 +118,9 @@ internal sealed class WhileDef : OpDef
         // (Loops over indices here: LINQ over ints is framework generic code no ReadyToRun image holds, see Ints.)
         var spec = new WhileGradient(op, frame, new LoopFrame(op.Name + "_grad", op.Frame))
         {
-            FloatVars = Indices(n, i => frame.LoopVars[i].DType.IsFloating() && (grads[i] != null || FeedsOtherVariables(frame, i))),
+            FloatVars = Ints.Where(n, i => frame.LoopVars[i].DType.IsFloating() && (grads[i] != null || FeedsOtherVariables(frame, i))),
             // A captured StopGradient has no gradient: none is taken per iteration (the outer pass would drop it).
-            FloatCaptures = Indices(frame.Captures.Count, i => frame.Captures[i].DType.IsFloating() && frame.Captures[i].Op.Def != IdentityDef.StopGradient),
+            FloatCaptures = Ints.Where(frame.Captures.Count, i => frame.Captures[i].DType.IsFloating() && frame.Captures[i].Op.Def != IdentityDef.StopGradient),
         };
         var gradFrame = spec.GradFrame;
         var outer = g.CurrentFrame;

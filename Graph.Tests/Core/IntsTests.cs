@@ -17,6 +17,8 @@ public class IntsTests
         Ints.Range(0).Should().BeEmpty();
         Ints.Range(4).Should().Equal(Enumerable.Range(0, 4));
         Ints.Repeat(-1, 3).Should().Equal(Enumerable.Repeat(-1, 3));
+        Ints.Where(7, i => i % 3 != 1).Should().Equal(Enumerable.Range(0, 7).Where(i => i % 3 != 1));
+        Ints.Where(0, _ => true).Should().BeEmpty();
         foreach (var a in Arrays)
         {
             Ints.Map(a, v => v * 2 + 1).Should().Equal(a.Select(v => v * 2 + 1));
