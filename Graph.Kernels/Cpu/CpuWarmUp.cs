@@ -187,8 +187,7 @@ internal static class CpuWarmUp
         // Buffers larger than 2 KB take the allocator's out-of-line path, one instantiation per element type.
         foreach (var dtype in (ReadOnlySpan<DType>)[DType.Float32, DType.Float64, DType.Int32, DType.Int64, DType.Bool])
             _ = RunState.Uninitialized(dtype, 4096);
-        // Plan building: the buffer table, the readers of a value.
-        _ = new List<(DType, int)> { default }[0];
+        // Plan building: the readers of a value.
         IReadOnlyList<(Prim Reader, int Input)> readers = new (Prim, int)[1];
         _ = readers.Count > 0 && readers.All(r => r.Input == 0);
         IList<int> list = ints;
