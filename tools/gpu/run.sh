@@ -4,7 +4,9 @@
 # Prints: the devices; `cuda-tests passed P failed F skipped S` (Graph.Tests' Cuda category, in-process through
 # NUnit's API); PyTorch's numbers on the same GPU; `metric rnn-step-cuda graph X peer Y ratio R` (and the hand-written
 # loop and epoch lines) with a per-kernel profile; `graph train --epochs 1` on cuda and on cpu, and whether their
-# accuracies agree within 0.005. Without a GPU the cuda tests report as skipped and the cuda lines say why.
+# accuracies agree within 0.005; the cpu device's second-epoch time on 1, 2, 4, 8 and all cores (how it scales on the
+# GPU machine's many cores, which the 2-core development machines cannot show). Without a GPU the cuda tests report
+# as skipped and the cuda lines say why.
 # With $OUT set (the device tool), the log is also written to $OUT/gpu-check.log.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -62,3 +64,11 @@ if [ -n "${cuda_test:-}" ] && [ -n "${cpu_test:-}" ]; then
 else
   echo "train accuracy comparison skipped: no epoch line from one of the devices"
 fi
+
+# The cpu device splits its kernels by Environment.ProcessorCount, which DOTNET_PROCESSOR_COUNT sets: the second epoch
+# (no compiles) on 1, 2, 4, 8 and all of the machine's cores.
+step "cpu scaling (graph train --epochs 2 --device cpu, second epoch)"
+for cores in 1 2 4 8 $(nproc); do
+  line=$(DOTNET_PROCESSOR_COUNT=$cores timeout 60 dotnet "$app/graph.dll" train --epochs 2 --device cpu 2>&1 | grep '^epoch 1 ' || true)
+  echo "cores $cores: ${line:-no epoch line}"
+done
