@@ -200,7 +200,8 @@ internal sealed class DeviceLoopRunner(IlgpuDevice device, LoopPrim loop) : IDis
 
 /// <summary>
 /// The values one counter of a counted loop takes in one execution of the loop (<see cref="Loops.LoopCounters"/>): on
-/// the host, and on the device uploaded once, right after the trip count was read (the stream is idle then). The body
+/// the host, and on the device as part of a run of values the device keeps for every execution that starts the same
+/// way (<see cref="IlgpuDevice.CounterRun"/>: uploaded once, not every training step, since an upload waits). The body
 /// is fed the counter from here instead of running a <c>counter + step</c> kernel, so a TensorArray read or write at
 /// the counter is a slice of the array (no index kernel); the loop's record keeps it for the gradient instead of a
 /// copy of the counter per iteration.
@@ -219,12 +220,20 @@ internal sealed class CounterValues : IDisposable
     private readonly long _start;
     private readonly DType _dtype;
     private readonly DeviceBuffer? _values;
+    // Whether _values is this execution's own upload (the device keeps no more runs) rather than the device's.
+    private readonly bool _ownsValues;
 
     /// <summary>The values of counter <paramref name="variable"/> of <paramref name="counters"/> from <paramref name="start"/> over <paramref name="trips"/> iterations.</summary>
     public CounterValues(IlgpuDevice device, Loops.LoopCounters counters, int variable, long start, long trips)
     {
         (_device, _counters, _variable, _start, _dtype) = (device, counters, variable, start, counters.DTypeOf(variable));
-        if (trips + 1 <= MostUploaded) _values = DeviceBuffer.FromHost(device, _dtype, counters.Values(variable, start, 0, trips + 1));
+        if (trips + 1 > MostUploaded) return;
+        _values = device.CounterRun(_dtype, start, counters.StepOf(variable), trips + 1, length => counters.Values(variable, start, 0, Math.Min(length, MostUploaded)));
+        if (_values == null)
+        {
+            _values = DeviceBuffer.FromHost(device, _dtype, counters.Values(variable, start, 0, trips + 1));
+            _ownsValues = true;
+        }
     }
 
     /// <summary>The counter before iteration <paramref name="iteration"/> (after the last: its final value).</summary>
@@ -239,8 +248,12 @@ internal sealed class CounterValues : IDisposable
     /// <summary>The value before iteration <paramref name="iteration"/> in a new device buffer (the loop's final counter).</summary>
     public DeviceBuffer Owned(long iteration) => OnDevice(iteration)?.Clone() ?? DeviceBuffer.FromHost(_device, _dtype, OnHost(iteration).Data);
 
-    /// <summary>Frees the uploaded values.</summary>
-    public void Dispose() => _values?.Dispose();
+    /// <summary>Frees the values if this execution uploaded its own; the device's kept runs stay for later runs.</summary>
+    public void Dispose()
+    {
+        if (_ownsValues) _values!.Dispose();
+    }
+
 }
 
 /// <summary>

@@ -122,6 +122,8 @@ internal sealed class IlgpuDevice
                 _context.Dispose();
                 _kernels.Clear();
                 _methods.Clear();
+                _counterRuns.Clear();
+                _replacedCounterRuns.Clear();
                 lock (_freed)
                 {
                     _freed.Clear();
@@ -216,6 +218,37 @@ internal sealed class IlgpuDevice
                 if (!_freed.TryGetValue(key, out var stack)) _freed[key] = stack = new();
                 while (recent.Count > 0) stack.Push(recent.Pop());
             }
+        }
+    }
+
+    // Counted loops' counter values by (dtype, start, step), uploaded once for every later run (see CounterRun).
+    private readonly Dictionary<(DType DType, long Start, long Step), DeviceBuffer> _counterRuns = new();
+    // Buffers a longer run replaced: a loop still running may hold slices of them, so they live as long as the device.
+    private readonly List<DeviceBuffer> _replacedCounterRuns = new();
+
+    /// <summary>Distinct (dtype, start, step) counter runs kept; a loop whose start varies from run to run uploads its own.</summary>
+    internal const int MostCounterRuns = 16;
+
+    /// <summary>
+    /// A device buffer of at least <paramref name="count"/> values <c>start + i·step</c> of a counted loop's counter
+    /// (<paramref name="values"/> makes the first <c>n</c> of them on the host), uploaded on first use and kept for later
+    /// runs: uploading is a wait on the stream, and an RNN's loop starts the same way every training step. Null when
+    /// <see cref="MostCounterRuns"/> other runs are kept. The buffer is shared: read it, never write it or free it.
+    /// </summary>
+    public DeviceBuffer? CounterRun(DType dtype, long start, long step, long count, Func<long, Array> values)
+    {
+        lock (Gate)
+        {
+            var key = (dtype, start, step);
+            var found = _counterRuns.TryGetValue(key, out var kept) && kept.Valid;
+            if (found && kept!.Length >= count) return kept;
+            if (!found && _counterRuns.Count >= MostCounterRuns) return null;
+            // Doubling keeps a loop whose trip count grows from re-uploading every run.
+            var length = Math.Max(count, found ? 2 * kept!.Length : 64);
+            var buffer = DeviceBuffer.FromHost(this, dtype, values(length));
+            if (found) _replacedCounterRuns.Add(kept!);
+            _counterRuns[key] = buffer;
+            return buffer;
         }
     }
 

@@ -30,6 +30,9 @@ internal sealed class LoopCounters
     /// <summary>The dtype of counter <paramref name="variable"/> (int32 or int64).</summary>
     public DType DTypeOf(int variable) => _counters[variable].DType;
 
+    /// <summary>What counter <paramref name="variable"/> adds each iteration.</summary>
+    public long StepOf(int variable) => _counters[variable].Step;
+
     /// <summary>Whether loop variable <paramref name="variable"/> is a counter.</summary>
     public bool IsCounter(int variable) => _counters.ContainsKey(variable);
 

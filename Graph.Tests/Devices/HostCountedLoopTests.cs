@@ -145,6 +145,48 @@ public class HostCountedLoopTests
     }
 
     /// <summary>
+    /// A counted loop's counter values go up to the device once and are kept for later runs (an upload waits on the
+    /// stream; an RNN's loop starts the same way every training step): the second run of a loop that reads its counter
+    /// as a tensor uploads nothing. A longer loop from the same start extends the kept values once; loops with more
+    /// distinct starts than the device keeps upload their own each run, with the same results.
+    /// </summary>
+    [Test]
+    public void ACountedLoopUploadsItsCounterValuesOnce()
+    {
+        var device = Graph.Kernels.Ilgpu.IlgpuDevice.Get(Ilgpu);
+        // Σ counter over the loop, as a float64 the body adds up: the kernel reads the counter's device slice.
+        Tensor SumOfCounter(int start, int steps) => TF.WhileLoop(v => TF.Less(v[0], TF.Constant(start + steps)),
+            v => [v[0] + 1, v[1] + TF.Cast(v[0], DType.Float64)], [TF.Constant(start), TF.Constant(0.0)])[1];
+        static double Expected(int start, int steps) => Enumerable.Range(start, steps).Sum(i => (double)i);
+        long Uploaded(Session session, Tensor[] fetches, double[] expected)
+        {
+            var before = device.UploadedBytes;
+            var values = session.Run(fetches);
+            for (var i = 0; i < fetches.Length; i++) values[i].Item<double>().Should().Be(expected[i], $"loop {i}");
+            return device.UploadedBytes - before;
+        }
+        const int start = 7_000_003;
+        var g = new ComputeGraph();
+        using (g.AsDefault())
+        {
+            var shortLoop = SumOfCounter(start, 5);
+            var longLoop = SumOfCounter(start, 300);
+            using var session = new Session(g, new SessionOptions { Device = Ilgpu });
+            Uploaded(session, [shortLoop], [Expected(start, 5)]);
+            Uploaded(session, [shortLoop], [Expected(start, 5)]).Should().Be(0, "the counter's values are the device's from the first run on");
+            Uploaded(session, [longLoop], [Expected(start, 300)]).Should().BeGreaterThan(0, "300 iterations need more values than the first run kept");
+            Uploaded(session, [longLoop], [Expected(start, 300)]).Should().Be(0);
+            Uploaded(session, [shortLoop], [Expected(start, 5)]).Should().Be(0, "a shorter loop from the same start reads the longer run's values");
+
+            var starts = Enumerable.Range(0, Graph.Kernels.Ilgpu.IlgpuDevice.MostCounterRuns + 2).Select(k => start + 1000 * (k + 1)).ToArray();
+            var many = starts.Select(s => SumOfCounter(s, 4)).ToArray();
+            var expected = starts.Select(s => Expected(s, 4)).ToArray();
+            Uploaded(session, many, expected);
+            Uploaded(session, many, expected).Should().BeGreaterThan(0, "the device keeps a limited number of runs: the others upload their own");
+        }
+    }
+
+    /// <summary>
     /// A counted loop that reads or writes a TensorArray past its end fails the run, naming the op as on the cpu device:
     /// an index out of range takes the kernel, which checks it (the device reports the largest bad index it saw before
     /// the run checked its flags, the cpu the first).
