@@ -174,9 +174,11 @@ internal abstract class DeviceBuffer : IDeviceValue
             ThrowIfDisposed();
             if (Length == 0) return;
             if (host.Length != Length) throw new InvalidOperationException($"Device copy of {host.Length} elements into a buffer of {Length}.");
+            // ILGPU's copies from and to managed arrays wait for the stream.
+            var ticket = Device.WaitTicket();
             _elements.CopyFromCPU(Device.Accelerator.DefaultStream, Elements(host));
             Device.NoteCopy(Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>(), toDevice: true);
-            Device.DefaultStreamSynchronized();
+            Device.DefaultStreamSynchronized(ticket);
         }
 
         public override void Download(Array host, long count)
@@ -184,9 +186,11 @@ internal abstract class DeviceBuffer : IDeviceValue
             ThrowIfDisposed();
             if (count == 0) return;
             if (host.Length != count || count > Length) throw new InvalidOperationException($"Device copy of {count} elements into {host.Length} from a buffer of {Length}.");
+            // ILGPU's copies from and to managed arrays wait for the stream.
+            var ticket = Device.WaitTicket();
             _elements.SubView(0, count).CopyToCPU(Device.Accelerator.DefaultStream, Elements(host));
             Device.NoteCopy(count * System.Runtime.CompilerServices.Unsafe.SizeOf<T>(), toDevice: false);
-            Device.DefaultStreamSynchronized();
+            Device.DefaultStreamSynchronized(ticket);
         }
 
         /// <summary>A host array's elements as the device's element type (bool as byte).</summary>

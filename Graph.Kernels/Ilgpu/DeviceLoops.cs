@@ -341,6 +341,8 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
         using var copies = record.InHostMemory ? device.Accelerator.CreateStream() : null;
         var generation = device.Generation;
         DeviceBuffer[]? next = null;
+        // With swap_memory, the iteration's values brought back to the device (in no record: freed here, even on failure).
+        DeviceBuffer[]? uploaded = null;
         DeviceBuffer[] Upload(int it) => onDevice.Swapped[it].Select(h => DeviceBuffer.FromHostAsync(h, copies!)).ToArray();
         try
         {
@@ -351,7 +353,7 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
                 if (copies != null)
                 {
                     copies.Synchronize();
-                    saved = next!;
+                    saved = uploaded = next!;
                     // The previous iteration's values start coming back while this one computes.
                     next = it > 0 ? Upload(it - 1) : null;
                 }
@@ -427,6 +429,7 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
                 var alive = new HashSet<DeviceBuffer>(grads.Concat(sums.OfType<DeviceBuffer>()), ReferenceEqualityComparer.Instance);
                 foreach (var b in dead.Distinct())
                     if (!alive.Contains(b)) b.Dispose();
+                uploaded = null;
                 if (copies != null)
                 {
                     foreach (var h in onDevice.Swapped[it]) h.Dispose();
@@ -439,7 +442,7 @@ internal sealed class DeviceLoopGradRunner(IlgpuDevice device, LoopGradPrim prim
         catch
         {
             if (generation == device.Generation) copies?.Synchronize();
-            foreach (var b in grads.Concat(sums.OfType<DeviceBuffer>()).Concat(next ?? []).Distinct()) b.Dispose();
+            foreach (var b in grads.Concat(sums.OfType<DeviceBuffer>()).Concat(next ?? []).Concat(uploaded ?? []).Distinct()) b.Dispose();
             record.DisposeDeviceIterations();
             throw;
         }
@@ -511,8 +514,9 @@ internal sealed class SwapStream(IlgpuDevice device) : IDisposable
     public List<PinnedHostCopy[]> StartPending()
     {
         // The kernels that computed the pending values ran on the default stream, which the copy stream does not follow.
+        var ticket = device.WaitTicket();
         device.Accelerator.DefaultStream.Synchronize();
-        device.DefaultStreamSynchronized();
+        device.DefaultStreamSynchronized(ticket);
         var done = Complete();
         foreach (var (free, saved) in _pending) _inFlight.Add((free, saved.Select(b => b.CopyToHostAsync(_stream)).ToArray()));
         _pending.Clear();

@@ -372,10 +372,19 @@ internal sealed class DevicePlanRunner : IPlanRunner
         shape.Threads = Threads(work);
         var accumulating = shape with { Accumulate = 1 };
         var element = DeviceBuffer.ElementType(m.DType);
-        // cuBLAS where the device has it (cuda); Graph's register-tiled kernel elsewhere (opencl, ilgpu-cpu).
-        var blas = Cuda.CuBlas.Serves(m.DType) ? _device.Blas : null;
+        // cuBLAS where the device has it (cuda); Graph's register-tiled kernel elsewhere (opencl, ilgpu-cpu). Looked up
+        // again after a context reset, which disposes the old context's cuBLAS: the plan outlives it.
+        var servedByBlas = Cuda.CuBlas.Serves(m.DType);
+        Cuda.CuBlas? blas = null;
+        var blasGeneration = -1;
         return (slots, run) =>
         {
+            if (servedByBlas && blasGeneration != _device.Generation)
+            {
+                // The generation first: a reset between the two reads leaves an old number, so the next run looks again.
+                blasGeneration = _device.Generation;
+                blas = _device.Blas;
+            }
             var sum = accumulableFetch is { } fetch && run.State.AccumulateInto?.TryGetValue(fetch, out var into) == true ? (DeviceBuffer)into : null;
             var y = sum ?? Output(m, run);
             slots[output] = new Slot { Device = y };

@@ -150,8 +150,10 @@ internal sealed class IlgpuDevice
     // last waited on may still be read by kernels queued there: only work on that same stream (which runs in order)
     // may reuse it; it becomes free for any stream once the default stream has been waited on.
     private readonly Dictionary<(Type, long, bool), Stack<(object Item, long Bytes)>> _freed = new();
-    private readonly Dictionary<(Type, long, bool), Stack<(object Item, long Bytes)>> _freedSinceSync = new();
-    private long _freedBytes;
+    // In the order freed, each with the wait count when it was freed (see WaitTicket): only a wait that started after
+    // the free covers the kernels that may still read it (another thread may free while this one waits).
+    private readonly Dictionary<(Type, long, bool), List<(object Item, long Bytes, long Ticket)>> _freedSinceSync = new();
+    private long _freedBytes, _waitTickets;
     private const long MaxFreedBytes = 512L << 20;
 
     /// <summary>
@@ -164,9 +166,15 @@ internal sealed class IlgpuDevice
         {
             item = default!;
             var key = (typeof(T), length, pinned);
-            if (!(defaultStream && _freedSinceSync.TryGetValue(key, out var stack) && stack.Count > 0) &&
-                !(_freed.TryGetValue(key, out stack) && stack.Count > 0)) return false;
-            var (freed, bytes) = stack!.Pop();
+            object freed;
+            long bytes;
+            if (defaultStream && _freedSinceSync.TryGetValue(key, out var recent) && recent.Count > 0)
+            {
+                (freed, bytes, _) = recent[^1];
+                recent.RemoveAt(recent.Count - 1);
+            }
+            else if (_freed.TryGetValue(key, out var stack) && stack.Count > 0) (freed, bytes) = stack.Pop();
+            else return false;
             _freedBytes -= bytes;
             item = (T)freed;
             return true;
@@ -180,8 +188,8 @@ internal sealed class IlgpuDevice
         {
             if (_freedBytes + bytes > MaxFreedBytes) return false;
             var key = (typeof(T), length, pinned);
-            if (!_freedSinceSync.TryGetValue(key, out var stack)) _freedSinceSync[key] = stack = new();
-            stack.Push((item, bytes));
+            if (!_freedSinceSync.TryGetValue(key, out var recent)) _freedSinceSync[key] = recent = new();
+            recent.Add((item, bytes, Interlocked.Read(ref _waitTickets)));
             _freedBytes += bytes;
             return true;
         }
@@ -194,7 +202,7 @@ internal sealed class IlgpuDevice
         lock (_freed)
         {
             var bytes = _freedBytes;
-            foreach (var (item, _) in _freed.Values.Concat(_freedSinceSync.Values).SelectMany(x => x))
+            foreach (var item in _freed.Values.SelectMany(x => x).Select(x => x.Item).Concat(_freedSinceSync.Values.SelectMany(x => x).Select(x => x.Item)))
                 switch (item)
                 {
                     case IDisposable d: d.Dispose(); break;
@@ -207,16 +215,31 @@ internal sealed class IlgpuDevice
         }
     }
 
-    /// <summary>Called after the default stream has been waited on: everything freed before is now free for any stream.</summary>
-    public void DefaultStreamSynchronized()
+    /// <summary>Times the host waited for the default stream (uploads and downloads from pageable memory, loop waits) since the process started.</summary>
+    public long Waits => Interlocked.Read(ref _waits);
+    private long _waits;
+
+    /// <summary>Taken just before waiting on the default stream, and handed to <see cref="DefaultStreamSynchronized"/> after.</summary>
+    public long WaitTicket() => Interlocked.Increment(ref _waitTickets);
+
+    /// <summary>
+    /// Called after the default stream has been waited on, with the <see cref="WaitTicket"/> taken before the wait:
+    /// everything freed before the wait started is now free for any stream (a buffer another thread freed during the
+    /// wait may belong to kernels it queued after the wait began).
+    /// </summary>
+    public void DefaultStreamSynchronized(long ticket)
     {
+        Interlocked.Increment(ref _waits);
         lock (_freed)
         {
             foreach (var (key, recent) in _freedSinceSync)
             {
-                if (recent.Count == 0) continue;
+                var covered = 0;
+                while (covered < recent.Count && recent[covered].Ticket < ticket) covered++;
+                if (covered == 0) continue;
                 if (!_freed.TryGetValue(key, out var stack)) _freed[key] = stack = new();
-                while (recent.Count > 0) stack.Push(recent.Pop());
+                for (var i = 0; i < covered; i++) stack.Push((recent[i].Item, recent[i].Bytes));
+                recent.RemoveRange(0, covered);
             }
         }
     }

@@ -102,17 +102,38 @@ public class DeviceSemanticsTests : GraphFixture
         state.IsAlive.Should().BeFalse("the process-wide device holds sessions only weakly");
     }
 
-    /// <summary>Not a valid kernel: ILGPU rejects parameters of class types.</summary>
-    public static void UncompilableKernel(ILGPU.Index1D i, ILGPU.ArrayView<float> x, string text) => x[i] = text.Length;
+    private sealed record PooledThing(int Id);
+
+    /// <summary>
+    /// The device's cache of freed buffers hands a buffer freed since the last wait on the default stream only to more
+    /// work on that stream (kernels queued there may still read it). A wait makes free for any stream (the swap copies'
+    /// stream) only what was freed before the wait began: another thread may free a buffer its new kernels read while
+    /// this one waits.
+    /// </summary>
+    [Test]
+    public void AWaitFreesForOtherStreamsOnlyWhatWasFreedBeforeItBegan()
+    {
+        var device = IlgpuDevice.Get("ilgpu-cpu");
+        const long length = 987_654_321;
+        PooledThing? taken;
+        device.Free(new PooledThing(1), length, 8).Should().BeTrue();
+        var ticket = device.WaitTicket();
+        device.Free(new PooledThing(2), length, 8).Should().BeTrue(); // by another thread, during the wait
+        device.TryTakeFreed(length, out taken, defaultStream: false).Should().BeFalse("no wait has finished since either was freed");
+        device.DefaultStreamSynchronized(ticket);
+        device.TryTakeFreed(length, out taken, defaultStream: false).Should().BeTrue();
+        taken!.Id.Should().Be(1);
+        device.TryTakeFreed(length, out taken, defaultStream: false).Should().BeFalse("the second was freed after the wait began");
+        device.TryTakeFreed(length, out taken).Should().BeTrue("work on the default stream may reuse it at once");
+        taken!.Id.Should().Be(2);
+    }
 
     [Test]
     public void PinnedCopiesFromBeforeAContextResetAreNotReused()
     {
         var device = IlgpuDevice.Get("ilgpu-cpu");
         var pinned = new PinnedHostCopy.Typed<float>(device, DType.Float32, 12345);
-        var bad = typeof(DeviceSemanticsTests).GetMethod(nameof(UncompilableKernel))!;
-        var act = () => device.Load("test: uncompilable (pinned)", () => bad, new ConstantPrim(HostTensor.From(new[] { 1f }, 1)));
-        act.Should().Throw<InternalException>();
+        DeviceResetTests.FailACompile(device, new ConstantPrim(HostTensor.From(new[] { 1f }, 1)));
         pinned.Dispose(); // after the reset, as a failed run's loop records are
         using var again = new PinnedHostCopy.Typed<float>(device, DType.Float32, 12345);
         again.Scope.Accelerator.Should().BeSameAs(device.Accelerator);

@@ -18,9 +18,12 @@ internal sealed unsafe class CuBlas : IDisposable
 {
     private const int Success = 0, OpN = 0, OpT = 1;
     private static readonly object LoadGate = new();
-    private static Api? _api;
-    private static string? _loadProblem;
+    // Every library found that exports the calls, in the order of Candidates() (null until first probed).
+    private static List<Api>? _apis;
+    private const string NotFound = "cuBLAS (libcublas.so.13/.12/.11) was not found on the library path, in $CUDA_PATH/lib64 or in /usr/local/cuda*/lib64; " +
+                                    "matmuls use Graph's own GEMM kernel";
     private readonly CudaAccelerator _accelerator;
+    private readonly Api _api;
     private IntPtr _handle;
 
     private sealed class Api
@@ -36,53 +39,72 @@ internal sealed unsafe class CuBlas : IDisposable
 
     private CuBlas(CudaAccelerator accelerator, Api api)
     {
-        _accelerator = accelerator;
+        (_accelerator, _api) = (accelerator, api);
         accelerator.Bind();
         IntPtr handle;
         Check(api.Create(&handle), "cublasCreate");
         _handle = handle;
-        Check(api.SetStream(handle, ((CudaStream)accelerator.DefaultStream).StreamPtr), "cublasSetStream");
-        int version;
-        Check(api.GetVersion(handle, &version), "cublasGetVersion");
-        Version = $"cuBLAS {version / 10000}.{version / 100 % 100}.{version % 100} ({api.Library})";
+        try
+        {
+            Check(api.SetStream(handle, ((CudaStream)accelerator.DefaultStream).StreamPtr), "cublasSetStream");
+            int version;
+            Check(api.GetVersion(handle, &version), "cublasGetVersion");
+            Version = $"cuBLAS {version / 10000}.{version / 100 % 100}.{version % 100} ({api.Library})";
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
     }
 
     /// <summary>The library's version and file, e.g. <c>cuBLAS 13.0.2 (libcublas.so.13)</c>.</summary>
     public string Version { get; }
 
-    /// <summary>cuBLAS for <paramref name="accelerator"/>, or null with <paramref name="problem"/> saying why (no library, or it failed to start).</summary>
+    /// <summary>
+    /// cuBLAS for <paramref name="accelerator"/> from the first library found that starts (one built for a newer CUDA
+    /// than the driver's fails in cublasCreate, and an older one may still serve), or null with
+    /// <paramref name="problem"/> saying why (no library, or each failed to start).
+    /// </summary>
     public static CuBlas? TryCreate(CudaAccelerator accelerator, out string? problem)
     {
-        var api = Load();
-        problem = _loadProblem;
-        if (api == null) return null;
-        try
+        var apis = Load();
+        var problems = new List<string>();
+        foreach (var api in apis)
         {
-            return new CuBlas(accelerator, api);
+            try
+            {
+                problem = null;
+                return new CuBlas(accelerator, api);
+            }
+            catch (InvalidOperationException e)
+            {
+                problems.Add($"{api.Library}: {e.Message}");
+            }
         }
-        catch (InvalidOperationException e)
-        {
-            problem = e.Message;
-            return null;
-        }
+        problem = apis.Count == 0 ? NotFound : string.Join("; ", problems) + "; matmuls use Graph's own GEMM kernel";
+        return null;
     }
 
-    /// <summary>Which cuBLAS the cuda device will use, or why none (probes the library; needs no GPU context).</summary>
-    public static string Describe() => Load() is { } api ? $"cuBLAS ({api.Library})" : $"Graph's GEMM kernel ({_loadProblem})";
+    /// <summary>Which cuBLAS the cuda device will try first, or why none (probes the library; needs no GPU context).</summary>
+    public static string Describe() => Load() is [var api, ..] ? $"cuBLAS ({api.Library})" : $"Graph's GEMM kernel ({NotFound})";
 
-    private static Api? Load()
+    private static List<Api> Load()
     {
         lock (LoadGate)
         {
-            if (_api != null || _loadProblem != null) return _api;
+            if (_apis != null) return _apis;
+            _apis = new List<Api>();
+            var loaded = new HashSet<IntPtr>();
             foreach (var path in Candidates())
             {
-                if (!NativeLibrary.TryLoad(path, out var lib)) continue;
+                // The same file reached by two names loads once: its handle repeats.
+                if (!NativeLibrary.TryLoad(path, out var lib) || !loaded.Add(lib)) continue;
                 IntPtr Export(string name) => NativeLibrary.TryGetExport(lib, name, out var fn) ? fn : IntPtr.Zero;
                 var exports = new[] { "cublasCreate_v2", "cublasDestroy_v2", "cublasSetStream_v2", "cublasGetVersion_v2", "cublasSgemmStridedBatched", "cublasDgemmStridedBatched" }
                     .Select(Export).ToArray();
                 if (exports.Any(e => e == IntPtr.Zero)) continue;
-                return _api = new Api
+                _apis.Add(new Api
                 {
                     Library = Path.GetFileName(path),
                     Create = (delegate* unmanaged<IntPtr*, int>)exports[0],
@@ -91,11 +113,9 @@ internal sealed unsafe class CuBlas : IDisposable
                     GetVersion = (delegate* unmanaged<IntPtr, int*, int>)exports[3],
                     SgemmStridedBatched = (delegate* unmanaged<IntPtr, int, int, int, int, int, float*, IntPtr, int, long, IntPtr, int, long, float*, IntPtr, int, long, int, int>)exports[4],
                     DgemmStridedBatched = (delegate* unmanaged<IntPtr, int, int, int, int, int, double*, IntPtr, int, long, IntPtr, int, long, double*, IntPtr, int, long, int, int>)exports[5],
-                };
+                });
             }
-            _loadProblem = "cuBLAS (libcublas.so.13/.12/.11) was not found on the library path, in $CUDA_PATH/lib64 or in /usr/local/cuda*/lib64; " +
-                           "matmuls use Graph's own GEMM kernel";
-            return null;
+            return _apis;
         }
     }
 
@@ -106,8 +126,7 @@ internal sealed unsafe class CuBlas : IDisposable
         foreach (var name in names) yield return name;
         var roots = new List<string>();
         if (Environment.GetEnvironmentVariable("CUDA_PATH") is { Length: > 0 } cudaPath) roots.Add(cudaPath);
-        if (Directory.Exists("/usr/local"))
-            roots.AddRange(Directory.GetDirectories("/usr/local", "cuda*").OrderByDescending(d => d, StringComparer.Ordinal));
+        if (Directory.Exists("/usr/local")) roots.AddRange(NewestToolkitFirst(Directory.GetDirectories("/usr/local", "cuda*")));
         foreach (var root in roots)
             foreach (var dir in new[] { "lib64", "targets/x86_64-linux/lib", "lib" })
                 foreach (var name in names)
@@ -115,6 +134,20 @@ internal sealed unsafe class CuBlas : IDisposable
                     var path = Path.Combine(root, dir, name);
                     if (File.Exists(path)) yield return path;
                 }
+    }
+
+    /// <summary>
+    /// CUDA toolkit folders (<c>/usr/local/cuda</c>, <c>cuda-13.0</c>, <c>cuda-12.9</c>, …) in the order to search them:
+    /// the unversioned one (the system's current toolkit) first, then by version, newest first (12.10 after 13.0 and
+    /// before 12.9, which an ordinal sort gets wrong).
+    /// </summary>
+    internal static IEnumerable<string> NewestToolkitFirst(IEnumerable<string> folders)
+    {
+        static Version? VersionOf(string folder) =>
+            Path.GetFileName(folder) is var name && name.StartsWith("cuda-", StringComparison.Ordinal) && System.Version.TryParse(name[5..], out var v) ? v : null;
+        return folders.OrderBy(f => Path.GetFileName(f) == "cuda" ? 0 : VersionOf(f) != null ? 1 : 2)
+            .ThenByDescending(VersionOf)
+            .ThenBy(f => f, StringComparer.Ordinal);
     }
 
     private static void Check(int status, string call)
@@ -135,7 +168,7 @@ internal sealed unsafe class CuBlas : IDisposable
         var opA = transposeA ? OpT : OpN;
         var ldb = transposeB ? k : n;
         var lda = transposeA ? m : k;
-        var api = _api!;
+        var api = _api;
         _accelerator.Bind();
         var pa = Pointer(a);
         var pb = Pointer(b);
@@ -165,7 +198,7 @@ internal sealed unsafe class CuBlas : IDisposable
     {
         if (_handle == IntPtr.Zero) return;
         _accelerator.Bind();
-        _api!.Destroy(_handle);
+        _api.Destroy(_handle);
         _handle = IntPtr.Zero;
     }
 }
