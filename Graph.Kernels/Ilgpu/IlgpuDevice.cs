@@ -114,7 +114,7 @@ internal sealed class IlgpuDevice
             catch (Exception e) when (e is not GraphException)
             {
                 // Variable values that live only on the device are copied back while the context still works.
-                NotifyReset();
+                var lost = NotifyReset();
                 _blas?.Dispose();
                 _blas = null;
                 _blasTried = false;
@@ -134,7 +134,7 @@ internal sealed class IlgpuDevice
                 Generation++;
                 throw new InternalException(
                     $"{origin.OriginName}: the {Name} device failed to compile the kernel for {origin.Describe()} ({e.GetType().Name}: {e.Message}); " +
-                    "the ILGPU context was recreated.", e);
+                    "the ILGPU context was recreated." + lost, e);
             }
             _kernels[key] = kernel;
             _methods[key] = method;
@@ -310,11 +310,27 @@ internal sealed class IlgpuDevice
         lock (_resetListeners) _resetListeners.RemoveAll(w => !w.TryGetTarget(out var l) || ReferenceEquals(l, listener));
     }
 
-    private void NotifyReset()
+    /// <summary>
+    /// Lets every listener copy its device-only values back before the context goes; returns what failed (a context
+    /// that faulted may refuse the copies), so the reset still happens and the error says which values were lost.
+    /// </summary>
+    private string NotifyReset()
     {
         List<IDeviceResetListener> alive;
         lock (_resetListeners) alive = _resetListeners.Select(w => w.TryGetTarget(out var l) ? l : null).OfType<IDeviceResetListener>().ToList();
-        foreach (var l in alive) l.BeforeDeviceReset();
+        var failures = new List<string>();
+        foreach (var l in alive)
+        {
+            try
+            {
+                l.BeforeDeviceReset();
+            }
+            catch (Exception e)
+            {
+                failures.Add($"{e.GetType().Name}: {e.Message}");
+            }
+        }
+        return failures.Count == 0 ? "" : $" Variable values held only on the device could not be copied back and are lost ({string.Join("; ", failures)}).";
     }
 
     /// <summary>Number of kernels compiled and cached on this device.</summary>

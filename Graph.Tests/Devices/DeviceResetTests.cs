@@ -66,4 +66,30 @@ public class DeviceResetTests(string device) : GraphFixture(device)
         var after = Values();
         for (var i = 0; i < before.Length; i++) after[i].Should().Equal(before[i], $"fetch {i}");
     }
+
+    private sealed class UnreachableValues : IDeviceResetListener
+    {
+        public void BeforeDeviceReset() => throw new InvalidOperationException("the context faulted");
+    }
+
+    /// <summary>
+    /// When device-only values cannot be copied back before the reset (a context that faulted refuses the copies), the
+    /// reset still happens and the error says what was lost, instead of the copy's exception leaving the old context.
+    /// </summary>
+    [Test]
+    public void AResetGoesOnWhenValuesCannotBeCopiedBack()
+    {
+        var device = IlgpuDevice.Get(Device);
+        var listener = new UnreachableValues();
+        device.WatchReset(listener);
+        try
+        {
+            FailACompile(device, new ConstantPrim(HostTensor.From(new[] { 1f }, 1)), "*recreated*could not be copied back and are lost*the context faulted*");
+        }
+        finally
+        {
+            device.UnwatchReset(listener);
+        }
+        Eval(TF.Exp(TF.Constant(new[] { 0f, 1f }))).ToArray<float>().Should().Equal(1f, MathF.Exp(1f));
+    }
 }
