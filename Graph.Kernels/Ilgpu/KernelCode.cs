@@ -23,7 +23,9 @@ namespace Graph.Kernels.Ilgpu;
 /// </summary>
 internal static class KernelCode
 {
-    private static readonly Regex ContractablePtx = new(@"\b(add|sub|mul)\.f(32|64)\b", RegexOptions.Compiled);
+    // The instruction itself, at the start of a line or after a predicate guard: not the operation part of another
+    // instruction (atom.global.add.f32 takes no rounding mode).
+    private static readonly Regex ContractablePtx = new(@"(?<=^[ \t]*(?:@!?%\w+[ \t]+)?)(add|sub|mul)\.f(32|64)\b", RegexOptions.Compiled | RegexOptions.Multiline);
     private const string NoContraction = "#pragma OPENCL FP_CONTRACT OFF\n";
 
     /// <summary>PTX with every float add, subtract and multiply rounded on its own (<c>.rn</c>): none may become an FMA.</summary>

@@ -199,5 +199,8 @@ public class KernelCodeTests
     {
         KernelCode.WithoutContraction("mul.f32 %f1, %f2, %f3;\nadd.f64 %fd1, %fd2, %fd3;\nsub.f32 a;\nmul.rn.f32 x;\nadd.s32 %r1;\nmul.wide.u32 %rd1;")
             .Should().Be("mul.rn.f32 %f1, %f2, %f3;\nadd.rn.f64 %fd1, %fd2, %fd3;\nsub.rn.f32 a;\nmul.rn.f32 x;\nadd.s32 %r1;\nmul.wide.u32 %rd1;");
+        // Indented and predicated instructions too; an atomic's operation takes no rounding mode and is left alone.
+        KernelCode.WithoutContraction("\tmul.f32 %f1, %f2, %f3;\n\t@%p1 add.f32 %f4, %f5, %f6;\n\t@!%p2 sub.f64 %fd1, %fd2, %fd3;\n\tatom.global.add.f32 %f7, [%rd1], %f8;\n\tred.global.add.f64 [%rd2], %fd4;")
+            .Should().Be("\tmul.rn.f32 %f1, %f2, %f3;\n\t@%p1 add.rn.f32 %f4, %f5, %f6;\n\t@!%p2 sub.rn.f64 %fd1, %fd2, %fd3;\n\tatom.global.add.f32 %f7, [%rd1], %f8;\n\tred.global.add.f64 [%rd2], %fd4;");
     }
 }
