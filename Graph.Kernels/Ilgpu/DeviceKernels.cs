@@ -13,6 +13,8 @@ public interface IDeviceArith<T> where T : unmanaged
     T Mul(T a, T b);
     /// <summary>Whether sums need compensation (floating point).</summary>
     bool Inexact { get; }
+    /// <summary>What one Kahan step (sum = acc + term) lost to rounding, or 0 once the sum is not finite (see <see cref="DeviceMath.KahanCompensation(float, float, float)"/>).</summary>
+    T KahanCompensation(T sum, T acc, T term);
     /// <summary>max(a, b), NaN first</summary>
     T Max(T a, T b);
     /// <summary>min(a, b), NaN first</summary>
@@ -41,6 +43,7 @@ public struct Float32Arith : IDeviceArith<float>
     public float Add(float a, float b) => a + b;
     public float Sub(float a, float b) => a - b;
     public bool Inexact => true;
+    public float KahanCompensation(float sum, float acc, float term) => DeviceMath.KahanCompensation(sum, acc, term);
     public float Mul(float a, float b) => a * b;
     public float Max(float a, float b) => DeviceMath.Max(a, b);
     public float Min(float a, float b) => DeviceMath.Min(a, b);
@@ -59,6 +62,7 @@ public struct Float64Arith : IDeviceArith<double>
     public double Add(double a, double b) => a + b;
     public double Sub(double a, double b) => a - b;
     public bool Inexact => true;
+    public double KahanCompensation(double sum, double acc, double term) => DeviceMath.KahanCompensation(sum, acc, term);
     public double Mul(double a, double b) => a * b;
     public double Max(double a, double b) => DeviceMath.Max(a, b);
     public double Min(double a, double b) => DeviceMath.Min(a, b);
@@ -77,6 +81,7 @@ public struct Int32Arith : IDeviceArith<int>
     public int Add(int a, int b) => a + b;
     public int Sub(int a, int b) => a - b;
     public bool Inexact => false;
+    public int KahanCompensation(int sum, int acc, int term) => 0;
     public int Mul(int a, int b) => a * b;
     public int Max(int a, int b) => a > b ? a : b;
     public int Min(int a, int b) => a < b ? a : b;
@@ -95,6 +100,7 @@ public struct Int64Arith : IDeviceArith<long>
     public long Add(long a, long b) => a + b;
     public long Sub(long a, long b) => a - b;
     public bool Inexact => false;
+    public long KahanCompensation(long sum, long acc, long term) => 0;
     public long Mul(long a, long b) => a * b;
     public long Max(long a, long b) => a > b ? a : b;
     public long Min(long a, long b) => a < b ? a : b;
@@ -226,7 +232,7 @@ public static class DeviceKernels
                     // Kahan summation: as accurate as a pairwise sum, in a fixed order.
                     var term = ops.Sub(v, compensation);
                     var sum = ops.Add(acc, term);
-                    compensation = ops.Sub(ops.Sub(sum, acc), term);
+                    compensation = ops.KahanCompensation(sum, acc, term);
                     acc = sum;
                 }
                 else acc = s.Op == Sum ? ops.Add(acc, v) : s.Op == Prod ? ops.Mul(acc, v) : s.Op == Max ? ops.Max(acc, v) : ops.Min(acc, v);
@@ -265,7 +271,7 @@ public static class DeviceKernels
                 {
                     var term = ops.Sub(v, compensation);
                     var sum = ops.Add(acc, term);
-                    compensation = ops.Sub(ops.Sub(sum, acc), term);
+                    compensation = ops.KahanCompensation(sum, acc, term);
                     acc = sum;
                 }
                 else acc = Combine(ops, s.Op, acc, v);

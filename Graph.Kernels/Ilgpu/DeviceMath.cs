@@ -398,6 +398,15 @@ public static class DeviceMath
         return result;
     }
 
+    /// <summary>
+    /// What one step of Kahan summation (sum = acc + term) lost to rounding: (sum − acc) − term. Once the sum is ±inf
+    /// or NaN it is 0: the difference would be inf − inf = NaN, which would turn a sum that reached an infinity (an
+    /// infinite term, or an overflow) into NaN where a plain sum gives the infinity.
+    /// </summary>
+    public static float KahanCompensation(float sum, float acc, float term) => XMath.IsNaN(sum) || XMath.IsInfinity(sum) ? 0f : sum - acc - term;
+    /// <inheritdoc cref="KahanCompensation(float, float, float)"/>
+    public static double KahanCompensation(double sum, double acc, double term) => XMath.IsNaN(sum) || XMath.IsInfinity(sum) ? 0.0 : sum - acc - term;
+
     public static float Max(float a, float b) => XMath.IsNaN(a) ? a : XMath.IsNaN(b) ? b : a > b ? a : b;
     public static double Max(double a, double b) => XMath.IsNaN(a) ? a : XMath.IsNaN(b) ? b : a > b ? a : b;
     public static int Max(int a, int b) => a > b ? a : b;

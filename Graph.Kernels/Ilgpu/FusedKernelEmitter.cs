@@ -195,9 +195,9 @@ internal sealed class FusedKernelEmitter
                 _il.Emit(OpCodes.Stloc, sum);
                 _il.Emit(OpCodes.Ldloc, sum);
                 _il.Emit(OpCodes.Ldloc, acc);
-                _il.Emit(OpCodes.Sub);
                 _il.Emit(OpCodes.Ldloc, term);
-                _il.Emit(OpCodes.Sub);
+                var type = LocalType(tail.DType);
+                _il.Emit(OpCodes.Call, typeof(DeviceMath).GetMethod(nameof(DeviceMath.KahanCompensation), [type, type, type])!);
                 _il.Emit(OpCodes.Stloc, compensation);
                 _il.Emit(OpCodes.Ldloc, sum);
             }

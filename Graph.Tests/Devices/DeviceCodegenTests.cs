@@ -31,6 +31,39 @@ public class DeviceNumericsTests(string device) : GraphFixture(device)
         total.ToArray<double>().Should().Equal(3);
     }
 
+    /// <summary>
+    /// A float sum that reaches an infinity (an infinite term, or an overflow) is that infinity, as a plain sum gives it:
+    /// the device kernels sum with Kahan compensation, whose correction term became inf − inf = NaN and turned every
+    /// such sum into NaN. Rows of a plain reduction, the chunked reduction of a few long rows, column sums, a fused
+    /// square-then-sum, float64, and +inf with −inf (NaN, as a plain sum).
+    /// </summary>
+    [Test]
+    public void FloatSumsThatReachAnInfinityAreThatInfinity()
+    {
+        var inf = float.PositiveInfinity;
+        var x = TF.Placeholder(DType.Float32, new Shape(-1, -1));
+        var d = TF.Placeholder(DType.Float64, new Shape(-1, -1));
+        var longRow = new float[1, 5000];
+        for (var i = 0; i < 5000; i++) longRow[0, i] = 1f;
+        longRow[0, 17] = inf;
+        var columns = new float[100, 3];
+        for (var r = 0; r < 100; r++)
+            for (var c = 0; c < 3; c++) columns[r, c] = 1f;
+        columns[5, 1] = inf;
+        columns[7, 2] = -inf;
+        using var sess = NewSession();
+        float[] Sum(Tensor t, float[,] value) => sess.Run(t, new FeedDict { { x, value } }).ToArray<float>();
+        Sum(TF.ReduceSum(x, [1]), new[,] { { inf, 1f, 1f }, { 1f, 1f, -inf }, { 3e38f, 3e38f, 1f }, { -3e38f, -3e38f, 1f }, { inf, -inf, 1f }, { 1f, 2f, 3f } })
+            .Should().Equal(inf, -inf, inf, -inf, float.NaN, 6f);
+        Sum(TF.ReduceSum(x), longRow).Should().Equal(inf);
+        Sum(TF.ReduceSum(x, [1]), longRow).Should().Equal(inf);
+        Sum(TF.ReduceSum(x, [0]), columns).Should().Equal(100f, inf, -inf);
+        Sum(TF.ReduceMean(x, [0]), columns).Should().Equal(1f, inf, -inf);
+        Sum(TF.ReduceSum(TF.Square(x), [1]), new[,] { { 2e19f, 2e19f, 1f }, { 1f, 2f, 3f } }).Should().Equal(inf, 14f);
+        sess.Run(TF.ReduceSum(d, [1]), new FeedDict { { d, new[,] { { 1e308, 1e308, 1.0 }, { double.NegativeInfinity, 1.0, 2.0 } } } }).ToArray<double>()
+            .Should().Equal(double.PositiveInfinity, double.NegativeInfinity);
+    }
+
     /// <summary>The accuracy metric of the MNIST script: mean of Cast(InTopK(...), float32) — 0 on cuda before the fix.</summary>
     [Test]
     public void AccuracyOfInTopKIsTheFractionOfHits()
@@ -171,7 +204,8 @@ public class KernelCodeTests
         {
             var x = TF.Placeholder(DType.Float64, new Shape(4));
             var f = TF.Placeholder(DType.Float32, new Shape(4));
-            return ([TF.Log(x) * x + x, TF.Pow(x, x), TF.Tanh(f) * f + f, TF.Softplus(x)], new FeedDict { { x, new[] { 0.5, 1.5, 2.0, 3.0 } }, { f, new[] { 0.5f, 1f, 2f, 3f } } });
+            // The sums: a fused square-then-sum and a plain reduction, whose Kahan steps call DeviceMath.KahanCompensation.
+            return ([TF.Log(x) * x + x, TF.Pow(x, x), TF.Tanh(f) * f + f, TF.Softplus(x), TF.ReduceSum(TF.Square(f)), TF.ReduceSum(TF.Reshape(x, [2, 2]), [0])], new FeedDict { { x, new[] { 0.5, 1.5, 2.0, 3.0 } }, { f, new[] { 0.5f, 1f, 2f, 3f } } });
         });
         kernels.Should().NotBeEmpty();
         foreach (var kernel in kernels)
