@@ -113,10 +113,14 @@ public static partial class TF
         return reached;
     }
 
-    /// <summary>Element-wise sum of tensors of one shape and dtype (tf.add_n).</summary>
+    /// <summary>
+    /// Element-wise sum of tensors of one shape and dtype (tf.add_n). Their static shapes must agree (no broadcasting,
+    /// as in TF1); dimensions known only at run time are not compared.
+    /// </summary>
     public static Tensor AddN(IReadOnlyList<Tensor> inputs, string? name = null)
     {
         if (inputs.Count == 0) throw new InvalidArgumentException("AddN: needs at least one input.");
+        OpRules.Merge($"AddN '{name ?? "AddN"}'", inputs);
         var sum = inputs[0];
         for (var i = 1; i < inputs.Count; i++) sum = Add(sum, inputs[i], name: name ?? "AddN");
         return sum;

@@ -194,7 +194,7 @@ internal sealed class ConcatDef(string type) : OpDef
         {
             if (i == ax)
             {
-                outDims[i] = ctx.Inputs.All(t => t.Shape.HasRank && t.Shape[i] >= 0) ? ctx.Inputs.Sum(t => t.Shape[i]) : -1;
+                outDims[i] = ctx.Inputs.All(t => t.Shape.HasRank && t.Shape[i] >= 0) ? OpRules.Dim(label, ctx.Inputs.Sum(t => (long)t.Shape[i])) : -1;
                 continue;
             }
             outDims[i] = -1;
@@ -231,6 +231,7 @@ internal sealed class ConcatDef(string type) : OpDef
             if (p.Dims.Length != rank || p.Dims.Where((_, i) => i != ax).Zip(parts[0].Dims.Where((_, i) => i != ax)).Any(z => z.First != z.Second))
                 throw new InvalidArgumentException(
                     $"{ctx.OpLabel}: inputs must match in every dimension but {ax}, got {Shape.Format(parts[0].Dims)} and {Shape.Format(p.Dims)}.");
+        OpRules.Dim(ctx.OpLabel, parts.Sum(p => (long)p.Dims[ax]));
         ctx.SetOutput(0, ctx.Concat(parts, ax));
     }
 
@@ -391,13 +392,15 @@ internal sealed class TileDef : OpDef
         if (!x.Shape.HasRank) return [new(x.DType, Shape.UnknownWithRank(multiples.Length))];
         if (x.Shape.Rank != multiples.Length)
             throw new InvalidArgumentException($"{ctx.Label(Type)}: multiples {Shape.Format(multiples)} must have one entry per dimension of shape {x.Shape}.");
-        return [new(x.DType, new Shape(Ints.Map(x.Shape.Dims, (d, i) => d < 0 ? -1 : d * multiples[i])))];
+        var label = ctx.Label(Type);
+        return [new(x.DType, new Shape(Ints.Map(x.Shape.Dims, (d, i) => d < 0 ? -1 : OpRules.Dim(label, (long)d * multiples[i]))))];
     }
 
     public override void Lower(LoweringContext ctx)
     {
         var x = ctx.Input(0);
         var multiples = ctx.Op.Attr<int[]>("multiples");
+        var outDims = Ints.Map(x.Dims, (d, i) => OpRules.Dim(ctx.OpLabel, (long)d * multiples[i]));
         var rank = x.Dims.Length;
         var inStrides = HostOps.Strides(x.Dims);
         var viewDims = new int[2 * rank];
@@ -409,7 +412,7 @@ internal sealed class TileDef : OpDef
             viewStrides[2 * i + 1] = inStrides[i];
         }
         var view = ctx.Add(new StridedPrim(x, 0, viewStrides, viewDims));
-        ctx.SetOutput(0, ctx.Reshape(view, Ints.Map(x.Dims, (d, i) => d * multiples[i])));
+        ctx.SetOutput(0, ctx.Reshape(view, outDims));
     }
 
     /// <summary>The tiles of the gradient summed.</summary>
@@ -587,6 +590,11 @@ public static partial class TF
     /// <summary>One-hot encoding along a new last axis (tf.one_hot).</summary>
     public static Tensor OneHot(Tensor indices, int depth, double onValue = 1, double offValue = 0, DType dtype = DType.Float32, string? name = null)
     {
+        // TF1 refuses (TypeError) an on or off value its integer dtype cannot hold; a conversion would truncate 0.5 to 0.
+        if (!dtype.IsFloating() && dtype != DType.Bool)
+            foreach (var (what, value) in new[] { ("on_value", onValue), ("off_value", offValue) })
+                if (value != Math.Truncate(value) || !(value >= (dtype == DType.Int32 ? int.MinValue : long.MinValue) && value <= (dtype == DType.Int32 ? int.MaxValue : long.MaxValue)))
+                    throw new InvalidArgumentException($"OneHot '{name ?? "one_hot"}': {what} {value.ToString(System.Globalization.CultureInfo.InvariantCulture)} is not a {dtype.Name()} value.");
         return G.Tf1Call(Tf1Ops.OneHot, [indices], () =>
         {
             using (G.NameScope(name ?? "one_hot"))

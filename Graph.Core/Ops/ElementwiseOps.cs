@@ -94,7 +94,8 @@ internal sealed class BinaryDef(string type, BinaryOp op, DTypeClass accepts) : 
             BinaryOp.Add => (g, g),
             BinaryOp.Sub => (g, -g),
             BinaryOp.Mul => (g * b, g * a),
-            BinaryOp.Div => (g / b, -g * a / TF.Square(b)),
+            // −a/b/b as TF1's _RealDivGrad: −a/b² overflows (or underflows) where b² does and the quotient does not.
+            BinaryOp.Div => (g / b, g * (-a / b / b)),
             BinaryOp.Pow => PowGrad(g, a, b, o.Output),
             BinaryOp.Max => MaxMinGrad(g, TF.GreaterEqual(a, b)),
             BinaryOp.Min => MaxMinGrad(g, TF.LessEqual(a, b)),

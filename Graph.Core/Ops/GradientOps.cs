@@ -24,6 +24,9 @@ internal sealed class LikeDef(string type) : OpDef
         {
             case "SumToShape":
                 var lead = x.Dims.Length - like.Length;
+                var fits = lead >= 0;
+                for (var i = Math.Max(lead, 0); i < x.Dims.Length && fits; i++) fits = like[i - lead] == x.Dims[i] || like[i - lead] == 1;
+                RequireFit(ctx, fits, x.Dims, like, "sum back to");
                 var summed = new List<int>(x.Dims.Length);
                 for (var i = 0; i < x.Dims.Length; i++)
                     if (i < lead || (like[i - lead] == 1 && x.Dims[i] != 1)) summed.Add(i);
@@ -33,13 +36,28 @@ internal sealed class LikeDef(string type) : OpDef
             case "BroadcastLike":
                 var reduced = ctx.Op.Attributes.ContainsKey("all_axes") ? OpRules.Axes(ctx.OpLabel, null, like.Length)
                     : ctx.Op.Attributes.TryGetValue("axes", out var a) ? OpRules.Axes(ctx.OpLabel, (int[])a, like.Length) : null;
-                var kept = reduced == null ? x : ctx.Reshape(x, LoweringContext.KeepDims(like, reduced));
+                var keptDims = reduced == null ? null : LoweringContext.KeepDims(like, reduced);
+                var broadcastable = x.Dims.Length <= like.Length;
+                if (keptDims != null) broadcastable = Shape.Product(x.Dims) == Shape.Product(keptDims);
+                else
+                    for (var i = 0; i < x.Dims.Length && broadcastable; i++)
+                        broadcastable = x.Dims[i] == 1 || x.Dims[i] == like[like.Length - x.Dims.Length + i];
+                RequireFit(ctx, broadcastable, x.Dims, like, "broadcast to");
+                var kept = keptDims == null ? x : ctx.Reshape(x, keptDims);
                 ctx.SetOutput(0, ctx.BroadcastTo(kept, like));
                 break;
             default:
+                RequireFit(ctx, Shape.Product(x.Dims) == Shape.Product(like), x.Dims, like, "reshape to");
                 ctx.SetOutput(0, ctx.Reshape(x, like));
                 break;
         }
+    }
+
+    /// <summary>A gradient fed or computed with a shape known only at run time may not fit its reference: say so, naming the op.</summary>
+    private static void RequireFit(LoweringContext ctx, bool fits, int[] x, int[] like, string how)
+    {
+        if (!fits)
+            throw new InvalidArgumentException($"{ctx.OpLabel}: a gradient of shape {Shape.Format(x)} does not {how} the shape {Shape.Format(like)} of the tensor it is the gradient of.");
     }
 
     public override Tensor?[] Gradient(Operation op, Tensor?[] grads)

@@ -193,8 +193,20 @@ public static partial class TF
         public static Tensor SparseSoftmaxCrossEntropyWithLogits(Tensor labels, Tensor logits, string? name = null) =>
             G.AddOp(SparseXentDef.Instance, [logits, labels], name: name).Output;
 
-        /// <summary>Per-example cross-entropy between distributions <paramref name="labels"/> and <paramref name="logits"/> (tf.nn.softmax_cross_entropy_with_logits).</summary>
+        /// <summary>
+        /// Per-example cross-entropy between distributions <paramref name="labels"/> and <paramref name="logits"/>
+        /// (tf.nn.softmax_cross_entropy_with_logits, TF1's deprecated first version): no gradient flows into the labels,
+        /// which TF1 wraps in stop_gradient (<c>labels_stop_gradient</c>). <see cref="SoftmaxCrossEntropyWithLogitsV2"/>
+        /// lets it flow.
+        /// </summary>
         public static Tensor SoftmaxCrossEntropyWithLogits(Tensor labels, Tensor logits, string? name = null) =>
+            SoftmaxCrossEntropyWithLogitsV2(TF.StopGradient(labels, "labels_stop_gradient"), logits, name);
+
+        /// <summary>
+        /// Per-example cross-entropy between distributions <paramref name="labels"/> and <paramref name="logits"/>, with
+        /// gradients into both (tf.nn.softmax_cross_entropy_with_logits_v2).
+        /// </summary>
+        public static Tensor SoftmaxCrossEntropyWithLogitsV2(Tensor labels, Tensor logits, string? name = null) =>
             G.AddOp(SoftmaxXentDef.Instance, [logits, labels], name: name).Output;
 
         /// <summary>Whether each target is in the top <paramref name="k"/> predictions (tf.nn.in_top_k).</summary>

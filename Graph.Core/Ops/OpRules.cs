@@ -65,6 +65,11 @@ internal static class OpRules
         return count == sorted.Length ? sorted : sorted[..count];
     }
 
+    /// <summary>A dimension computed from others (a tile's, a concatenation's), checked to fit in an int.</summary>
+    public static int Dim(string label, long value) => value <= int.MaxValue
+        ? (int)value
+        : throw new InvalidArgumentException($"{label}: a dimension of {value} elements is too large (the most is {int.MaxValue}).");
+
     /// <summary>The common static shape of several tensors; throws naming the op when incompatible.</summary>
     public static Shape Merge(string label, IEnumerable<Tensor> tensors)
     {

@@ -217,6 +217,9 @@ public static partial class TF
     public static Tensor Constant(HostTensor value, DType? dtype = null, int[]? shape = null, string? name = null)
     {
         if (dtype is { } d && d != value.DType) value = value.AsType(d);
+        // -1 means "unknown" to Shape: a constant's shape must be known (tf.zeros([-1, 2]) is an error in TF1 too).
+        if (shape != null && Ints.AnyBelow(shape, 0))
+            throw new InvalidArgumentException($"Const '{name ?? "Const"}': shape {Shape.Format(shape)} has a negative dimension; a constant's dimensions must be 0 or more.");
         if (shape != null && !Ints.Equal(shape, value.DimsSpan))
         {
             if (value.Size != 1)

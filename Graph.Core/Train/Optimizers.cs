@@ -141,6 +141,8 @@ public static partial class TF
     /// <summary>
     /// Scales tensors so their global L2 norm is at most <paramref name="clipNorm"/> (tf.clip_by_global_norm):
     /// each t becomes t·clip_norm / max(global_norm, clip_norm). Returns the clipped tensors (null stays null) and the norm.
+    /// A norm that is not finite (an infinite or NaN gradient) makes every clipped value NaN, as in TF1, so the error
+    /// shows instead of the finite entries silently becoming 0.
     /// </summary>
     public static (Tensor?[] Clipped, Tensor GlobalNorm) ClipByGlobalNorm(IReadOnlyList<Tensor?> tensors, double clipNorm)
     {
@@ -149,7 +151,8 @@ public static partial class TF
         var dtype = present[0].DType;
         var norm = Sqrt(AddN(present.Select(t => ReduceSum(Square(Cast(t, dtype)))).ToList()), "global_norm");
         var clip = norm.ScalarLike(clipNorm);
-        var scale = clip / Maximum(norm, clip);
+        // + (norm − norm): 0 for a finite norm, NaN otherwise (TF1's scale_for_finite + (use_norm − use_norm)).
+        var scale = clip / Maximum(norm, clip) + (norm - norm);
         return (tensors.Select(t => t == null ? null : t * Cast(scale, t.DType)).ToArray(), norm);
     }
 

@@ -182,8 +182,10 @@ internal static class CpuReduceMatMul
                     {
                         ReduceOp.Sum => TensorPrimitives.Sum<T>(span),
                         ReduceOp.Prod => run == 0 ? T.One : TensorPrimitives.Product<T>(span),
-                        ReduceOp.Max => TensorPrimitives.Max<T>(span),
-                        _ => TensorPrimitives.Min<T>(span),
+                        // An empty run (a softmax over zero classes shifts by it) gives the identity, as on the devices:
+                        // the op-level reductions refuse empty axes before this.
+                        ReduceOp.Max => run == 0 ? T.CreateSaturating(double.NegativeInfinity) : TensorPrimitives.Max<T>(span),
+                        _ => run == 0 ? T.CreateSaturating(double.PositiveInfinity) : TensorPrimitives.Min<T>(span),
                     };
                 }
                 break;

@@ -348,12 +348,22 @@ public class OpGradientTests
     }
 
     [Test]
-    public void SoftmaxCrossEntropyWithLogitsWrtLogitsAndLabels()
+    public void SoftmaxCrossEntropyWithLogitsV2WrtLogitsAndLabels()
     {
-        Check(x => TF.Nn.SoftmaxCrossEntropyWithLogits(x[1], x[0]), Random(1, -2, 2, 3, 4), Distributions(2, 3, 4));
+        Check(x => TF.Nn.SoftmaxCrossEntropyWithLogitsV2(x[1], x[0]), Random(1, -2, 2, 3, 4), Distributions(2, 3, 4));
         // Labels must be distributions: like TF's kernel, the logits gradient is softmax - labels, which is the true
         // derivative only when each row of labels sums to 1.
-        Check(x => TF.Nn.SoftmaxCrossEntropyWithLogits(x[1], x[0]), Random(3, -2, 2, 2, 5), Distributions(4, 2, 5));
+        Check(x => TF.Nn.SoftmaxCrossEntropyWithLogitsV2(x[1], x[0]), Random(3, -2, 2, 2, 5), Distributions(4, 2, 5));
+    }
+
+    /// <summary>TF1's first softmax_cross_entropy_with_logits stops the gradient at the labels (only _v2 lets it flow).</summary>
+    [Test]
+    public void SoftmaxCrossEntropyWithLogitsGivesTheLabelsNoGradient()
+    {
+        var grads = SymbolicGradients(x => TF.Nn.SoftmaxCrossEntropyWithLogits(x[1], x[0]), null, D([1, 2, 0, 0], 2, 2), D([0.2, 0.8, 0.5, 0.5], 2, 2));
+        grads[0].Should().NotBeNull();
+        grads[1].Should().BeNull("v1 wraps the labels in stop_gradient");
+        Check(x => TF.Nn.SoftmaxCrossEntropyWithLogits(TF.Constant(Distributions(2, 3, 4)), x[0]), Random(1, -2, 2, 3, 4));
     }
 
     // ───────────────────────────── array ops ─────────────────────────────
