@@ -121,11 +121,19 @@ internal sealed class BinaryDef(string type, BinaryOp op, DTypeClass accepts) : 
     }
 }
 
-/// <summary><c>where(cond, x, y)</c> with broadcasting (TF's SelectV2).</summary>
-internal sealed class SelectDef : OpDef
+/// <summary>
+/// <c>where(cond, x, y)</c>: TF1's Select (<see cref="Select"/>, tf.where) and TF2's SelectV2 (<see cref="SelectV2"/>,
+/// tf.where_v2). Both broadcast cond, x and y; they differ where TF1's Select does something broadcasting cannot: a
+/// vector cond against values of rank 2 or more picks whole rows (cond[i] chooses x[i, ...] or y[i, ...]), where
+/// SelectV2 would broadcast it along the last axis (and pick columns of a square x silently).
+/// </summary>
+internal sealed class SelectDef(string type) : OpDef
 {
-    public static readonly SelectDef Instance = new();
-    public override string Type => "SelectV2";
+    public static readonly SelectDef Select = new("Select");
+    public static readonly SelectDef SelectV2 = new("SelectV2");
+    public override string Type => type;
+
+    private bool SelectsRows(int condRank, int valueRank) => type == "Select" && condRank == 1 && valueRank >= 2;
 
     public override OutputSpec[] Infer(OpBuildContext ctx)
     {
@@ -134,16 +142,37 @@ internal sealed class SelectDef : OpDef
         if (x.DType != y.DType)
             throw new InvalidArgumentException($"{ctx.Label(Type)}: x and y must have the same dtype, got {x.DType.Name()} and {y.DType.Name()}.");
         var label = ctx.Label(Type);
-        return [new(x.DType, Shape.Broadcast(Shape.Broadcast(c.Shape, x.Shape, label), y.Shape, label))];
+        var values = Shape.Broadcast(x.Shape, y.Shape, label);
+        if (c.Shape.HasRank && values.HasRank && SelectsRows(c.Shape.Rank, values.Rank))
+        {
+            if (c.Shape[0] >= 0 && values[0] >= 0 && c.Shape[0] != values[0])
+                throw new InvalidArgumentException($"{label}: a vector condition picks rows, so its length must be the values' first dimension; got {c.Shape} for values of shape {values}.");
+            return [new(x.DType, values.HasRank && values[0] < 0 && c.Shape[0] >= 0 ? new Shape([c.Shape[0], .. values.Dims[1..]]) : values)];
+        }
+        return [new(x.DType, Shape.Broadcast(c.Shape, values, label))];
     }
 
-    public override void Lower(LoweringContext ctx) => ctx.SetOutput(0, ctx.Select(ctx.Input(0), ctx.Input(1), ctx.Input(2)));
+    public override void Lower(LoweringContext ctx)
+    {
+        var (c, x, y) = (ctx.Input(0), ctx.Input(1), ctx.Input(2));
+        var rank = Math.Max(x.Dims.Length, y.Dims.Length);
+        if (SelectsRows(c.Dims.Length, rank))
+        {
+            var rows = Shape.Broadcast(x.Dims, y.Dims, ctx.OpLabel)[0];
+            if (c.Dims[0] != rows)
+                throw new InvalidArgumentException($"{ctx.OpLabel}: a vector condition picks rows, so its length must be the values' first dimension; got {Shape.Format(c.Dims)} for {rows} rows.");
+            c = ctx.Reshape(c, [rows, .. Ints.Repeat(1, rank - 1)]);
+        }
+        ctx.SetOutput(0, ctx.Select(c, x, y));
+    }
 
     public override Tensor?[] Gradient(Operation op, Tensor?[] grads)
     {
         var (g, c, x, y) = (grads[0]!, op.Inputs[0], op.Inputs[1], op.Inputs[2]);
         var zeros = TF.ZerosLike(g);
-        return [null, TF.SumToShape(TF.Where(c, g, zeros), x), TF.SumToShape(TF.Where(c, zeros, g), y)];
+        // The same op as the forward one, so a vector condition picks the same rows of the gradient.
+        Tensor Pick(Tensor a, Tensor b) => op.Graph.AddOp(this, [c, a, b]).Output;
+        return [null, TF.SumToShape(Pick(g, zeros), x), TF.SumToShape(Pick(zeros, g), y)];
     }
 }
 
@@ -257,9 +286,16 @@ public static partial class TF
     /// <summary>x ∨ y (tf.logical_or).</summary>
     public static Tensor LogicalOr(Tensor x, Tensor y, string? name = null) => Binary(LogicalOrDef, x, y, name);
 
-    /// <summary>Element-wise <paramref name="condition"/> ? x : y with broadcasting (tf.where in its three-argument form, TF2 semantics).</summary>
+    /// <summary>
+    /// <paramref name="condition"/> ? x : y element by element (tf.where in its three-argument form, TF1's Select): a
+    /// vector condition against values of rank 2 or more picks whole rows, as in TF1; otherwise the three broadcast.
+    /// </summary>
     public static Tensor Where(Tensor condition, Tensor x, Tensor y, string? name = null) =>
-        G.AddOp(SelectDef.Instance, [condition, x, y], name: name).Output;
+        G.AddOp(SelectDef.Select, [condition, x, y], name: name).Output;
+
+    /// <summary><paramref name="condition"/> ? x : y with broadcasting throughout (tf.where_v2, TF2's where: a vector condition broadcasts along the last axis).</summary>
+    public static Tensor WhereV2(Tensor condition, Tensor x, Tensor y, string? name = null) =>
+        G.AddOp(SelectDef.SelectV2, [condition, x, y], name: name).Output;
 
     /// <summary>Converts to <paramref name="dtype"/> (tf.cast): floats truncate toward zero into ints, bools are 0/1.</summary>
     public static Tensor Cast(Tensor x, DType dtype, string? name = null) =>

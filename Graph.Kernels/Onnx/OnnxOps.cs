@@ -68,6 +68,15 @@ internal static class OnnxOps
             : throw new OnnxExportException($"ONNX export: TruncateDiv '{e.Op.Name}' on {e.Op.Inputs[0].DType.Name()} has no ONNX counterpart (only integer TruncateDiv maps to Div).", e.Op));
         m["NotEqual"] = e => e.Set(0, e.Node("Not", [e.Node("Equal", [e.In(0), e.In(1)])]));
         m["SelectV2"] = e => e.Set(0, e.Node("Where", [e.In(0), e.In(1), e.In(2)]));
+        // TF1's Select: a vector condition against values of rank r ≥ 2 picks rows, so it gets r − 1 trailing axes.
+        m["Select"] = e =>
+        {
+            var (cond, values) = (e.Op.Inputs[0].Shape, e.Op.Output.Shape);
+            if (!cond.HasRank || !values.HasRank)
+                throw new OnnxExportException($"ONNX export: Select '{e.Op.Name}' needs its condition's and values' ranks (a vector condition picks rows); use TF.WhereV2 or give the shapes.", e.Op);
+            var picksRows = cond.Rank == 1 && values.Rank >= 2;
+            e.Set(0, e.Node("Where", [picksRows ? e.Node("Unsqueeze", [e.In(0), e.Int64s(Enumerable.Range(1, values.Rank - 1).Select(a => (long)a).ToArray())]) : e.In(0), e.In(1), e.In(2)]));
+        };
         m["Cast"] = e => e.Set(0, e.Cast(e.In(0), e.Attr<DType>("DstT")));
         // The value passes through; CheckSequenceLength's range check has no ONNX counterpart, and RnnProjectedInputs
         // only carries the recurrent weight for its gradient.

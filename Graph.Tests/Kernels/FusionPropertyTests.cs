@@ -785,7 +785,8 @@ public class FusionPropertyTests
             var a = Choose(n => n.IsNumeric && Combinable(c.Dims, n.Dims));
             var b = _rng.Next(5) == 0 ? Source(a.DType, FamilyDims(), -1, 1, "fill") : Choose(n => n.DType == a.DType && Combinable(c.Dims, a.Dims, n.Dims));
             if (!Combinable(c.Dims, a.Dims, b.Dims)) throw new SkipStep();
-            Add(TF.Where(c.T, a.T, b.T), Math.Min(a.Lo, b.Lo), Math.Max(a.Hi, b.Hi), a.Exact && b.Exact, $"Where({c.Name}, {a.Name}, {b.Name})");
+            // TF2 semantics (broadcasting throughout), as the reference evaluates it.
+            Add(TF.WhereV2(c.T, a.T, b.T), Math.Min(a.Lo, b.Lo), Math.Max(a.Hi, b.Hi), a.Exact && b.Exact, $"WhereV2({c.Name}, {a.Name}, {b.Name})");
         }
 
         private void CastStep()

@@ -828,7 +828,7 @@ public class ElementwiseOpTests(string device) : DeviceFixture(device)
             var y = TF.Constant(new float[] { 10, 20, 30, 40 });
             var w = TF.Where(c, x, y);
             ShouldHaveShape(w.Shape, new Shape(4));
-            w.Op.Type.Should().Be("SelectV2");
+            w.Op.Type.Should().Be("Select");
             using var sess = new Session(g, new SessionOptions { Device = Device });
             var r = sess.Run(w, new FeedDict { { c, new[] { true, false, true, false } } });
             r.DType.Should().Be(DType.Float32);
@@ -836,22 +836,60 @@ public class ElementwiseOpTests(string device) : DeviceFixture(device)
         }
     }
 
-    /// <summary>Where broadcasts all three operands: cond [2,1], x [1,3], scalar y.</summary>
+    /// <summary>Where and WhereV2 broadcast all three operands: cond [2,1], x [1,3], scalar y.</summary>
     [Test]
     public void Where_BroadcastsAllOperands()
     {
-        var r = Run(() => TF.Where(TF.Constant(new[,] { { true }, { false } }), TF.Constant(new[,] { { 1, 2, 3 } }), TF.Constant(-1)));
-        r.DType.Should().Be(DType.Int32);
-        r.Dims.Should().Equal(2, 3);
-        r.ToArray<int>().Should().Equal(1, 2, 3, -1, -1, -1);
+        foreach (var where in new Func<Tensor, Tensor, Tensor, string?, Tensor>[] { TF.Where, TF.WhereV2 })
+        {
+            var r = Run(() => where(TF.Constant(new[,] { { true }, { false } }), TF.Constant(new[,] { { 1, 2, 3 } }), TF.Constant(-1), null));
+            r.DType.Should().Be(DType.Int32);
+            r.Dims.Should().Equal(2, 3);
+            r.ToArray<int>().Should().Equal(1, 2, 3, -1, -1, -1);
+        }
 
-        var rb = Run(() => TF.Where(TF.Constant(new[] { true, false }), TF.Constant(true), TF.Constant(new[,] { { false, false }, { true, true } })));
+        var rb = Run(() => TF.WhereV2(TF.Constant(new[] { true, false }), TF.Constant(true), TF.Constant(new[,] { { false, false }, { true, true } })));
         rb.Dims.Should().Equal(2, 2);
         rb.ToArray<bool>().Should().Equal(true, false, true, true);
 
-        var rd = Run(() => TF.Where(TF.Constant(new[] { false, true, false }), TF.Constant(new[] { 1.5, 2.5, 3.5 }), TF.Constant(new[,] { { 0.0 }, { 9.0 } })));
+        var rd = Run(() => TF.WhereV2(TF.Constant(new[] { false, true, false }), TF.Constant(new[] { 1.5, 2.5, 3.5 }), TF.Constant(new[,] { { 0.0 }, { 9.0 } })));
         rd.Dims.Should().Equal(2, 3);
         rd.ToArray<double>().Should().Equal(0, 2.5, 0, 9, 2.5, 9);
+    }
+
+    /// <summary>
+    /// TF1's tf.where with a vector condition and values of rank 2 or more picks whole rows (TF2's where_v2 broadcasts
+    /// the vector along the last axis instead, picking columns of a square x): here both on a square [2, 2] and on
+    /// [2, 3] values with the row count unknown when the graph is built, with their gradients.
+    /// </summary>
+    [Test]
+    public void Where_WithAVectorConditionPicksRowsAsInTf1()
+    {
+        var rows = Run(() => TF.Where(TF.Constant(new[] { true, false }), TF.Constant(new[,] { { 1, 2 }, { 3, 4 } }), TF.Constant(new[,] { { 10, 20 }, { 30, 40 } })));
+        rows.ToArray<int>().Should().Equal(1, 2, 30, 40);
+        var columns = Run(() => TF.WhereV2(TF.Constant(new[] { true, false }), TF.Constant(new[,] { { 1, 2 }, { 3, 4 } }), TF.Constant(new[,] { { 10, 20 }, { 30, 40 } })));
+        columns.ToArray<int>().Should().Equal(1, 20, 3, 40);
+
+        var g = new ComputeGraph();
+        using (g.AsDefault())
+        {
+            var c = TF.Placeholder(DType.Bool, new Shape(-1));
+            var x = TF.Placeholder(DType.Float64, new Shape(-1, 3));
+            var y = TF.Placeholder(DType.Float64, new Shape(-1, 3));
+            var w = TF.Where(c, x, y);
+            ShouldHaveShape(w.Shape, new Shape(-1, 3));
+            var grads = TF.Gradients(TF.ReduceSum(w * TF.Constant(new[] { 1.0, 2.0, 3.0 })), [x, y]);
+            using var sess = new Session(g, new SessionOptions { Device = Device });
+            var feeds = new FeedDict { { c, new[] { false, true } }, { x, new double[,] { { 1, 2, 3 }, { 4, 5, 6 } } }, { y, new double[,] { { 7, 8, 9 }, { 10, 11, 12 } } } };
+            var r = sess.Run([w, grads[0]!, grads[1]!], feeds);
+            r[0].ToArray<double>().Should().Equal(7, 8, 9, 4, 5, 6);
+            r[1].ToArray<double>().Should().Equal(0, 0, 0, 1, 2, 3);
+            r[2].ToArray<double>().Should().Equal(1, 2, 3, 0, 0, 0);
+            feeds[c] = new[] { true, false, true };
+            ((Action)(() => sess.Run(w, feeds))).Should().Throw<InvalidArgumentException>().WithMessage("Select 'Select': a vector condition picks rows*");
+            ((Action)(() => TF.Where(TF.Placeholder(DType.Bool, new Shape(3)), TF.Placeholder(DType.Float64, new Shape(2, 3)), TF.Placeholder(DType.Float64, new Shape(2, 3)))))
+                .Should().Throw<InvalidArgumentException>().WithMessage("*picks rows*(3,)*(2, 3)*");
+        }
     }
 
     /// <summary>Where infers the broadcast static shape of its three operands, including unknown dimensions and rank.</summary>
@@ -882,11 +920,12 @@ public class ElementwiseOpTests(string device) : DeviceFixture(device)
             var f = TF.Placeholder(DType.Float32, new Shape(3));
             var i = TF.Placeholder(DType.Int32, new Shape(3));
             var c = TF.Placeholder(DType.Bool, new Shape(3));
-            ShouldThrowNaming(() => TF.Where(f, f, f), "SelectV2", "float32");
-            ShouldThrowNaming(() => TF.Where(i, f, f), "SelectV2", "int32");
-            ShouldThrowNaming(() => TF.Where(c, f, i), "SelectV2", "float32", "int32");
-            ShouldThrowNaming(() => TF.Where(c, f, TF.Placeholder(DType.Float32, new Shape(4))), "SelectV2", "(3,)", "(4,)");
-            ShouldThrowNaming(() => TF.Where(TF.Placeholder(DType.Bool, new Shape(2)), f, f), "SelectV2", "(2,)", "(3,)");
+            ShouldThrowNaming(() => TF.Where(f, f, f), "Select", "float32");
+            ShouldThrowNaming(() => TF.Where(i, f, f), "Select", "int32");
+            ShouldThrowNaming(() => TF.Where(c, f, i), "Select", "float32", "int32");
+            ShouldThrowNaming(() => TF.Where(c, f, TF.Placeholder(DType.Float32, new Shape(4))), "Select", "(3,)", "(4,)");
+            ShouldThrowNaming(() => TF.Where(TF.Placeholder(DType.Bool, new Shape(2)), f, f), "Select", "(2,)", "(3,)");
+            ShouldThrowNaming(() => TF.WhereV2(TF.Placeholder(DType.Bool, new Shape(2)), f, f), "SelectV2", "(2,)", "(3,)");
         }
     }
 

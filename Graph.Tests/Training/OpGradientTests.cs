@@ -171,28 +171,42 @@ public class OpGradientTests
         ShouldBe(min[1], [1], [], "Minimum's scalar y");
     }
 
-    /// <summary>cond shape | x shape | y shape.</summary>
-    private static readonly string[] WhereShapes = ["3,4|3,4|3,4", "3,1|3,4|4", "4|3,1|", "3,4||1,4", "|2,3|2,3"];
+    /// <summary>cond shape | x shape | y shape, for TF2's where_v2 (broadcasting throughout).</summary>
+    private static readonly string[] WhereV2Shapes = ["3,4|3,4|3,4", "3,1|3,4|4", "4|3,1|", "3,4||1,4", "|2,3|2,3"];
 
-    [Test]
-    public void Where([ValueSource(nameof(WhereShapes))] string shapes)
+    /// <summary>cond shape | x shape | y shape, for TF1's where: a vector condition against a matrix picks rows.</summary>
+    private static readonly string[] WhereShapes = ["3,4|3,4|3,4", "2|2,3|2,3", "3|3,2|", "3|3,1|1,4", "|2,3|2,3"];
+
+    private static void CheckWhere(string shapes, Func<Tensor, Tensor, Tensor, string?, Tensor> where)
     {
         var parts = shapes.Split('|').Select(Dims).ToArray();
         var rng = new Random(3);
         var cond = HostTensor.From(Enumerable.Range(0, (int)Shape.Product(parts[0])).Select(_ => rng.Next(2) == 0).ToArray(), parts[0]);
         if (cond.Size > 1) cond.ToArray<bool>().Should().Contain(true).And.Contain(false, "both branches are exercised");
-        Check(x => TF.Where(x[0], x[1], x[2]), cond, Random(1, -2, 2, parts[1]), Random(2, -2, 2, parts[2]));
+        Check(x => where(x[0], x[1], x[2], null), cond, Random(1, -2, 2, parts[1]), Random(2, -2, 2, parts[2]));
     }
+
+    [Test]
+    public void Where([ValueSource(nameof(WhereShapes))] string shapes) => CheckWhere(shapes, TF.Where);
+
+    [Test]
+    public void WhereV2([ValueSource(nameof(WhereV2Shapes))] string shapes) => CheckWhere(shapes, TF.WhereV2);
 
     [Test]
     public void WhereRoutesTheGradientByTheCondition()
     {
+        // where_v2: the vector condition broadcasts along the last axis (columns).
         var cond = HostTensor.From(new[] { false, true, true }, 3);
-        var grads = SymbolicGradients(x => TF.Where(x[0], x[1], x[2]), D([1, 2, 3, 4, 5, 6], 2, 3),
+        var grads = SymbolicGradients(x => TF.WhereV2(x[0], x[1], x[2]), D([1, 2, 3, 4, 5, 6], 2, 3),
             cond, Random(1, -1, 1, 2, 3), 0.5);
         grads[0].Should().BeNull("the condition is bool");
         ShouldBe(grads[1], [0, 2, 3, 0, 5, 6], [2, 3], "x");
         ShouldBe(grads[2], [1 + 4], [], "the broadcast scalar y");
+        // TF1's where: the vector condition picks rows.
+        var rows = SymbolicGradients(x => TF.Where(x[0], x[1], x[2]), D([1, 2, 3, 4, 5, 6], 2, 3),
+            HostTensor.From(new[] { false, true }, 2), Random(1, -1, 1, 2, 3), 0.5);
+        ShouldBe(rows[1], [0, 0, 0, 4, 5, 6], [2, 3], "x");
+        ShouldBe(rows[2], [1 + 2 + 3], [], "the broadcast scalar y");
     }
 
     [Test]
