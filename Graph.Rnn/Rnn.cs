@@ -2,18 +2,29 @@ using Graph.Core;
 
 namespace Graph.Rnn;
 
-/// <summary>Checks sequence lengths against the number of time steps (input 1's axis 0) when the plan runs.</summary>
+/// <summary>
+/// Checks sequence lengths (input 0) against the time-major inputs (input 1, [time, batch, ...], read for its shape
+/// only): one length per example of the batch (input 1's axis 1), as TF1's <c>_assert_has_shape(sequence_length,
+/// [batch_size])</c>, and each in [0, time] when the plan runs. The size check is the shape rule, so it fails the build
+/// when both sizes are static and the run (the planner runs shape rules again on the concrete shapes) otherwise.
+/// </summary>
 internal sealed class CheckSequenceLengthDef : OpDef
 {
     public static readonly CheckSequenceLengthDef Instance = new();
     public override string Type => "CheckSequenceLength";
+    public override bool IsShapeOnlyInput(int index) => index == 1;
 
     public override OutputSpec[] Infer(OpBuildContext ctx)
     {
-        var lengths = ctx.Inputs[0];
+        var (lengths, inputs) = (ctx.Inputs[0], ctx.Inputs[1]);
         if (!lengths.DType.IsInteger()) throw new InvalidArgumentException($"{ctx.Name}: sequence_length must be int32 or int64, got {lengths.DType.Name()}.");
         if (lengths.Shape.HasRank && lengths.Shape.Rank != 1) throw new InvalidArgumentException($"{ctx.Name}: sequence_length must be a vector [batch], got {lengths.Shape}.");
-        return [new(lengths.DType, lengths.Shape)];
+        var batch = inputs.Shape.HasRank && inputs.Shape.Rank >= 2 ? inputs.Shape[1] : -1;
+        if (lengths.Shape.HasRank && lengths.Shape[0] >= 0 && batch >= 0 && lengths.Shape[0] != batch)
+            throw new InvalidArgumentException(
+                $"{ctx.Name}: Expected shape for Tensor sequence_length is [batch_size] = [{batch}], but saw shape [{lengths.Shape[0]}]: " +
+                $"sequence_length must hold one length per example, and the inputs have a batch of {batch}.");
+        return [new(lengths.DType, lengths.Shape.HasRank && lengths.Shape[0] < 0 && batch >= 0 ? new Shape(batch) : lengths.Shape)];
     }
 
     public override void Lower(LoweringContext ctx)
@@ -96,7 +107,7 @@ public static class Rnn
             // the Cast to int32 (none for int32), reduce_min and reduce_max.
             g.CountTf1Ops(Tf1RnnOps.ZeroOutput(staticBatch) + 1 + (staticBatch ? 1 : 0) + (sequenceLength.DType == DType.Int32 ? 0 : 1) + 2 * Tf1Ops.Reduction(true));
             using (g.Tf1NotCounted())
-                lengths = g.AddOp(CheckSequenceLengthDef.Instance, [sequenceLength, TF.Stack(inputs.Select(x => TF.Slice(x, [0, 0], [1, 1])).ToList())]).Output;
+                lengths = g.AddOp(CheckSequenceLengthDef.Instance, [sequenceLength, TF.Stack(inputs.Select(x => TF.Slice(x, [0, 0], [-1, 0])).ToList())]).Output;
         }
         var outputs = new List<Tensor>();
         for (var t = 0; t < inputs.Count; t++)
