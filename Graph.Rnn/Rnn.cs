@@ -188,13 +188,15 @@ public static class Rnn
             + (sequenceLength == null ? 0 : (sequenceLength.DType == DType.Int32 ? 0 : 1) + 1)
             + (staticBatch ? 0 : Tf1Ops.ShapeDim));
         // (Arrays, not tuples, from Uncounted: its instantiations over value tuples were left to the JIT at start-up.)
-        var timeFirstAndFirstStep = Uncounted(g, () =>
+        // The zero state's batch comes from a tensor whose axis 0 is the batch, read for its shape only: the batch-major
+        // inputs, or for time-major ones an empty [batch, 0] (not time step 0, which zero time steps do not have).
+        var timeFirstAndBatchLike = Uncounted(g, () =>
         {
             var tf = timeMajor ? inputs : TF.Transpose(inputs, [1, 0, 2]);
-            return new[] { tf, TF.Gather(tf, TF.Constant(0)) };
+            return new[] { tf, timeMajor ? TensorArray.Zeros(tf, TF.Zeros([0], inputs.DType), sizeAxis: 1).Flow : inputs };
         });
-        var (timeFirst, firstStep) = (timeFirstAndFirstStep[0], timeFirstAndFirstStep[1]);
-        var state = initialState ?? cell.ZeroState(firstStep, dtype);
+        var (timeFirst, batchLike) = (timeFirstAndBatchLike[0], timeFirstAndBatchLike[1]);
+        var state = initialState ?? cell.ZeroState(batchLike, dtype);
         var projectOnce = (projectInputs ?? g.TargetDevice != "cpu") && cell.CanProjectInputs(timeFirst);
         var n = state.Length;
         // _dynamic_rnn_loop up to the while loop: time_steps = shape(x)[0], the batch size again, the zero output,
