@@ -43,11 +43,31 @@ public sealed class Dense(int units, Func<Tensor, Tensor>? activation = null, bo
             var flat = x.Shape.Rank == 2 ? x : TF.Reshape(x, [-1, depth]);
             y = TF.MatMul(flat, Kernel);
             if (Bias != null) y += Bias.Value;
-            if (x.Shape.Rank != 2) y = TF.Reshape(y, x.Shape.Dims[..^1].Select(d => d).Append(Units).Select((d, i) => i == 0 && d < 0 ? -1 : d).ToArray());
+            if (x.Shape.Rank != 2) y = ReshapeBack(y, x);
         }
         if (x.Shape.Rank == 2) g.CountTf1Ops(Bias != null ? 2 : 1);
         if (activation == null) return y;
         using (g.Tf1CountEachOp()) return activation(y);
+    }
+
+    /// <summary>
+    /// The product [n, units] of the flattened input back to the input's leading axes: a static shape with at most one
+    /// unknown axis (which becomes -1), else the input's shape at run time, as tensordot's dynamic shape in TF1
+    /// (<c>shape(x)[:-1] ++ [units]</c>): a reshape like zeros [d₀, …, units] built from the input's axes, read for its
+    /// shape only (computed never) and not counted; the reshape counts as the static one does, so the layer counts the
+    /// same ops for TF1 either way.
+    /// </summary>
+    private Tensor ReshapeBack(Tensor y, Tensor x)
+    {
+        var lead = x.Shape.Dims[..^1];
+        if (lead.Count(d => d < 0) <= 1) return TF.Reshape(y, [.. lead, Units]);
+        Tensor like;
+        using (x.Graph.Tf1NotCounted())
+        {
+            like = TF.Zeros([Units], y.DType);
+            for (var axis = lead.Length - 1; axis >= 0; axis--) like = TensorArray.Zeros(x, like, sizeAxis: axis).Flow;
+        }
+        return x.Graph.Tf1Call(Tf1Ops.WithConstants(1), [y], () => TF.ReshapeLike(y, like));
     }
 }
 
