@@ -50,6 +50,39 @@ internal sealed class AssertDef : OpDef
     }
 }
 
+/// <summary>
+/// EnsureShape: the input unchanged after checking its shape is compatible with the attribute <c>shape</c> (-1 for a
+/// dimension of any size; tf.ensure_shape). The check is the shape rule, so it fails the build when the static shapes
+/// already disagree and the run when the fed or computed shape does (the planner runs shape rules again on concrete
+/// shapes); the output's static shape is the input's merged with <c>shape</c>. An optional attribute <c>message</c> is
+/// printed first.
+/// </summary>
+internal sealed class EnsureShapeDef : OpDef
+{
+    public static readonly EnsureShapeDef Instance = new();
+    public override string Type => "EnsureShape";
+
+    public override OutputSpec[] Infer(OpBuildContext ctx)
+    {
+        var x = ctx.Inputs[0];
+        var expected = new Shape(ctx.Attr<int[]>("shape"));
+        if (!x.Shape.IsCompatibleWith(expected))
+        {
+            var message = ctx.Attrs.TryGetValue("message", out var m) ? (string)m + " " : "";
+            throw new InvalidArgumentException(
+                $"{ctx.Label(Type)}: {message}Shape of tensor {x.Name} {Format(x.Shape)} is not compatible with expected shape {Format(expected)}.");
+        }
+        return [new(x.DType, x.Shape.HasRank ? x.Shape.MergeWith(expected) : expected)];
+    }
+
+    private static string Format(Shape s) =>
+        s.HasRank ? "[" + string.Join(", ", s.Dims.Select(d => d < 0 ? "?" : d.ToString(System.Globalization.CultureInfo.InvariantCulture))) + "]" : "<unknown>";
+
+    public override void Lower(LoweringContext ctx) => ctx.SetOutput(0, ctx.Input(0));
+
+    public override Tensor?[] Gradient(Operation op, Tensor?[] grads) => [grads[0]];
+}
+
 public static partial class TF
 {
     /// <summary>
@@ -58,6 +91,14 @@ public static partial class TF
     /// </summary>
     public static Tensor CheckNumerics(Tensor x, string message, string? name = null) =>
         G.AddOp(CheckNumericsDef.Instance, [x], OpRules.Attrs(("message", message)), name).Output;
+
+    /// <summary>
+    /// <paramref name="x"/> unchanged, after checking that its shape is compatible with <paramref name="shape"/> (-1 for
+    /// a dimension of any size): at build time against the static shape, when the graph runs against the actual one
+    /// (tf.ensure_shape). The result's static shape is the two merged. <paramref name="message"/> is printed first.
+    /// </summary>
+    public static Tensor EnsureShape(Tensor x, int[] shape, string? message = null, string? name = null) =>
+        G.AddOp(EnsureShapeDef.Instance, [x], OpRules.Attrs(("shape", (int[])shape.Clone()), ("message", message)), name).Output;
 
     /// <summary>
     /// An op that fails the run unless every element of the bool <paramref name="condition"/> is true (tf.Assert; TF1

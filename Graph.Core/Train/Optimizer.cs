@@ -60,12 +60,27 @@ public abstract class Optimizer
             if (grad.DType != v.DType) throw new InvalidArgumentException($"{Name}: gradient {grad.Name} is {grad.DType.Name()} but variable {v.Name} is {v.DType.Name()}.");
             if (!grad.Shape.IsCompatibleWith(v.Shape)) throw new InvalidArgumentException($"{Name}: gradient {grad.Name} has shape {grad.Shape} but variable {v.Name} has shape {v.Shape}.");
             using (g.NameScope("update_" + v.Name.Replace('/', '_')))
-                updates.Add(ApplyDense(grad, v));
+                updates.Add(ApplyDense(RunTimeShapeChecked(grad, v), v));
         }
         if (globalStep == null) return Finish(updates, scopeName);
         var finish = Finish(updates, "update");
         using (g.ControlDependencies([finish]))
             return TF.AssignAdd(globalStep, TF.Cast(TF.Constant(1), globalStep.DType), name: scopeName).Op;
+    }
+
+    /// <summary>
+    /// <paramref name="grad"/>, checked against <paramref name="v"/>'s shape when the step runs if its static shape leaves
+    /// that open: the update ops broadcast, so a gradient of another shape (a fed [1] for a [3] variable) would otherwise
+    /// update every element with it, where TF1's Apply* kernels fail ("var and grad do not have the same shape"). A
+    /// statically shaped gradient, as every gradient of a loss is, gets no op. The check is not one of TF1's ops, so it
+    /// is not counted for TF1's op ids.
+    /// </summary>
+    private Tensor RunTimeShapeChecked(Tensor grad, Variable v)
+    {
+        if (grad.Shape.IsFullyDefined || !v.Shape.IsFullyDefined) return grad;
+        using (grad.Graph.Tf1NotCounted())
+            return TF.EnsureShape(grad, v.Shape.Dims,
+                $"{Name}: var and grad do not have the same shape: the gradient of variable {v.Name} must have its shape {Shape.Format(v.Shape.Dims)}.");
     }
 
     /// <summary>ComputeGradients then ApplyGradients (tf.train.Optimizer.minimize).</summary>
