@@ -78,9 +78,10 @@ internal static class OnnxOps
             e.Set(0, e.Node("Where", [picksRows ? e.Node("Unsqueeze", [e.In(0), e.Int64s(Enumerable.Range(1, values.Rank - 1).Select(a => (long)a).ToArray())]) : e.In(0), e.In(1), e.In(2)]));
         };
         m["Cast"] = e => e.Set(0, e.Cast(e.In(0), e.Attr<DType>("DstT")));
-        // The value passes through; CheckSequenceLength's range check has no ONNX counterpart, and RnnProjectedInputs
-        // only carries the recurrent weight for its gradient.
-        foreach (var type in new[] { "Identity", "StopGradient", "CheckSequenceLength", "RnnProjectedInputs" }) m[type] = e => e.Set(0, e.In(0));
+        // The value passes through; CheckSequenceLength's range check and EnsureShape's shape check have no ONNX
+        // counterpart (ONNX Runtime checks shapes against the model's own), and RnnProjectedInputs only carries the
+        // recurrent weight for its gradient.
+        foreach (var type in new[] { "Identity", "StopGradient", "CheckSequenceLength", "EnsureShape", "RnnProjectedInputs" }) m[type] = e => e.Set(0, e.In(0));
 
         // Linear algebra and reductions.
         foreach (var type in new[] { "MatMul", "BatchMatMul" })
