@@ -95,8 +95,6 @@ internal sealed class ReduceDef(string type, ReduceOp op, bool mean = false) : O
         // (Loops over the axes: LINQ over ints is left to the JIT at start-up, see Ints.)
         long count = 1;
         foreach (var ax in axes) count *= x.Dims[ax];
-        if (count == 0 && op is ReduceOp.Max or ReduceOp.Min)
-            throw new InvalidArgumentException($"{ctx.OpLabel}: cannot reduce an empty axis of shape {Shape.Format(x.Dims)} with {op}.");
         var result = ctx.Reduce(op, x, axes, keep);
         if (mean)
         {

@@ -181,17 +181,8 @@ internal sealed class CpuFusedKernel : IProductEpilogue
         }
         if (_total == 0)
         {
-            // Reducing empty rows gives the reduction's identity (max and min of nothing are rejected when lowering).
-            if (_group.Tail is { } emptyRows)
-            {
-                var result = outputs[_tailOutput];
-                Array.Clear(result);
-                if (emptyRows.Op == ReduceOp.Prod)
-                {
-                    var one = Convert.ChangeType(1, result.GetType().GetElementType()!, System.Globalization.CultureInfo.InvariantCulture);
-                    for (var i = 0; i < result.Length; i++) result.SetValue(one, i);
-                }
-            }
+            // Reducing empty rows gives the reduction's identity (TF1's: 0, 1, −inf or the lowest, +inf or the highest).
+            if (_group.Tail is { } emptyRows) CpuReduceMatMul.FillIdentity(emptyRows.Op, outputs[_tailOutput]);
             return;
         }
         var sources = _headIndex >= 0 ? SourcesWithHead(inputs, outputs[_headIndex]) : inputs;

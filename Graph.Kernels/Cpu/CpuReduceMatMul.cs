@@ -160,6 +160,28 @@ internal static class CpuReduceMatMul
         }
     }
 
+    /// <summary>Fills <paramref name="result"/> with the identity of <paramref name="op"/>: what it gives over no elements.</summary>
+    public static void FillIdentity(ReduceOp op, Array result)
+    {
+        switch (result)
+        {
+            case float[] f: Array.Fill(f, Identity<float>(op)); break;
+            case double[] d: Array.Fill(d, Identity<double>(op)); break;
+            case int[] i: Array.Fill(i, Identity<int>(op)); break;
+            case long[] l: Array.Fill(l, Identity<long>(op)); break;
+            default: Array.Clear(result); break;
+        }
+    }
+
+    /// <summary>0 for a sum, 1 for a product, −inf (an integer's lowest) for a max, +inf (its highest) for a min.</summary>
+    private static T Identity<T>(ReduceOp op) where T : INumber<T> => op switch
+    {
+        ReduceOp.Prod => T.One,
+        ReduceOp.Max => T.CreateSaturating(double.NegativeInfinity),
+        ReduceOp.Min => T.CreateSaturating(double.PositiveInfinity),
+        _ => T.Zero,
+    };
+
     private static void ReduceRuns<T>(ReducePrim p, T[] x, Array output, int run, int count) where T : unmanaged, INumber<T>, IMinMaxValue<T>
     {
         switch (p.Op)
@@ -182,10 +204,9 @@ internal static class CpuReduceMatMul
                     {
                         ReduceOp.Sum => TensorPrimitives.Sum<T>(span),
                         ReduceOp.Prod => run == 0 ? T.One : TensorPrimitives.Product<T>(span),
-                        // An empty run (a softmax over zero classes shifts by it) gives the identity, as on the devices:
-                        // the op-level reductions refuse empty axes before this.
-                        ReduceOp.Max => run == 0 ? T.CreateSaturating(double.NegativeInfinity) : TensorPrimitives.Max<T>(span),
-                        _ => run == 0 ? T.CreateSaturating(double.PositiveInfinity) : TensorPrimitives.Min<T>(span),
+                        // An empty run gives the identity, as in TF1 (a softmax over zero classes shifts by it).
+                        ReduceOp.Max => run == 0 ? Identity<T>(ReduceOp.Max) : TensorPrimitives.Max<T>(span),
+                        _ => run == 0 ? Identity<T>(ReduceOp.Min) : TensorPrimitives.Min<T>(span),
                     };
                 }
                 break;

@@ -111,4 +111,24 @@ public class EdgeValueTests(string device) : GraphFixture(device)
         var big = TF.Placeholder(DType.Float32, new Shape(int.MaxValue));
         ((Action)(() => TF.Concat([big, big], 0))).Should().Throw<InvalidArgumentException>().WithMessage("ConcatV2 'concat': a dimension of 4294967294 elements*");
     }
+
+    /// <summary>
+    /// The max or min over an empty axis is the reduction's identity, as in TF1: −inf or +inf for floats, the
+    /// lowest or highest value for integers (plain, fused after an element-wise op, and over everything).
+    /// </summary>
+    [Test]
+    public void MaxAndMinOverAnEmptyAxisAreTheirIdentities()
+    {
+        var f = TF.Placeholder(DType.Float32, new Shape(-1, -1));
+        var i = TF.Placeholder(DType.Int32, new Shape(-1, -1));
+        var feeds = new FeedDict { { f, HostTensor.Zeros(DType.Float32, 2, 0) }, { i, HostTensor.Zeros(DType.Int32, 2, 0) } };
+        using var sess = NewSession();
+        var r = sess.Run([TF.ReduceMax(f, [1]), TF.ReduceMin(f, [1]), TF.ReduceMax(f * 2f, [1]), TF.ReduceMax(f), TF.ReduceMax(i, [1]), TF.ReduceMin(i + 1, [1])], feeds);
+        r[0].ToArray<float>().Should().Equal(float.NegativeInfinity, float.NegativeInfinity);
+        r[1].ToArray<float>().Should().Equal(float.PositiveInfinity, float.PositiveInfinity);
+        r[2].ToArray<float>().Should().Equal(float.NegativeInfinity, float.NegativeInfinity);
+        r[3].Item<float>().Should().Be(float.NegativeInfinity);
+        r[4].ToArray<int>().Should().Equal(int.MinValue, int.MinValue);
+        r[5].ToArray<int>().Should().Equal(int.MaxValue, int.MaxValue);
+    }
 }
