@@ -47,6 +47,8 @@ public sealed class CountedLoop
                 if (StepOf(frame, counter) is not { } step) return false;
                 var limit = condition.Op.Inputs[1];
                 var capture = IndexOf(frame.Captures, limit);
+                // A limit read live (a variable the body assigns) may change during the loop: only the condition knows.
+                if (capture >= 0 && frame.IsLiveCapture(capture)) return false;
                 if (capture >= 0 && limit.Shape is { HasRank: true, Rank: 0 })
                 {
                     terms.Add(new Term(counter, step, capture, 0));

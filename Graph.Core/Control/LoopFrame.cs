@@ -46,6 +46,42 @@ public sealed class LoopFrame
     /// <summary>The most iterations, or null.</summary>
     public int? MaximumIterations { get; internal set; }
 
+    private bool[]? _liveCaptures;
+
+    /// <summary>
+    /// Whether captured tensor <paramref name="capture"/> (an index into <see cref="Captures"/>) is read live: it reads
+    /// a variable (the variable itself or an Identity of it, such as its <c>read</c> snapshot) that an op of this loop
+    /// (or of a loop nested in it) assigns. As in TF1, where a ref variable and its read alias one buffer, each use in
+    /// the condition or body then reads the variable's current value, not its value when the loop started. Other
+    /// captures are loop invariants, fed once.
+    /// </summary>
+    public bool IsLiveCapture(int capture)
+    {
+        // Computed on first use: the body and nested loops are complete once the loop is built, and the gradient's ops
+        // live in a frame of their own, never in this one.
+        if (_liveCaptures == null || _liveCaptures.Length != Captures.Count)
+        {
+            var assigned = new HashSet<Operation>();
+            if (LoopVars.Count > 0)
+                foreach (var op in LoopVars[0].Graph.Operations)
+                    if (op.Def is AssignDef && Encloses(op.Frame)) assigned.Add(op.Inputs[0].Op);
+            var live = new bool[Captures.Count];
+            for (var j = 0; j < live.Length; j++) live[j] = assigned.Count > 0 && VariableRead(Captures[j]) is { } v && assigned.Contains(v);
+            _liveCaptures = live;
+        }
+        return _liveCaptures[capture];
+    }
+
+    /// <summary>The variable op <paramref name="t"/> reads (its output or a chain of Identities of it), or null.</summary>
+    internal static Operation? VariableRead(Tensor t)
+    {
+        for (var x = t; ; x = x.Op.Inputs[0])
+        {
+            if (x.Op.Def is VariableDef) return x.Op;
+            if (x.Op.Def != IdentityDef.Identity) return null;
+        }
+    }
+
     /// <summary>Whether <paramref name="frame"/> is this frame or nested inside it.</summary>
     public bool Encloses(LoopFrame? frame)
     {

@@ -201,6 +201,17 @@ internal sealed class WhileDef : OpDef
             foreach (var c in gop.ControlInputs)
                 if (c.Frame == gradFrame && needed.Add(c)) pending.Push(c);
         }
+        // A variable the loop assigns changes between iterations, and its values are not recorded per iteration: the
+        // gradient body would read its value after the loop instead of each iteration's (silently wrong numbers).
+        for (var j = 0; j < frame.Captures.Count; j++)
+        {
+            if (!frame.IsLiveCapture(j)) continue;
+            var k = Array.IndexOf(spec.FloatCaptures, j);
+            if (captures.Contains(frame.Captures[j]) || (k >= 0 && spec.CaptureGrads[k] != null))
+                throw new InvalidArgumentException(
+                    $"While '{op.Name}': the gradient needs variable '{LoopFrame.VariableRead(frame.Captures[j])!.Name}' ({frame.Captures[j].Name}), which the loop body assigns; " +
+                    "gradients through a loop that assigns a variable it reads differentiably are not supported. Assign the variable outside the loop, or stop the gradient through its read.");
+        }
         shapeOnly.RemoveAll(saved.Contains);
         spec.Saved = saved.ToArray();
         spec.ShapeOnly = shapeOnly.ToArray();

@@ -30,6 +30,28 @@ internal sealed class DeviceLoopRunner(IlgpuDevice device, LoopPrim loop) : IDis
     private int[] _savedPositions = [];
 
     /// <summary>
+    /// The ops a live counter's next value waits for (control dependencies, such as a variable's assignment): the
+    /// body does not compute the counter (the host does), so these become the body plan's targets and still run each
+    /// iteration. A counter's next value is <c>counter + constant</c> (<see cref="CountedLoop"/>): only the control
+    /// inputs of that addition and of its constant can carry effects.
+    /// </summary>
+    private Operation[] CounterEffects(int[] live)
+    {
+        if (_counters == null) return [];
+        var frame = loop.Frame;
+        var targets = new List<Operation>();
+        foreach (var i in live)
+        {
+            if (!_counters.IsCounter(i)) continue;
+            var next = frame.BodyOutputs[i].Op;
+            targets.AddRange(next.ControlInputs);
+            foreach (var input in next.Inputs)
+                if (input.Op.Frame == frame) targets.AddRange(input.Op.ControlInputs);
+        }
+        return targets.Distinct().ToArray();
+    }
+
+    /// <summary>
     /// Runs the loop on <paramref name="inputs"/> (device buffers; <paramref name="hostInputs"/> holds the host array
     /// of each where one is current, e.g. a constant). A counted loop (<see cref="CountedLoop"/>) reads its trip count
     /// once and enqueues every iteration without reading the condition back; any other loop reads it per iteration.
@@ -49,6 +71,9 @@ internal sealed class DeviceLoopRunner(IlgpuDevice device, LoopPrim loop) : IDis
         var feedDims = new Dictionary<Tensor, int[]>();
         for (var j = 0; j < frame.Captures.Count; j++)
         {
+            // A captured read of a variable the loop assigns is not fed: the plans read the variable at each use
+            // (LoopFrame.IsLiveCapture).
+            if (frame.IsLiveCapture(j)) continue;
             feeds[frame.Captures[j]] = inputs[n + j];
             feedDims[frame.Captures[j]] = dims[n + j];
         }
@@ -69,7 +94,7 @@ internal sealed class DeviceLoopRunner(IlgpuDevice device, LoopPrim loop) : IDis
                 _savedPositions[s] = counters?.CounterOf(frame, frame.Saved[s]) >= 0 ? -1 : fetches.Count - _computed.Length;
                 if (_savedPositions[s] >= 0) fetches.Add(frame.Saved[s]);
             }
-            _body = Planner.Compile(fetches, [], feedDims, context.Options, loop.SaveForGradient ? frame.ShapeOnly : null);
+            _body = Planner.Compile(fetches, CounterEffects(live), feedDims, context.Options, loop.SaveForGradient ? frame.ShapeOnly : null);
             var bodyDims = _body.FetchDims;
             for (var k = 0; k < _computed.Length; k++)
                 if (!bodyDims[k].AsSpan().SequenceEqual(dims[_computed[k]]))

@@ -51,7 +51,10 @@ internal sealed class LoopRunner(LoopPrim loop)
         for (var i = 0; i < n; i++)
             vars[i] = Ints.Contains(live, i) ? new HostTensor(recycler.RentCopy(inputs[i]), dims[i]) : inputs[i] is { } unread ? new HostTensor(unread, dims[i]) : null;
         var feeds = new Dictionary<Tensor, HostTensor>();
-        for (var j = 0; j < frame.Captures.Count; j++) feeds[frame.Captures[j]] = new HostTensor(inputs[n + j], dims[n + j]);
+        // A captured read of a variable the loop assigns is not fed: the plans read the variable at each use, so every
+        // iteration sees the assignments before it (LoopFrame.IsLiveCapture).
+        for (var j = 0; j < frame.Captures.Count; j++)
+            if (!frame.IsLiveCapture(j)) feeds[frame.Captures[j]] = new HostTensor(inputs[n + j], dims[n + j]);
         foreach (var i in live) feeds[frame.LoopVars[i]] = vars[i]!;
         var options = state.Context.Options;
         // A counted loop runs its known number of iterations without its condition plan (one plan execution less per
