@@ -81,7 +81,11 @@ public sealed class CountedLoop
         if (next.Op.Def.Type != "Add") return null;
         var (a, b) = (next.Op.Inputs[0], next.Op.Inputs[1]);
         var variable = frame.LoopVars[counter];
-        var step = a == variable ? ConstantScalar(b) : b == variable ? ConstantScalar(a) : null;
+        var other = a == variable ? b : b == variable ? a : null;
+        // Only a constant of the loop's own frame: one from outside is captured, and a run may feed it another value
+        // than its attribute (Session.Run refuses feeds inside a loop), which would make the trip count wrong.
+        if (other == null || !frame.Encloses(other.Op.Frame)) return null;
+        var step = ConstantScalar(other);
         return step is > 0 ? step : null;
     }
 

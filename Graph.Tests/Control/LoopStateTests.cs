@@ -90,6 +90,20 @@ public class LoopStateTests(string device) : GraphFixture(device)
     }
 
     [Test]
+    public void FedStepOfACountedLoopIsHonoured()
+    {
+        var step = TF.Constant(HostTensor.Scalar(1), name: "step");
+        var r = TF.WhileLoop(v => TF.Less(v[0], C(5)), v => [v[0] + step, v[1] + C(1)], [C(0), C(0)]);
+        using var sess = NewSession();
+        var values = sess.Run([r[0], r[1]], new FeedDict { { step, 2 } });
+        values[0].Item<int>().Should().Be(6);
+        values[1].Item<int>().Should().Be(3);
+        values = sess.Run([r[0], r[1]]);
+        values[0].Item<int>().Should().Be(5);
+        values[1].Item<int>().Should().Be(5);
+    }
+
+    [Test]
     public void GradientThroughALoopAssigningTheVariableItReadsIsRefused()
     {
         var w = TF.Variable(HostTensor.Scalar(3.0), name: "w");
