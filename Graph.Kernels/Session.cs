@@ -3,7 +3,7 @@ using Graph.Core;
 
 namespace Graph.Kernels;
 
-/// <summary>Values to feed into a run, keyed by the tensor they replace (TF's feed_dict). Any tensor may be fed.</summary>
+/// <summary>Values to feed into a run, keyed by the tensor they replace (TF's feed_dict). Any tensor outside a while loop may be fed (one inside a loop is refused: the loop computes it each iteration).</summary>
 public sealed class FeedDict : Dictionary<Tensor, HostTensor>
 {
 }
@@ -153,7 +153,10 @@ public sealed class Session : IDisposable
         targets ??= [];
         CheckMembers(fetches, targets);
         foreach (var t in feedList)
+        {
             if (t.Graph != Graph) throw new InvalidArgumentException($"Cannot feed {t.Name}: it is not an element of this session's graph.");
+            CheckNotInLoop(t);
+        }
         var repeated = feedList.GroupBy(t => t).FirstOrDefault(g => g.Count() > 1);
         if (repeated != null) throw new InvalidArgumentException($"MakeCallable: {repeated.Key.Name} appears twice in the feed list.");
         return new SessionCallable(this, fetches.ToArray(), feedList.ToArray(), targets.ToArray());
@@ -301,9 +304,23 @@ public sealed class Session : IDisposable
         foreach (var (tensor, value) in feeds)
         {
             if (tensor.Graph != Graph) throw new InvalidArgumentException($"Cannot feed {tensor.Name}: it is not an element of this session's graph.");
+            CheckNotInLoop(tensor);
             result[tensor] = PrepareFeed(tensor, value);
         }
         return result;
+    }
+
+    /// <summary>
+    /// Refuses a feed of a tensor inside a while loop (its condition or body, a loop variable included): the loop
+    /// computes it anew each iteration from its own plans, so a fed value would be silently ignored. TF1 refuses such
+    /// feeds too (prevent_feeding on the loop's Enter outputs).
+    /// </summary>
+    private static void CheckNotInLoop(Tensor tensor)
+    {
+        if (tensor.Op.Frame is { } frame)
+            throw new InvalidArgumentException(
+                $"Cannot feed {tensor.Name}: it is computed inside while loop '{frame.Name}' (its condition or body), which computes it each iteration; " +
+                "feed a tensor from outside the loop that it reads instead.");
     }
 
     /// <summary>Checks one feed's dtype and static shape against its tensor; converts ints fed to float tensors, as TF does.</summary>

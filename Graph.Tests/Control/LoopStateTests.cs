@@ -104,6 +104,32 @@ public class LoopStateTests(string device) : GraphFixture(device)
     }
 
     [Test]
+    public void FeedingATensorInsideALoopIsRefused()
+    {
+        Tensor inner = null!, bodyConst = null!, condConst = null!, loopVar = null!;
+        var r = TF.WhileLoop(v =>
+        {
+            condConst = C(3);
+            return TF.Less(v[0], condConst);
+        }, v =>
+        {
+            loopVar = v[1];
+            inner = v[1] * 2;
+            bodyConst = C(1);
+            return [v[0] + bodyConst, inner];
+        }, [C(0), C(1)], name: "loop");
+        using var sess = NewSession();
+        foreach (var t in new[] { inner, bodyConst, condConst, loopVar })
+        {
+            var act = () => sess.Run(r[1], new FeedDict { { t, 5 } });
+            act.Should().Throw<InvalidArgumentException>().WithMessage($"*{t.Name}*loop*");
+            var callable = () => sess.MakeCallable([r[1]], [t]);
+            callable.Should().Throw<InvalidArgumentException>().WithMessage($"*{t.Name}*loop*");
+        }
+        sess.Run(r[1]).Item<int>().Should().Be(8);
+    }
+
+    [Test]
     public void GradientThroughALoopAssigningTheVariableItReadsIsRefused()
     {
         var w = TF.Variable(HostTensor.Scalar(3.0), name: "w");
