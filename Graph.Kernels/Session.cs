@@ -70,7 +70,8 @@ public sealed class Session : IDisposable
     private readonly PlanCache _plans;
     private readonly SessionState _state;
     private readonly IBackend _backend;
-    private bool _disposed;
+    // Volatile: Dispose on one thread waits for a Run on another (see Dispose).
+    private volatile bool _disposed;
 
     /// <summary>Creates a session on <paramref name="graph"/> (default: the default graph).</summary>
     public Session(ComputeGraph? graph = null, SessionOptions? options = null)
@@ -192,7 +193,19 @@ public sealed class Session : IDisposable
     internal RunScope EnterRun()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (Interlocked.Exchange(ref _running, 1) != 0) throw new InvalidOperationException(ConcurrentRunMessage);
+        if (Interlocked.Exchange(ref _running, 1) != 0)
+        {
+            // A Dispose in progress holds the claim too: that is a disposed session, not a concurrent run.
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            throw new InvalidOperationException(ConcurrentRunMessage);
+        }
+        if (_disposed)
+        {
+            // Disposed between the check above and the claim (Dispose waits for no claim taken after it began).
+            Volatile.Write(ref _running, 0);
+            ObjectDisposedException.ThrowIf(true, this);
+        }
+        _runningThread = Environment.CurrentManagedThreadId;
         return new RunScope(this);
     }
 
@@ -200,10 +213,19 @@ public sealed class Session : IDisposable
     internal readonly struct RunScope(Session session) : IDisposable
     {
         /// <summary>Releases the session.</summary>
-        public void Dispose() => Volatile.Write(ref session._running, 0);
+        public void Dispose()
+        {
+            session._runningThread = 0;
+            Volatile.Write(ref session._running, 0);
+        }
     }
 
     private int _running;
+
+    private readonly object _disposeLock = new();
+
+    /// <summary>The managed thread holding the claim (0: none), so that a Dispose inside a Run fails instead of waiting for itself.</summary>
+    private volatile int _runningThread;
 
     private PlanOptions PlanOptions => _planOptions ??= new PlanOptions(Options.Fusion, _backend);
     private PlanOptions? _planOptions;
@@ -408,11 +430,25 @@ public sealed class Session : IDisposable
         _state.DisposeRetired();
     }
 
-    /// <summary>Frees the session's variable values and compiled plans.</summary>
+    /// <summary>
+    /// Frees the session's variable values and compiled plans. A Run (or callable call, or variable access) in progress
+    /// on another thread finishes first: Dispose waits for it, so it completes with its results, and any Run started
+    /// after Dispose began is refused with an <see cref="ObjectDisposedException"/>. Calling Dispose from inside a Run on
+    /// the same thread is refused with an <see cref="InvalidOperationException"/>.
+    /// </summary>
     public void Dispose()
     {
-        if (_disposed) return;
-        _disposed = true;
+        lock (_disposeLock)
+        {
+            if (_disposed) return;
+            if (Volatile.Read(ref _running) != 0 && _runningThread == Environment.CurrentManagedThreadId)
+                throw new InvalidOperationException("Session.Dispose was called from inside a Run of the same session on the same thread; dispose it after the Run returns.");
+            _disposed = true;
+        }
+        // New Runs are refused from here on; the one in progress (if any) keeps the session's state until it ends. The
+        // claim is then taken for good, so nothing runs on the freed state.
+        var spin = new SpinWait();
+        while (Interlocked.CompareExchange(ref _running, 1, 0) != 0) spin.SpinOnce(sleep1Threshold: 20);
         _plans.Clear();
         _state.DisposeDeviceCopies();
         _errors?.Dispose();

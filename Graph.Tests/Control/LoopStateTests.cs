@@ -141,4 +141,47 @@ public class LoopStateTests(string device) : GraphFixture(device)
         var act = () => TF.Gradients([r[1]], [w.Value]);
         act.Should().Throw<InvalidArgumentException>().WithMessage("*'w'*assigns*");
     }
+
+    [Test]
+    public void DisposeWaitsForARunInProgress()
+    {
+        // A loop long enough (a few hundred ms) that Dispose meets it running; it reads a variable, whose device copy
+        // Dispose frees on ILGPU devices.
+        var size = Device == "cpu" ? 100 : 40;
+        var w = TF.Variable(TF.Fill([size, size], TF.Constant(0.01)), name: "w");
+        var r = TF.WhileLoop(v => TF.Less(v[0], C(200)), v => [v[0] + C(1), TF.Tanh(TF.MatMul(v[1], w.Value) + 0.5)],
+            [C(0), TF.Fill([size, size], TF.Constant(1.0))]);
+        var sess = NewSession();
+        sess.Run(TF.GlobalVariablesInitializer());
+        var expected = sess.Run(r[1]).ToArray<double>();
+        HostTensor? result = null;
+        Exception? error = null;
+        long runReturned = 0;
+        var runner = new Thread(() =>
+        {
+            try
+            {
+                result = sess.Run(r[1]);
+            }
+            catch (Exception e)
+            {
+                error = e;
+            }
+            runReturned = System.Diagnostics.Stopwatch.GetTimestamp();
+        });
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
+        runner.Start();
+        SpinWait.SpinUntil(() => sess.IsRunning, 5000).Should().BeTrue("the test needs Dispose to meet a Run in progress");
+        sess.Dispose();
+        var disposed = System.Diagnostics.Stopwatch.GetTimestamp();
+        runner.Join();
+        error.Should().BeNull();
+        result!.ToArray<double>().Should().Equal(expected);
+        // Dispose returned only once the Run had ended: the Run returned right after it, not a whole loop later.
+        var runTime = System.Diagnostics.Stopwatch.GetElapsedTime(start, runReturned);
+        var afterDispose = System.Diagnostics.Stopwatch.GetElapsedTime(disposed, runReturned);
+        afterDispose.Should().BeLessThan(runTime / 2, $"the Run took {runTime.TotalMilliseconds} ms in all");
+        var after = () => sess.Run(r[1]);
+        after.Should().Throw<ObjectDisposedException>();
+    }
 }
