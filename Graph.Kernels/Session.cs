@@ -385,9 +385,13 @@ public sealed class Session : IDisposable
         return sb.ToString();
     }
 
-    /// <summary>The current value of <paramref name="variable"/> in this session (a copy), or null before it is initialised.</summary>
+    /// <summary>
+    /// The current value of <paramref name="variable"/> in this session (a copy), or null before it is initialised. A
+    /// variable of another graph is an error, as in <see cref="SetVariableValue"/> (it would read as never initialised).
+    /// </summary>
     public HostTensor? GetVariableValue(Variable variable)
     {
+        if (variable.Graph != Graph) throw new InvalidArgumentException($"Variable {variable.Name} is not an element of this session's graph.");
         using var alone = EnterRun();
         return _state.Variables.TryGetValue(variable.Op, out var v) ? new HostTensor((Array)_state.EnsureHost(v.Data).Clone(), v.Dims) : null;
     }

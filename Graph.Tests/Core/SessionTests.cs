@@ -205,4 +205,18 @@ public class SessionTests(string device) : GraphFixture(device)
         v.Eval(sess).Item<float>().Should().Be(3f);
         (v.Value * 2.0).Eval(sess).Item<float>().Should().Be(6f);
     }
+
+    /// <summary>Reading or setting a variable of another graph is an error naming it (reading it gave null, "not initialised").</summary>
+    [Test]
+    public void VariablesOfAnotherGraphAreRefused()
+    {
+        var other = new ComputeGraph();
+        Variable foreign;
+        using (other.AsDefault()) foreign = TF.Variable(TF.Constant(new[] { 1f }), name: "foreign");
+        TF.Variable(TF.Constant(new[] { 2f }), name: "mine");
+        using var sess = NewSession();
+        sess.Run(TF.GlobalVariablesInitializer());
+        ((Action)(() => sess.GetVariableValue(foreign))).Should().Throw<InvalidArgumentException>().WithMessage("Variable foreign is not an element of this session's graph.");
+        ((Action)(() => sess.SetVariableValue(foreign, HostTensor.From(new[] { 3f }, 1)))).Should().Throw<InvalidArgumentException>().WithMessage("*foreign*not an element*");
+    }
 }
