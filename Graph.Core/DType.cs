@@ -33,6 +33,18 @@ public static class DTypeExtensions
     /// <summary>True for int32 and int64.</summary>
     public static bool IsInteger(this DType dtype) => dtype is DType.Int32 or DType.Int64;
 
+    /// <summary>
+    /// Whether <paramref name="value"/> is a value of <paramref name="dtype"/> without rounding: any number for the
+    /// floats (and bool), a whole number in range for the integers.
+    /// </summary>
+    internal static bool Holds(this DType dtype, double value) => dtype switch
+    {
+        DType.Int32 => Math.Floor(value) == value && value >= int.MinValue && value <= int.MaxValue,
+        // 2⁶³ is the first double past long.MaxValue.
+        DType.Int64 => Math.Floor(value) == value && value >= long.MinValue && value < 9.2233720368547758e18,
+        _ => true,
+    };
+
     /// <summary>True for every numeric type (everything but bool).</summary>
     public static bool IsNumeric(this DType dtype) => dtype != DType.Bool;
 

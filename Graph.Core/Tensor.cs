@@ -69,13 +69,7 @@ public sealed partial class Tensor
     /// </summary>
     internal Tensor ScalarLike(double value)
     {
-        var fits = DType switch
-        {
-            DType.Int32 => Math.Floor(value) == value && value >= int.MinValue && value <= int.MaxValue,
-            DType.Int64 => Math.Floor(value) == value && value >= long.MinValue && value < 9.2233720368547758e18,
-            _ => true,
-        };
-        if (!fits)
+        if (!DType.Holds(value))
             throw new InvalidArgumentException($"Cannot convert {value.ToString(System.Globalization.CultureInfo.InvariantCulture)} to a {DType.Name()} scalar to combine with {Name}; cast the tensor to a float dtype first.");
         using (Graph.AsDefault())
             return TF.Constant(HostTensor.Scalar(value).AsType(DType), name: "y");

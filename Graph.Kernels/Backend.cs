@@ -43,6 +43,9 @@ internal interface IBackend
     /// <summary>Kernels and library calls enqueued in this process (0 where kernels run inline).</summary>
     long LaunchCount { get; }
 
+    /// <summary>Times the host waited for the device in this process (0 where kernels run inline).</summary>
+    long WaitCount { get; }
+
     /// <summary>Which GEMM the device's matmuls use, and why.</summary>
     string GemmDescription { get; }
 }

@@ -45,6 +45,12 @@ public static class Devices
     /// </summary>
     public static long LaunchCount(string name) => Backends.Open(name).LaunchCount;
 
+    /// <summary>
+    /// How many times the host waited for the device <paramref name="name"/> in this process (a copy from or to pageable
+    /// memory, a condition read back): each is a round trip that stops the host from queueing ahead. 0 for <c>cpu</c>.
+    /// </summary>
+    public static long WaitCount(string name) => Backends.Open(name).WaitCount;
+
     /// <summary>Which GEMM the device <paramref name="name"/> uses for matmuls and why (cuBLAS on cuda where the library is found).</summary>
     public static string GemmOf(string name) => Backends.Open(name).GemmDescription;
 }

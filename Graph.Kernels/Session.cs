@@ -153,11 +153,7 @@ public sealed class Session : IDisposable
         feedList ??= [];
         targets ??= [];
         CheckMembers(fetches, targets);
-        foreach (var t in feedList)
-        {
-            if (t.Graph != Graph) throw new InvalidArgumentException($"Cannot feed {t.Name}: it is not an element of this session's graph.");
-            CheckNotInLoop(t);
-        }
+        foreach (var t in feedList) CheckFeedable(t);
         var repeated = feedList.GroupBy(t => t).FirstOrDefault(g => g.Count() > 1);
         if (repeated != null) throw new InvalidArgumentException($"MakeCallable: {repeated.Key.Name} appears twice in the feed list.");
         return new SessionCallable(this, fetches.ToArray(), feedList.ToArray(), targets.ToArray());
@@ -325,20 +321,20 @@ public sealed class Session : IDisposable
         if (feeds == null) return result;
         foreach (var (tensor, value) in feeds)
         {
-            if (tensor.Graph != Graph) throw new InvalidArgumentException($"Cannot feed {tensor.Name}: it is not an element of this session's graph.");
-            CheckNotInLoop(tensor);
+            CheckFeedable(tensor);
             result[tensor] = PrepareFeed(tensor, value);
         }
         return result;
     }
 
     /// <summary>
-    /// Refuses a feed of a tensor inside a while loop (its condition or body, a loop variable included): the loop
-    /// computes it anew each iteration from its own plans, so a fed value would be silently ignored. TF1 refuses such
-    /// feeds too (prevent_feeding on the loop's Enter outputs).
+    /// Refuses a feed of a tensor of another graph, or of one inside a while loop (its condition or body, a loop variable
+    /// included): the loop computes it anew each iteration from its own plans, so a fed value would be silently ignored.
+    /// TF1 refuses such feeds too (prevent_feeding on the loop's Enter outputs).
     /// </summary>
-    private static void CheckNotInLoop(Tensor tensor)
+    private void CheckFeedable(Tensor tensor)
     {
+        if (tensor.Graph != Graph) throw new InvalidArgumentException($"Cannot feed {tensor.Name}: it is not an element of this session's graph.");
         if (tensor.Op.Frame is { } frame)
             throw new InvalidArgumentException(
                 $"Cannot feed {tensor.Name}: it is computed inside while loop '{frame.Name}' (its condition or body), which computes it each iteration; " +
@@ -391,9 +387,14 @@ public sealed class Session : IDisposable
     /// </summary>
     public HostTensor? GetVariableValue(Variable variable)
     {
-        if (variable.Graph != Graph) throw new InvalidArgumentException($"Variable {variable.Name} is not an element of this session's graph.");
+        RequireMember(variable);
         using var alone = EnterRun();
         return _state.Variables.TryGetValue(variable.Op, out var v) ? new HostTensor((Array)_state.EnsureHost(v.Data).Clone(), v.Dims) : null;
+    }
+
+    private void RequireMember(Variable variable)
+    {
+        if (variable.Graph != Graph) throw new InvalidArgumentException($"Variable {variable.Name} is not an element of this session's graph.");
     }
 
     /// <summary>
@@ -412,7 +413,7 @@ public sealed class Session : IDisposable
         long freed = 0, added = 0;
         foreach (var (variable, value) in values)
         {
-            if (variable.Graph != Graph) throw new InvalidArgumentException($"Variable {variable.Name} is not an element of this session's graph.");
+            RequireMember(variable);
             ArgumentNullException.ThrowIfNull(value, nameof(value));
             if (value.DType != variable.DType || !variable.Shape.IsCompatibleWith(value.Shape) || !value.Shape.IsFullyDefined)
                 throw new InvalidArgumentException(

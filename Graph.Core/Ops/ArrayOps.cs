@@ -591,10 +591,9 @@ public static partial class TF
     public static Tensor OneHot(Tensor indices, int depth, double onValue = 1, double offValue = 0, DType dtype = DType.Float32, string? name = null)
     {
         // TF1 refuses (TypeError) an on or off value its integer dtype cannot hold; a conversion would truncate 0.5 to 0.
-        if (!dtype.IsFloating() && dtype != DType.Bool)
-            foreach (var (what, value) in new[] { ("on_value", onValue), ("off_value", offValue) })
-                if (value != Math.Truncate(value) || !(value >= (dtype == DType.Int32 ? int.MinValue : long.MinValue) && value <= (dtype == DType.Int32 ? int.MaxValue : long.MaxValue)))
-                    throw new InvalidArgumentException($"OneHot '{name ?? "one_hot"}': {what} {value.ToString(System.Globalization.CultureInfo.InvariantCulture)} is not a {dtype.Name()} value.");
+        foreach (var (what, value) in new[] { ("on_value", onValue), ("off_value", offValue) })
+            if (!dtype.Holds(value))
+                throw new InvalidArgumentException($"OneHot '{name ?? "one_hot"}': {what} {value.ToString(System.Globalization.CultureInfo.InvariantCulture)} is not a {dtype.Name()} value.");
         return G.Tf1Call(Tf1Ops.OneHot, [indices], () =>
         {
             using (G.NameScope(name ?? "one_hot"))

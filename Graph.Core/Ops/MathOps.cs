@@ -92,12 +92,12 @@ internal sealed class ReduceDef(string type, ReduceOp op, bool mean = false) : O
         var x = ctx.Input(0);
         var axes = OpRules.Axes(ctx.OpLabel, ctx.Op.Attributes.TryGetValue("axes", out var a) ? (int[])a : null, x.Dims.Length);
         var keep = ctx.Op.Attr<bool>("keep_dims");
-        // (Loops over the axes: LINQ over ints is left to the JIT at start-up, see Ints.)
-        long count = 1;
-        foreach (var ax in axes) count *= x.Dims[ax];
         var result = ctx.Reduce(op, x, axes, keep);
         if (mean)
         {
+            // (A loop over the axes: LINQ over ints is left to the JIT at start-up, see Ints.)
+            long count = 1;
+            foreach (var ax in axes) count *= x.Dims[ax];
             result = ctx.Binary(BinaryOp.Div, result, ctx.Scalar(x.DType, count));
         }
         ctx.SetOutput(0, result);

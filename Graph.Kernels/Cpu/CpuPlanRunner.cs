@@ -21,6 +21,7 @@ internal sealed class CpuBackend : IBackend
     public IVariableResidency? CreateResidency() => null;
     public int CompiledKernelCount => 0;
     public long LaunchCount => 0;
+    public long WaitCount => 0;
     public string GemmDescription => Gemm32.Description;
 }
 

@@ -18,6 +18,7 @@ internal sealed class IlgpuBackend(IlgpuDevice device) : IBackend
     public IVariableResidency? CreateResidency() => new DeviceResidency(Device);
     public int CompiledKernelCount => Device.CachedKernels;
     public long LaunchCount => Device.Launches;
+    public long WaitCount => Device.Waits;
     public string GemmDescription => Device.GemmDescription;
 }
 

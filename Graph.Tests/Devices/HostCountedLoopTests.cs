@@ -18,15 +18,22 @@ public class HostCountedLoopTests
     /// <summary>Runs <paramref name="build"/>'s fetches twice on <paramref name="device"/> (initialising its variables); the second run's values and launches.</summary>
     private static (HostTensor[] Values, long Launches) Run(string device, Func<(Tensor[] Fetches, FeedDict Feeds)> build)
     {
+        var (values, launches, _) = RunCounting(device, build);
+        return (values, launches);
+    }
+
+    /// <summary>As <see cref="Run"/>, also counting the second run's waits for the device.</summary>
+    private static (HostTensor[] Values, long Launches, long Waits) RunCounting(string device, Func<(Tensor[] Fetches, FeedDict Feeds)> build)
+    {
         var g = new ComputeGraph { Seed = 11 };
         using var scope = g.AsDefault();
         var (fetches, feeds) = build();
         using var sess = new Session(g, new SessionOptions { Device = device });
         if (TF.GlobalVariables().Any()) sess.Run(TF.GlobalVariablesInitializer());
         sess.Run(fetches, feeds);
-        var before = Devices.LaunchCount(device);
+        var (launches, waits) = (Devices.LaunchCount(device), Devices.WaitCount(device));
         var values = sess.Run(fetches, feeds);
-        return (values, Devices.LaunchCount(device) - before);
+        return (values, Devices.LaunchCount(device) - launches, Devices.WaitCount(device) - waits);
     }
 
     private static double[] Flat(HostTensor[] values) => values.SelectMany(v => v.AsType(DType.Float64).ToArray<double>()).ToArray();
@@ -88,8 +95,12 @@ public class HostCountedLoopTests
             var grads = TF.Gradients(loss, [x, .. TF.TrainableVariables().Select(v => v.Value)]);
             return ([loss, .. grads.Select(t => t!)], new FeedDict { { x, Random(5, 4, steps, 3).AsType(DType.Float32) } });
         }
-        var perStep = Run(Ilgpu, () => Build(4)).Launches - Run(Ilgpu, () => Build(3)).Launches;
-        perStep.Should().Be(4);
+        var (four, three) = (RunCounting(Ilgpu, () => Build(4)), RunCounting(Ilgpu, () => Build(3)));
+        (four.Launches - three.Launches).Should().Be(4);
+        // The forward and gradient loops are counted and their counter's values are the device's: a step more adds no
+        // wait (a round trip that stops the host from queueing ahead).
+        (four.Waits - three.Waits).Should().Be(0);
+        three.Waits.Should().BeGreaterThan(0, "the feed's upload and the loss's download wait");
     }
 
     /// <summary>dynamic_rnn's outputs, final state and every gradient on ilgpu-cpu equal the cpu device's (float64), with and without lengths and swap_memory.</summary>

@@ -118,9 +118,9 @@ internal static class Bench
         session.Run(model.TrainingOp, Feed(0));
         var first = sw.Elapsed.TotalMilliseconds;
         for (var i = 1; i < 20; i++) session.Run(model.TrainingOp, Feed(i));
-        var launches = Devices.LaunchCount(device);
+        var (launches, waits) = (Devices.LaunchCount(device), Devices.WaitCount(device));
         session.Run(model.TrainingOp, Feed(20));
-        launches = Devices.LaunchCount(device) - launches;
+        (launches, waits) = (Devices.LaunchCount(device) - launches, Devices.WaitCount(device) - waits);
         var samples = new List<double>();
         for (var s = 0; s < 7; s++)
         {
@@ -136,7 +136,7 @@ internal static class Bench
         var loss = session.Run(model.Loss, Feed(0)).Item<float>();
         var epoch = sw.Elapsed.TotalMilliseconds;
         Console.WriteLine($"graph {device}: step {F(step)} ms (samples {string.Join(" ", samples.Select(F))}), first step {F(first)} ms, " +
-                          $"epoch of {batches.Count} batches {F(epoch)} ms, {launches} launches per step, loss {F(loss)}; GEMM: {Devices.GemmOf(device)}");
+                          $"epoch of {batches.Count} batches {F(epoch)} ms, {launches} launches and {waits} waits per step, loss {F(loss)}; GEMM: {Devices.GemmOf(device)}");
         Metric($"rnn-step-{device}", step, peer?.GetValueOrDefault("nn_rnn_step_ms"), "PyTorch nn.RNN (cuDNN)");
         Metric($"rnn-step-{device}-loop", step, peer?.GetValueOrDefault("loop_step_ms"), "PyTorch hand-written loop");
         Metric($"rnn-epoch-{device}", epoch, peer?.GetValueOrDefault("nn_rnn_epoch_ms"), "PyTorch nn.RNN epoch");
