@@ -197,16 +197,21 @@ internal static class CpuReduceMatMul
                 break;
             default:
                 var y = (T[])output;
+                // Empty runs give the identity, as in TF1 (a softmax over zero classes shifts by their max).
+                if (run == 0)
+                {
+                    Array.Fill(y, Identity<T>(p.Op), 0, count);
+                    break;
+                }
                 for (var o = 0; o < count; o++)
                 {
                     var span = x.AsSpan(o * run, run);
                     y[o] = p.Op switch
                     {
                         ReduceOp.Sum => TensorPrimitives.Sum<T>(span),
-                        ReduceOp.Prod => run == 0 ? T.One : TensorPrimitives.Product<T>(span),
-                        // An empty run gives the identity, as in TF1 (a softmax over zero classes shifts by it).
-                        ReduceOp.Max => run == 0 ? Identity<T>(ReduceOp.Max) : TensorPrimitives.Max<T>(span),
-                        _ => run == 0 ? Identity<T>(ReduceOp.Min) : TensorPrimitives.Min<T>(span),
+                        ReduceOp.Prod => TensorPrimitives.Product<T>(span),
+                        ReduceOp.Max => TensorPrimitives.Max<T>(span),
+                        _ => TensorPrimitives.Min<T>(span),
                     };
                 }
                 break;
